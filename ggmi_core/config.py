@@ -138,7 +138,9 @@ def _checked_number(name: str, value: Any, limit: FieldLimit) -> int | float:
     """Coerce ``value`` to the field's type, raising ``ValueError`` outside its range."""
     span = f"{_fmt(limit.low)}..{_fmt(limit.high)}"
     kind = "an integer" if limit.integer else "a number"
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool):
+        raise ValueError(f"{name} ({limit.meaning}) must be {kind} in {span}; got {value!r}")
+    if not isinstance(value, int | float):
         try:
             value = float(value)
         except (TypeError, ValueError):
