@@ -1,0 +1,1 @@
+"""Plotly figure builders, the shared theme and PNG export (no streamlit imports)."""

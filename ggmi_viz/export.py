@@ -1,0 +1,301 @@
+"""Server-side PNG export with kaleido (v1) and CSV export. No streamlit here.
+
+Design:
+
+- One warm headless Chromium (a ``kaleido.Kaleido`` instance) lives in a dedicated
+  daemon thread that runs its own asyncio event loop, so the ~1 s browser start is
+  paid once, not per download.
+- A module lock serialises calls: kaleido's shared server is not thread-safe
+  (plotly/Kaleido#444) and Streamlit runs every session in its own thread.
+- Every wait is bounded: waiting for the lock, starting the browser and rendering
+  each raise ``PngExportError`` after ``timeout_s`` instead of hanging a session.
+- After any failure the browser is torn down (killed if needed) and the next call
+  starts a fresh one.
+- MathJax is disabled (kaleido would otherwise load it from a CDN) and plotly.js comes
+  from the installed plotly package, so export never touches the network.
+
+The browser is Debian's ``/usr/bin/chromium`` unless ``BROWSER_PATH`` (the variable
+choreographer itself reads) or ``GGMI_CHROMIUM`` names another executable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import io
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Coroutine
+from concurrent.futures import TimeoutError as FutureTimeoutError
+from typing import Any, Final
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from ggmi_viz.theme import EXPORT_HEIGHT, EXPORT_WIDTH
+
+_LOG = logging.getLogger(__name__)
+
+DEFAULT_CHROMIUM: Final[str] = "/usr/bin/chromium"
+_OTHER_NAMES: Final[tuple[str, ...]] = ("chromium", "chromium-browser", "google-chrome")
+#: Largest accepted export scale and canvas side (CSS px): bounds memory per request.
+MAX_SCALE: Final[float] = 4.0
+MAX_SIDE_PX: Final[int] = 4000
+#: A browser start gets at least this long even when ``timeout_s`` is small.
+MIN_STARTUP_S: Final[float] = 30.0
+PNG_MAGIC: Final[bytes] = b"\x89PNG\r\n\x1a\n"
+
+
+class PngExportError(RuntimeError):
+    """PNG export failed, timed out or is unavailable; the message says why."""
+
+
+def find_chromium() -> str | None:
+    """Return the Chromium executable to use, or None when none is usable.
+
+    Order: ``GGMI_CHROMIUM``, ``BROWSER_PATH`` (both taken as given, even when they
+    point nowhere, so a misconfiguration is reported rather than silently bypassed),
+    then Debian's ``/usr/bin/chromium``, then the usual names on ``PATH``.
+    """
+    for var in ("GGMI_CHROMIUM", "BROWSER_PATH"):
+        value = os.environ.get(var)
+        if value:
+            return value if _is_executable(value) else None
+    if _is_executable(DEFAULT_CHROMIUM):
+        return DEFAULT_CHROMIUM
+    for name in _OTHER_NAMES:
+        found = shutil.which(name)
+        if found and _is_executable(found):
+            return found
+    return None
+
+
+def _is_executable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def png_export_available() -> tuple[bool, str]:
+    """Report whether server-side PNG export can run here: ``(ok, reason)``.
+
+    Cheap (no browser start): checks that kaleido imports and Chromium exists.
+    """
+    try:
+        import kaleido  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - kaleido is a hard requirement
+        return False, f"the kaleido package is not installed ({exc})"
+    path = find_chromium()
+    if path is None:
+        configured = os.environ.get("GGMI_CHROMIUM") or os.environ.get("BROWSER_PATH")
+        where = f"at {configured!r}" if configured else f"at {DEFAULT_CHROMIUM} or on PATH"
+        return False, f"no Chromium browser found {where} (install Debian's 'chromium')"
+    return True, f"Chromium at {path}"
+
+
+class _WarmBrowser:
+    """A Kaleido instance and the event loop thread that owns it."""
+
+    def __init__(self, browser_path: str) -> None:
+        self.browser_path = browser_path
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run_loop, name="ggmi-kaleido", daemon=True)
+        self.kaleido: Any = None
+        self.thread.start()
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout_s: float) -> Any:
+        """Run ``coro`` on the browser's loop; raise ``TimeoutError`` after ``timeout_s``."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout=timeout_s)
+        except FutureTimeoutError:
+            future.cancel()
+            raise TimeoutError from None
+
+    def start(self, timeout_s: float) -> None:
+        import kaleido
+
+        async def _open() -> Any:
+            # n=1 tab: calls are serialised by our lock anyway. Kaleido's own per-render
+            # timeout is a second line of defence behind ours.
+            k = kaleido.Kaleido(n=1, timeout=timeout_s, mathjax=False, path=self.browser_path)
+            await k.open()
+            return k
+
+        self.kaleido = self.run(_open(), timeout_s)
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Close the browser politely, kill it if that fails, and stop the loop."""
+        k = self.kaleido
+        self.kaleido = None
+        if k is not None and self.loop.is_running():
+            try:
+                self.run(k.close(), timeout_s)
+            except BaseException as exc:  # best effort teardown
+                _LOG.warning("kaleido close failed (%r); killing Chromium", exc)
+                _kill_process(getattr(k, "subprocess", None))
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=timeout_s)
+
+
+def _kill_process(proc: Any) -> None:
+    if proc is None:
+        return
+    with contextlib.suppress(Exception):
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+_LOCK = threading.Lock()
+_browser: _WarmBrowser | None = None
+
+
+async def _render(k: Any, fig_dict: dict[str, Any], opts: dict[str, Any]) -> bytes:
+    """Render one figure to PNG bytes. A module-level hook so tests can make it hang."""
+    return await k.calc_fig(fig_dict, opts=opts)
+
+
+def _validate_size(scale: float, width: int, height: int) -> None:
+    if not (0 < scale <= MAX_SCALE):
+        raise ValueError(f"scale must be in (0, {MAX_SCALE}], got {scale!r}")
+    for name, side in (("width", width), ("height", height)):
+        if not (10 <= side <= MAX_SIDE_PX):
+            raise ValueError(f"{name} must be in [10, {MAX_SIDE_PX}] px, got {side!r}")
+
+
+def _canvas_size(fig: go.Figure, width: int | None, height: int | None) -> tuple[int, int]:
+    """Width and height in CSS px: explicit args, then the figure's layout, then 16:9."""
+    w = width or fig.layout.width or EXPORT_WIDTH
+    h = height or fig.layout.height or EXPORT_HEIGHT
+    return int(w), int(h)
+
+
+def _shutdown_browser() -> None:
+    global _browser
+    browser, _browser = _browser, None
+    if browser is not None:
+        browser.close()
+
+
+def _get_browser(path: str, timeout_s: float) -> _WarmBrowser:
+    """Return the warm browser for ``path``, starting one if needed (lock held)."""
+    global _browser
+    if _browser is not None and _browser.browser_path != path:
+        _shutdown_browser()
+    if _browser is None:
+        candidate = _WarmBrowser(path)
+        try:
+            candidate.start(max(timeout_s, MIN_STARTUP_S))
+        except BaseException:
+            candidate.close()
+            raise
+        _browser = candidate
+    return _browser
+
+
+def figure_to_png(
+    fig: go.Figure,
+    scale: float = 2,
+    width: int | None = None,
+    height: int | None = None,
+    timeout_s: float = 20,
+) -> bytes:
+    """Render ``fig`` to PNG bytes with kaleido and a warm headless Chromium.
+
+    The image is ``round(width * scale) x round(height * scale)`` pixels; width and
+    height (CSS px) default to the figure's layout size, else 1280 x 720.
+
+    Raises:
+        ValueError: scale or size out of range.
+        PngExportError: no Chromium, the browser failed to start, the render failed,
+            or any step took longer than ``timeout_s`` seconds (the browser is then
+            restarted on the next call).
+    """
+    w, h = _canvas_size(fig, width, height)
+    _validate_size(scale, w, h)
+    if timeout_s <= 0:
+        raise ValueError(f"timeout_s must be positive, got {timeout_s!r}")
+    ok, reason = png_export_available()
+    if not ok:
+        raise PngExportError(f"PNG export is unavailable: {reason}.")
+    path = find_chromium()
+    assert path is not None  # png_export_available checked it
+
+    fig_dict = fig.to_dict()
+    opts = {"format": "png", "scale": scale, "width": w, "height": h}
+    deadline = time.monotonic() + timeout_s
+    if not _LOCK.acquire(timeout=timeout_s):
+        raise PngExportError(
+            f"PNG export is busy with other requests; gave up after {timeout_s:g} s. "
+            "Try again in a moment, or use the camera icon in the chart toolbar."
+        )
+    try:
+        return _render_locked(fig_dict, opts, path, timeout_s, deadline)
+    finally:
+        _LOCK.release()
+
+
+def _render_locked(
+    fig_dict: dict[str, Any],
+    opts: dict[str, Any],
+    path: str,
+    timeout_s: float,
+    deadline: float,
+) -> bytes:
+    try:
+        browser = _get_browser(path, timeout_s)
+    except TimeoutError:
+        raise PngExportError("PNG export timed out while starting the Chromium browser.") from None
+    except Exception as exc:
+        raise PngExportError(f"PNG export could not start Chromium: {exc}") from exc
+
+    remaining = max(deadline - time.monotonic(), 1.0)
+    try:
+        data = browser.run(_render(browser.kaleido, fig_dict, opts), remaining)
+    except TimeoutError:
+        _shutdown_browser()
+        raise PngExportError(
+            f"PNG export timed out after {timeout_s:g} s; the renderer was restarted. "
+            "Try again, or use the camera icon in the chart toolbar."
+        ) from None
+    except Exception as exc:
+        _shutdown_browser()
+        raise PngExportError(f"PNG export failed: {exc}") from exc
+    if not isinstance(data, bytes) or not data.startswith(PNG_MAGIC):
+        _shutdown_browser()
+        raise PngExportError("PNG export returned something that is not a PNG image.")
+    return data
+
+
+def shutdown() -> None:
+    """Close the warm browser (also registered to run at interpreter exit)."""
+    with _LOCK:
+        _shutdown_browser()
+
+
+atexit.register(shutdown)
+
+
+def dataframe_to_csv_bytes(df: pd.DataFrame) -> bytes:
+    """Encode ``df`` as UTF-8 CSV without the index (values keep full precision)."""
+    buf = io.StringIO()
+    df.to_csv(buf, index=False)
+    return buf.getvalue().encode("utf-8")
+
+
+#: Name used in docs/ARCHITECTURE.md.
+figure_data_csv = dataframe_to_csv_bytes
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Read ``(width, height)`` in pixels from a PNG's IHDR chunk."""
+    if not data.startswith(PNG_MAGIC) or data[12:16] != b"IHDR":
+        raise ValueError("not a PNG image")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")

@@ -1,0 +1,127 @@
+"""PNG/CSV export: real kaleido renders, the lock, the timeout and no-browser paths."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from ggmi_viz import export
+from ggmi_viz.export import (
+    PngExportError,
+    dataframe_to_csv_bytes,
+    figure_to_png,
+    png_export_available,
+    png_size,
+)
+from ggmi_viz.theme import apply_theme
+
+needs_chromium = pytest.mark.skipif(
+    not png_export_available()[0], reason="no Chromium on this machine"
+)
+
+
+def _figure(width: int = 400, height: int = 300) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=[0, 1, 2], y=[0.1, 0.4, 0.2], name="gap (nats)"))
+    fig.update_layout(width=width, height=height, title="test figure")
+    return apply_theme(fig)
+
+
+@needs_chromium
+def test_png_has_magic_and_layout_size_times_scale() -> None:
+    data = figure_to_png(_figure(400, 300), scale=2)
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert png_size(data) == (800, 600)
+
+
+@needs_chromium
+def test_explicit_size_overrides_layout() -> None:
+    data = figure_to_png(_figure(400, 300), scale=1.5, width=200, height=100)
+    assert png_size(data) == (300, 150)
+
+
+@needs_chromium
+def test_lock_serialises_concurrent_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four threads export at once; the renderer never runs two figures together."""
+    active = 0
+    peak = 0
+    guard = threading.Lock()
+    real_render = export._render
+
+    async def counting_render(k, fig_dict, opts):  # type: ignore[no-untyped-def]
+        nonlocal active, peak
+        with guard:
+            active += 1
+            peak = max(peak, active)
+        try:
+            # Give other threads every chance to enter while this one is inside.
+            await asyncio.sleep(0.05)
+            return await real_render(k, fig_dict, opts)
+        finally:
+            with guard:
+                active -= 1
+
+    monkeypatch.setattr(export, "_render", counting_render)
+    results: list[bytes] = []
+    errors: list[BaseException] = []
+
+    def worker(w: int) -> None:
+        try:
+            results.append(figure_to_png(_figure(200 + 10 * w, 150), scale=1))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors
+    assert peak == 1
+    assert sorted(png_size(r)[0] for r in results) == [200, 210, 220, 230]
+
+
+@needs_chromium
+def test_hanging_render_times_out_and_next_call_recovers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    figure_to_png(_figure(), scale=1)  # make sure a warm browser exists
+    first_browser = export._browser
+
+    async def hang(k, fig_dict, opts):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(3600)
+
+    monkeypatch.setattr(export, "_render", hang)
+    with pytest.raises(PngExportError, match="timed out"):
+        figure_to_png(_figure(), scale=1, timeout_s=1)
+    assert export._browser is None  # torn down, not left half-broken
+
+    monkeypatch.undo()
+    data = figure_to_png(_figure(300, 200), scale=1)
+    assert png_size(data) == (300, 200)
+    assert export._browser is not first_browser
+
+
+def test_missing_browser_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("GGMI_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    ok, reason = png_export_available()
+    assert not ok
+    assert "no-such-chromium" in reason
+    with pytest.raises(PngExportError, match="unavailable"):
+        figure_to_png(_figure(), scale=1)
+
+
+@pytest.mark.parametrize("scale", [0, -1, 100])
+def test_bad_scale_is_a_value_error(scale: float) -> None:
+    with pytest.raises(ValueError, match="scale"):
+        figure_to_png(_figure(), scale=scale)
+
+
+def test_csv_round_trips() -> None:
+    df = pd.DataFrame({"value": [1, 2], "gap_mean": [0.125, 1e-12]})
+    back = pd.read_csv(io.BytesIO(dataframe_to_csv_bytes(df)))
+    pd.testing.assert_frame_equal(back, df)
