@@ -1,0 +1,180 @@
+"""Fast batched Gaussian-mixture kernels shared by the EM fitter and the estimators.
+
+The trick that makes everything a batched matrix product: a Gaussian log-density is a
+quadratic form, so with the per-point feature vector
+
+    f(x) = [x_i x_j for i <= j, x_1 .. x_d, 1]            (p = d(d+1)/2 + d + 1 entries)
+
+the weighted component log-density log(w_j N(x; mu_j, Sigma_j)) equals ``theta_j . f(x)``
+for a per-component "natural parameter" vector theta_j. Hence
+
+* E-step / log-densities: ``theta (R, k, p) @ f(X)^T (R, p, n) -> (R, k, n)``;
+* M-step sufficient statistics: ``resp (R, k, n) @ f(X) (R, n, p) -> (R, k, p)`` gives
+  every per-component sum (second moments, first moments, counts) in one product.
+
+Shapes follow the package convention: scenario axis first, components before points.
+Log-densities are natural logs (nats).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+# Largest (R, k, n) block evaluated at once by chunked log-density evaluation (doubles).
+MAX_BLOCK_ELEMENTS = 4_000_000
+
+
+def n_features(d: int) -> int:
+    """Length p of the quadratic feature vector in dimension d."""
+    return d * (d + 1) // 2 + d + 1
+
+
+def quadratic_features(X: Array) -> Array:
+    """Quadratic features of points, (R, n, p) for X of shape (R, n, d).
+
+    Order: upper-triangle products x_i x_j (i <= j, row-major), then x_i, then 1.
+    """
+    r, n, d = X.shape
+    F = np.empty((r, n, n_features(d)))
+    col = 0
+    for i in range(d):
+        for j in range(i, d):
+            np.multiply(X[:, :, i], X[:, :, j], out=F[:, :, col])
+            col += 1
+    F[:, :, col : col + d] = X
+    F[:, :, -1] = 1.0
+    return F
+
+
+def precision_and_logdet(covariances: Array, floor: Array | float) -> tuple[Array, Array]:
+    """Precision matrices and log-determinants, repairing near-singular covariances.
+
+    Any eigenvalue below ``floor`` is raised to it (an exact eigen-shift for d <= 2,
+    an eigenvalue clip otherwise), so degenerate covariances (collapsed EM components,
+    near-singular targets of the published recipe) never make the inversion fail.
+
+    Args:
+        covariances: (..., d, d), symmetric up to round-off.
+        floor: smallest allowed eigenvalue, a scalar or an array broadcastable to
+            ``covariances.shape[:-2]``.
+
+    Returns:
+        precisions (..., d, d) and log-determinants (...,) of the repaired covariances.
+    """
+    d = covariances.shape[-1]
+    floor = np.asarray(floor, dtype=float)
+    if d == 1:
+        var = np.maximum(covariances[..., 0, 0], floor)
+        return (1.0 / var)[..., None, None], np.log(var)
+    if d == 2:
+        return _precision_2x2(covariances, floor)
+    sym = 0.5 * (covariances + np.swapaxes(covariances, -1, -2))
+    eigval, eigvec = np.linalg.eigh(sym)
+    eigval = np.maximum(eigval, floor[..., None])
+    precision = (eigvec / eigval[..., None, :]) @ np.swapaxes(eigvec, -1, -2)
+    return precision, np.log(eigval).sum(axis=-1)
+
+
+def _precision_2x2(covariances: Array, floor: Array) -> tuple[Array, Array]:
+    """Closed-form 2x2 inverse and log-determinant (much faster than batched LAPACK)."""
+    a = covariances[..., 0, 0]
+    c = covariances[..., 1, 1]
+    b = 0.5 * (covariances[..., 0, 1] + covariances[..., 1, 0])
+    half_trace = 0.5 * (a + c)
+    radius = np.hypot(0.5 * (a - c), b)
+    lam_max = half_trace + radius
+    det = a * c - b * b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam_min = np.where(lam_max > 0, det / lam_max, half_trace - radius)
+    # Shifting both diagonal entries by s raises both eigenvalues by s.
+    shift = np.maximum(floor - lam_min, 0.0)
+    if np.any(shift > 0):
+        a = a + shift
+        c = c + shift
+        det = a * c - b * b
+    precision = np.empty(covariances.shape)
+    precision[..., 0, 0] = c / det
+    precision[..., 1, 1] = a / det
+    precision[..., 0, 1] = precision[..., 1, 0] = -b / det
+    return precision, np.log(det)
+
+
+def natural_parameters(
+    log_weights: Array, means: Array, precisions: Array, logdets: Array
+) -> Array:
+    """theta (R, k, p) with theta . f(x) = log w + log N(x; mean, precision^-1).
+
+    Args:
+        log_weights: (R, k); means: (R, k, d); precisions: (R, k, d, d); logdets: (R, k).
+    """
+    r, k, d = means.shape
+    theta = np.empty((r, k, n_features(d)))
+    col = 0
+    for i in range(d):
+        theta[:, :, col] = -0.5 * precisions[:, :, i, i]
+        col += 1
+        for j in range(i + 1, d):
+            theta[:, :, col] = -precisions[:, :, i, j]
+            col += 1
+    p_mu = np.einsum("rkij,rkj->rki", precisions, means)
+    theta[:, :, col : col + d] = p_mu
+    quad = np.einsum("rki,rki->rk", p_mu, means)
+    theta[:, :, -1] = log_weights - 0.5 * (d * LOG_2PI + logdets + quad)
+    return theta
+
+
+def logsumexp_components(log_comp: Array, *, overwrite: bool = False) -> Array:
+    """log sum_j exp(log_comp[:, j, :]) over the component axis, (R, n) from (R, k, n).
+
+    With ``overwrite=True`` the input is turned in place into the responsibilities
+    exp(log_comp - logsumexp) (saves one (R, k, n) temporary in the EM loop).
+    """
+    top = log_comp.max(axis=1)
+    top = np.where(np.isfinite(top), top, 0.0)
+    shifted = np.subtract(log_comp, top[:, None, :], out=log_comp if overwrite else None)
+    np.exp(shifted, out=shifted)
+    total = shifted.sum(axis=1)
+    if overwrite:
+        shifted /= total[:, None, :]
+    with np.errstate(divide="ignore"):
+        return np.log(total) + top
+
+
+def mixture_logpdf(
+    weights: Array,
+    means: Array,
+    covariances: Array,
+    X: Array,
+    floor: float = 0.0,
+) -> Array:
+    """Mixture log-densities in nats, (R, n), for X (R, n, d); chunked over scenarios.
+
+    Points and means are shifted per scenario (by the mean of the component means) so
+    the quadratic features stay well conditioned wherever the data sit.
+
+    Args:
+        weights: (R, k); means: (R, k, d); covariances: (R, k, d, d).
+        X: (R, n, d) points.
+        floor: eigenvalue floor for degenerate covariances (0 keeps them as given;
+            a singular covariance then gives -inf/inf log-densities).
+    """
+    r, n, _ = X.shape
+    k = weights.shape[1]
+    shift = means.mean(axis=1)
+    precisions, logdets = precision_and_logdet(covariances, floor)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(weights)
+    theta = natural_parameters(log_w, means - shift[:, None, :], precisions, logdets)
+    out = np.empty((r, n))
+    step = max(1, MAX_BLOCK_ELEMENTS // max(1, k * n))
+    for start in range(0, r, step):
+        sl = slice(start, min(r, start + step))
+        F = quadratic_features(X[sl] - shift[sl, None, :])
+        log_comp = theta[sl] @ F.transpose(0, 2, 1)
+        out[sl] = logsumexp_components(log_comp, overwrite=True)
+    return out
