@@ -1,0 +1,148 @@
+"""Show a plotly figure with PNG and CSV downloads that can never break the page.
+
+The PNG bytes are built only when the visitor clicks the button: Streamlit (>= 1.50)
+accepts a callable as ``st.download_button(data=...)`` and runs it on click, in a
+worker thread, outside the script run. A failure there cannot reach the page, so the
+callable records it in a per-session dict and the next run shows a warning pointing
+to the toolbar's own PNG download, which works without any server-side browser.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, Final
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from ggmi_app.layout import error_boundary, escape_markdown
+from ggmi_viz.export import dataframe_to_csv_bytes, figure_to_png, png_export_available
+from ggmi_viz.theme import EXPORT_HEIGHT, EXPORT_WIDTH, apply_theme
+
+_LOG = logging.getLogger(__name__)
+
+PNG_SCALE: Final[int] = 2
+PNG_TIMEOUT_S: Final[float] = 20.0
+_FAILURES = "_ggmi_png_failures"
+_UNSAFE_FILENAME: Final = re.compile(r"[^A-Za-z0-9._-]+")
+TOOLBAR_HINT: Final[str] = (
+    "Use the camera icon in the chart's toolbar to download a PNG from your browser."
+)
+
+
+def safe_filename(name: str) -> str:
+    """``name`` reduced to ``[A-Za-z0-9._-]`` (at most 80 chars), never empty."""
+    cleaned = _UNSAFE_FILENAME.sub("-", name).strip("-.")[:80]
+    return cleaned or "figure"
+
+
+def plotly_config(name: str) -> dict[str, Any]:
+    """The plotly.js config: toolbar PNG at scale 2 named after the figure."""
+    return {
+        "displaylogo": False,
+        "toImageButtonOptions": {
+            "format": "png",
+            "filename": safe_filename(name),
+            "scale": PNG_SCALE,
+        },
+        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    }
+
+
+def _export_size(fig: go.Figure) -> tuple[int, int]:
+    return int(fig.layout.width or EXPORT_WIDTH), int(fig.layout.height or EXPORT_HEIGHT)
+
+
+def _png_maker(fig: go.Figure, name: str, failures: dict[str, str]) -> Callable[[], bytes]:
+    """A callable that renders ``fig`` when the PNG button is clicked.
+
+    It holds a dict snapshot (not the live figure) so later edits cannot leak in.
+    """
+    fig_dict = fig.to_dict()
+    width, height = _export_size(fig)
+
+    def make_png() -> bytes:
+        try:
+            data = figure_to_png(
+                go.Figure(fig_dict),
+                scale=PNG_SCALE,
+                width=width,
+                height=height,
+                timeout_s=PNG_TIMEOUT_S,
+            )
+        except Exception as exc:
+            _LOG.warning("PNG export of %s failed: %s", name, exc)
+            failures[name] = str(exc)
+            raise
+        failures.pop(name, None)
+        return data
+
+    return make_png
+
+
+def show_figure(
+    fig: go.Figure,
+    name: str,
+    data: pd.DataFrame | None = None,
+    lecture: bool = False,
+    *,
+    key: str | None = None,
+) -> None:
+    """Draw ``fig`` themed, then a PNG download (built on click) and a CSV of ``data``.
+
+    Args:
+        fig: the figure (themed in place with ``apply_theme(fig, lecture)``).
+        name: file name stem for the PNG/CSV and the toolbar PNG; unique per page.
+        data: the numbers behind the figure, offered as CSV (omitted when None).
+        lecture: lecture-mode theme (large type, thick lines).
+        key: element key prefix; defaults to ``safe_filename(name)``.
+    """
+    stem = safe_filename(name)
+    key = key or stem
+    with error_boundary(f"the figure '{name}'"):
+        apply_theme(fig, lecture)
+        # theme=None: Streamlit's own theme would restyle the chart, and then the
+        # screen would no longer match the exported PNG.
+        st.plotly_chart(fig, theme=None, config=plotly_config(stem), key=f"{key}-chart")
+    with error_boundary(f"the downloads for '{name}'"):
+        _download_row(fig, name, stem, key, data)
+
+
+def _download_row(
+    fig: go.Figure, name: str, stem: str, key: str, data: pd.DataFrame | None
+) -> None:
+    failures: dict[str, str] = st.session_state.setdefault(_FAILURES, {})
+    left, right = st.columns(2)
+    ok, reason = png_export_available()
+    if ok:
+        left.download_button(
+            "Download PNG",
+            data=_png_maker(fig, name, failures),
+            file_name=f"{stem}.png",
+            mime="image/png",
+            key=f"{key}-png",
+            on_click="ignore",
+            icon=":material/image:",
+        )
+        if name in failures:
+            left.warning(
+                escape_markdown(f"The last PNG export failed: {failures[name]} ") + TOOLBAR_HINT,
+                icon="⚠️",
+            )
+    else:
+        left.info(
+            escape_markdown(f"Server-side PNG export is unavailable: {reason}. ") + TOOLBAR_HINT
+        )
+    if data is not None:
+        right.download_button(
+            "Download data (CSV)",
+            data=dataframe_to_csv_bytes(data),
+            file_name=f"{stem}.csv",
+            mime="text/csv",
+            key=f"{key}-csv",
+            on_click="ignore",
+            icon=":material/table:",
+        )

@@ -1,0 +1,95 @@
+"""show_figure, error boundaries and lecture mode, driven through Streamlit AppTest."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 30
+
+
+def figure_page() -> None:
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from ggmi_app.figures import show_figure
+    from ggmi_app.layout import page_setup
+
+    lecture = page_setup("Figure demo")
+    fig = go.Figure(go.Scatter(x=[1, 2, 3], y=[0.2, 0.1, 0.3], name="gap"))
+    show_figure(fig, "gap curve/K", pd.DataFrame({"K": [1, 2, 3]}), lecture=lecture)
+
+
+def failing_page() -> None:
+    import streamlit as st
+
+    from ggmi_app.layout import error_boundary, guarded
+
+    with error_boundary("the sweep"):
+        raise ValueError("rounds must be at most 500, got 10000")
+
+    @guarded
+    def broken_figure() -> None:
+        raise RuntimeError("secret internal detail")
+
+    broken_figure()
+    st.write("page still alive")
+
+
+def _run(page, query: dict[str, str] | None = None) -> AppTest:  # type: ignore[no-untyped-def]
+    at = AppTest.from_function(page, default_timeout=TIMEOUT)
+    at.query_params.update(query or {})
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _chart(at: AppTest) -> tuple[dict, dict]:
+    proto = at.get("plotly_chart")[0].proto
+    return json.loads(proto.spec), json.loads(proto.config)
+
+
+def test_figure_gets_explicit_template_and_toolbar_png_config() -> None:
+    at = _run(figure_page)
+    spec, config = _chart(at)
+    assert spec["layout"]["template"]["layout"]["font"]["size"] == 14
+    assert config["toImageButtonOptions"] == {
+        "format": "png",
+        "filename": "gap-curve-K",
+        "scale": 2,
+    }
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Download PNG", "Download data (CSV)"]
+
+
+def test_lecture_mode_from_url_enlarges_type() -> None:
+    at = _run(figure_page, {"lecture": "1"})
+    spec, _ = _chart(at)
+    assert spec["layout"]["template"]["layout"]["font"]["size"] == 24
+    at.toggle(key="lecture").set_value(False).run()
+    spec, _ = _chart(at)
+    assert spec["layout"]["template"]["layout"]["font"]["size"] == 14
+    assert at.query_params["lecture"] == "0"
+
+
+def test_missing_chromium_shows_message_and_keeps_csv(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    monkeypatch.setenv("GGMI_CHROMIUM", str(tmp_path / "absent"))
+    at = _run(figure_page)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Download data (CSV)"]
+    info = " ".join(i.value for i in at.info).replace("\\", "")
+    assert "unavailable" in info and "camera icon" in info
+
+
+def test_errors_become_messages_without_tracebacks() -> None:
+    at = _run(failing_page)
+    errors = [e.value.replace("\\", "") for e in at.error]
+    assert len(errors) == 2
+    assert "rounds must be at most 500" in errors[0]
+    assert "Something went wrong" in errors[1]
+    assert "secret internal detail" not in errors[1]
+    assert at.markdown[-1].value == "page still alive"
