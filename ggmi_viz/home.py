@@ -1,0 +1,292 @@
+"""The Home page's drawing: the generation chain and the reverse-bottleneck idea.
+
+One plotly figure, two rows sharing one horizontal axis of five stages:
+
+* top row: the chain anchor data -> prompt -> model -> curation -> synthetic data, as
+  boxes joined by arrows, with the model's own knowledge flowing in from above;
+* bottom row: a sketch of how much information each stage carries. The prompt squeezes
+  the anchor data (a bottleneck), then the model *adds* what the prompt did not hold, so
+  the band widens again: the "reverse bottleneck". A dashed outline shows what an
+  ordinary encoder/decoder bottleneck would do (it can never regain what it lost).
+
+The band heights are illustrative, not measured; the figure says so. No LaTeX anywhere
+(kaleido would fetch MathJax), Greek letters are plain Unicode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import plotly.graph_objects as go
+
+from ggmi_viz.theme import GREY, OKABE_ITO, PART_COLORS, apply_theme, with_alpha
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One box of the chain: short label, symbol line, and the hover explanation."""
+
+    label: str
+    symbol: str
+    explanation: str
+    info: float  # illustrative information content, 0..1 (reverse-bottleneck band)
+    plain_info: float  # what an ordinary bottleneck would keep, 0..1
+
+
+STAGES: Final[tuple[Stage, ...]] = (
+    Stage(
+        "Anchor data",
+        "S_anchor (real, scarce)",
+        "A few real examples of the task. They cover only part of what the task needs.",
+        0.55,
+        0.55,
+    ),
+    Stage(
+        "Prompt",
+        "p = φ_T(S_anchor)",
+        "The anchor examples are packed into an instruction for the generator. "
+        "Packing loses detail: this is the narrow point.",
+        0.30,
+        0.30,
+    ),
+    Stage(
+        "Model M",
+        "an LLM answers p",
+        "The generator answers from the prompt AND from what it learned in pre-training. "
+        "That extra knowledge is the information gain ΔI = H(e_M | e_p).",
+        0.95,
+        0.27,
+    ),
+    Stage(
+        "Curation",
+        "+ noise ε (filter, edit)",
+        "Answers are filtered and edited. In the simulation this is Gaussian noise of "
+        "size s added to every synthetic point.",
+        0.85,
+        0.25,
+    ),
+    Stage(
+        "Synthetic data",
+        "S_gen = M(p) + ε",
+        "The data the post-trained model actually learns from. It can hold more than the "
+        "anchor data did, which is why it can generalise better.",
+        0.85,
+        0.25,
+    ),
+)
+
+_BOX_HALF_WIDTH: Final[float] = 0.42
+_CHAIN_Y: Final[float] = 3.0  # centre of the chain boxes
+_BOX_HALF_HEIGHT: Final[float] = 0.55
+_BAND_Y: Final[float] = 0.0  # centre line of the information band
+_BAND_SCALE: Final[float] = 1.1  # half-height of the band for info = 1
+#: Lecture mode enlarges the diagram's own text less than the theme does elsewhere: the
+#: box labels must still fit inside their boxes.
+_LECTURE_TEXT_SCALE: Final[float] = 1.3
+
+#: Colours of the drawing: anchor data shares the anchor part's colour with the other
+#: pages, the model's extra knowledge the task-irrelevant/extra part colour.
+_ANCHOR_COLOR: Final[str] = PART_COLORS[0]
+_GAIN_COLOR: Final[str] = OKABE_ITO["bluish_green"]
+_BOX_COLORS: Final[tuple[str, ...]] = (
+    _ANCHOR_COLOR,
+    OKABE_ITO["sky_blue"],
+    OKABE_ITO["vermillion"],
+    GREY,
+    _GAIN_COLOR,
+)
+
+
+def chain_figure(lecture: bool = False) -> go.Figure:
+    """The generation chain with the reverse-bottleneck band beneath it.
+
+    Args:
+        lecture: large type and thick lines for projection in a lecture hall.
+
+    Returns:
+        A themed ``go.Figure`` (x: stage index 0..4, y: layout units without meaning).
+    """
+    fig = go.Figure()
+    scale = _LECTURE_TEXT_SCALE if lecture else 1.0
+    _add_chain(fig, scale)
+    _add_knowledge_inflow(fig, scale)
+    _add_information_band(fig, scale)
+    _add_hover_points(fig)
+    fig.update_xaxes(visible=False, range=[-0.6, len(STAGES) - 0.4])
+    fig.update_yaxes(visible=False, range=[-1.75, 5.0])
+    fig.update_layout(
+        title="How synthetic data is made, and why it can carry more than its anchor data",
+        showlegend=True,
+        legend={"orientation": "h", "x": 0.0, "y": -0.02, "yanchor": "top"},
+        height=620 if lecture else 520,
+        dragmode=False,
+    )
+    apply_theme(fig, lecture=lecture)
+    # The diagram needs no axis furniture even though the theme adds some.
+    fig.update_xaxes(showline=False, showgrid=False, ticks="")
+    fig.update_yaxes(showline=False, showgrid=False, ticks="")
+    return fig
+
+
+def _add_chain(fig: go.Figure, scale: float) -> None:
+    for i, (stage, color) in enumerate(zip(STAGES, _BOX_COLORS, strict=True)):
+        fig.add_shape(
+            type="rect",
+            x0=i - _BOX_HALF_WIDTH,
+            x1=i + _BOX_HALF_WIDTH,
+            y0=_CHAIN_Y - _BOX_HALF_HEIGHT,
+            y1=_CHAIN_Y + _BOX_HALF_HEIGHT,
+            line={"color": color, "width": 3},
+            fillcolor=with_alpha(color, 0.15),
+            layer="below",
+        )
+        fig.add_annotation(
+            x=i,
+            y=_CHAIN_Y + 0.18,
+            text=f"<b>{stage.label}</b>",
+            showarrow=False,
+            font={"size": round(16 * scale)},
+        )
+        fig.add_annotation(
+            x=i,
+            y=_CHAIN_Y - 0.22,
+            text=stage.symbol,
+            showarrow=False,
+            font={"size": round(12 * scale)},
+        )
+        if i + 1 < len(STAGES):
+            fig.add_annotation(
+                x=i + 1 - _BOX_HALF_WIDTH,
+                y=_CHAIN_Y,
+                ax=i + _BOX_HALF_WIDTH,
+                ay=_CHAIN_Y,
+                xref="x",
+                yref="y",
+                axref="x",
+                ayref="y",
+                showarrow=True,
+                arrowhead=3,
+                arrowsize=1.2,
+                arrowwidth=2.5,
+                arrowcolor="#333333",
+                text="",
+            )
+
+
+def _add_knowledge_inflow(fig: go.Figure, scale: float) -> None:
+    """Arrow from 'pre-trained knowledge' down into the model box: the information gain."""
+    model_x = 2
+    fig.add_annotation(
+        x=model_x,
+        y=_CHAIN_Y + _BOX_HALF_HEIGHT,
+        ax=model_x,
+        ay=_CHAIN_Y + 1.55,
+        xref="x",
+        yref="y",
+        axref="x",
+        ayref="y",
+        showarrow=True,
+        arrowhead=3,
+        arrowsize=1.3,
+        arrowwidth=4,
+        arrowcolor=_GAIN_COLOR,
+        text="",
+    )
+    fig.add_annotation(
+        x=model_x,
+        y=_CHAIN_Y + 1.75,
+        text="<b>the model's own knowledge</b> → information gain ΔI",
+        showarrow=False,
+        font={"size": round(15 * scale), "color": _GAIN_COLOR},
+    )
+
+
+def _band_polygon(heights: list[float]) -> tuple[list[float], list[float]]:
+    """Closed outline of a band centred on _BAND_Y whose half-height follows ``heights``."""
+    xs = list(range(len(heights)))
+    upper = [_BAND_Y + h * _BAND_SCALE for h in heights]
+    lower = [_BAND_Y - h * _BAND_SCALE for h in heights]
+    return xs + xs[::-1] + [xs[0]], upper + lower[::-1] + [upper[0]]
+
+
+def _add_information_band(fig: go.Figure, scale: float) -> None:
+    info = [s.info for s in STAGES]
+    plain = [s.plain_info for s in STAGES]
+    x, y = _band_polygon(info)
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=y,
+            mode="lines",
+            fill="toself",
+            fillcolor=with_alpha(_GAIN_COLOR, 0.30),
+            line={"color": _GAIN_COLOR, "width": 3},
+            name="information carried (reverse bottleneck: narrows at the prompt, widens again)",
+            hoverinfo="skip",
+        )
+    )
+    x, y = _band_polygon(plain)
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=y,
+            mode="lines",
+            line={"color": "#333333", "width": 2.5, "dash": "dash"},
+            name="an ordinary bottleneck (encoder/decoder) could only lose information",
+            hoverinfo="skip",
+        )
+    )
+    fig.add_annotation(
+        x=1,
+        y=_BAND_Y - 0.30 * _BAND_SCALE - 0.35,
+        text="bottleneck",
+        showarrow=False,
+        font={"size": round(14 * scale)},
+    )
+    fig.add_annotation(
+        x=3.0,
+        y=_BAND_Y + 0.9 * _BAND_SCALE + 0.25,
+        text="gain: more than the anchor data held",
+        showarrow=False,
+        font={"size": round(14 * scale), "color": _GAIN_COLOR},
+    )
+    fig.add_annotation(
+        x=-0.55,
+        y=_BAND_Y - 1.55,
+        xanchor="left",
+        text="Band heights are a sketch of the idea, not measurements.",
+        showarrow=False,
+        font={"size": round(12 * scale), "color": "#555555"},
+    )
+
+
+def _add_hover_points(fig: go.Figure) -> None:
+    """Invisible markers on each box that carry the hover explanation."""
+    fig.add_trace(
+        go.Scatter(
+            x=list(range(len(STAGES))),
+            y=[_CHAIN_Y] * len(STAGES),
+            mode="markers",
+            marker={"size": 60, "opacity": 0.0, "symbol": "square"},
+            hovertext=[f"<b>{s.label}</b><br>{_wrap(s.explanation)}" for s in STAGES],
+            hoverinfo="text",
+            showlegend=False,
+            name="stages",
+        )
+    )
+
+
+def _wrap(text: str, width: int = 48) -> str:
+    """Break a hover sentence into lines of about ``width`` characters (plotly needs <br>)."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    if current:
+        lines.append(current)
+    return "<br>".join(lines)
