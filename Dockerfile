@@ -1,0 +1,38 @@
+# GGMI Explorer: the Streamlit dashboard with Debian's Chromium for server-side PNG export.
+# Build: docker build -t ggmi-explorer .   Run: docker run -p 8501:8501 ggmi-explorer
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    BROWSER_PATH=/usr/bin/chromium \
+    STREAMLIT_SERVER_HEADLESS=true \
+    STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
+
+# Chromium (kaleido renders PNGs with it) and fonts for readable figure text.
+# Versions are not pinned on purpose: Debian's security updates replace them, and
+# an old pin would stop the image from building once the archive drops it.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends chromium fonts-liberation fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
+# A non-root user; its home holds Chromium's profile and caches.
+RUN groupadd --gid 10001 app \
+    && useradd --create-home --uid 10001 --gid 10001 --shell /usr/sbin/nologin app
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+
+# Code stays owned by root: the app only reads it.
+COPY . .
+
+# Numeric so orchestrators can verify the user is not root without /etc/passwd.
+USER 10001:10001
+EXPOSE 8501
+HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://localhost:8501/_stcore/health', timeout=4).status == 200 else 1)"]
+
+CMD ["streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501"]
