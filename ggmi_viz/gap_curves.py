@@ -173,11 +173,12 @@ def _box_trace(per_scenario: pd.DataFrame, metric: str, legend: bool = True) -> 
 def _robust_range(
     per_scenario: pd.DataFrame | None, curves: Sequence[np.ndarray]
 ) -> tuple[list[float] | None, int]:
-    """Y-range covering the inner quantiles of the scenarios and the curves within them.
+    """Y-range covering the inner quantiles of the scenarios and the centre lines.
 
-    Curves (e.g. mean +- std) may reach beyond the middle scenarios, but never beyond the
-    most extreme scenario. Returns the range (None when it would clip nothing) and how
-    many scenario values fall outside it.
+    Centre lines (mean, median) always stay in view, even when a few extreme scenarios
+    drag the mean far out; shaded bands may be cut, since one exploding scenario makes
+    a standard deviation useless anyway. Returns the range (None when it would clip
+    nothing) and how many scenario values fall outside it.
     """
     if per_scenario is None or per_scenario.empty:
         return None, 0
@@ -221,7 +222,7 @@ def gap_curve_figure(
         per_scenario: optional ``value, gap`` rows, one per scenario, drawn as boxes.
         bands: which summaries to draw: ``"std"`` (mean +- 1 std, as published) and/or
             ``"quantile"`` (median, 10-90% band).
-        robust_range: clip the y axis to the central 96% of scenarios (plus the curves)
+        robust_range: clip the y axis to the central 96% of scenarios (plus the centre lines)
             and say how many values lie outside.
         fixed: text naming the settings held fixed, for the title.
         lecture: large type and thick lines.
@@ -232,11 +233,12 @@ def gap_curve_figure(
     if per_scenario is not None:
         _check_columns(per_scenario, ("value", "gap"), "per-scenario table")
         fig.add_trace(_box_trace(per_scenario, metric))
-    curves: list[np.ndarray] = []
+    centres: list[np.ndarray] = []
     for band in bands:
         for trace in _band_traces(summary, band, metric):
             fig.add_trace(trace)
-            curves.append(np.asarray(trace.y, dtype=float))
+            if trace.fill != "toself":
+                centres.append(np.asarray(trace.y, dtype=float))
     fig.add_hline(y=0.0, line={"color": _ZERO_COLOR, "width": 1, "dash": "dot"})
     fig.update_xaxes(title=param_label(param))
     fig.update_yaxes(title=metric_axis_title(metric))
@@ -250,7 +252,7 @@ def gap_curve_figure(
         boxmode="overlay",
     )
     if robust_range:
-        yrange, outside = _robust_range(per_scenario, curves)
+        yrange, outside = _robust_range(per_scenario, centres)
         if yrange is not None:
             fig.update_yaxes(range=yrange)
             fig.add_annotation(

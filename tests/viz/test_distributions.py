@@ -1,0 +1,250 @@
+"""Figure-2 builders on hand-made mixtures: layers, part colours, exact projections."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import chi2, multivariate_normal
+from sklearn.decomposition import PCA
+
+from ggmi_core.gmm import GMM
+from ggmi_viz.distributions import (
+    DEFAULT_LAYERS,
+    LAYERS,
+    MASS_LEVELS,
+    MAX_POINTS_PER_GROUP,
+    ScenarioView,
+    enclosed_mass,
+    figure_data,
+    make_projection,
+    projection_caption,
+    scenario_figure,
+)
+from ggmi_viz.theme import PART_COLORS, ROLE_COLORS
+
+
+def handmade_view(K=2, J=2, L=2, d=2, n_k=40, n=150, seed=0) -> ScenarioView:
+    """A scenario built by hand: G has K+J parts, M adds L, samples are labelled."""
+    rng = np.random.default_rng(seed)
+
+    def components(k):
+        means = rng.uniform(0, 10, (k, d))
+        a = rng.uniform(0, 1, (k, d, d))
+        return means, a @ np.swapaxes(a, -1, -2) + 0.05 * np.eye(d)
+
+    m_g, c_g = components(K + J)
+    target = GMM(np.full(K + J, 1 / (K + J)), m_g, c_g)
+    m_l, c_l = components(L)
+    model = GMM(
+        np.full(K + J + L, 1 / (K + J + L)),
+        np.concatenate([m_g, m_l]),
+        np.concatenate([c_g, c_l]),
+    )
+    anchor_labels = np.repeat(np.arange(K), n_k)
+    anchor = np.concatenate(
+        [GMM([1.0], m_g[k : k + 1], c_g[k : k + 1]).sample(n_k, rng) for k in range(K)]
+    )
+    synth, synth_labels = model.sample_with_labels(n, rng)
+    fit_anchor = GMM(np.full(K, 1 / K), m_g[:K] + 0.1, c_g[:K] * 1.2)
+    return ScenarioView(
+        target=target,
+        model=model,
+        fit_anchor=fit_anchor,
+        fit_synthetic=model,
+        anchor_X=anchor,
+        anchor_labels=anchor_labels,
+        synth_X=synth,
+        synth_labels=synth_labels,
+        model_part=np.array([0] * K + [1] * J + [2] * L),
+        gen=model,
+    )
+
+
+def _traces(fig, kind):
+    return [t for t in fig.data if t.type == kind]
+
+
+def _all_text(fig) -> str:
+    return fig.to_json()
+
+
+def test_each_contour_layer_draws_one_contour_in_its_role_colour():
+    view = handmade_view()
+    layers = {"target", "model", "fit_anchor", "fit_synthetic"}
+    fig = scenario_figure(view, layers=layers)
+    contours = _traces(fig, "contour")
+    assert len(contours) == 4
+    expected = {"target G", "model M", "fit on anchor", "fit on synthetic"}
+    assert {c.name.split(":")[0] for c in contours} == expected
+    for c in contours:
+        role = c.name.split(":")[0]
+        assert {stop[1] for stop in c.colorscale} == {ROLE_COLORS[role]}
+        assert c.contours.start == MASS_LEVELS[0] and c.contours.end == MASS_LEVELS[1]
+        z = np.asarray(c.z)
+        assert z.min() >= 0.0 and z.max() <= 1.0
+        # the grid must reach beyond the 90% line, or the outer contour would be cut
+        assert z.max() > 0.95
+
+
+def test_toggling_layers_adds_and_removes_traces():
+    view = handmade_view()
+    only_g = scenario_figure(view, layers={"target"})
+    assert [t.type for t in only_g.data] == ["contour"]
+    nothing = scenario_figure(view, layers=set())
+    assert len(nothing.data) == 0
+    full = scenario_figure(view, layers=set(LAYERS))
+    assert len(full.data) > len(scenario_figure(view, layers=DEFAULT_LAYERS).data)
+
+
+def test_unknown_layer_is_refused():
+    with pytest.raises(ValueError, match="unknown layer"):
+        scenario_figure(handmade_view(), layers={"target", "moon"})
+
+
+def test_synthetic_points_are_coloured_by_the_part_of_their_component():
+    view = handmade_view(K=2, J=3, L=2, n=300)
+    fig = scenario_figure(view, layers={"synthetic_samples", "anchor_samples"})
+    scatters = _traces(fig, "scatter")
+    anchor = [t for t in scatters if t.name.startswith("anchor")]
+    synth = [t for t in scatters if t.name.startswith("synthetic")]
+    assert len(anchor) == 1 and anchor[0].marker.color == PART_COLORS[0]
+    assert len(anchor[0].x) == len(view.anchor_X)
+    assert len(synth) == 3
+    seen = 0
+    for trace in synth:
+        part = next(p for p, c in PART_COLORS.items() if c == trace.marker.color)
+        components = np.asarray(trace.customdata) - 1  # 1-based in the hover
+        assert set(view.model_part[components]) == {part}
+        seen += len(trace.x)
+    assert seen == len(view.synth_X)
+
+
+def test_component_ellipses_come_one_trace_per_part_in_part_colours():
+    view = handmade_view(K=2, J=1, L=3)
+    fig = scenario_figure(view, layers={"components"})
+    traces = _traces(fig, "scatter")
+    assert [t.line.color for t in traces] == [PART_COLORS[0], PART_COLORS[1], PART_COLORS[2]]
+    # one closed outline per component, separated by gaps
+    assert [list(t.x).count(None) for t in traces] == [2, 1, 3]
+
+
+def test_ellipse_has_the_2_sd_mahalanobis_radius():
+    view = handmade_view(K=1, J=0, L=0)
+    fig = scenario_figure(view, layers={"components"})
+    (trace,) = _traces(fig, "scatter")
+    pts = np.array([p for p in zip(trace.x, trace.y, strict=True) if p[0] is not None])
+    mu, cov = view.model.means[0], view.model.covariances[0]
+    diff = pts - mu
+    maha = np.einsum("ni,ij,nj->n", diff, np.linalg.inv(cov), diff)
+    np.testing.assert_allclose(maha, 4.0, rtol=1e-8)
+
+
+def test_coordinate_projection_gives_the_exact_two_coordinate_marginal():
+    view = handmade_view(d=5)
+    proj = make_projection(5, "coordinates")
+    g2 = proj.mixture(view.target)
+    pts = np.random.default_rng(1).uniform(0, 10, (50, 2))
+    expected = sum(
+        w * multivariate_normal(m[:2], c[:2, :2]).pdf(pts)
+        for w, m, c in zip(
+            view.target.weights, view.target.means, view.target.covariances, strict=True
+        )
+    )
+    np.testing.assert_allclose(np.exp(g2.logpdf(pts)), expected, rtol=1e-9)
+    assert "first two" in proj.description
+
+
+def _mixture_moments(g: GMM) -> tuple[np.ndarray, np.ndarray]:
+    mean = g.weights @ g.means
+    second = np.einsum(
+        "k,kij->ij", g.weights, g.covariances + np.einsum("ki,kj->kij", g.means, g.means)
+    )
+    return mean, second - np.outer(mean, mean)
+
+
+def test_pca_projection_matches_sklearn_and_preserves_mixture_moments():
+    view = handmade_view(d=4, n=400)
+    pooled = np.vstack([view.anchor_X, view.synth_X])
+    proj = make_projection(4, "pca", pooled)
+    np.testing.assert_allclose(proj.basis.T @ proj.basis, np.eye(2), atol=1e-12)
+    pca = PCA(n_components=2).fit(pooled)
+    # same axes up to sign, same explained share
+    np.testing.assert_allclose(np.abs(proj.basis.T @ pca.components_.T), np.eye(2), atol=1e-8)
+    np.testing.assert_allclose(proj.explained, pca.explained_variance_ratio_, rtol=1e-8)
+    # the projected mixture's mean/cov are the linear images of the full mixture's
+    m, c = _mixture_moments(view.model)
+    m2, c2 = _mixture_moments(proj.mixture(view.model))
+    np.testing.assert_allclose(m2, (m - proj.center) @ proj.basis, atol=1e-10)
+    np.testing.assert_allclose(c2, proj.basis.T @ c @ proj.basis, atol=1e-10)
+    # and the projected points are what the figure plots
+    fig = scenario_figure(view, layers={"anchor_samples"}, projection="pca")
+    (trace,) = _traces(fig, "scatter")
+    np.testing.assert_allclose(trace.x, proj.points(view.anchor_X)[:, 0])
+    assert "principal axis 1" in fig.layout.xaxis.title.text
+
+
+def test_projected_samples_follow_the_projected_mixture():
+    view = handmade_view(d=3)
+    rng = np.random.default_rng(5)
+    X = view.model.sample(40_000, rng)
+    proj = make_projection(3, "pca", X[:500])
+    shown = proj.points(X)
+    m2, c2 = _mixture_moments(proj.mixture(view.model))
+    np.testing.assert_allclose(shown.mean(axis=0), m2, atol=0.05)
+    np.testing.assert_allclose(np.cov(shown, rowvar=False), c2, atol=0.15)
+
+
+def test_enclosed_mass_matches_the_chi_square_law_for_a_standard_normal():
+    g = GMM([1.0], np.zeros((1, 2)), np.eye(2)[None])
+    radii = np.array([0.5, 1.0, 1.5, 2.0, 3.0])
+    pts = np.stack([radii, np.zeros_like(radii)], axis=1)
+    mass = enclosed_mass(g, pts, np.random.default_rng(0), n_mc=50_000)
+    np.testing.assert_allclose(mass, chi2(df=2).cdf(radii**2), atol=0.01)
+
+
+def test_one_dimensional_view_draws_densities_that_integrate_to_one():
+    view = handmade_view(d=1)
+    fig = scenario_figure(view, layers={"target", "fit_anchor", "anchor_samples"})
+    lines = [t for t in fig.data if t.mode == "lines"]
+    assert {t.name for t in lines} == {"target G", "fit on anchor"}
+    for t in lines:
+        x, y = np.asarray(t.x), np.asarray(t.y)
+        assert np.trapezoid(y, x) == pytest.approx(1.0, abs=0.01)
+    rug = [t for t in fig.data if t.mode == "markers"]
+    assert len(rug) == 1 and np.all(np.asarray(rug[0].y) < 0)
+    assert fig.layout.yaxis.title.text.startswith("density")
+
+
+def test_large_sample_groups_are_thinned_for_drawing():
+    view = handmade_view(K=1, J=0, L=0, n=MAX_POINTS_PER_GROUP + 500)
+    fig = scenario_figure(view, layers={"synthetic_samples"})
+    (trace,) = _traces(fig, "scatter")
+    assert len(trace.x) == MAX_POINTS_PER_GROUP
+
+
+def test_no_latex_dollar_signs_and_axis_titles_name_data_units():
+    for d in (1, 2, 3):
+        fig = scenario_figure(handmade_view(d=d), layers=set(LAYERS), lecture=d == 3)
+        assert "$" not in _all_text(fig)
+        assert "data unit" in fig.layout.xaxis.title.text
+
+
+def test_figure_data_lists_every_sample_with_its_part_and_projection():
+    view = handmade_view(d=3)
+    data = figure_data(view, "pca")
+    assert len(data) == len(view.anchor_X) + len(view.synth_X)
+    assert {"kind", "part", "component", "x1", "x2", "x3", "axis1", "axis2"} <= set(data.columns)
+    synth = data[data.kind == "synthetic"]
+    assert (
+        synth.part.map(
+            {"anchor-sampled part": 0, "unsampled part": 1, "task-irrelevant part": 2}
+        ).to_numpy()
+        == view.synth_part
+    ).all()
+    assert "principal axes" in projection_caption(view, "pca")
+    assert "d = 1" in projection_caption(handmade_view(d=1))
+
+
+def test_same_view_gives_the_same_figure():
+    view = handmade_view()
+    assert scenario_figure(view).to_json() == scenario_figure(view).to_json()
