@@ -178,3 +178,69 @@ def mixture_logpdf(
         log_comp = theta[sl] @ F.transpose(0, 2, 1)
         out[sl] = logsumexp_components(log_comp, overwrite=True)
     return out
+
+
+def cholesky_factors(covariances: Array) -> Array:
+    """Lower Cholesky factors (..., d, d) of positive definite covariances.
+
+    2x2 uses the closed form; other sizes batched LAPACK, with an eigenvalue floor of
+    1e-12 times the largest eigenvalue when round-off makes a matrix indefinite.
+    """
+    d = covariances.shape[-1]
+    if d == 1:
+        return np.sqrt(np.maximum(covariances, 0.0))
+    if d == 2:
+        a = covariances[..., 0, 0]
+        b = 0.5 * (covariances[..., 0, 1] + covariances[..., 1, 0])
+        c = covariances[..., 1, 1]
+        out = np.zeros(covariances.shape)
+        out[..., 0, 0] = root_a = np.sqrt(np.maximum(a, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lower = np.where(root_a > 0, b / root_a, 0.0)
+        out[..., 1, 0] = lower
+        out[..., 1, 1] = np.sqrt(np.maximum(c - lower * lower, 0.0))
+        return out
+    sym = 0.5 * (covariances + np.swapaxes(covariances, -1, -2))
+    try:
+        return np.linalg.cholesky(sym)
+    except np.linalg.LinAlgError:
+        eigval, eigvec = np.linalg.eigh(sym)
+        floor = 1e-12 * np.maximum(eigval.max(axis=-1, keepdims=True), 1e-300)
+        fixed = (eigvec * np.maximum(eigval, floor)[..., None, :]) @ np.swapaxes(eigvec, -1, -2)
+        return np.linalg.cholesky(0.5 * (fixed + np.swapaxes(fixed, -1, -2)))
+
+
+def sample_labels_batch(weights: Array, n: int, rng: np.random.Generator) -> NDArray[np.int64]:
+    """n component labels per row of ``weights`` (R, k) by inverse CDF, (R, n)."""
+    cdf = np.cumsum(weights, axis=1)
+    u = rng.random((weights.shape[0], n)) * cdf[:, -1:]
+    labels = np.zeros(u.shape, dtype=np.int64)
+    # k is small (<= ~100), so k vectorised comparisons beat a per-row searchsorted loop.
+    for j in range(weights.shape[1] - 1):
+        labels += u >= cdf[:, j : j + 1]
+    return labels
+
+
+def sample_mixture(
+    weights: Array, means: Array, factors: Array, n: int, rng: np.random.Generator
+) -> tuple[Array, NDArray[np.int64]]:
+    """Draw n points from each of R mixtures: points (R, n, d) and labels (R, n).
+
+    Points come grouped by component within each scenario (component counts are
+    multinomial): the draws are i.i.d. as a set, which is all that Monte Carlo means and
+    histograms need, and grouping replaces slow per-point gathers with ``np.repeat``.
+
+    Args:
+        weights: (R, k); means: (R, k, d); factors: (R, k, d, d) lower Cholesky factors.
+    """
+    r, k, d = means.shape
+    probs = weights / weights.sum(axis=1, keepdims=True)
+    counts = rng.multinomial(n, probs).ravel()  # (R * k,)
+    labels = np.repeat(np.tile(np.arange(k), r), counts).reshape(r, n)
+    z = rng.standard_normal((r * n, d))
+    points = np.repeat(means.reshape(r * k, d), counts, axis=0)
+    flat_factors = factors.reshape(r * k, d, d)
+    for i in range(d):
+        for j in range(i + 1):
+            points[:, i] += np.repeat(flat_factors[:, i, j], counts) * z[:, j]
+    return points.reshape(r, n, d), labels

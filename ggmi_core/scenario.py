@@ -22,6 +22,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from ggmi_core._kernels import cholesky_factors
 from ggmi_core.config import ScenarioConfig
 from ggmi_core.gmm import GMMBatch
 
@@ -223,22 +224,10 @@ def _sample_components(
     rng: np.random.Generator, means: Array, covs: Array, labels: IntArray
 ) -> Array:
     """One draw from component ``labels[r, i]`` of scenario r for every entry, (R, n, d)."""
-    factors = _cholesky(covs)
+    factors = cholesky_factors(covs)
     rows = np.arange(means.shape[0])[:, None]
     z = rng.standard_normal((*labels.shape, means.shape[-1]))
     return means[rows, labels] + np.einsum("rnij,rnj->rni", factors[rows, labels], z)
-
-
-def _cholesky(covs: Array) -> Array:
-    """Lower Cholesky factors (..., d, d); closed form for 2x2 (positive definite input)."""
-    if covs.shape[-1] != 2:
-        return np.linalg.cholesky(covs)
-    a, b, c = covs[..., 0, 0], covs[..., 1, 0], covs[..., 1, 1]
-    out = np.zeros(covs.shape)
-    out[..., 0, 0] = np.sqrt(a)
-    out[..., 1, 0] = b / out[..., 0, 0]
-    out[..., 1, 1] = np.sqrt(np.maximum(c - b * b / a, 0.0))
-    return out
 
 
 def _anchor_cluster_estimates(anchor_X: Array, K: int, n_k: int) -> tuple[Array, Array]:

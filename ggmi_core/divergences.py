@@ -1,0 +1,325 @@
+"""Divergences and entropies between Gaussian mixtures, in nats, with standard errors.
+
+The default estimators are Monte Carlo averages with exact log-densities:
+
+* ``kl_divergence(p, q)``   KL(P || Q) = E_P[log p - log q]
+* ``js_divergence(p, q)``   JS = (KL(P || M) + KL(Q || M)) / 2 with M = (P + Q) / 2,
+  half of the samples from each side; every summand is at most log 2
+* ``total_variation(p, q)`` TV = E_P[(1 - q/p)_+]  (in [0, 1])
+* ``entropy(p)``            h(P) = -E_P[log p]
+
+Each takes ``GMM`` (returns a scalar ``Estimate``) or ``GMMBatch`` (returns an
+``Estimate`` of arrays (R,)); a single ``GMM`` paired with a batch is broadcast.
+The standard error is that of the Monte Carlo mean (ddof=1), not of any modelling choice.
+
+``histogram_kl`` is the estimator of the published code, kept to reproduce Figure 4:
+50-bin-per-axis histograms of 1,000 samples from each side, each on its own data range,
+densities clipped at 1e-10 and renormalised, averaged over resamplings. It is biased
+(clearly positive on two identical mixtures) and only defined here for d <= 2.
+Closed forms for single Gaussians (``gaussian_kl``, ``gaussian_entropy``,
+``gaussian_tv_1d``) serve the tests and the app's explanations.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import erf
+
+from ggmi_core._kernels import cholesky_factors, mixture_logpdf, sample_mixture
+from ggmi_core.estimate import Estimate, mean_and_stderr
+from ggmi_core.gmm import GMM, GMMBatch
+
+Array = NDArray[np.float64]
+Mixture = GMM | GMMBatch
+
+LOG2 = math.log(2.0)
+HIST_CLIP = 1e-10
+# Points per histogram block (scenarios x resamplings x samples) to bound memory.
+_HIST_BLOCK_POINTS = 2_000_000
+
+
+# ---------------------------------------------------------------- mixtures as batches
+
+
+def as_batch_pair(p: Mixture, q: Mixture) -> tuple[GMMBatch, GMMBatch, bool]:
+    """Both mixtures as batches with the same R (a single GMM is repeated).
+
+    Returns the two batches and whether the inputs were both single mixtures.
+    """
+    single = isinstance(p, GMM) and isinstance(q, GMM)
+    pb, qb = _to_batch(p), _to_batch(q)
+    if pb.dim != qb.dim:
+        raise ValueError(f"mixtures differ in dimension: {pb.dim} vs {qb.dim}")
+    r = max(pb.n_scenarios, qb.n_scenarios)
+    return _repeat(pb, r), _repeat(qb, r), single
+
+
+def log_density(mixture: GMMBatch, X: Array) -> Array:
+    """Mixture log-density in nats, (R, n), for points X (R, n, d) (fast batched path)."""
+    return mixture_logpdf(mixture.weights, mixture.means, mixture.covariances, X)
+
+
+def draw(mixture: GMMBatch, n: int, rng: np.random.Generator) -> Array:
+    """n points from each mixture of the batch, (R, n, d)."""
+    factors = cholesky_factors(mixture.covariances)
+    return sample_mixture(mixture.weights, mixture.means, factors, n, rng)[0]
+
+
+def _to_batch(m: Mixture) -> GMMBatch:
+    if isinstance(m, GMM):
+        return m.as_batch()
+    if isinstance(m, GMMBatch):
+        return m
+    raise TypeError(f"expected a GMM or GMMBatch; got {type(m).__name__}")
+
+
+def _repeat(b: GMMBatch, r: int) -> GMMBatch:
+    if b.n_scenarios == r:
+        return b
+    if b.n_scenarios != 1:
+        raise ValueError(f"batches differ in scenario count: {b.n_scenarios} vs {r}")
+    return GMMBatch(
+        np.repeat(b.weights, r, axis=0),
+        np.repeat(b.means, r, axis=0),
+        np.repeat(b.covariances, r, axis=0),
+    )
+
+
+def _checked_samples(n_samples: int, minimum: int = 2) -> int:
+    if isinstance(n_samples, bool) or int(n_samples) != n_samples or n_samples < minimum:
+        raise ValueError(f"n_samples must be an integer >= {minimum}; got {n_samples!r}")
+    return int(n_samples)
+
+
+def _finish(estimate: Estimate, single: bool) -> Estimate:
+    if single:
+        return Estimate(
+            float(np.asarray(estimate.value).reshape(-1)[0]),
+            float(np.asarray(estimate.stderr).reshape(-1)[0]),
+        )
+    return Estimate(np.atleast_1d(estimate.value), np.atleast_1d(estimate.stderr))
+
+
+# ---------------------------------------------------------------- Monte Carlo estimators
+
+
+def kl_divergence(p: Mixture, q: Mixture, n_samples: int, rng: np.random.Generator) -> Estimate:
+    """KL(P || Q) in nats by Monte Carlo: E_P[log p - log q] over n_samples draws of P."""
+    pb, qb, single = as_batch_pair(p, q)
+    X = draw(pb, _checked_samples(n_samples), rng)
+    return _finish(kl_terms(pb, qb, X), single)
+
+
+def kl_terms(p: GMMBatch, q: GMMBatch, X: Array, log_p: Array | None = None) -> Estimate:
+    """KL(P || Q) from given draws X (R, n, d) of P (``log_p`` may be passed in)."""
+    lp = log_density(p, X) if log_p is None else log_p
+    return mean_and_stderr(lp - log_density(q, X))
+
+
+def entropy(p: Mixture, n_samples: int, rng: np.random.Generator) -> Estimate:
+    """Differential entropy h(P) = -E_P[log p] in nats, over n_samples draws of P."""
+    pb = _to_batch(p)
+    X = draw(pb, _checked_samples(n_samples), rng)
+    return _finish(mean_and_stderr(-log_density(pb, X)), isinstance(p, GMM))
+
+
+def total_variation(p: Mixture, q: Mixture, n_samples: int, rng: np.random.Generator) -> Estimate:
+    """Total variation sup_A |P(A) - Q(A)| = E_P[(1 - q/p)_+] (unitless, in [0, 1])."""
+    pb, qb, single = as_batch_pair(p, q)
+    X = draw(pb, _checked_samples(n_samples), rng)
+    return _finish(tv_terms(log_density(pb, X), log_density(qb, X)), single)
+
+
+def tv_terms(log_p: Array, log_q: Array) -> Estimate:
+    """TV from log-densities of both mixtures at draws of P, each (R, n)."""
+    return mean_and_stderr(np.maximum(1.0 - np.exp(np.minimum(log_q - log_p, 0.0)), 0.0))
+
+
+def js_divergence(p: Mixture, q: Mixture, n_samples: int, rng: np.random.Generator) -> Estimate:
+    """Jensen-Shannon divergence in nats (at most log 2), half the draws from each side.
+
+    JS = 1/2 E_P[log(2p / (p + q))] + 1/2 E_Q[log(2q / (p + q))].
+    """
+    pb, qb, single = as_batch_pair(p, q)
+    n_samples = _checked_samples(n_samples, minimum=4)
+    n_p = n_samples // 2
+    X = draw(pb, n_p, rng)
+    Y = draw(qb, n_samples - n_p, rng)
+    est = js_terms(log_density(pb, X), log_density(qb, X), log_density(pb, Y), log_density(qb, Y))
+    return _finish(est, single)
+
+
+def js_terms(lp_x: Array, lq_x: Array, lp_y: Array, lq_y: Array) -> Estimate:
+    """JS from log-densities at draws X of P and Y of Q, each (R, n_x) or (R, n_y)."""
+    # log(2p / (p + q)) = log 2 - log(1 + q/p), computed without overflow.
+    f_x = LOG2 - np.logaddexp(0.0, lq_x - lp_x)
+    f_y = LOG2 - np.logaddexp(0.0, lp_y - lq_y)
+    ex, ey = mean_and_stderr(f_x), mean_and_stderr(f_y)
+    value = 0.5 * (np.asarray(ex.value) + np.asarray(ey.value))
+    stderr = 0.5 * np.hypot(ex.stderr, ey.stderr)
+    return Estimate(value, stderr)
+
+
+# ---------------------------------------------------------------- published histogram KL
+
+
+def histogram_kl(
+    p: Mixture,
+    q: Mixture,
+    rng: np.random.Generator,
+    n_samples: int = 1000,
+    bins: int = 50,
+    n_resamples: int = 100,
+) -> Estimate:
+    """The published histogram estimate of KL(P || Q) in nats (biased; d <= 2 only).
+
+    Each resampling draws ``n_samples`` points from each side, bins each set on its own
+    data range (``bins`` per axis, so the two grids do not line up), clips the densities
+    at 1e-10, renormalises and sums p log(p/q). The value is the mean over
+    ``n_resamples`` resamplings; the standard error is their spread / sqrt(n_resamples).
+    """
+    pb, qb, single = as_batch_pair(p, q)
+    _check_histogram_args(pb.dim, n_samples, bins, n_resamples)
+    values = np.empty((pb.n_scenarios, n_resamples))
+    for rows, cols in _histogram_blocks(pb.n_scenarios, n_resamples, n_samples):
+        t = cols.stop - cols.start
+        Xp = draw(_rows(pb, rows, t), n_samples, rng)
+        Xq = draw(_rows(qb, rows, t), n_samples, rng)
+        values[rows, cols] = histogram_kl_from_samples(Xp, Xq, bins).reshape(-1, t)
+    return _finish(mean_and_stderr(values), single)
+
+
+def histogram_kl_from_samples(Xp: Array, Xq: Array, bins: int = 50) -> Array:
+    """Published histogram KL for B pairs of sample sets Xp, Xq (B, n, d) -> (B,) nats.
+
+    Per pair: densities c = max(count / (n * bin volume), 1e-10) on each set's own grid,
+    P = c_p / sum(c_p), Q = c_q / sum(c_q), KL = sum P log(P / Q) over the cell indices
+    (as ``scipy.stats.entropy`` of the two clipped ``histogramdd(density=True)`` arrays).
+    """
+    n = Xp.shape[1]
+    # log(count) by table look-up: far cheaper than a log over every (mostly empty) cell.
+    log_count = _log_count_table(max(n, Xq.shape[1]))
+    c_p, log_c_p = _clipped_densities(Xp, bins, log_count)
+    c_q, log_c_q = _clipped_densities(Xq, bins, log_count)
+    z_p = c_p.sum(axis=1)
+    z_q = c_q.sum(axis=1)
+    log_c_p -= log_c_q
+    cross = np.einsum("bi,bi->b", c_p, log_c_p)
+    return cross / z_p - np.log(z_p) + np.log(z_q)
+
+
+def _log_count_table(n: int) -> Array:
+    table = np.empty(n + 1)
+    table[0] = -np.inf
+    table[1:] = np.log(np.arange(1, n + 1, dtype=float))
+    return table
+
+
+def _clipped_densities(X: Array, bins: int, log_count: Array) -> tuple[Array, Array]:
+    """Clipped histogram densities and their logs, each (B, bins^d), for X (B, n, d)."""
+    counts, volume = _histogram_counts(X, bins)
+    scale = 1.0 / (X.shape[1] * volume)  # (B,)
+    dens = counts * scale[:, None]
+    np.maximum(dens, HIST_CLIP, out=dens)
+    log_dens = log_count[counts]
+    log_dens += np.log(scale)[:, None]
+    np.maximum(log_dens, np.log(HIST_CLIP), out=log_dens)
+    return dens, log_dens
+
+
+def _histogram_counts(X: Array, bins: int) -> tuple[NDArray[np.int64], Array]:
+    """Cell counts (B, bins^d) and cell volumes (B,) of B sample sets X (B, n, d).
+
+    Matches ``numpy.histogramdd(x, bins)``: each set on its own per-axis range
+    [min, max] (widened by 0.5 each side when degenerate), last bin closed on the right.
+    """
+    b, _, d = X.shape
+    Xt = np.ascontiguousarray(X.transpose(0, 2, 1))  # (B, d, n): fast per-axis reductions
+    lo = Xt.min(axis=2)
+    hi = Xt.max(axis=2)
+    flat = lo == hi
+    lo = np.where(flat, lo - 0.5, lo)
+    hi = np.where(flat, hi + 0.5, hi)
+    width = (hi - lo) / bins  # (B, d)
+    # Bin coordinates stay in floating point until one final cast (fewer passes).
+    Xt -= lo[:, :, None]
+    Xt /= width[:, :, None]
+    np.floor(Xt, out=Xt)
+    np.clip(Xt, 0, bins - 1, out=Xt)
+    cell = Xt[:, 0].copy()
+    for axis in range(1, d):
+        cell *= bins
+        cell += Xt[:, axis]
+    n_bins = bins**d
+    cell += (np.arange(b) * float(n_bins))[:, None]
+    counts = np.bincount(cell.astype(np.int64).ravel(), minlength=b * n_bins)
+    return counts.reshape(b, n_bins), np.prod(width, axis=1)
+
+
+def _check_histogram_args(d: int, n_samples: int, bins: int, n_resamples: int) -> None:
+    if d > 2:
+        raise ValueError(
+            f"histogram_kl (the published estimator) needs dim <= 2 (bins^d cells); got d={d}"
+        )
+    _checked_samples(n_samples)
+    if isinstance(bins, bool) or int(bins) != bins or not 1 <= bins <= 1000:
+        raise ValueError(f"bins must be an integer in 1..1000; got {bins!r}")
+    if isinstance(n_resamples, bool) or int(n_resamples) != n_resamples or n_resamples < 2:
+        raise ValueError(f"n_resamples must be an integer >= 2; got {n_resamples!r}")
+
+
+def _histogram_blocks(n_rows: int, n_resamples: int, n_samples: int):
+    """(scenario slice, resampling slice) blocks of at most ~_HIST_BLOCK_POINTS points."""
+    per_row = n_resamples * n_samples
+    if per_row <= _HIST_BLOCK_POINTS:
+        step = max(1, _HIST_BLOCK_POINTS // per_row)
+        for start in range(0, n_rows, step):
+            yield slice(start, min(n_rows, start + step)), slice(0, n_resamples)
+        return
+    t = max(1, _HIST_BLOCK_POINTS // n_samples)
+    for r in range(n_rows):
+        for start in range(0, n_resamples, t):
+            yield slice(r, r + 1), slice(start, min(n_resamples, start + t))
+
+
+def _rows(b: GMMBatch, rows: slice, times: int = 1) -> GMMBatch:
+    """Scenarios ``rows`` of a batch, each repeated ``times`` times in a row.
+
+    Resamplings need separate rows: ``draw`` groups points by component within a row,
+    so one long row cannot be cut into independent sample sets.
+    """
+    return GMMBatch(
+        np.repeat(b.weights[rows], times, axis=0),
+        np.repeat(b.means[rows], times, axis=0),
+        np.repeat(b.covariances[rows], times, axis=0),
+    )
+
+
+# ---------------------------------------------------------------- closed forms
+
+
+def gaussian_kl(mean_p: ArrayLike, cov_p: ArrayLike, mean_q: ArrayLike, cov_q: ArrayLike) -> float:
+    """Exact KL(N(mean_p, cov_p) || N(mean_q, cov_q)) in nats."""
+    mp, mq = np.atleast_1d(np.asarray(mean_p, float)), np.atleast_1d(np.asarray(mean_q, float))
+    cp, cq = np.atleast_2d(np.asarray(cov_p, float)), np.atleast_2d(np.asarray(cov_q, float))
+    d = mp.shape[0]
+    inv_q = np.linalg.inv(cq)
+    diff = mq - mp
+    _, logdet_p = np.linalg.slogdet(cp)
+    _, logdet_q = np.linalg.slogdet(cq)
+    return 0.5 * float(np.trace(inv_q @ cp) + diff @ inv_q @ diff - d + logdet_q - logdet_p)
+
+
+def gaussian_entropy(cov: ArrayLike) -> float:
+    """Exact differential entropy of N(., cov) in nats: (d log(2 pi e) + log det cov) / 2."""
+    c = np.atleast_2d(np.asarray(cov, float))
+    _, logdet = np.linalg.slogdet(c)
+    return 0.5 * float(c.shape[0] * math.log(2.0 * math.pi * math.e) + logdet)
+
+
+def gaussian_tv_1d(mean_p: float, mean_q: float, std: float) -> float:
+    """Exact TV between N(mean_p, std^2) and N(mean_q, std^2): erf(|delta| / (2 sqrt 2 std))."""
+    return float(erf(abs(mean_p - mean_q) / (2.0 * math.sqrt(2.0) * std)))
