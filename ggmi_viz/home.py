@@ -290,3 +290,25 @@ def _wrap(text: str, width: int = 48) -> str:
     if current:
         lines.append(current)
     return "<br>".join(lines)
+
+
+#: The letters every page uses (published code, Appendix B) and what the paper's
+#: Section 3.1 calls the same thing. Columns: letter, meaning, Section 3.1 wording.
+LETTERS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("K", "target components the anchor data is drawn from", "J"),
+    ("J", "target components the anchor data never shows", "K - J (their K counts all of G)"),
+    ("L", "extra components only the model has (task-irrelevant)", "L (same meaning)"),
+    ("N_k", "anchor samples drawn from each of the K components", "-"),
+    ("n", "synthetic samples drawn from the model", "-"),
+    ("d", "data dimension (the paper draws d = 2)", "-"),
+    ("s", "curation noise: standard deviation added to synthetic points", "ε (noise)"),
+    ("b", "prompt adherence: chance the model answers from the named component", "-"),
+)
+
+
+def letters_table() -> list[dict[str, str]]:
+    """The letters table as rows for display (keys: letter, meaning, in Section 3.1)."""
+    return [
+        {"letter": letter, "meaning here": meaning, "Section 3.1 of the paper": paper}
+        for letter, meaning, paper in LETTERS
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ggmi_viz.home import STAGES, chain_figure
+from ggmi_viz.home import STAGES, chain_figure, letters_table
 
 
 def _band(fig, startswith):
@@ -63,3 +63,12 @@ def test_lecture_mode_enlarges_the_diagram_text_and_no_latex():
     assert lecture.layout.height > normal.layout.height
     for fig in (normal, lecture):
         assert "$" not in fig.to_json()
+
+
+def test_letters_table_maps_our_letters_to_section_3_1():
+    rows = {r["letter"]: r for r in letters_table()}
+    assert list(rows)[:6] == ["K", "J", "L", "N_k", "n", "d"]
+    # Section 3.1 calls the anchor-sampled count J and counts all of G with its K
+    assert rows["K"]["Section 3.1 of the paper"] == "J"
+    assert rows["J"]["Section 3.1 of the paper"].startswith("K - J")
+    assert all(r["meaning here"] for r in rows.values())
