@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 
 from ggmi_core.gmm import GMM
 from ggmi_viz.theme import (
+    GREY,
     PART_COLORS,
     PART_LABELS,
     ROLE_COLORS,
@@ -49,6 +50,7 @@ ProjectionMethod = Literal["coordinates", "pca"]
 LAYERS: Final[dict[str, str]] = {
     "target": "target G (contours)",
     "model": "model M (contours)",
+    "gen": "law of a synthetic sample, D_gen (contours)",
     "fit_anchor": "fit on anchor data (contours)",
     "fit_synthetic": "fit on synthetic data (contours)",
     "components": "M's components by part (ellipses)",
@@ -63,12 +65,15 @@ DEFAULT_LAYERS: Final[frozenset[str]] = frozenset(
 _ROLE_OF_LAYER: Final[dict[str, str]] = {
     "target": "target G",
     "model": "model M",
+    "gen": "D_gen",
     "fit_anchor": "fit on anchor",
     "fit_synthetic": "fit on synthetic",
 }
 _ROLE_HOVER: Final[dict[str, str]] = {
     "target": "the task distribution the post-trained model should learn",
     "model": "what the generator M can produce (G's parts plus extra, task-irrelevant ones)",
+    "gen": "where synthetic points really come from: M reweighted by prompt adherence, "
+    "widened by curation noise",
     "fit_anchor": "a K-component mixture fitted to the anchor data only",
     "fit_synthetic": "a (K+J+L)-component mixture fitted to the synthetic data",
 }
@@ -77,6 +82,11 @@ _PART_HOVER: Final[dict[int, str]] = {
     1: "unsampled part: G components the anchor data never showed",
     2: "task-irrelevant part: model components G does not have",
 }
+
+#: Role colours and dashes: the theme's, plus one for D_gen (equal to M unless curation
+#: noise or prompt adherence is switched on).
+_COLORS: Final[dict[str, str]] = {**ROLE_COLORS, "D_gen": GREY}
+_DASHES: Final[dict[str, str]] = {**ROLE_DASH, "D_gen": "longdash"}
 
 #: Probability-mass levels of the contour lines (fractions of each mixture's mass).
 MASS_LEVELS: Final[tuple[float, float]] = (0.5, 0.9)
@@ -130,6 +140,7 @@ class ScenarioView:
         return {
             "target": self.target,
             "model": self.model,
+            "gen": self.gen,
             "fit_anchor": self.fit_anchor,
             "fit_synthetic": self.fit_synthetic,
         }[layer]
@@ -370,7 +381,7 @@ def _mass_contour(
     key: str, xs: Array, ys: Array, mass: Array, axis_titles: Sequence[str]
 ) -> go.Contour:
     role = _ROLE_OF_LAYER[key]
-    color = ROLE_COLORS[role]
+    color = _COLORS[role]
     lo, hi = MASS_LEVELS
     return go.Contour(
         x=xs,
@@ -388,7 +399,7 @@ def _mass_contour(
             "size": hi - lo,
             "showlabels": False,
         },
-        line={"dash": ROLE_DASH[role], "width": 2.5},
+        line={"dash": _DASHES[role], "width": 2.5},
         hovertemplate=(
             f"<b>{role}</b>: {_ROLE_HOVER[key]}<br>"
             f"{axis_titles[0]} = %{{x:.2f}}, {axis_titles[1]} = %{{y:.2f}}<br>"
@@ -516,7 +527,7 @@ def _figure_1d(view: ScenarioView, layers: set[str]) -> go.Figure:
                 mode="lines",
                 name=role,
                 legendgroup=key,
-                line={"color": ROLE_COLORS[role], "dash": ROLE_DASH[role], "width": 2.5},
+                line={"color": _COLORS[role], "dash": _DASHES[role], "width": 2.5},
                 hovertemplate=(
                     f"<b>{role}</b>: {_ROLE_HOVER[key]}<br>x = %{{x:.2f}}, "
                     "density %{y:.3f} per data unit<extra></extra>"
@@ -633,3 +644,65 @@ def projection_caption(view: ScenarioView, projection: ProjectionMethod = "coord
         return "Shown: the one data axis (d = 1); samples are rugs below zero."
     pooled = np.vstack([view.anchor_X, view.synth_X])
     return make_projection(view.dim, projection, pooled).description
+
+
+# ------------------------------------------------------------------- divergence table
+
+#: Rows of the divergence table: key, display name, unit.
+DIVERGENCE_ROWS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("kl", "KL(fit || G), exact Monte Carlo (the paper's direction)", "nats"),
+    ("kl_reverse", "KL(G || fit), exact Monte Carlo", "nats"),
+    ("js", "Jensen-Shannon, exact Monte Carlo", "nats"),
+    ("tv", "total variation, exact Monte Carlo", "probability"),
+    ("kl_published", "KL, published histogram estimator (d <= 2)", "nats"),
+)
+
+
+def divergence_table(
+    view: ScenarioView, rng: np.random.Generator, n_mc: int = 4000, histogram: bool = True
+) -> pd.DataFrame:
+    """Divergences of both fitted mixtures from the target G for this scenario.
+
+    Args:
+        view: the scenario; needs both fits.
+        rng: generator for the Monte Carlo draws.
+        n_mc: Monte Carlo draws per divergence.
+        histogram: include the published histogram KL (only computed for d <= 2).
+
+    Returns:
+        One row per divergence with columns ``divergence, unit, anchor_fit, anchor_fit_se,
+        synthetic_fit, synthetic_fit_se, gap, gap_se``; ``gap = anchor_fit - synthetic_fit``
+        (positive: the synthetic data brought the learner closer to G); standard errors are
+        Monte Carlo errors (the two fits use independent draws).
+    """
+    from ggmi_core import divergences as dv
+
+    if view.fit_anchor is None or view.fit_synthetic is None:
+        raise ValueError("the divergence table needs both fitted mixtures")
+    g = view.target
+    estimators = {
+        "kl": lambda fit: dv.kl_divergence(fit, g, n_mc, rng),
+        "kl_reverse": lambda fit: dv.kl_divergence(g, fit, n_mc, rng),
+        "js": lambda fit: dv.js_divergence(fit, g, n_mc, rng),
+        "tv": lambda fit: dv.total_variation(fit, g, n_mc, rng),
+        "kl_published": lambda fit: dv.histogram_kl(fit, g, rng),
+    }
+    rows = []
+    for key, name, unit in DIVERGENCE_ROWS:
+        if key == "kl_published" and (not histogram or view.dim > 2):
+            continue
+        a = estimators[key](view.fit_anchor)
+        s = estimators[key](view.fit_synthetic)
+        rows.append(
+            {
+                "divergence": name,
+                "unit": unit,
+                "anchor_fit": float(a.value),
+                "anchor_fit_se": float(a.stderr),
+                "synthetic_fit": float(s.value),
+                "synthetic_fit_se": float(s.stderr),
+                "gap": float(a.value) - float(s.value),
+                "gap_se": float(np.hypot(a.stderr, s.stderr)),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -14,6 +14,7 @@ from ggmi_viz.distributions import (
     MASS_LEVELS,
     MAX_POINTS_PER_GROUP,
     ScenarioView,
+    divergence_table,
     enclosed_mass,
     figure_data,
     make_projection,
@@ -248,3 +249,33 @@ def test_figure_data_lists_every_sample_with_its_part_and_projection():
 def test_same_view_gives_the_same_figure():
     view = handmade_view()
     assert scenario_figure(view).to_json() == scenario_figure(view).to_json()
+
+
+def test_divergence_table_vanishes_when_a_fit_equals_the_target():
+    view = handmade_view()
+    exact = ScenarioView(**{**view.__dict__, "fit_anchor": view.target})
+    rows = divergence_table(exact, np.random.default_rng(0), n_mc=2000)
+    exact_rows = rows[~rows.divergence.str.contains("histogram")]
+    np.testing.assert_allclose(exact_rows.anchor_fit, 0.0, atol=1e-12)
+    # synthetic fit is M (with L extra parts): strictly positive divergence from G
+    assert (exact_rows.synthetic_fit > 5 * exact_rows.synthetic_fit_se).all()
+    np.testing.assert_allclose(rows.gap, rows.anchor_fit - rows.synthetic_fit)
+    assert set(rows.unit) == {"nats", "probability"}
+    # the histogram estimator has a floor: not zero even for identical mixtures
+    hist = rows[rows.divergence.str.contains("histogram")]
+    assert len(hist) == 1 and hist.anchor_fit.iloc[0] > 0.5
+
+
+def test_divergence_table_skips_the_histogram_above_two_dimensions():
+    rows = divergence_table(handmade_view(d=3), np.random.default_rng(0), n_mc=500)
+    assert len(rows) == 4 and not rows.divergence.str.contains("histogram").any()
+    assert (rows.loc[rows.unit == "probability", ["anchor_fit", "synthetic_fit"]] <= 1).all().all()
+
+
+def test_gen_layer_draws_d_gen_in_its_own_style():
+    view = handmade_view()
+    fig = scenario_figure(view, layers={"gen", "model"})
+    names = [t.name for t in fig.data]
+    assert any(n.startswith("D_gen") for n in names) and any(n.startswith("model M") for n in names)
+    dashes = {t.line.dash for t in fig.data}
+    assert len(dashes) == 2
