@@ -1,0 +1,207 @@
+"""Helpers for the end-to-end tests: a live Streamlit server and page utilities.
+
+Import them in tests as ``from browser_helpers import ...`` (pytest puts this
+directory on ``sys.path``); ``conftest.py`` builds its fixtures from them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("GGMI_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
+SERVER_START_TIMEOUT_S = 90.0
+IDLE_TIMEOUT_MS = 60_000
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _healthy(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _log_tail(log_path: Path, n: int = 40) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join(log_path.read_text(errors="replace").splitlines()[-n:])
+    return "(no log)"
+
+
+@contextlib.contextmanager
+def streamlit_server(app_path: Path, log_path: Path) -> Iterator[str]:
+    """Run ``streamlit run app_path`` from the repo root; yield its base URL.
+
+    The repo root is the working directory so ``.streamlit/config.toml`` applies.
+    The server is stopped (SIGTERM, then SIGKILL) when the block exits.
+    """
+    if not app_path.is_file():
+        pytest.fail(f"no app to serve at {app_path}")
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "STREAMLIT_SERVER_HEADLESS": "true",
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        "PYTHONUNBUFFERED": "1",
+        # Pages import ggmi_* from the repo root wherever the served script lives.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app_path),
+        "--server.address=127.0.0.1",
+        f"--server.port={port}",
+        "--server.headless=true",
+        "--browser.gatherUsageStats=false",
+    ]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while not _healthy(base_url):
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}:\n{_log_tail(log_path)}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit not healthy after {SERVER_START_TIMEOUT_S:.0f} s")
+            time.sleep(0.25)
+        yield base_url
+    finally:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    # The server runs in its own process group: this reaches kaleido's Chromium too.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+_IDLE_JS = """
+() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-stale="true"]')) return false;
+  const status = document.querySelector('[data-testid="stStatusWidget"]');
+  if (status && /running/i.test(status.textContent || '')) return false;
+  return true;
+}
+"""
+
+_RUNNING_JS = """
+() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.getAttribute('data-test-script-state') !== 'notRunning';
+}
+"""
+
+
+def wait_for_app_idle(
+    page: Any, timeout_ms: int = IDLE_TIMEOUT_MS, expect_rerun: bool = False
+) -> None:
+    """Wait until the script is not running, nothing is stale and no spinner says Running.
+
+    After an interaction pass ``expect_rerun=True``: first give the rerun up to 2 s to
+    start, so an idle page from *before* the interaction is not mistaken for the result.
+    """
+    if expect_rerun:
+        with contextlib.suppress(Exception):
+            page.wait_for_function(_RUNNING_JS, timeout=2_000, polling=50)
+    page.wait_for_function(_IDLE_JS, timeout=timeout_ms, polling=100)
+
+
+_FIGURE_JS = """
+(i) => {
+  const plots = document.querySelectorAll('.js-plotly-plot');
+  if (i >= plots.length) return null;
+  const el = plots[i];
+  // Streamlit ships arrays base64-packed; plotly decodes them into typed arrays.
+  return JSON.stringify({data: el.data, layout: el.layout},
+    (k, v) => (ArrayBuffer.isView(v) ? Array.from(v) : v));
+}
+"""
+
+
+def plotly_figure_json(page: Any, index: int = 0) -> dict[str, Any]:
+    """The ``{"data": [...], "layout": {...}}`` of the index-th rendered plotly chart."""
+    page.wait_for_function(
+        "(i) => document.querySelectorAll('.js-plotly-plot').length > i", arg=index
+    )
+    text = page.evaluate(_FIGURE_JS, index)
+    if text is None:
+        raise AssertionError(f"no plotly chart number {index} on the page")
+    return json.loads(text)
+
+
+def move_slider(page: Any, label: str, presses: int) -> None:
+    """Move the slider whose label contains ``label`` by ``presses`` keyboard steps.
+
+    Positive moves right (ArrowRight), negative left. Waits for the app to settle.
+    """
+    # Streamlit >= 1.5x draws a react-aria slider (a hidden input[type=range]);
+    # older versions used a div with role=slider.
+    thumb = (
+        page.locator('[data-testid="stSlider"]')
+        .filter(has_text=label)
+        .locator('input[type="range"], [role="slider"]')
+        .first
+    )
+    thumb.focus()
+    key = "ArrowRight" if presses > 0 else "ArrowLeft"
+    for _ in range(abs(presses)):
+        thumb.press(key)
+    wait_for_app_idle(page, expect_rerun=presses != 0)
+
+
+def download_bytes(
+    page: Any, button_label: str, timeout_ms: int = IDLE_TIMEOUT_MS
+) -> tuple[str, bytes]:
+    """Click the download button labelled ``button_label``; return (file name, bytes)."""
+    button = page.get_by_role("button", name=button_label).first
+    with page.expect_download(timeout=timeout_ms) as info:
+        button.click()
+    download = info.value
+    path = download.path()
+    return download.suggested_filename, Path(path).read_bytes()

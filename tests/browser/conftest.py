@@ -1,0 +1,86 @@
+"""End-to-end harness: a live ``streamlit run`` server and Debian's headless Chromium.
+
+Fixtures:
+    app_url        session: base URL of ``streamlit run app.py`` on a free loopback port
+    chromium       session: a Playwright ``Browser`` on /usr/bin/chromium
+    page           function: a fresh ``Page`` (new context, 1400x1000, downloads on)
+
+Helpers (defined in ``browser_helpers.py``, re-exported here; tests import them with
+``from browser_helpers import ...``): ``streamlit_server(app_path, log_path)`` context
+manager yielding a base URL, ``wait_for_app_idle``, ``plotly_figure_json``,
+``move_slider``, ``download_bytes``.
+
+All tests in this directory get the ``browser`` marker automatically, so
+``pytest -m "not browser"`` skips them and ``pytest -m browser`` selects them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    IDLE_TIMEOUT_MS,
+    ROOT,
+    download_bytes,
+    move_slider,
+    plotly_figure_json,
+    streamlit_server,
+    wait_for_app_idle,
+)
+
+__all__ = [
+    "download_bytes",
+    "move_slider",
+    "plotly_figure_json",
+    "streamlit_server",
+    "wait_for_app_idle",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of the real dashboard (``app.py``; override with GGMI_BROWSER_APP)."""
+    app = Path(os.environ.get("GGMI_BROWSER_APP", ROOT / "app.py"))
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with streamlit_server(app, log) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Playwright Browser on Debian's Chromium (``playwright install`` is not used)."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"no Chromium at {CHROMIUM}; install Debian's 'chromium' package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    """A fresh page in its own context (no shared cookies or storage between tests)."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    context.set_default_timeout(IDLE_TIMEOUT_MS)
+    pg = context.new_page()
+    try:
+        yield pg
+    finally:
+        context.close()
