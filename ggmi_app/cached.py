@@ -1,0 +1,150 @@
+"""Cached ggmi_core calls for the Distributions and KL Gap curves pages.
+
+Every function takes plain, hashable arguments (a settings dict, numbers, strings) so
+``st.cache_data`` can key on them, and is bounded (``max_entries``, ``ttl``) so a hosted
+server cannot grow without limit. Long sweeps loop over cached single values outside
+the cache, so the progress bar is never part of a cached call.
+
+Before any work the request is priced with ``ggmi_core.budget`` and refused with
+``BudgetExceeded`` (a ``ValueError`` whose message says what to reduce) when too big.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from numpy.typing import NDArray
+
+from ggmi_app.cache import CACHE_MAX_ENTRIES, CACHE_MAX_ENTRIES_LARGE, CACHE_TTL_S
+from ggmi_core.budget import check_budget, estimate_cost, estimate_sweep_cost
+from ggmi_core.config import ScenarioConfig
+from ggmi_viz.distributions import ScenarioView, divergence_table, view_from_result
+from ggmi_viz.gap_curves import per_scenario_table
+
+ASSETS: Final[Path] = Path(__file__).resolve().parents[1] / "assets"
+FIGURE4_ASSETS: Final[dict[str, str]] = {
+    "kl_published": "figure4_kl_published.csv",
+    "js": "figure4_js.csv",
+}
+#: Monte Carlo draws for the Distributions page's divergence table.
+TABLE_MC: Final[int] = 4000
+#: Divergence computed alongside the Figure-2 scenario (cheap, not shown as a curve).
+SCENARIO_METRIC: Final[str] = "js"
+
+Progress = Callable[[int, int], None]
+
+
+def check_scenario_budget(config: ScenarioConfig) -> float:
+    """Price one Figure-2 scenario (fits plus the divergence table); raise when too big."""
+    # the table evaluates four Monte Carlo divergences and the histogram KL
+    cost = estimate_cost(config, rounds=1, n_mc=4 * TABLE_MC, metric="kl_published")
+    check_budget(cost, what="This scenario")
+    return cost
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES_LARGE, ttl=CACHE_TTL_S, show_spinner=False)
+def scenario_view(settings: dict[str, Any]) -> ScenarioView:
+    """One scenario of ``settings`` (a ``ScenarioConfig`` dict) with both fitted mixtures.
+
+    The scenario and its fits come from ``ggmi_core.simulate(config, rounds=1)``, so the
+    same seed gives the same numbers here and in a one-scenario sweep.
+    """
+    from ggmi_core.simulate import simulate
+
+    config = ScenarioConfig.from_dict(settings)
+    check_scenario_budget(config)
+    result = simulate(config, rounds=1, metric=SCENARIO_METRIC, n_mc=TABLE_MC)
+    return view_from_result(result, 0)
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES, ttl=CACHE_TTL_S, show_spinner=False)
+def scenario_divergences(settings: dict[str, Any]) -> pd.DataFrame:
+    """The divergence table of ``scenario_view(settings)`` (nats; TV as a probability)."""
+    config = ScenarioConfig.from_dict(settings)
+    view = scenario_view(settings)
+    # a seed of its own, derived from the scenario's: the table is reproducible too
+    rng = np.random.default_rng([config.seed, 2])
+    return divergence_table(view, rng, n_mc=TABLE_MC)
+
+
+def sweep_cost(
+    settings: dict[str, Any],
+    param: str,
+    values: Sequence[float],
+    rounds: int,
+    metric: str,
+    n_mc: int,
+) -> float:
+    """Work units of a sweep (see ``ggmi_core.budget``)."""
+    config = ScenarioConfig.from_dict(settings)
+    return estimate_sweep_cost(config, param, values, rounds, n_mc=n_mc, metric=metric)
+
+
+@st.cache_data(max_entries=512, ttl=CACHE_TTL_S, show_spinner=False)
+def gap_point(
+    settings: dict[str, Any], param: str, rounds: int, metric: str, n_mc: int
+) -> tuple[dict[str, Any], NDArray[np.float64]]:
+    """One sweep value: ``simulate`` summarised as a sweep row, plus the raw gaps (R,).
+
+    Cached per value, so widening a range or adding scenarios to another value reuses
+    what was computed. An entry holds one row and R floats, so 512 entries stay small.
+    """
+    from ggmi_core.simulate import simulate, summarise
+
+    result = simulate(ScenarioConfig.from_dict(settings), rounds=rounds, metric=metric, n_mc=n_mc)
+    return summarise(result, param), np.asarray(result.gap, dtype=float)
+
+
+def run_sweep(
+    settings: dict[str, Any],
+    param: str,
+    values: Sequence[float],
+    rounds: int,
+    metric: str,
+    n_mc: int,
+    progress: Progress | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The gap of ``metric`` over ``values`` of ``param``, ``rounds`` scenarios per value.
+
+    Equal, row by row, to ``ggmi_core.sweep`` (each row is ``simulate`` on the changed
+    config), and also returns every scenario's gap for the distribution plots.
+
+    Args:
+        progress: ``progress(done, total)`` after each value (a Streamlit progress bar;
+            a rerun raised from it cancels the rest).
+
+    Returns:
+        ``(summary, per_scenario)``: ``ggmi_core.simulate.SUMMARY_COLUMNS`` rows, one per
+        value, and ``value, scenario, gap`` rows, one per scenario; gaps in nats (TV: a
+        probability).
+
+    Raises:
+        BudgetExceeded: the sweep would cost more than the server allows.
+        ValueError: a value outside its field's range, or an invalid combination.
+    """
+    base = ScenarioConfig.from_dict(settings)
+    configs = [base.replace(**{param: v}) for v in values]  # validates every value first
+    check_budget(sweep_cost(settings, param, values, rounds, metric, n_mc), what="This sweep")
+    rows, gaps = [], []
+    for i, config in enumerate(configs):
+        row, gap = gap_point(config.to_dict(), param, rounds, metric, n_mc)
+        rows.append(row)
+        gaps.append(gap)
+        if progress is not None:
+            progress(i + 1, len(configs))
+    return pd.DataFrame(rows), per_scenario_table(list(values), gaps)
+
+
+@st.cache_data(max_entries=4, ttl=CACHE_TTL_S, show_spinner=False)
+def figure4_asset(metric: str) -> pd.DataFrame | None:
+    """The precomputed Figure-4 table of ``metric`` from ``assets/``, or None if absent."""
+    name = FIGURE4_ASSETS.get(metric)
+    path = ASSETS / name if name else None
+    if path is None or not path.is_file():
+        return None
+    return pd.read_csv(path)
