@@ -128,21 +128,45 @@ def natural_parameters(
     return theta
 
 
-def logsumexp_components(log_comp: Array, *, overwrite: bool = False) -> Array:
-    """log sum_j exp(log_comp[:, j, :]) over the component axis, (R, n) from (R, k, n).
+def logsumexp_components(log_comp: Array) -> Array:
+    """log sum_j exp(log_comp[:, j, :]) over the component axis, (R, n) from (R, k, n)."""
+    return _exp_and_total(log_comp)[1]
 
-    With ``overwrite=True`` the input is turned in place into the responsibilities
-    exp(log_comp - logsumexp) (saves one (R, k, n) temporary in the EM loop).
-    """
-    top = log_comp.max(axis=1)
+
+def responsibilities_and_logsumexp(log_comp: Array) -> tuple[Array, Array]:
+    """Posterior component probabilities (R, k, n) and the log-normaliser (R, n)."""
+    e, log_total, total = _exp_and_total(log_comp)
+    e *= (1.0 / total)[:, None, :]
+    return e, log_total
+
+
+# Component log-densities here are far below exp's overflow point (their covariances are
+# floored), so exp is taken directly; only points where every component underflows (far
+# outliers) need the max-shifted form, which is computed for those columns alone.
+_SAFE_TOTAL = (1e-250, 1e250)
+
+
+def _exp_and_total(log_comp: Array) -> tuple[Array, Array, Array]:
+    """exp(log_comp) (R, k, n), log of its component sums (R, n), and the sums (R, n)."""
+    with np.errstate(under="ignore", over="ignore"):
+        e = np.exp(log_comp)
+    total = e.sum(axis=1)
+    low, high = _SAFE_TOTAL
+    if total.min(initial=np.inf) > low and total.max(initial=0.0) < high:
+        return e, np.log(total), total
+    bad_r, bad_n = np.nonzero(~((total > low) & (total < high)))
+    cols = log_comp[bad_r, :, bad_n]  # (m, k)
+    top = cols.max(axis=1, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
-    shifted = np.subtract(log_comp, top[:, None, :], out=log_comp if overwrite else None)
-    np.exp(shifted, out=shifted)
-    total = shifted.sum(axis=1)
-    if overwrite:
-        shifted /= total[:, None, :]
+    shifted = np.exp(cols - top)
+    sub_total = shifted.sum(axis=1)
+    log_total = np.log(total, where=total > 0, out=np.full(total.shape, -np.inf))
     with np.errstate(divide="ignore"):
-        return np.log(total) + top
+        log_total[bad_r, bad_n] = np.log(sub_total) + top[:, 0]
+    # Rescaled so that e / total gives the right responsibilities in these columns.
+    e[bad_r, :, bad_n] = shifted
+    total[bad_r, bad_n] = sub_total
+    return e, log_total, total
 
 
 def mixture_logpdf(
@@ -176,7 +200,7 @@ def mixture_logpdf(
         sl = slice(start, min(r, start + step))
         F = quadratic_features(X[sl] - shift[sl, None, :])
         log_comp = theta[sl] @ F.transpose(0, 2, 1)
-        out[sl] = logsumexp_components(log_comp, overwrite=True)
+        out[sl] = logsumexp_components(log_comp)
     return out
 
 

@@ -157,6 +157,12 @@ def js_terms(lp_x: Array, lq_x: Array, lp_y: Array, lq_y: Array) -> Estimate:
     # log(2p / (p + q)) = log 2 - log(1 + q/p), computed without overflow.
     f_x = LOG2 - np.logaddexp(0.0, lq_x - lp_x)
     f_y = LOG2 - np.logaddexp(0.0, lp_y - lq_y)
+    return js_terms_from_summands(f_x, f_y)
+
+
+def js_terms_from_summands(f_x: Array, f_y: Array) -> Estimate:
+    """JS from its summands log(2p/(p+q)) at draws of P (R, n_x) and log(2q/(p+q)) at
+    draws of Q (R, n_y): value (mean_x + mean_y) / 2 and its standard error."""
     ex, ey = mean_and_stderr(f_x), mean_and_stderr(f_y)
     value = 0.5 * (np.asarray(ex.value) + np.asarray(ey.value))
     stderr = 0.5 * np.hypot(ex.stderr, ey.stderr)
@@ -184,10 +190,10 @@ def histogram_kl(
     pb, qb, single = as_batch_pair(p, q)
     _check_histogram_args(pb.dim, n_samples, bins, n_resamples)
     values = np.empty((pb.n_scenarios, n_resamples))
-    for rows, cols in _histogram_blocks(pb.n_scenarios, n_resamples, n_samples):
+    for rows, cols in histogram_blocks(pb.n_scenarios, n_resamples, n_samples):
         t = cols.stop - cols.start
-        Xp = draw(_rows(pb, rows, t), n_samples, rng)
-        Xq = draw(_rows(qb, rows, t), n_samples, rng)
+        Xp = draw(repeat_rows(pb, rows, t), n_samples, rng)
+        Xq = draw(repeat_rows(qb, rows, t), n_samples, rng)
         values[rows, cols] = histogram_kl_from_samples(Xp, Xq, bins).reshape(-1, t)
     return _finish(mean_and_stderr(values), single)
 
@@ -271,7 +277,7 @@ def _check_histogram_args(d: int, n_samples: int, bins: int, n_resamples: int) -
         raise ValueError(f"n_resamples must be an integer >= 2; got {n_resamples!r}")
 
 
-def _histogram_blocks(n_rows: int, n_resamples: int, n_samples: int):
+def histogram_blocks(n_rows: int, n_resamples: int, n_samples: int):
     """(scenario slice, resampling slice) blocks of at most ~_HIST_BLOCK_POINTS points."""
     per_row = n_resamples * n_samples
     if per_row <= _HIST_BLOCK_POINTS:
@@ -285,7 +291,7 @@ def _histogram_blocks(n_rows: int, n_resamples: int, n_samples: int):
             yield slice(r, r + 1), slice(start, min(n_resamples, start + t))
 
 
-def _rows(b: GMMBatch, rows: slice, times: int = 1) -> GMMBatch:
+def repeat_rows(b: GMMBatch, rows: slice, times: int = 1) -> GMMBatch:
     """Scenarios ``rows`` of a batch, each repeated ``times`` times in a row.
 
     Resamplings need separate rows: ``draw`` groups points by component within a row,

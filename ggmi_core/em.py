@@ -26,6 +26,7 @@ from ggmi_core._kernels import (
     natural_parameters,
     precision_and_logdet,
     quadratic_features,
+    responsibilities_and_logsumexp,
 )
 from ggmi_core.gmm import GMM, GMMBatch
 
@@ -111,7 +112,7 @@ def fit_gmm_batch(
     weights, means, covs, converged, n_iter = _em_loop(params, F, reg_z, tol, max_iter)
     theta = _theta(weights, means, covs, reg_z)
     log_comp = theta @ F.transpose(0, 2, 1)
-    mean_loglik = logsumexp_components(log_comp, overwrite=True).mean(axis=1)
+    mean_loglik = logsumexp_components(log_comp).mean(axis=1)
 
     gmm = GMMBatch(
         weights,
@@ -185,8 +186,9 @@ def _em_loop(
     previous = np.full(r, -np.inf)
     for iteration in range(1, max_iter + 1):
         log_comp = _theta(w_w, mu_w, cov_w, reg_w) @ Ft_w
-        mean_ll = logsumexp_components(log_comp, overwrite=True).mean(axis=1)
-        w_w, mu_w, cov_w = _m_step(log_comp, F_w, reg_w)
+        resp, log_norm = responsibilities_and_logsumexp(log_comp)
+        mean_ll = log_norm.mean(axis=1)
+        w_w, mu_w, cov_w = _m_step(resp, F_w, reg_w)
         met = np.abs(mean_ll - previous) < tol
         previous = mean_ll
         done = met | (iteration == max_iter)
@@ -264,21 +266,47 @@ def kmeans_plusplus(Z: Array, k: int, rng: np.random.Generator) -> Array:
     r, n, d = Z.shape
     rows = np.arange(r)
     n_trials = 2 + int(np.log(k))
+    sq_norms = (Z**2).sum(axis=2)  # (R, n)
+    Zt = Z.transpose(0, 2, 1)
     centers = np.empty((r, k, d))
     first = rng.integers(n, size=r)
     centers[:, 0] = Z[rows, first]
-    closest = ((Z - centers[:, 0, None, :]) ** 2).sum(axis=2)  # (R, n)
+    closest = _sq_distances(centers[:, :1], Zt, sq_norms)[:, 0]  # (R, n)
     for c in range(1, k):
-        cumulative = np.cumsum(closest, axis=1)
-        targets = rng.random((r, n_trials)) * cumulative[:, -1:]
-        candidates = np.minimum((cumulative[:, None, :] < targets[:, :, None]).sum(axis=2), n - 1)
+        candidates = _d2_sample(closest, n_trials, rng)  # (R, t)
         cand_points = Z[rows[:, None], candidates]  # (R, t, d)
-        dist = ((Z[:, None, :, :] - cand_points[:, :, None, :]) ** 2).sum(axis=3)  # (R, t, n)
+        dist = _sq_distances(cand_points, Zt, sq_norms)  # (R, t, n)
         np.minimum(dist, closest[:, None, :], out=dist)
         best = dist.sum(axis=2).argmin(axis=1)
         centers[:, c] = cand_points[rows, best]
         closest = dist[rows, best]
     return centers
+
+
+def _sq_distances(points: Array, Zt: Array, sq_norms: Array) -> Array:
+    """Squared distances (R, t, n) from points (R, t, d) to data Zt (R, d, n), >= 0."""
+    dist = points @ Zt
+    dist *= -2.0
+    dist += (points**2).sum(axis=2)[:, :, None]
+    dist += sq_norms[:, None, :]
+    return np.maximum(dist, 0.0, out=dist)
+
+
+def _d2_sample(weights: Array, n_draws: int, rng: np.random.Generator) -> NDArray[np.int64]:
+    """Indices (R, t) drawn with probability proportional to ``weights`` (R, n) per row.
+
+    One ``searchsorted`` over all rows: each row's normalised cumulative sum lies in
+    [0, 1], so adding the row number makes the flattened array non-decreasing.
+    """
+    r, n = weights.shape
+    cumulative = np.cumsum(weights, axis=1)
+    total = cumulative[:, -1:]
+    uniform = np.where(total > 0, cumulative / np.where(total > 0, total, 1.0), 1.0)
+    offsets = np.arange(r, dtype=float)[:, None]
+    targets = rng.random((r, n_draws)) + offsets
+    flat = np.searchsorted((uniform + offsets).ravel(), targets.ravel(), side="right")
+    index = flat.reshape(r, n_draws) - np.arange(r)[:, None] * n
+    return np.clip(index, 0, n - 1)
 
 
 def _lloyd(Z: Array, centers: Array) -> NDArray[np.int64]:

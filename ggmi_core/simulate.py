@@ -1,0 +1,529 @@
+"""The KL-Gap experiment of the paper (Figure 4), batched, for any divergence.
+
+For each of R scenarios (``ggmi_core.scenario``): fit pi^anchor (K components) to the
+anchor data and pi^gen (K+J+L components) to the synthetic data with batched EM, then
+
+    gap = div(pi^anchor, G) - div(pi^gen, G)
+
+(larger: the synthetic data helped more). Metrics (all in nats except ``tv``):
+
+* ``kl_published``  the published histogram estimate of KL(pi || G) (biased; d <= 2);
+* ``kl``            exact-density Monte Carlo KL(pi || G), the published direction;
+* ``kl_reverse``    exact-density Monte Carlo KL(G || pi);
+* ``js``            Jensen-Shannon divergence JS(pi, G) (bounded by log 2);
+* ``tv``            total variation TV(pi, G) (in [0, 1]).
+
+Seeds: a configuration's scenarios are processed in chunks whose size depends only on
+the configuration; chunk c draws from ``SeedSequence(config.seed).spawn(...)[c]``, so the
+same configuration gives identical numbers whatever the worker count. A sweep point for
+value v is exactly ``simulate(config.replace(param=v))``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from multiprocessing import get_all_start_methods, get_context
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from ggmi_core import divergences as dv
+from ggmi_core.config import SWEEPABLE_PARAMS, ScenarioConfig
+from ggmi_core.em import EMResult, fit_gmm_batch
+from ggmi_core.estimate import Estimate, mean_and_stderr
+from ggmi_core.gmm import GMMBatch
+from ggmi_core.scenario import ScenarioBatch, generate_scenarios
+
+Array = NDArray[np.float64]
+Progress = Callable[[int, int], Any]
+
+METRICS: tuple[str, ...] = ("kl_published", "kl", "kl_reverse", "js", "tv")
+METRIC_LABELS: dict[str, str] = {
+    "kl_published": "KL(π || G), histogram estimator as published",
+    "kl": "KL(π || G), exact densities",
+    "kl_reverse": "KL(G || π), exact densities",
+    "js": "Jensen-Shannon JS(π, G)",
+    "tv": "total variation TV(π, G)",
+}
+METRIC_UNITS: dict[str, str] = {m: ("unitless" if m == "tv" else "nats") for m in METRICS}
+
+DEFAULT_N_MC = 2000
+"""Monte Carlo draws per divergence and scenario (JS: half from each side)."""
+N_MC_RANGE = (4, 1_000_000)
+HISTOGRAM_SAMPLES = 1000
+HISTOGRAM_BINS = 50
+HISTOGRAM_RESAMPLES = 100
+ROUNDS_RANGE = (1, 100_000)
+
+MAX_CHUNK_ROUNDS = 100
+# Largest (rounds x components x points) EM block of one chunk, bounding memory.
+_MAX_CHUNK_ELEMENTS = 6_000_000
+# Domain tag mixed into the seed so other users of config.seed draw other streams.
+_SEED_TAG = 0x6E31
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    """Per-scenario gaps and everything needed to plot them.
+
+    Attributes:
+        config, metric, n_mc: what was run.
+        gap, gap_stderr: (R,) div(pi^anchor, G) - div(pi^gen, G) and its Monte Carlo
+            standard error (nats, or unitless for ``tv``).
+        div_anchor, div_anchor_stderr: (R,) div(pi^anchor, G) (``kl_reverse``: KL(G||pi)).
+        div_synthetic, div_synthetic_stderr: (R,) div(pi^gen, G).
+        scenarios: the drawn ``ScenarioBatch`` (targets, models, data).
+        fit_anchor: pi^anchor per scenario, K components.
+        fit_synthetic: pi^gen per scenario, K+J+L components.
+        anchor_em, synthetic_em: EM diagnostics (converged, n_iter, mean_loglik).
+    """
+
+    config: ScenarioConfig
+    metric: str
+    n_mc: int
+    gap: Array
+    gap_stderr: Array
+    div_anchor: Array
+    div_anchor_stderr: Array
+    div_synthetic: Array
+    div_synthetic_stderr: Array
+    scenarios: ScenarioBatch
+    fit_anchor: GMMBatch
+    fit_synthetic: GMMBatch
+    anchor_em: EMResult
+    synthetic_em: EMResult
+
+    @property
+    def rounds(self) -> int:
+        return self.gap.shape[0]
+
+
+# ---------------------------------------------------------------------------- simulate
+
+
+def simulate(
+    config: ScenarioConfig,
+    rounds: int = 100,
+    metric: str = "js",
+    n_mc: int = DEFAULT_N_MC,
+    progress: Progress | None = None,
+) -> SimulationResult:
+    """Run the KL-Gap experiment on ``rounds`` scenarios of ``config``.
+
+    Args:
+        config: scenario setting (its ``seed`` fixes every draw).
+        rounds: R, independent scenarios.
+        metric: one of ``METRICS``.
+        n_mc: Monte Carlo draws per divergence and scenario (ignored by ``kl_published``,
+            which uses the published 1,000 samples x 100 resamplings).
+        progress: called as ``progress(done, total)`` after each chunk of scenarios;
+            raising from it cancels the run.
+    """
+    rounds, metric, n_mc = _checked_run(config, rounds, metric, n_mc)
+    chunks = chunk_sizes(config, rounds)
+    seeds = np.random.SeedSequence([_SEED_TAG, config.seed]).spawn(len(chunks))
+    parts = []
+    for index, (size, seed) in enumerate(zip(chunks, seeds, strict=True)):
+        parts.append(_simulate_chunk(config, size, metric, n_mc, seed))
+        if progress is not None:
+            progress(index + 1, len(chunks))
+    return parts[0] if len(parts) == 1 else _concatenate(parts)
+
+
+def chunk_sizes(config: ScenarioConfig, rounds: int) -> list[int]:
+    """Scenario counts of the chunks ``simulate`` processes (depends on config only)."""
+    anchor_work = config.K * config.n_anchor
+    synth_work = config.n_model_components * config.n_synthetic
+    per_round = max(anchor_work, synth_work, 1) * max(1, config.dim // 2)
+    size = int(max(1, min(MAX_CHUNK_ROUNDS, _MAX_CHUNK_ELEMENTS // per_round)))
+    full, rest = divmod(rounds, size)
+    return [size] * full + ([rest] if rest else [])
+
+
+def _simulate_chunk(
+    config: ScenarioConfig, rounds: int, metric: str, n_mc: int, seed: np.random.SeedSequence
+) -> SimulationResult:
+    g_scen, g_anchor, g_synth, g_div = (np.random.default_rng(s) for s in seed.spawn(4))
+    scen = generate_scenarios(config, rounds, g_scen)
+    anchor_em = fit_gmm_batch(scen.anchor_X, config.K, g_anchor)
+    synthetic_em = fit_gmm_batch(scen.synth_X, config.n_model_components, g_synth)
+    div_a, div_s, gap = METRIC_FUNCTIONS[metric](
+        anchor_em.gmm, synthetic_em.gmm, scen.target, n_mc, g_div
+    )
+    return SimulationResult(
+        config=config,
+        metric=metric,
+        n_mc=n_mc,
+        gap=np.asarray(gap.value, float),
+        gap_stderr=np.asarray(gap.stderr, float),
+        div_anchor=np.asarray(div_a.value, float),
+        div_anchor_stderr=np.asarray(div_a.stderr, float),
+        div_synthetic=np.asarray(div_s.value, float),
+        div_synthetic_stderr=np.asarray(div_s.stderr, float),
+        scenarios=scen,
+        fit_anchor=anchor_em.gmm,
+        fit_synthetic=synthetic_em.gmm,
+        anchor_em=anchor_em,
+        synthetic_em=synthetic_em,
+    )
+
+
+# ------------------------------------------------------------------- metric estimators
+# Each returns (div(pi^anchor, G), div(pi^gen, G), gap) as Estimates of (R,) arrays.
+# Draws of G are shared by both fits where a metric needs them (common random numbers),
+# and the gap's standard error accounts for that sharing.
+
+Triple = tuple[Estimate, Estimate, Estimate]
+
+
+def _gap_independent(a: Estimate, s: Estimate) -> Estimate:
+    return Estimate(np.asarray(a.value) - np.asarray(s.value), np.hypot(a.stderr, s.stderr))
+
+
+def _metric_kl(fa: GMMBatch, fs: GMMBatch, G: GMMBatch, n: int, rng) -> Triple:
+    ests = []
+    for fit in (fa, fs):
+        X = dv.draw(fit, n, rng)
+        ests.append(dv.kl_terms(fit, G, X))
+    return ests[0], ests[1], _gap_independent(*ests)
+
+
+def _metric_tv(fa: GMMBatch, fs: GMMBatch, G: GMMBatch, n: int, rng) -> Triple:
+    ests = []
+    for fit in (fa, fs):
+        X = dv.draw(fit, n, rng)
+        ests.append(dv.tv_terms(dv.log_density(fit, X), dv.log_density(G, X)))
+    return ests[0], ests[1], _gap_independent(*ests)
+
+
+def _metric_kl_reverse(fa: GMMBatch, fs: GMMBatch, G: GMMBatch, n: int, rng) -> Triple:
+    X = dv.draw(G, n, rng)
+    log_g = dv.log_density(G, X)
+    log_a, log_s = dv.log_density(fa, X), dv.log_density(fs, X)
+    # Shared draws: the gap's per-draw terms are log pi^gen - log pi^anchor.
+    return (
+        mean_and_stderr(log_g - log_a),
+        mean_and_stderr(log_g - log_s),
+        mean_and_stderr(log_s - log_a),
+    )
+
+
+def _metric_js(fa: GMMBatch, fs: GMMBatch, G: GMMBatch, n: int, rng) -> Triple:
+    n_fit = n // 2
+    Y = dv.draw(G, n - n_fit, rng)
+    log_g_y = dv.log_density(G, Y)
+    parts = []
+    for fit in (fa, fs):
+        X = dv.draw(fit, n_fit, rng)
+        f_x = dv.LOG2 - np.logaddexp(0.0, dv.log_density(G, X) - dv.log_density(fit, X))
+        f_y = dv.LOG2 - np.logaddexp(0.0, dv.log_density(fit, Y) - log_g_y)
+        parts.append((f_x, f_y))
+    ests = [dv.js_terms_from_summands(f_x, f_y) for f_x, f_y in parts]
+    (fx_a, fy_a), (fx_s, fy_s) = parts
+    x_a, x_s, y_diff = (mean_and_stderr(v) for v in (fx_a, fx_s, fy_a - fy_s))
+    gap = Estimate(
+        np.asarray(ests[0].value) - np.asarray(ests[1].value),
+        0.5 * np.sqrt(np.square(x_a.stderr) + np.square(x_s.stderr) + np.square(y_diff.stderr)),
+    )
+    return ests[0], ests[1], gap
+
+
+def _metric_kl_published(fa: GMMBatch, fs: GMMBatch, G: GMMBatch, n: int, rng) -> Triple:
+    """Per scenario: 100 resamplings of 1,000 draws from G and from each fit (one G set
+    shared by both fits in a resampling, as published); histogram KL on each."""
+    del n  # the published estimator has its own sample sizes
+    if G.dim > 2:
+        raise ValueError(
+            f"metric 'kl_published' (histograms with 50 bins per axis) needs dim <= 2; "
+            f"got dim={G.dim}. Use 'kl', 'kl_reverse', 'js' or 'tv'."
+        )
+    r, t_all = G.n_scenarios, HISTOGRAM_RESAMPLES
+    kl_a = np.empty((r, t_all))
+    kl_s = np.empty((r, t_all))
+    for rows, cols in dv.histogram_blocks(r, t_all, HISTOGRAM_SAMPLES):
+        t = cols.stop - cols.start
+        XG = dv.draw(dv.repeat_rows(G, rows, t), HISTOGRAM_SAMPLES, rng)
+        Xa = dv.draw(dv.repeat_rows(fa, rows, t), HISTOGRAM_SAMPLES, rng)
+        Xs = dv.draw(dv.repeat_rows(fs, rows, t), HISTOGRAM_SAMPLES, rng)
+        kl_a[rows, cols] = dv.histogram_kl_from_samples(Xa, XG, HISTOGRAM_BINS).reshape(-1, t)
+        kl_s[rows, cols] = dv.histogram_kl_from_samples(Xs, XG, HISTOGRAM_BINS).reshape(-1, t)
+    return mean_and_stderr(kl_a), mean_and_stderr(kl_s), mean_and_stderr(kl_a - kl_s)
+
+
+METRIC_FUNCTIONS: dict[str, Callable[..., Triple]] = {
+    "kl_published": _metric_kl_published,
+    "kl": _metric_kl,
+    "kl_reverse": _metric_kl_reverse,
+    "js": _metric_js,
+    "tv": _metric_tv,
+}
+
+
+# ---------------------------------------------------------------------------- sweep
+
+
+def sweep(
+    config: ScenarioConfig,
+    param: str,
+    values: Sequence[float],
+    rounds: int = 100,
+    metric: str = "js",
+    progress: Progress | None = None,
+    workers: int = 1,
+    n_mc: int = DEFAULT_N_MC,
+) -> pd.DataFrame:
+    """Summaries of ``simulate`` for each value of one parameter, one row per value.
+
+    Row v equals the summary of ``simulate(config.replace(**{param: v}), rounds, metric,
+    n_mc)`` (same numbers whatever ``workers`` is).
+
+    Args:
+        config: the other settings.
+        param: one of ``SWEEPABLE_PARAMS``.
+        values: the values to try (each validated like the config field).
+        rounds, metric, n_mc: as ``simulate``.
+        progress: ``progress(done, total)`` after each finished value; raising from it
+            cancels the sweep (pending work is dropped).
+        workers: processes to use (1 runs in this process).
+
+    Returns:
+        DataFrame with columns ``SUMMARY_COLUMNS`` (gaps in nats, ``tv`` unitless).
+    """
+    configs = sweep_configs(config, param, values)
+    rounds, metric, n_mc = _checked_run(configs[0], rounds, metric, n_mc)
+    workers = _checked_workers(workers)
+    jobs = [(c, param, rounds, metric, n_mc) for c in configs]
+    if workers == 1 or len(jobs) == 1:
+        rows = []
+        for index, job in enumerate(jobs):
+            rows.append(summary_row(*job))
+            if progress is not None:
+                progress(index + 1, len(jobs))
+    else:
+        rows = _run_in_pool(jobs, workers, progress)
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "param",
+    "value",
+    "metric",
+    "rounds",
+    "n_mc",
+    "gap_mean",
+    "gap_std",
+    "gap_sem",
+    "gap_median",
+    "gap_q10",
+    "gap_q90",
+    "gap_min",
+    "gap_max",
+    "gap_mc_stderr",
+    "div_anchor_mean",
+    "div_anchor_std",
+    "div_synthetic_mean",
+    "div_synthetic_std",
+    "em_converged",
+)
+"""Sweep table columns. ``gap_std`` is across scenarios (ddof=1), ``gap_sem`` = std /
+sqrt(rounds), ``gap_mc_stderr`` the root-mean-square Monte Carlo standard error of one
+scenario's gap, ``em_converged`` the fraction of EM fits that met the tolerance."""
+
+
+def summary_row(
+    config: ScenarioConfig, param: str, rounds: int, metric: str, n_mc: int
+) -> dict[str, Any]:
+    """One sweep row: ``simulate`` on ``config`` summarised (see ``SUMMARY_COLUMNS``)."""
+    result = simulate(config, rounds=rounds, metric=metric, n_mc=n_mc)
+    return summarise(result, param)
+
+
+def summarise(result: SimulationResult, param: str) -> dict[str, Any]:
+    """Summary statistics of one ``SimulationResult`` as a sweep row."""
+    g = result.gap
+    n = g.shape[0]
+    std = float(g.std(ddof=1)) if n > 1 else float("nan")
+    converged = np.concatenate([result.anchor_em.converged, result.synthetic_em.converged])
+    value = getattr(result.config, param)
+    return {
+        "param": param,
+        "value": value,
+        "metric": result.metric,
+        "rounds": n,
+        "n_mc": result.n_mc,
+        "gap_mean": float(g.mean()),
+        "gap_std": std,
+        "gap_sem": std / math.sqrt(n) if n > 1 else float("nan"),
+        "gap_median": float(np.median(g)),
+        "gap_q10": float(np.quantile(g, 0.1)),
+        "gap_q90": float(np.quantile(g, 0.9)),
+        "gap_min": float(g.min()),
+        "gap_max": float(g.max()),
+        "gap_mc_stderr": float(np.sqrt(np.mean(np.square(result.gap_stderr)))),
+        "div_anchor_mean": float(result.div_anchor.mean()),
+        "div_anchor_std": float(result.div_anchor.std(ddof=1)) if n > 1 else float("nan"),
+        "div_synthetic_mean": float(result.div_synthetic.mean()),
+        "div_synthetic_std": float(result.div_synthetic.std(ddof=1)) if n > 1 else float("nan"),
+        "em_converged": float(converged.mean()),
+    }
+
+
+def sweep_configs(
+    config: ScenarioConfig, param: str, values: Sequence[float]
+) -> list[ScenarioConfig]:
+    """Validated configurations for each value (ValueError naming the bad value)."""
+    if param not in SWEEPABLE_PARAMS:
+        raise ValueError(f"param must be one of {', '.join(SWEEPABLE_PARAMS)}; got {param!r}")
+    values = list(values)
+    if not values:
+        raise ValueError("values must hold at least one value")
+    return [config.replace(**{param: v}) for v in values]
+
+
+def _run_in_pool(jobs: list[tuple], workers: int, progress: Progress | None) -> list[dict]:
+    """Run ``summary_row`` jobs in worker processes, largest first; rows in job order."""
+    order = sorted(range(len(jobs)), key=lambda i: -_job_cost(jobs[i][0]))
+    rows: list[dict | None] = [None] * len(jobs)
+    context = _pool_context()
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(jobs)), mp_context=context, initializer=_worker_init
+    ) as pool:
+        futures = {pool.submit(summary_row, *jobs[i]): i for i in order}
+        pending = set(futures)
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    rows[futures[future]] = future.result()
+                if progress is not None:
+                    progress(len(jobs) - len(pending), len(jobs))
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return rows  # type: ignore[return-value]
+
+
+def _pool_context():
+    """``fork`` when this process has a single thread (fast start, no re-import of the
+    main script); ``forkserver`` otherwise (e.g. under Streamlit), since forking a
+    multi-threaded process can deadlock. forkserver re-imports the main module, so
+    scripts must guard their entry point with ``if __name__ == "__main__":``."""
+    if threading.active_count() == 1 and "fork" in get_all_start_methods():
+        return get_context("fork")
+    return get_context("forkserver")
+
+
+def _job_cost(config: ScenarioConfig) -> float:
+    """Rough relative cost of one setting, only to schedule large jobs first."""
+    return (
+        config.K * config.n_anchor + config.n_model_components * config.n_synthetic
+    ) * config.dim**2
+
+
+def _worker_init() -> None:
+    """Keep each worker process to one BLAS thread: parallelism comes from processes."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except Exception:  # threadpoolctl is optional; the env settings still help
+        pass
+
+
+# ---------------------------------------------------------------------------- checks
+
+
+def _checked_run(
+    config: ScenarioConfig, rounds: int, metric: str, n_mc: int
+) -> tuple[int, str, int]:
+    if not isinstance(config, ScenarioConfig):
+        raise TypeError(f"config must be a ScenarioConfig; got {type(config).__name__}")
+    low, high = ROUNDS_RANGE
+    if isinstance(rounds, bool) or int(rounds) != rounds or not low <= rounds <= high:
+        raise ValueError(f"rounds (scenarios) must be an integer in {low}..{high}; got {rounds!r}")
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
+    if metric == "kl_published" and config.dim > 2:
+        raise ValueError(
+            f"metric 'kl_published' (histograms with 50 bins per axis) needs dim <= 2; "
+            f"got dim={config.dim}. Use 'kl', 'kl_reverse', 'js' or 'tv'."
+        )
+    low, high = N_MC_RANGE
+    if isinstance(n_mc, bool) or int(n_mc) != n_mc or not low <= n_mc <= high:
+        raise ValueError(
+            f"n_mc (Monte Carlo draws) must be an integer in {low}..{high}; got {n_mc!r}"
+        )
+    return int(rounds), metric, int(n_mc)
+
+
+def _checked_workers(workers: int) -> int:
+    if isinstance(workers, bool) or int(workers) != workers or not 1 <= workers <= 64:
+        raise ValueError(f"workers must be an integer in 1..64; got {workers!r}")
+    return int(workers)
+
+
+def _concatenate(parts: list[SimulationResult]) -> SimulationResult:
+    """Join chunk results along the scenario axis."""
+    first = parts[0]
+
+    def cat(get):
+        return np.concatenate([get(p) for p in parts], axis=0)
+
+    def cat_batch(get):
+        return GMMBatch(
+            cat(lambda p: get(p).weights),
+            cat(lambda p: get(p).means),
+            cat(lambda p: get(p).covariances),
+        )
+
+    def cat_em(get):
+        return EMResult(
+            cat_batch(lambda p: get(p).gmm),
+            cat(lambda p: get(p).converged),
+            cat(lambda p: get(p).n_iter),
+            cat(lambda p: get(p).mean_loglik),
+        )
+
+    sc = [p.scenarios for p in parts]
+    scenarios = ScenarioBatch(
+        config=first.config,
+        target=cat_batch(lambda p: p.scenarios.target),
+        model=cat_batch(lambda p: p.scenarios.model),
+        gen=cat_batch(lambda p: p.scenarios.gen),
+        anchor_source=cat_batch(lambda p: p.scenarios.anchor_source),
+        anchor_X=np.concatenate([s.anchor_X for s in sc]),
+        anchor_labels=np.concatenate([s.anchor_labels for s in sc]),
+        synth_X=np.concatenate([s.synth_X for s in sc]),
+        synth_labels=np.concatenate([s.synth_labels for s in sc]),
+        synth_prompt=np.concatenate([s.synth_prompt for s in sc]),
+        model_part=first.scenarios.model_part,
+    )
+    anchor_em = cat_em(lambda p: p.anchor_em)
+    synthetic_em = cat_em(lambda p: p.synthetic_em)
+    return SimulationResult(
+        config=first.config,
+        metric=first.metric,
+        n_mc=first.n_mc,
+        gap=cat(lambda p: p.gap),
+        gap_stderr=cat(lambda p: p.gap_stderr),
+        div_anchor=cat(lambda p: p.div_anchor),
+        div_anchor_stderr=cat(lambda p: p.div_anchor_stderr),
+        div_synthetic=cat(lambda p: p.div_synthetic),
+        div_synthetic_stderr=cat(lambda p: p.div_synthetic_stderr),
+        scenarios=scenarios,
+        fit_anchor=anchor_em.gmm,
+        fit_synthetic=synthetic_em.gmm,
+        anchor_em=anchor_em,
+        synthetic_em=synthetic_em,
+    )
