@@ -1,0 +1,469 @@
+"""Figure builders for the Bound-terms page: every measured term of the paper's bounds.
+
+Builders take a ``ggmi_core.bounds.BoundTerms`` (one setting) or the long table of
+``ggmi_core.bounds.sweep_bound_terms`` (one parameter varied) and return plotly figures:
+
+* ``lemma31_figure``: the Lemma 3.1 bound stacked from its three terms beside the measured
+  error, and every scenario's bound against its error (points under the diagonal would be
+  violations);
+* ``information_figure``: the exact information terms of the synthetic factors and the
+  differential entropies behind the entropy drop;
+* ``gain_figure``: both fits' measured generalization errors and, per scenario, the
+  measured gain beside the chosen metric's gap;
+* ``sweep_figure``: every term against one swept parameter.
+
+Tick labels carry the paper's symbols in plain Unicode with an arrow for the paper's
+remark (↑ higher is better, ↓ lower is better); hover text gives the one-line meaning.
+No LaTeX anywhere (PNG export must not fetch MathJax). No Streamlit here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ggmi_core.bounds import TERM_INFO, BoundTerms, metric_label
+from ggmi_core.config import FIELD_LIMITS
+from ggmi_viz.theme import GREY, OKABE_ITO, apply_theme, with_alpha
+
+#: Colour of each term, shared by every figure on the page.
+TERM_COLORS: Final[dict[str, str]] = {
+    "task_term": OKABE_ITO["blue"],
+    "generation_term": OKABE_ITO["orange"],
+    "sampling_term": OKABE_ITO["bluish_green"],
+    "bound_total": OKABE_ITO["black"],
+    "err_synthetic": OKABE_ITO["vermillion"],
+    "bound_slack": GREY,
+    "H_eM": OKABE_ITO["sky_blue"],
+    "I_eM_ep": OKABE_ITO["reddish_purple"],
+    "info_gain": OKABE_ITO["blue"],
+    "h_anchor": OKABE_ITO["sky_blue"],
+    "h_synthetic": OKABE_ITO["bluish_green"],
+    "entropy_drop": OKABE_ITO["vermillion"],
+    "err_anchor": OKABE_ITO["orange"],
+    "err_gain": OKABE_ITO["blue"],
+    "metric_gap": OKABE_ITO["reddish_purple"],
+}
+
+_ARROWS: Final[dict[str, str]] = {"higher": " ↑", "lower": " ↓", "": ""}
+
+#: Panels of the sweep figure: title and the terms drawn in it.
+SWEEP_PANELS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
+    (
+        "Lemma 3.1 terms vs measured error",
+        ("task_term", "generation_term", "sampling_term", "bound_total", "err_synthetic"),
+    ),
+    ("Trade-off: information gain Δ_I vs entropy drop δ", ("info_gain", "entropy_drop")),
+    ("Entropies behind them", ("H_eM", "I_eM_ep", "h_anchor", "h_synthetic")),
+    ("Generalization gain", ("err_anchor", "err_gain", "metric_gap")),
+)
+
+_PARAM_SHORT: Final[dict[str, str]] = {
+    "K": "K",
+    "J": "J",
+    "L": "L",
+    "n_anchor_per_component": "N_k",
+    "n_synthetic": "n",
+    "noise_std": "noise s",
+    "adherence": "adherence b",
+    "dim": "d",
+    "cov_scale": "covariance scale",
+    "mean_gap": "mean gap",
+}
+
+
+def param_label(param: str) -> str:
+    """Axis label for a swept parameter, e.g. ``"L (task-irrelevant model components)"``."""
+    short = _PARAM_SHORT.get(param, param)
+    limit = FIELD_LIMITS.get(param)
+    return f"{short} ({limit.meaning})" if limit else short
+
+
+def term_label(
+    key: str,
+    terms: BoundTerms | None = None,
+    metric: str | None = None,
+    *,
+    two_lines: bool = False,
+) -> str:
+    """Plain-Unicode label of a term: its symbol plus the paper's direction arrow.
+
+    With ``two_lines`` a defining formula moves to a second line (``"Δ_I ↑<br>= H(...)"``),
+    which keeps bar tick labels narrow.
+    """
+    info = TERM_INFO[key]
+    if key == "metric_gap":
+        name = metric_label(terms.metric if terms is not None else (metric or "js"))
+        symbol = f"{name} gap"
+    else:
+        symbol = info.symbol
+    arrow = _ARROWS[info.better]
+    if two_lines and " = " in symbol:
+        head, tail = symbol.split(" = ", 1)
+        return f"{head}{arrow}<br>= {tail}"
+    return symbol + arrow
+
+
+def _hover(key: str) -> str:
+    info = TERM_INFO[key]
+    direction = f"<br>paper: {info.direction}" if info.direction else ""
+    return f"{info.meaning}{direction}"
+
+
+def _mean_se(terms: BoundTerms, key: str) -> tuple[float, float]:
+    row = terms.summary().set_index("term").loc[key]
+    return float(row["mean"]), float(row["stderr"])
+
+
+# ----------------------------------------------------------------------- Lemma 3.1
+
+
+def lemma31_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
+    """Stacked Lemma 3.1 bound beside the measured error, and bound vs error per scenario.
+
+    Left: scenario means (error bars: standard error across scenarios) of the task,
+    generation and sampling terms stacked into the bound, next to ``Err(π_gen)``.
+    Right: one point per scenario, the bound against the measured error with the line
+    bound = error; the lemma holds for points on or above it.
+    """
+    summary = terms.summary().set_index("term")
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.45, 0.55],
+        horizontal_spacing=0.12,
+        subplot_titles=("Bound and error (scenario means)", "Each scenario"),
+    )
+    bound_x, err_x = "Lemma 3.1 bound", "measured Err(π_gen)"
+    parts = ("task_term", "generation_term", "sampling_term")
+    total_se = float(summary.loc["bound_total", "stderr"])
+    for i, key in enumerate(parts):
+        mean = float(summary.loc[key, "mean"])
+        fig.add_trace(
+            go.Bar(
+                x=[bound_x],
+                y=[mean],
+                name=term_label(key),
+                marker_color=TERM_COLORS[key],
+                legendgroup="bound",
+                error_y=(
+                    {"type": "data", "array": [total_se], "visible": True}
+                    if i == len(parts) - 1
+                    else None
+                ),
+                hovertemplate=f"{term_label(key)}: %{{y:.3f}} nats<br>{_hover(key)}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+    err_mean, err_se = (float(v) for v in summary.loc["err_synthetic", ["mean", "stderr"]])
+    fig.add_trace(
+        go.Bar(
+            x=[err_x],
+            y=[err_mean],
+            name=term_label("err_synthetic"),
+            marker_color=TERM_COLORS["err_synthetic"],
+            error_y={"type": "data", "array": [err_se], "visible": True},
+            hovertemplate=(
+                f"Err(π_gen): %{{y:.3f}} nats<br>{_hover('err_synthetic')}<extra></extra>"
+            ),
+        ),
+        row=1,
+        col=1,
+    )
+    _add_scenario_scatter(fig, terms)
+    fig.update_layout(
+        barmode="stack",
+        title=lemma31_headline(terms),
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0.0},
+        height=520,
+    )
+    fig.update_yaxes(title_text=f"nats (loss capped at C = {terms.loss_cap:g})", row=1, col=1)
+    fig.update_xaxes(title_text="measured Err(π_gen), nats", row=1, col=2)
+    fig.update_yaxes(title_text="Lemma 3.1 bound, nats", row=1, col=2)
+    return apply_theme(fig, lecture)
+
+
+def _add_scenario_scatter(fig: go.Figure, terms: BoundTerms) -> None:
+    err = np.asarray(terms.err_synthetic.value, dtype=float)
+    bound = np.asarray(terms.bound_total.value, dtype=float)
+    holds = terms.bound_holds
+    top = float(np.nanmax(np.concatenate([err, bound, [1e-9]])) * 1.05)
+    fig.add_trace(
+        go.Scatter(
+            x=[0.0, top],
+            y=[0.0, top],
+            mode="lines",
+            name="bound = error",
+            line={"color": GREY, "dash": "dash", "width": 1.5},
+            hoverinfo="skip",
+        ),
+        row=1,
+        col=2,
+    )
+    for flag, name, color, symbol in (
+        (True, "scenario: bound holds", OKABE_ITO["blue"], "circle"),
+        (False, "scenario: bound violated", OKABE_ITO["vermillion"], "x"),
+    ):
+        idx = np.flatnonzero(holds == flag)
+        if flag is False and idx.size == 0:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=err[idx],
+                y=bound[idx],
+                mode="markers",
+                name=name,
+                marker={"color": with_alpha(color, 0.75), "symbol": symbol, "size": 8},
+                customdata=idx,
+                hovertemplate=(
+                    "scenario %{customdata}<br>Err(π_gen) = %{x:.3f}<br>"
+                    "bound = %{y:.3f}<extra></extra>"
+                ),
+            ),
+            row=1,
+            col=2,
+        )
+
+
+def lemma31_headline(terms: BoundTerms) -> str:
+    """One line: does Lemma 3.1 hold here and how loose is it (plain text)."""
+    holds = terms.bound_holds
+    bound, _ = _mean_se(terms, "bound_total")
+    err, _ = _mean_se(terms, "err_synthetic")
+    ratio = f"; on average the bound is {bound / err:.1f}× the error" if err > 0 else ""
+    return (
+        f"Lemma 3.1 holds in {int(holds.sum())} of {holds.size} scenarios "
+        f"(bound {bound:.2f} vs error {err:.2f} nats{ratio})"
+    )
+
+
+def lemma31_data(terms: BoundTerms) -> pd.DataFrame:
+    """Per-scenario numbers behind ``lemma31_figure`` (nats), for CSV export."""
+    table = terms.per_scenario()
+    cols = [
+        "scenario",
+        "task_term",
+        "generation_term",
+        "sampling_term",
+        "bound_total",
+        "err_synthetic",
+        "bound_slack",
+        "bound_holds",
+    ]
+    out = table[cols].copy()
+    out["bound_holds"] = out["bound_holds"].astype(bool)
+    out["loss_cap"] = terms.loss_cap
+    return out
+
+
+# ------------------------------------------------------------------ information
+
+
+def information_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
+    """Information terms (exact) and differential entropies (Monte Carlo), in nats.
+
+    Left: ``H(e_M)``, ``I(e_M; e_p)`` and ``Δ_I = H(e_M | e_p)`` (identical in every
+    scenario, so no error bars). Right: ``H(S_anchor)``, ``H(S_gen)`` and the entropy drop
+    ``δ`` with standard errors across scenarios.
+    """
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.12,
+        subplot_titles=(
+            "Synthetic factors (exact sums)",
+            "Differential entropy per sample (Monte Carlo)",
+        ),
+    )
+    for col, keys in ((1, ("H_eM", "I_eM_ep", "info_gain")), (2, _ENTROPY_KEYS)):
+        for key in keys:
+            mean, se = _mean_se(terms, key)
+            exact = TERM_INFO[key].group == "information"
+            fig.add_trace(
+                go.Bar(
+                    x=[term_label(key, two_lines=True)],
+                    y=[mean],
+                    name=term_label(key),
+                    marker_color=TERM_COLORS[key],
+                    showlegend=False,
+                    error_y=None if exact else {"type": "data", "array": [se], "visible": True},
+                    hovertemplate=f"%{{x}}: %{{y:.3f}} nats<br>{_hover(key)}<extra></extra>",
+                    text=[f"{mean:.2f}"],
+                    textposition="outside",
+                    cliponaxis=False,
+                ),
+                row=1,
+                col=col,
+            )
+    fig.add_hline(y=0.0, line={"color": "#444444", "width": 1}, row=1, col=2)
+    fig.update_yaxes(title_text="nats", row=1, col=1)
+    fig.update_yaxes(title_text="nats per sample", row=1, col=2)
+    fig.update_layout(
+        title="Information gain Δ_I (diversity) and entropy drop δ (faithfulness)",
+        height=480,
+        bargap=0.35,
+    )
+    return apply_theme(fig, lecture)
+
+
+_ENTROPY_KEYS: Final[tuple[str, ...]] = ("h_anchor", "h_synthetic", "entropy_drop")
+
+
+def information_data(terms: BoundTerms) -> pd.DataFrame:
+    """Per-scenario information and entropy terms (nats), for CSV export."""
+    keys = ["H_eM", "I_eM_ep", "info_gain", *_ENTROPY_KEYS]
+    table = terms.per_scenario()[["scenario", *keys]].copy()
+    table["adherence"] = terms.config.adherence
+    return table
+
+
+# ------------------------------------------------------------------------ gain
+
+
+def gain_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
+    """Measured generalization errors of both fits, and the per-scenario gains.
+
+    Left: scenario means (± standard error) of ``Err(π_anchor)`` and ``Err(π_gen)``.
+    Right: the distribution over scenarios (box with mean, every point shown) of the
+    measured gain ``Err(π_anchor) − Err(π_gen)`` beside the chosen metric's gap; both are
+    positive when training on synthetic data generalized better.
+    """
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.12,
+        subplot_titles=("Generalization error of each fit", "Gain per scenario"),
+    )
+    for key in ("err_anchor", "err_synthetic"):
+        mean, se = _mean_se(terms, key)
+        fig.add_trace(
+            go.Bar(
+                x=[term_label(key)],
+                y=[mean],
+                name=term_label(key),
+                marker_color=TERM_COLORS[key],
+                showlegend=False,
+                error_y={"type": "data", "array": [se], "visible": True},
+                hovertemplate=f"%{{x}}: %{{y:.3f}} nats<br>{_hover(key)}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+    for key in ("err_gain", "metric_gap"):
+        values = np.asarray(terms.term(key).value, dtype=float)
+        fig.add_trace(
+            go.Box(
+                y=values,
+                name=term_label(key, terms),
+                marker_color=TERM_COLORS[key],
+                boxmean=True,
+                boxpoints="all",
+                jitter=0.4,
+                pointpos=0.0,
+                showlegend=False,
+                hovertemplate=f"%{{y:.3f}} nats<br>{_hover(key)}<extra></extra>",
+            ),
+            row=1,
+            col=2,
+        )
+    fig.add_hline(y=0.0, line={"color": "#444444", "width": 1}, row=1, col=2)
+    fig.update_yaxes(title_text=f"nats (loss capped at C = {terms.loss_cap:g})", row=1, col=1)
+    fig.update_yaxes(title_text="nats (> 0: synthetic data helped)", row=1, col=2)
+    fig.update_layout(title="Generalization gain from synthetic data, measured", height=480)
+    return apply_theme(fig, lecture)
+
+
+def gain_data(terms: BoundTerms) -> pd.DataFrame:
+    """Per-scenario errors, gain and metric gap (nats), for CSV export."""
+    table = terms.per_scenario()[
+        ["scenario", "err_anchor", "err_synthetic", "err_gain", "metric_gap"]
+    ].copy()
+    table["metric"] = terms.metric
+    return table
+
+
+# ------------------------------------------------------------------------ sweep
+
+
+def sweep_figure(
+    table: pd.DataFrame,
+    param: str,
+    metric: str = "js",
+    panels: Sequence[tuple[str, Sequence[str]]] = SWEEP_PANELS,
+    lecture: bool = False,
+) -> go.Figure:
+    """Every term's scenario mean (± standard error) against a swept parameter.
+
+    Args:
+        table: ``sweep_bound_terms`` output (columns value, term, mean, stderr).
+        param: the swept ``ScenarioConfig`` field (for the axis label).
+        metric: the divergence metric of the gap (for its label).
+        panels: (title, term keys) per subplot, laid out two per row.
+    """
+    missing = {"value", "term", "mean", "stderr"} - set(table.columns)
+    if missing:
+        raise ValueError(f"sweep table lacks columns: {', '.join(sorted(missing))}")
+    rows = (len(panels) + 1) // 2
+    fig = make_subplots(
+        rows=rows,
+        cols=2,
+        subplot_titles=[title for title, _ in panels],
+        horizontal_spacing=0.1,
+        vertical_spacing=0.16,
+    )
+    for i, (title, keys) in enumerate(panels):
+        row, col = i // 2 + 1, i % 2 + 1
+        for key in keys:
+            sub = table[table["term"] == key].sort_values("value")
+            if sub.empty:
+                continue
+            label = term_label(key, metric=metric)
+            fig.add_trace(
+                go.Scatter(
+                    x=sub["value"],
+                    y=sub["mean"],
+                    error_y={"type": "data", "array": sub["stderr"].fillna(0.0), "visible": True},
+                    mode="lines+markers",
+                    name=label,
+                    legendgroup=title,
+                    legendgrouptitle_text=title,
+                    line={"color": TERM_COLORS[key], "dash": _DASH.get(key, "solid")},
+                    marker={"color": TERM_COLORS[key]},
+                    hovertemplate=(
+                        f"{label}<br>{_PARAM_SHORT.get(param, param)} = %{{x}}<br>"
+                        f"%{{y:.3f}} nats<extra></extra>"
+                    ),
+                ),
+                row=row,
+                col=col,
+            )
+        fig.update_xaxes(title_text=param_label(param), row=row, col=col)
+        fig.update_yaxes(title_text="nats", row=row, col=col)
+    fig.update_layout(
+        title=f"How the terms move with {_PARAM_SHORT.get(param, param)}",
+        height=430 * rows,
+        legend={"groupclick": "toggleitem", "tracegroupgap": 18},
+    )
+    return apply_theme(fig, lecture)
+
+
+_DASH: Final[dict[str, str]] = {
+    "bound_total": "dash",
+    "err_synthetic": "solid",
+    "h_anchor": "dot",
+    "h_synthetic": "dashdot",
+    "metric_gap": "dot",
+}
+
+
+def sweep_data(table: pd.DataFrame) -> pd.DataFrame:
+    """The sweep table in wide form: one row per value, mean and stderr per term."""
+    wide = table.pivot_table(index="value", columns="term", values=["mean", "stderr"])
+    wide.columns = [f"{term}_{stat}" for stat, term in wide.columns]
+    return wide.reset_index()
