@@ -1,0 +1,167 @@
+"""The Bound-terms page driven through Streamlit AppTest: sliders move the right terms."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "3_Bound_terms.py")
+TIMEOUT = 30
+FAST = {"scenarios": "10", "n_mc": "1000"}  # keep each run well under a second
+GEN_TERM = "C·TV(D_M, D_gen) ↓"
+TASK_TERM = "C·TV(D, D_M) ↓"
+
+
+def _run(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.query_params.update({**FAST, **(query or {})})
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _figures(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def _figure(at: AppTest, title_start: str) -> dict:
+    for fig in _figures(at):
+        if fig["layout"].get("title", {}).get("text", "").startswith(title_start):
+            return fig
+    raise AssertionError(f"no figure titled {title_start!r}")
+
+
+def _bar(fig: dict, name: str) -> float:
+    for trace in fig["data"]:
+        if trace.get("name") == name and trace["type"] == "bar":
+            return float(trace["y"][0])
+    raise AssertionError(f"no bar {name!r}")
+
+
+def _bar_by_x(fig: dict, x_start: str) -> float:
+    for trace in fig["data"]:
+        if trace["type"] == "bar" and str(trace["x"][0]).startswith(x_start):
+            return float(trace["y"][0])
+    raise AssertionError(f"no bar at {x_start!r}")
+
+
+def _values(data: object) -> list[float]:
+    """Trace data as a list; plotly sends numpy arrays as base64 typed arrays."""
+    if isinstance(data, dict) and "bdata" in data:
+        raw = base64.b64decode(data["bdata"])
+        return np.frombuffer(raw, dtype=np.dtype(data["dtype"])).astype(float).tolist()
+    return [float(v) for v in data]  # type: ignore[union-attr]
+
+
+def _plain(text: str) -> str:
+    return text.replace("\\", "")
+
+
+def test_default_page_shows_three_figures_and_zero_generation_term() -> None:
+    at = _run()
+    assert not at.error
+    lemma = _figure(at, "Lemma 3.1 holds in 10 of 10")
+    assert _bar(lemma, GEN_TERM) == 0.0
+    assert _bar(lemma, TASK_TERM) > 0.0
+    info = _figure(at, "Information gain")
+    assert _bar_by_x(info, "Δ_I") == pytest.approx(math.log(6))
+    _figure(at, "Generalization gain")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels.count("Download data (CSV)") == 3
+    assert at.query_params["noise_std"] == "0.0"
+
+
+def test_noise_slider_makes_the_generation_term_nonzero() -> None:
+    at = _run()
+    at.slider(key="noise_std").set_value(0.5).run()
+    assert not at.exception
+    gen = _bar(_figure(at, "Lemma 3.1"), GEN_TERM)
+    assert 0.0 < gen <= 10.0
+    assert at.query_params["noise_std"] == "0.5"
+    at.slider(key="noise_std").set_value(1.5).run()
+    assert _bar(_figure(at, "Lemma 3.1"), GEN_TERM) > gen
+
+
+def test_adherence_lowers_information_gain_and_raises_shared_information() -> None:
+    at = _run()
+    at.slider(key="adherence").set_value(0.8).run()
+    info = _figure(at, "Information gain")
+    assert _bar_by_x(info, "Δ_I") < math.log(6)
+    assert _bar_by_x(info, "I(e_M; e_p)") > 0.0
+
+
+def test_loss_cap_slider_bounds_every_stacked_term() -> None:
+    at = _run({"noise_std": "1.0"})
+    at.slider(key="C").set_value(1.0).run()
+    lemma = _figure(at, "Lemma 3.1")
+    for name in (TASK_TERM, GEN_TERM):
+        assert 0.0 <= _bar(lemma, name) <= 1.0
+    assert "C = 1" in lemma["layout"]["yaxis"]["title"]["text"]
+
+
+def test_url_restores_sliders_and_results() -> None:
+    at = _run({"K": "3", "L": "0", "J": "1", "noise_std": "0.25", "C": "5.0", "lecture": "1"})
+    assert at.slider(key="K").value == 3
+    assert at.slider(key="L").value == 0
+    assert at.slider(key="noise_std").value == pytest.approx(0.25)
+    info = _figure(at, "Information gain")
+    assert _bar_by_x(info, "Δ_I") == pytest.approx(math.log(4))
+    lemma = _figure(at, "Lemma 3.1")
+    assert _bar(lemma, GEN_TERM) > 0.0
+    assert lemma["layout"]["template"]["layout"]["font"]["size"] == 24  # lecture mode
+
+
+def test_bad_url_values_give_notices_and_defaults() -> None:
+    at = _run({"K": "lots", "noise_std": "9", "metric": "<b>x</b>"})
+    notices = " ".join(_plain(w.value) for w in at.warning)
+    assert "'K'" in notices and "'noise_std'" in notices and "'metric'" in notices
+    assert at.slider(key="K").value == 2
+    assert at.slider(key="noise_std").value == 0.0
+    assert not at.error
+    assert _figure(at, "Lemma 3.1")
+
+
+def test_impossible_combination_is_an_error_message_not_a_traceback() -> None:
+    at = _run({"K": "10", "J": "10", "L": "12", "n_synthetic": "20"})
+    assert not at.exception
+    assert any("n_synthetic" in _plain(e.value) for e in at.error)
+    assert not at.get("plotly_chart")
+
+
+def test_oversized_request_is_refused_with_advice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GGMI_WORK_BUDGET", "0.01")
+    at = _run()
+    assert any("Reduce" in _plain(e.value) for e in at.error)
+    assert not at.get("plotly_chart")
+
+
+def test_sweep_tab_plots_every_term_against_the_swept_parameter() -> None:
+    at = _run({"tab": "How terms move", "move_param": "noise_std", "move_points": "3"})
+    assert not at.error
+    (fig,) = _figures(at)
+    gen = next(t for t in fig["data"] if t["name"] == GEN_TERM)
+    assert _values(gen["x"]) == [0.0, 1.0, 2.0]
+    y = _values(gen["y"])
+    assert y[0] == 0.0 and y[0] < y[1] < y[2]
+    names = {t["name"] for t in fig["data"]}
+    assert {"Δ_I = H(e_M | e_p) ↑", "δ = H(S_anchor) − H(S_gen) ↑", "JS gap ↑"} <= names
+    at.selectbox(key="move_param").set_value("L").run()
+    (fig,) = _figures(at)
+    gain = next(t for t in fig["data"] if t["name"].startswith("Δ_I"))
+    assert _values(gain["y"]) == pytest.approx([math.log(4 + L) for L in _values(gain["x"])])
+    assert at.query_params["move_param"] == "L"
+
+
+def test_statements_tab_renders_each_statement_beside_numbers() -> None:
+    at = _run({"tab": "Statements"})
+    assert len(at.latex) == 6
+    text = " ".join(m.value for m in at.markdown)
+    assert "holds in 10 of 10 scenarios" in text
+    assert "not measurable" in text.lower()
+    assert not at.get("plotly_chart")
