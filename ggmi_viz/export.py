@@ -27,6 +27,7 @@ import io
 import logging
 import os
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Coroutine
@@ -103,6 +104,7 @@ class _WarmBrowser:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run_loop, name="ggmi-kaleido", daemon=True)
         self.kaleido: Any = None
+        self.started = False
         self.thread.start()
 
     def _run_loop(self) -> None:
@@ -125,16 +127,23 @@ class _WarmBrowser:
             # n=1 tab: calls are serialised by our lock anyway. Kaleido's own per-render
             # timeout is a second line of defence behind ours.
             k = kaleido.Kaleido(n=1, timeout=timeout_s, mathjax=False, path=self.browser_path)
+            # Keep a handle before opening, so a start that times out can still be
+            # closed (or its Chromium killed) instead of leaking the process.
+            self.kaleido = k
             await k.open()
             return k
 
         self.kaleido = self.run(_open(), timeout_s)
+        self.started = True
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Close the browser politely, kill it if that fails, and stop the loop."""
         k = self.kaleido
         self.kaleido = None
-        if k is not None and self.loop.is_running():
+        if k is not None and not self.started:
+            # Half-started: there is nothing to close politely, and trying would wait.
+            _kill_process(getattr(k, "subprocess", None))
+        elif k is not None and self.loop.is_running():
             try:
                 self.run(k.close(), timeout_s)
             except BaseException as exc:  # best effort teardown
@@ -146,10 +155,14 @@ class _WarmBrowser:
 
 
 def _kill_process(proc: Any) -> None:
+    """SIGKILL the browser and its process group (Chromium forks helpers)."""
     if proc is None:
         return
     with contextlib.suppress(Exception):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
         proc.kill()
+    with contextlib.suppress(Exception):
         proc.wait(timeout=5)
 
 
@@ -275,9 +288,15 @@ def _render_locked(
 
 
 def shutdown() -> None:
-    """Close the warm browser (also registered to run at interpreter exit)."""
-    with _LOCK:
-        _shutdown_browser()
+    """Close the warm browser (also registered to run at interpreter exit).
+
+    Waits at most 5 s for a running export, so a hung render cannot block exit.
+    """
+    if _LOCK.acquire(timeout=5):
+        try:
+            _shutdown_browser()
+        finally:
+            _LOCK.release()
 
 
 atexit.register(shutdown)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import subprocess
 import threading
 
 import pandas as pd
@@ -125,3 +126,20 @@ def test_csv_round_trips() -> None:
     df = pd.DataFrame({"value": [1, 2], "gap_mean": [0.125, 1e-12]})
     back = pd.read_csv(io.BytesIO(dataframe_to_csv_bytes(df)))
     pd.testing.assert_frame_equal(back, df)
+
+
+def test_browser_that_never_starts_times_out_without_leaking(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """A 'browser' that never answers: startup gives up and its process is gone."""
+    marker = f"ggmi-fake-browser-{tmp_path.name}"
+    fake = tmp_path / "fake-chromium"
+    fake.write_text(f"#!/bin/bash\nexec -a {marker} sleep 120\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("GGMI_CHROMIUM", str(fake))
+    monkeypatch.setattr(export, "MIN_STARTUP_S", 1.0)
+    with pytest.raises(PngExportError, match="starting the Chromium browser"):
+        figure_to_png(_figure(), scale=1, timeout_s=1)
+    assert export._browser is None
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
+    assert marker not in ps.stdout
