@@ -104,7 +104,18 @@ def _seed_widget_state(schema: Schema, prefix: str) -> None:
         st.session_state[key] = value
     if notices:
         seeded = {p.name: st.session_state[prefix + p.name] for p in schema}
-        st.session_state[_NOTICES + prefix] = (seeded, notices)
+        st.session_state[_notices_key(schema, prefix)] = (seeded, notices)
+
+
+def _notices_key(schema: Schema, prefix: str) -> str:
+    # One entry per schema: a page may call sidebar_controls several times.
+    return _NOTICES + prefix + "::" + "|".join(p.name for p in schema)
+
+
+def _clear_notices(prefix: str) -> None:
+    stale = [k for k in st.session_state if str(k).startswith(_NOTICES + prefix + "::")]
+    for key in stale:
+        del st.session_state[key]
 
 
 def _draw_widget(container: Any, param: Param, key: str) -> Any:
@@ -169,18 +180,18 @@ def sidebar_controls(
             values[param.name] = param.default
         st.session_state[_SHADOW + key] = values[param.name]
     write_settings(schema, values, prefix)
-    _show_url_notices(values, prefix, show_url_notices)
+    _show_url_notices(_notices_key(schema, prefix), values, show_url_notices)
     return values
 
 
-def _show_url_notices(values: Mapping[str, Any], prefix: str, show: bool) -> None:
-    stored = st.session_state.get(_NOTICES + prefix)
+def _show_url_notices(key: str, values: Mapping[str, Any], show: bool) -> None:
+    stored = st.session_state.get(key)
     if not stored:
         return
     seeded, notices = stored
     if any(values.get(name) != value for name, value in seeded.items()):
         # The visitor has moved on; the old complaint about the URL is stale.
-        del st.session_state[_NOTICES + prefix]
+        del st.session_state[key]
         return
     if show:
         show_notices(notices)
@@ -206,7 +217,7 @@ def apply_preset(values: Mapping[str, Any], schema: Schema | None = None, prefix
         st.session_state[_SHADOW + key] = value
     if schema is not None:
         write_settings(schema, clean, prefix)
-    st.session_state.pop(_NOTICES + prefix, None)
+    _clear_notices(prefix)
 
 
 def preset_buttons(

@@ -178,3 +178,26 @@ def test_params_parse_and_round_trip() -> None:
         c.parse("A")
     with pytest.raises(ValueError, match="too long"):
         c.parse("a" * 1000)
+
+
+def two_schema_page() -> None:
+    from ggmi_app.layout import page_setup
+    from ggmi_app.params import IntParam
+    from ggmi_app.state import sidebar_controls
+
+    page_setup("two schemas")
+    sidebar_controls([IntParam("a", "a", 1, 0, 5)])
+    sidebar_controls([IntParam("b", "b", 2, 0, 5)])
+
+
+def test_notices_of_several_schemas_on_one_page_survive_reruns() -> None:
+    at = AppTest.from_function(two_schema_page, default_timeout=TIMEOUT)
+    at.query_params.update({"a": "x", "b": "99", "lecture": "2"})
+    at.run()
+    assert not at.exception
+    for _ in range(2):  # the first run and a rerun with nothing changed
+        notices = sorted(_plain(w.value) for w in at.warning)
+        assert [n.split("'")[1] for n in notices] == ["a", "b", "lecture"]
+        at.run()
+    at.slider(key="a").set_value(3).run()
+    assert sorted(_plain(w.value).split("'")[1] for w in at.warning) == ["b", "lecture"]
