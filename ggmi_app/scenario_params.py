@@ -73,14 +73,14 @@ SWEEP_PARAMS: Final[tuple[str, ...]] = (
 )
 SWEEP_SCHEMA: Final[tuple[Param, ...]] = (
     ChoiceParam("sweep", "Sweep", "K", SWEEP_PARAMS, labels=PARAM_LABELS),
-    FloatParam("sweep_from", "from", 2.0, 0.0, 5000.0, 1.0, widget="number"),
-    FloatParam("sweep_to", "to", 15.0, 0.0, 5000.0, 1.0, widget="number"),
+    FloatParam("sweep_from", "from", 2.0, 0.0, 5000.0, 1.0, widget="number", format="%g"),
+    FloatParam("sweep_to", "to", 15.0, 0.0, 5000.0, 1.0, widget="number", format="%g"),
     IntParam("sweep_points", "values in the range", 14, 2, 20),
     IntParam("rounds", "scenarios per value", 30, 10, 200, 10,
              help="The paper used 100. More scenarios: smoother curves, longer waits."),
     ChoiceParam("metric", "Divergence", "js", tuple(METRIC_LABELS), labels=METRIC_LABELS),
     IntParam("n_mc", "Monte Carlo samples per divergence", 2000, 500, 10000, 500),
-    ChoiceParam("band", "Summary", "both", ("std", "quantile", "both"),
+    ChoiceParam("band", "Summary", "std", ("std", "quantile", "both"),
                 labels={"std": "mean +- 1 std (as published)",
                         "quantile": "median and 10-90% band",
                         "both": "both"}),
@@ -156,3 +156,22 @@ def sweep_values(param: str, start: float, stop: float, points: int) -> list[flo
 def layer_selection(values: Mapping[str, Any]) -> set[str]:
     """The figure layers switched on in ``values`` (``show_<layer>`` booleans)."""
     return {key for key in LAYERS if values.get(f"show_{key}", key in DEFAULT_LAYERS)}
+
+
+#: Range offered when the swept setting changes: (from, to, number of values).
+SWEEP_DEFAULT_RANGES: Final[dict[str, tuple[float, float, int]]] = {
+    "K": (2.0, 15.0, 14),
+    "J": (2.0, 15.0, 14),
+    "L": (2.0, 15.0, 14),
+    "n_anchor_per_component": (10.0, 200.0, 12),
+    "n_synthetic": (50.0, 2000.0, 12),
+    "noise_std": (0.0, 2.0, 11),
+    "adherence": (0.0, 1.0, 11),
+    "dim": (2.0, 6.0, 5),
+}
+
+
+def default_range(param: str) -> dict[str, Any]:
+    """``sweep_from``/``sweep_to``/``sweep_points`` settings for sweeping ``param``."""
+    start, stop, points = SWEEP_DEFAULT_RANGES[param]
+    return {"sweep_from": start, "sweep_to": stop, "sweep_points": points}

@@ -46,7 +46,7 @@ from ggmi_viz.theme import (
 Array = NDArray[np.float64]
 ProjectionMethod = Literal["coordinates", "pca"]
 
-#: Drawable layers, in drawing order (later ones on top), with their toggle labels.
+#: Drawable layers with their toggle labels (in the order the toggles are listed).
 LAYERS: Final[dict[str, str]] = {
     "target": "target G (contours)",
     "model": "model M (contours)",
@@ -359,10 +359,8 @@ def _figure_2d(view: ScenarioView, layers: set[str], method: ProjectionMethod) -
     xs, ys = _grid_axes(np.vstack([anchor_2d, synth_2d]), [proj.mixture(view.target), model_2d])
     grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
     fig = go.Figure()
-    rng = np.random.default_rng(_MASS_SEED)
-    for key, g in mixtures.items():
-        mass = enclosed_mass(g, grid, rng).reshape(len(ys), len(xs))
-        fig.add_trace(_mass_contour(key, xs, ys, mass, proj.axis_titles))
+    # Drawing order: filled ellipses at the back, then the points, then the contour
+    # lines on top, so dense point clouds cannot hide a fitted mixture's outline.
     if "components" in layers:
         for trace in _component_ellipses(model_2d, view.model_part):
             fig.add_trace(trace)
@@ -371,6 +369,10 @@ def _figure_2d(view: ScenarioView, layers: set[str], method: ProjectionMethod) -
     if "synthetic_samples" in layers:
         for trace in _synthetic_scatters(synth_2d, view.synth_labels, view.model_part):
             fig.add_trace(trace)
+    rng = np.random.default_rng(_MASS_SEED)
+    for key, g in mixtures.items():
+        mass = enclosed_mass(g, grid, rng).reshape(len(ys), len(xs))
+        fig.add_trace(_mass_contour(key, xs, ys, mass, proj.axis_titles))
     fig.update_xaxes(title=proj.axis_titles[0], range=[xs[0], xs[-1]])
     fig.update_yaxes(title=proj.axis_titles[1], range=[ys[0], ys[-1]])
     fig.update_layout(meta={"projection": proj.description})

@@ -272,6 +272,14 @@ def gap_curve_figure(
 
 
 FIGURE4_PARAMS: Final[tuple[str, ...]] = ("K", "J", "L")
+#: Row titles of the Figure-4 grid (on each row's y axis, above the unit).
+FIGURE4_ROW_TITLES: Final[dict[str, str]] = {
+    "kl_published": "KL Gap, published estimator",
+    "kl": "KL Gap, exact KL(fit || G)",
+    "kl_reverse": "KL Gap, exact KL(G || fit)",
+    "js": "JS gap, exact",
+    "tv": "TV gap, exact",
+}
 
 
 def figure4_figure(
@@ -293,17 +301,16 @@ def figure4_figure(
     if not metrics:
         raise ValueError("figure4_figure needs at least one metric")
     params = [p for p in FIGURE4_PARAMS if any(p in tables[m] for m in metrics)]
+    fixed = {"K": "J = L = 2", "J": "K = L = 2", "L": "K = J = 2"}
     fig = make_subplots(
         rows=len(metrics),
         cols=len(params),
         shared_yaxes="rows",
         horizontal_spacing=0.04,
-        vertical_spacing=0.16,
-        subplot_titles=[
-            f"{metric_label(m)}: sweep {p}" if len(metrics) > 1 else f"sweep {p}"
-            for m in metrics
-            for p in params
-        ],
+        vertical_spacing=0.14,
+        # column headings on the first row only; each row names its metric on its y axis
+        subplot_titles=[f"vary {p} ({fixed[p]})" for p in params]
+        + [""] * (len(params) * (len(metrics) - 1)),
     )
     for row, metric in enumerate(metrics, start=1):
         for col, param in enumerate(params, start=1):
@@ -319,7 +326,8 @@ def figure4_figure(
             )
             fig.update_xaxes(title_text=param, row=row, col=col)
         fig.update_yaxes(
-            title_text=metric_axis_title(metric).replace(" (", "<br>(", 1),
+            title_text=f"{FIGURE4_ROW_TITLES.get(metric, metric)}<br>"
+            f"({METRIC_UNITS.get(metric, 'nats')})",
             row=row,
             col=1,
         )
@@ -332,7 +340,7 @@ def figure4_figure(
     # subplot titles are annotations: size them with the theme's type
     size = 24 if lecture else 14
     for ann in fig.layout.annotations:
-        if ann.text and ann.text.startswith(("sweep", *METRIC_LABELS.values())):
+        if ann.text and ann.text.startswith("vary"):
             ann.font = {"size": size}
     return fig
 

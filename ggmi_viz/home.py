@@ -298,11 +298,11 @@ LETTERS: Final[tuple[tuple[str, str, str], ...]] = (
     ("K", "target components the anchor data is drawn from", "J"),
     ("J", "target components the anchor data never shows", "K - J (their K counts all of G)"),
     ("L", "extra components only the model has (task-irrelevant)", "L (same meaning)"),
-    ("N_k", "anchor samples drawn from each of the K components", "-"),
-    ("n", "synthetic samples drawn from the model", "-"),
-    ("d", "data dimension (the paper draws d = 2)", "-"),
+    ("N_k", "anchor samples drawn from each of the K components", "(no letter)"),
+    ("n", "synthetic samples drawn from the model", "(no letter)"),
+    ("d", "data dimension (the paper draws d = 2)", "(no letter)"),
     ("s", "curation noise: standard deviation added to synthetic points", "ε (noise)"),
-    ("b", "prompt adherence: chance the model answers from the named component", "-"),
+    ("b", "prompt adherence: chance the model answers from the named component", "(no letter)"),
 )
 
 

@@ -1,0 +1,147 @@
+"""KL Gap curves: the paper's Figure 4, as published and live."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ggmi_app.cached import figure4_tables, run_sweep, sweep_cost
+from ggmi_app.figures import show_figure
+from ggmi_app.layout import error_boundary, page_setup, show_error
+from ggmi_app.scenario_params import (
+    FIGURE4_PRESETS,
+    SCENARIO_SCHEMA,
+    SWEEP_SCHEMA,
+    default_range,
+    scenario_config,
+    sweep_values,
+)
+from ggmi_app.state import apply_preset, preset_buttons, settings_io, sidebar_controls
+from ggmi_core.budget import check_budget, work_budget
+from ggmi_viz.gap_curves import (
+    ESTIMATOR_NOTE,
+    figure4_figure,
+    gap_curve_figure,
+    metric_label,
+    param_label,
+)
+
+SWEEP_CHOICE, *SWEEP_REST = SWEEP_SCHEMA
+SCHEMA = (*SCENARIO_SCHEMA, *SWEEP_SCHEMA)
+_LAST_SWEEP = "_gap_page_last_sweep"
+
+
+def _progress_bar(text: str):
+    """A progress bar and the ``progress(done, total)`` callback that moves it."""
+    bar = st.progress(0.0, text=text)
+
+    def update(done: int, total: int) -> None:
+        bar.progress(min(done / max(total, 1), 1.0), text=f"{text} ({done} of {total})")
+
+    return bar, update
+
+
+lecture = page_setup("KL Gap curves")
+st.title("KL Gap curves (the paper's Figure 4)")
+if not lecture:
+    st.markdown(
+        "The gap is how much closer to the target G the learner trained on synthetic data "
+        "gets than the one trained on anchor data: divergence(fit on anchor, G) minus "
+        "divergence(fit on synthetic, G). Positive means the synthetic data helped. Each "
+        "point summarises many independent scenarios."
+    )
+
+# ------------------------------------------------------------------ sidebar controls
+with st.sidebar:
+    st.subheader("Presets")
+    preset_buttons(FIGURE4_PRESETS, SCHEMA)
+    st.subheader("Your sweep")
+sweep = sidebar_controls([SWEEP_CHOICE])
+RANGE_KEYS = ("sweep_from", "sweep_to", "sweep_points")
+previous = st.session_state.get(_LAST_SWEEP)
+if (
+    previous is not None
+    and previous[0] != sweep["sweep"]
+    and previous[1:] == tuple(st.session_state.get(k) for k in RANGE_KEYS)
+):
+    # Only the swept setting changed (not a preset or a loaded file, which bring their
+    # own range): give it a sensible range, since K's 2..15 means nothing for b.
+    apply_preset(default_range(sweep["sweep"]), SWEEP_SCHEMA)
+values = sweep | sidebar_controls(SWEEP_REST)
+st.session_state[_LAST_SWEEP] = (values["sweep"], *(values[k] for k in RANGE_KEYS))
+st.sidebar.subheader("Settings held fixed")
+st.sidebar.caption(f"{values['sweep']} is swept; its slider below is ignored.")
+values |= sidebar_controls(SCENARIO_SCHEMA)
+settings_io(SCHEMA, values, page="gap-curves")
+
+# ------------------------------------------------------- Figure 4 as published + JS
+st.header("Figure 4 as published, beside an exact divergence")
+with error_boundary("Figure 4"):
+    tables, notes = {}, []
+    for metric in ("kl_published", "js"):
+        bar, update = _progress_bar(f"Computing Figure 4 ({metric_label(metric)})")
+        tables[metric], note = figure4_tables(metric, update)
+        bar.empty()
+        notes.append(f"{metric_label(metric)}: {note}.")
+    show_figure(
+        figure4_figure(tables, lecture=lecture),
+        "figure4-published-and-js",
+        None,
+        lecture,
+        key="figure4",
+    )
+    st.caption(
+        "Top row: the published estimator, reproducing the paper's curves (mean +- 1 "
+        "standard deviation over scenarios). Bottom row: the same sweeps with the exact "
+        "Jensen-Shannon divergence. Sources: " + " ".join(notes)
+    )
+    st.info(ESTIMATOR_NOTE, icon="ℹ️")
+
+# ---------------------------------------------------------------------- your sweep
+st.header(f"Your sweep: {param_label(values['sweep'])}")
+try:
+    config = scenario_config(values)
+    xs = sweep_values(
+        values["sweep"], values["sweep_from"], values["sweep_to"], values["sweep_points"]
+    )
+    for x in xs:  # every swept value must make a valid scenario with the fixed ones
+        config.replace(**{values["sweep"]: x})
+except ValueError as exc:
+    show_error(f"These settings do not make a sweep: {exc}")
+    st.stop()
+
+settings = config.to_dict()
+args = (settings, values["sweep"], xs, values["rounds"], values["metric"], values["n_mc"])
+with error_boundary("your sweep"):
+    cost = sweep_cost(*args)
+    per_round = sweep_cost(settings, values["sweep"], xs, 1, values["metric"], values["n_mc"])
+    allowed = int(work_budget() // per_round)
+    check_budget(
+        cost,
+        what=f"This sweep ({len(xs)} values x {values['rounds']} scenarios; at most "
+        f"{allowed} scenarios per value fit)",
+    )
+    bar, update = _progress_bar(f"Sweeping {values['sweep']} over {len(xs)} values")
+    summary, per_scenario = run_sweep(*args, progress=update)
+    bar.empty()
+    bands = ("std", "quantile") if values["band"] == "both" else (values["band"],)
+    fixed = ", ".join(f"{p} = {settings[p]}" for p in ("K", "J", "L") if p != values["sweep"])
+    fig = gap_curve_figure(
+        summary,
+        values["sweep"],
+        values["metric"],
+        per_scenario=per_scenario if values["boxes"] else None,
+        bands=bands,
+        robust_range=values["robust_y"],
+        fixed=fixed,
+        lecture=lecture,
+    )
+    data = per_scenario.merge(summary.drop(columns=["param"]), on="value", how="left")
+    show_figure(fig, f"gap-{values['metric']}-sweep-{values['sweep']}", data, lecture, key="sweep")
+    st.caption(
+        f"{metric_label(values['metric'])}; {values['rounds']} scenarios per value, seed "
+        f"{config.seed}. Boxes show every scenario (middle half in the box, outliers as "
+        "dots) because single gaps are heavy-tailed: the mean and its +- 1 std band can be "
+        "pulled far by a few scenarios, the median and 10-90% band cannot."
+    )
+    with st.expander("Numbers behind the curve"):
+        st.dataframe(summary, hide_index=True, width="stretch")
