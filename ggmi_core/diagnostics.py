@@ -135,8 +135,12 @@ def double_centre(K: Array) -> Array:
 
 
 def _trace_product(A: Array, B: Array) -> float:
-    """tr(A B) for symmetric A, B: the sum of their elementwise product, as one BLAS dot."""
-    return float(np.dot(A.ravel(), B.ravel()))
+    """tr(A B) for symmetric A, B: the sum of their elementwise product.
+
+    einsum, not a BLAS dot: on a busy shared machine OpenBLAS's threads made the dot
+    3-20x slower than einsum's single-threaded loop (measured at n = 200..2000).
+    """
+    return float(np.einsum("ij,ij->", A, B))
 
 
 def hsic(X: ArrayLike, Y: ArrayLike) -> float:
@@ -171,6 +175,7 @@ class HSICResult:
         n_permutations: number of random permutations of Y drawn.
         bandwidth_x: median-heuristic bandwidth of X's kernel.
         bandwidth_y: median-heuristic bandwidth of Y's kernel.
+        null: HSIC of each permuted pairing (for a histogram of the null distribution).
     """
 
     statistic: float
@@ -180,6 +185,7 @@ class HSICResult:
     n_permutations: int
     bandwidth_x: float
     bandwidth_y: float
+    null: tuple[float, ...] = ()
 
 
 def hsic_test(
@@ -227,6 +233,7 @@ def hsic_test(
         n_permutations=n_permutations,
         bandwidth_x=sigma_x,
         bandwidth_y=sigma_y,
+        null=tuple(float(v) for v in null),
     )
 
 
@@ -543,6 +550,13 @@ def _mc_entropy(mixture: GMM, n_samples: int, rng: np.random.Generator) -> float
     return float(-np.mean(mixture.logpdf(mixture.sample(n_samples, rng))))
 
 
+def _knn_entropy_or_nan(X: Array, k: int) -> float:
+    """kNN entropy, or NaN when there are too few distinct points (e.g. K=1, N_k=3)."""
+    if _unique_rows(X).shape[0] <= k:
+        return float("nan")
+    return float(knn_entropy(X, k).value)
+
+
 def scenario_diagnostics(
     scenario_batch: Any,
     r: int,
@@ -565,13 +579,45 @@ def scenario_diagnostics(
     return ScenarioDiagnostics(
         hsic=test.statistic,
         hsic_p_value=test.p_value,
-        synthetic_knn_entropy=float(knn_entropy(synth, k).value),
+        synthetic_knn_entropy=_knn_entropy_or_nan(synth, k),
         synthetic_exact_entropy=_mc_entropy(scenario_batch.gen[r], n_mc, rng),
         synthetic_cluster_entropy=cluster_entropy(assign_to_components(target, synth)),
-        anchor_knn_entropy=float(knn_entropy(anchor, k).value),
+        anchor_knn_entropy=_knn_entropy_or_nan(anchor, k),
         anchor_exact_entropy=_mc_entropy(scenario_batch.anchor_source[r], n_mc, rng),
         anchor_cluster_entropy=cluster_entropy(assign_to_components(target, anchor)),
     )
+
+
+#: Largest permutation work (scenarios x (permutations + 1) x n^2 kernel entries) one
+#: request may ask for. The permutation loop dominates and touches about one entry per
+#: 6 ns on the 2-core server, so the limit is roughly 10 seconds of work.
+DIAGNOSTICS_WORK_LIMIT = 1.6e9
+
+
+def diagnostics_sweep_cost(
+    config: ScenarioConfig, param: str, values: Sequence[float], rounds: int, n_permutations: int
+) -> float:
+    """Kernel entries the HSIC permutation tests of a sweep touch (the dominant work).
+
+    ``param`` is N_k or adherence, neither of which changes n, so every value costs the same.
+    """
+    if param not in DIAGNOSTIC_SWEEP_PARAMS:
+        raise ValueError(
+            f"param must be one of {', '.join(DIAGNOSTIC_SWEEP_PARAMS)}; got {param!r}"
+        )
+    return len(values) * rounds * (n_permutations + 1) * float(config.n_synthetic) ** 2
+
+
+def check_diagnostics_cost(work: float, limit: float = DIAGNOSTICS_WORK_LIMIT) -> None:
+    """Raise ``BudgetExceeded`` (a ``ValueError``) with advice when ``work`` is over ``limit``."""
+    from ggmi_core.budget import BudgetExceeded
+
+    if work > limit:
+        raise BudgetExceeded(
+            f"This request needs about {work / limit:.1f} times the work this server allows "
+            "for one request. Reduce the scenarios per value, the permutations, the number "
+            "of synthetic samples n or the number of swept values."
+        )
 
 
 def diagnostics_sweep(
@@ -649,3 +695,112 @@ def summarise_sweep(per_scenario: pd.DataFrame, alpha: float = 0.05) -> pd.DataF
     out["hsic_reject_rate"] = grouped["hsic_p_value"].apply(lambda p: float((p < alpha).mean()))
     out["rounds"] = count
     return out.reset_index()
+
+
+# ---------------------------------------------------------------------------
+# Uploaded data
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmbeddingReport:
+    """Diagnostics of an anchor set (n, d) and a synthetic set (m, d); entropies in nats.
+
+    Attributes:
+        n_anchor, n_synthetic, dim: sizes analysed (after any subsampling).
+        paired: whether row i of one set was paired with row i of the other for HSIC.
+        hsic: the HSIC permutation test, or None when the sets are not paired.
+        anchor_entropy, synthetic_entropy: kNN differential entropy estimates.
+        kl_synthetic_anchor: kNN estimate of KL(synthetic || anchor) (for paired sets from
+            disjoint halves of the rows, see ``_kl_both_ways``).
+        kl_anchor_synthetic: kNN estimate of KL(anchor || synthetic).
+        anchor_duplicates, synthetic_duplicates: repeated rows within each set (dropped by
+            the kNN estimators).
+        shared_rows: distinct synthetic rows that copy an anchor row exactly.
+        projection: 2-D PCA of both sets (anchor first).
+        k: neighbour order used.
+    """
+
+    n_anchor: int
+    n_synthetic: int
+    dim: int
+    paired: bool
+    hsic: HSICResult | None
+    anchor_entropy: Estimate
+    synthetic_entropy: Estimate
+    kl_synthetic_anchor: float
+    kl_anchor_synthetic: float
+    anchor_duplicates: int
+    synthetic_duplicates: int
+    shared_rows: int
+    projection: Projection
+    k: int
+
+    @property
+    def entropy_drop(self) -> float:
+        """H(anchor) - H(synthetic) from the kNN estimates (the paper's delta)."""
+        return float(self.anchor_entropy.value) - float(self.synthetic_entropy.value)
+
+
+def analyse_embeddings(
+    anchor: ArrayLike,
+    synthetic: ArrayLike,
+    paired: bool,
+    n_permutations: int,
+    rng: np.random.Generator,
+    k: int = 3,
+) -> EmbeddingReport:
+    """HSIC (when paired), kNN entropies, kNN KL both ways and a 2-D PCA of two sets.
+
+    Args:
+        anchor: (n, d) anchor embeddings.
+        synthetic: (m, d) synthetic embeddings; with ``paired``, m == n and row i answered a
+            prompt built from anchor row i.
+        paired: run the HSIC test on the row pairing.
+        n_permutations: permutations of the HSIC test.
+        rng: source of the permutations.
+        k: neighbour order of the kNN estimators.
+    """
+    a, s = as_points(anchor, "anchor"), as_points(synthetic, "synthetic")
+    if a.shape[1] != s.shape[1]:
+        raise ValueError(
+            f"anchor and synthetic need the same dimension; got {a.shape[1]} and {s.shape[1]}"
+        )
+    if paired and a.shape[0] != s.shape[0]:
+        raise ValueError(
+            f"paired sets need the same number of rows; got {a.shape[0]} and {s.shape[0]}"
+        )
+    kl_sa, kl_as = _kl_both_ways(a, s, paired, rng, k)
+    return EmbeddingReport(
+        n_anchor=a.shape[0],
+        n_synthetic=s.shape[0],
+        dim=a.shape[1],
+        paired=paired,
+        hsic=hsic_test(a, s, n_permutations, rng) if paired else None,
+        anchor_entropy=knn_entropy(a, k),
+        synthetic_entropy=knn_entropy(s, k),
+        kl_synthetic_anchor=kl_sa,
+        kl_anchor_synthetic=kl_as,
+        anchor_duplicates=count_duplicate_rows(a),
+        synthetic_duplicates=count_duplicate_rows(s),
+        shared_rows=count_shared_rows(a, s),
+        projection=pca_2d([a, s]),
+        k=int(k),
+    )
+
+
+def _kl_both_ways(
+    a: Array, s: Array, paired: bool, rng: np.random.Generator, k: int
+) -> tuple[float, float]:
+    """kNN KL(s || a) and KL(a || s).
+
+    The estimator assumes the two sets are independent samples. Paired rows are not: a
+    synthetic point sits near its own anchor partner, which drags KL down. For paired
+    sets each direction therefore compares one random half of the rows of one set with
+    the other half of the other set, so no point meets its partner.
+    """
+    if not paired:
+        return knn_kl_divergence(s, a, k), knn_kl_divergence(a, s, k)
+    order = rng.permutation(a.shape[0])
+    first, second = order[: a.shape[0] // 2], order[a.shape[0] // 2 :]
+    return knn_kl_divergence(s[first], a[second], k), knn_kl_divergence(a[first], s[second], k)

@@ -336,3 +336,64 @@ def test_diagnostics_sweep_is_reproducible_and_validates():
         D.diagnostics_sweep(config, "K", [2], rounds=1)
     with pytest.raises(ValueError, match="adherence"):
         D.diagnostics_sweep(config, "adherence", [2.0], rounds=1)
+
+
+def test_sweep_with_too_few_anchor_points_reports_nan_not_an_error():
+    config = ScenarioConfig(K=1, J=1, L=0, n_anchor_per_component=3, n_synthetic=40)
+    df = D.diagnostics_sweep(config, "n_anchor_per_component", [3], rounds=2, n_permutations=9)
+    assert df.anchor_knn_entropy.isna().all()
+    assert np.isfinite(df.synthetic_knn_entropy).all()
+
+
+def test_diagnostics_cost_scales_with_work_and_refuses_big_requests():
+    config = ScenarioConfig(n_synthetic=200)
+    base = D.diagnostics_sweep_cost(config, "adherence", [0, 1], rounds=10, n_permutations=99)
+    assert base == 2 * 10 * 100 * 200**2
+    bigger = D.diagnostics_sweep_cost(
+        config.replace(n_synthetic=400), "adherence", [0, 1], rounds=10, n_permutations=99
+    )
+    assert bigger == 4 * base
+    D.check_diagnostics_cost(base)
+    with pytest.raises(ValueError, match="Reduce"):
+        D.check_diagnostics_cost(D.DIAGNOSTICS_WORK_LIMIT * 1.01)
+
+
+def test_hsic_result_keeps_the_null_distribution():
+    rng = np.random.default_rng(30)
+    X, Y = rng.normal(size=(30, 2)), rng.normal(size=(30, 2))
+    result = D.hsic_test(X, Y, 40, rng)
+    assert len(result.null) == 40
+    assert np.mean(result.null) == pytest.approx(result.null_mean)
+    exceed = sum(v >= result.statistic for v in result.null)
+    assert result.p_value == pytest.approx((1 + exceed) / 41)
+
+
+def test_analyse_embeddings_paired_and_unpaired():
+    rng = np.random.default_rng(31)
+    anchor = rng.normal(size=(1200, 4))
+    synthetic = anchor + 0.3 * rng.normal(size=(1200, 4))  # each row depends on its anchor
+    report = D.analyse_embeddings(anchor, synthetic, True, 19, np.random.default_rng(1))
+    assert report.paired and report.hsic is not None and report.hsic.p_value == 0.05
+    assert report.entropy_drop == pytest.approx(
+        report.anchor_entropy.value - report.synthetic_entropy.value
+    )
+    # Closed forms: synthetic ~ N(0, 1.09 I) against anchor ~ N(0, I) in d=4, both under
+    # 0.01 nats. Comparing each synthetic row with its own partner (as if unpaired) drags
+    # the estimate to about -0.23; disjoint halves keep it within the estimator's bias.
+    v = 1.09
+    for estimate, exact in (
+        (report.kl_synthetic_anchor, 2 * (v - 1 - np.log(v))),
+        (report.kl_anchor_synthetic, 2 * (1 / v - 1 + np.log(v))),
+    ):
+        assert estimate == pytest.approx(exact, abs=0.1)
+    naive = D.analyse_embeddings(anchor, synthetic, False, 9, np.random.default_rng(1))
+    assert naive.kl_synthetic_anchor < -0.15
+    assert [c.shape for c in report.projection.coords] == [(1200, 2), (1200, 2)]
+    unpaired = D.analyse_embeddings(anchor, synthetic[:100], False, 49, np.random.default_rng(1))
+    assert unpaired.hsic is None and unpaired.n_synthetic == 100
+    copied = D.analyse_embeddings(anchor, np.vstack([anchor[:7], synthetic]), False, 9, rng)
+    assert copied.shared_rows == 7
+    with pytest.raises(ValueError, match="same number of rows"):
+        D.analyse_embeddings(anchor, synthetic[:100], True, 9, rng)
+    with pytest.raises(ValueError, match="dimension"):
+        D.analyse_embeddings(anchor, synthetic[:, :3], False, 9, rng)
