@@ -335,13 +335,17 @@ def scenario_figure(
     K = int(np.sum(view.model_part == 0))
     J = int(np.sum(view.model_part == 1))
     L = int(np.sum(view.model_part == 2))
-    fig.update_layout(
-        title=title
-        or f"One scenario: K = {K} anchor-sampled, J = {J} unsampled, "
-        f"L = {L} task-irrelevant components",
-        legend={"title": {"text": "click to hide or show"}},
-        height=720 if lecture else 620,
-    )
+    if lecture:
+        # Large type: a legend beside the plot would squeeze it; put it underneath.
+        default_title = f"One scenario: K = {K}, J = {J}, L = {L}"
+        legend = {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0.0}
+    else:
+        default_title = (
+            f"One scenario: K = {K} anchor-sampled, J = {J} unsampled, "
+            f"L = {L} task-irrelevant components"
+        )
+        legend = {"title": {"text": "lines: densest 50% and 90%<br>click an entry to hide it"}}
+    fig.update_layout(title=title or default_title, legend=legend, height=980 if lecture else 620)
     apply_theme(fig, lecture=lecture)
     return fig
 
@@ -389,7 +393,7 @@ def _mass_contour(
         x=xs,
         y=ys,
         z=mass,
-        name=f"{role}: 50% and 90% mass lines",
+        name=role,
         legendgroup=key,
         showlegend=True,
         showscale=False,
@@ -447,7 +451,7 @@ def _component_ellipses(model_2d: GMM, model_part: NDArray[np.int64]) -> list[go
                 line={"color": PART_COLORS[part], "width": 2},
                 fill="toself",
                 fillcolor=with_alpha(PART_COLORS[part], 0.08),
-                name=f"M's components: {PART_LABELS[part]}",
+                name=f"M components: {PART_LABELS[part]}",
                 legendgroup="components",
                 hovertext=texts,
                 hoverinfo="text",
@@ -462,7 +466,7 @@ def _anchor_scatter(points_2d: Array, labels: NDArray[np.int64]) -> go.Scatter:
         x=points_2d[idx, 0],
         y=points_2d[idx, 1],
         mode="markers",
-        name=f"anchor samples ({PART_LABELS[0]})",
+        name="anchor samples",
         legendgroup="anchor_samples",
         marker={
             "color": PART_COLORS[0],
@@ -492,7 +496,7 @@ def _synthetic_scatters(
                 x=points_2d[idx, 0],
                 y=points_2d[idx, 1],
                 mode="markers",
-                name=f"synthetic samples: {PART_LABELS[p]}",
+                name=f"synthetic: {PART_LABELS[p]}",
                 legendgroup="synthetic_samples",
                 marker={
                     "color": PART_COLORS[p],
@@ -553,7 +557,7 @@ def _figure_1d(view: ScenarioView, layers: set[str]) -> go.Figure:
                     x=xs_c,
                     y=ys_c,
                     mode="lines",
-                    name=f"M's components: {PART_LABELS[part]}",
+                    name=f"M components: {PART_LABELS[part]}",
                     legendgroup="components",
                     line={"color": PART_COLORS[part], "width": 1.5},
                     hovertemplate=f"{_PART_HOVER[part]}<extra>M component</extra>",
@@ -568,7 +572,7 @@ def _figure_1d(view: ScenarioView, layers: set[str]) -> go.Figure:
                 x=view.anchor_X[idx, 0],
                 y=-0.06 * peak + 0.015 * peak * rng.standard_normal(len(idx)),
                 mode="markers",
-                name=f"anchor samples ({PART_LABELS[0]})",
+                name="anchor samples",
                 legendgroup="anchor_samples",
                 marker={"color": PART_COLORS[0], "symbol": "circle", "size": 6},
                 customdata=view.anchor_labels[idx] + 1,
@@ -589,7 +593,7 @@ def _figure_1d(view: ScenarioView, layers: set[str]) -> go.Figure:
                     x=view.synth_X[idx, 0],
                     y=-0.16 * peak + 0.015 * peak * rng.standard_normal(len(idx)),
                     mode="markers",
-                    name=f"synthetic samples: {PART_LABELS[p]}",
+                    name=f"synthetic: {PART_LABELS[p]}",
                     legendgroup="synthetic_samples",
                     marker={
                         "color": PART_COLORS[p],

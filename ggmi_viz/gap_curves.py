@@ -247,8 +247,9 @@ def gap_curve_figure(
         title += f" ({fixed})"
     fig.update_layout(
         title=title,
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0.0},
-        height=620 if lecture else 540,
+        # below the x-axis title, further down when lecture type is larger
+        legend={"orientation": "h", "yanchor": "top", "y": -0.34 if lecture else -0.2, "x": 0.0},
+        height=680 if lecture else 540,
         boxmode="overlay",
     )
     if robust_range:
@@ -265,7 +266,7 @@ def gap_curve_figure(
                 xanchor="right",
                 yanchor="bottom",
                 showarrow=False,
-                font={"size": 12, "color": "#555555"},
+                font={"size": 18 if lecture else 12, "color": "#555555"},
             )
     apply_theme(fig, lecture=lecture)
     return fig
@@ -287,7 +288,7 @@ def figure4_figure(
     *,
     band: Band = "std",
     lecture: bool = False,
-    title: str = "Figure 4: the gap as K, J or L grows (the other two held at 2)",
+    title: str | None = None,
 ) -> go.Figure:
     """The paper's Figure 4 as a grid: one row per metric, one column per swept letter.
 
@@ -296,6 +297,7 @@ def figure4_figure(
             ``gap_curve_figure``. Rows keep the mapping's order.
         band: ``"std"`` (published) or ``"quantile"``.
         lecture: large type and thick lines.
+        title: figure title; the default names the letters and what line and band show.
     """
     metrics = list(tables)
     if not metrics:
@@ -331,10 +333,12 @@ def figure4_figure(
             row=row,
             col=1,
         )
+    what = "mean (line) +- 1 std (band)" if band == "std" else "median (line), 10-90% (band)"
     fig.update_layout(
-        title=title,
+        # The title names line and band, so no legend competes with it for space.
+        title=title or f"Figure 4: the gap as K, J or L grows; {what} over scenarios",
+        showlegend=False,
         height=(420 if lecture else 330) * len(metrics) + 120,
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.06, "x": 1.0, "xanchor": "right"},
     )
     apply_theme(fig, lecture=lecture)
     # subplot titles are annotations: size them with the theme's type
