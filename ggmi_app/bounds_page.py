@@ -259,12 +259,14 @@ def render_sweep(values: Mapping[str, Any], config: ScenarioConfig, lecture: boo
         parts.append(cached_sweep_point(config.to_dict(), param, value, rounds, cap, n_mc, metric))
     bar.empty()
     table = pd.concat(parts, ignore_index=True)
-    show_figure(
-        figures.sweep_figure(table, param, metric=metric, lecture=lecture),
-        f"bounds-sweep-{param}",
-        figures.sweep_data(table),
-        lecture,
-    )
+    # One figure per panel: each keeps its own legend readable and exports as one slide.
+    for stem, panel in zip(figures.SWEEP_PANEL_NAMES, figures.SWEEP_PANELS, strict=True):
+        show_figure(
+            figures.sweep_figure(table, param, metric=metric, panels=[panel], lecture=lecture),
+            f"bounds-sweep-{param}-{stem}",
+            figures.sweep_data(table, panel[1]),
+            lecture,
+        )
 
 
 # ------------------------------------------------------------------ statements tab

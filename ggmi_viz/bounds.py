@@ -52,16 +52,19 @@ TERM_COLORS: Final[dict[str, str]] = {
 
 _ARROWS: Final[dict[str, str]] = {"higher": " ↑", "lower": " ↓", "": ""}
 
-#: Panels of the sweep figure: title and the terms drawn in it.
+#: Panels of the sweep figure: title and the terms drawn in it (trade-off first: it is
+#: the paper's lesson).
 SWEEP_PANELS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
+    ("Trade-off: information gain Δ_I vs entropy drop δ", ("info_gain", "entropy_drop")),
     (
         "Lemma 3.1 terms vs measured error",
         ("task_term", "generation_term", "sampling_term", "bound_total", "err_synthetic"),
     ),
-    ("Trade-off: information gain Δ_I vs entropy drop δ", ("info_gain", "entropy_drop")),
     ("Entropies behind them", ("H_eM", "I_eM_ep", "h_anchor", "h_synthetic")),
     ("Generalization gain", ("err_anchor", "err_gain", "metric_gap")),
 )
+#: File-name stems of the panels, same order as ``SWEEP_PANELS``.
+SWEEP_PANEL_NAMES: Final[tuple[str, ...]] = ("tradeoff", "lemma31", "entropies", "gain")
 
 _PARAM_SHORT: Final[dict[str, str]] = {
     "K": "K",
@@ -109,6 +112,29 @@ def term_label(
     return symbol + arrow
 
 
+def tick_label(key: str, terms: BoundTerms | None = None, lecture: bool = False) -> str:
+    """Narrow category label for a bar or box: the symbol, its definition on a second line.
+
+    In lecture mode the definition is dropped (it stays in the hover text), since large
+    type leaves room for only a few characters per category.
+    """
+    if key == "err_gain":
+        return "Err(π_anchor)<br>− Err(π_gen)" + _ARROWS[TERM_INFO[key].better]
+    label = term_label(key, terms, two_lines=True)
+    return label.split("<br>", 1)[0] if lecture else label
+
+
+def _leave_room_for_subtitle(fig: go.Figure, lecture: bool) -> None:
+    """Lower the plot areas and their subplot titles so the figure subtitle stays clear."""
+    top = 0.84 if lecture else 0.88
+    fig.update_yaxes(domain=[0.0, top])
+    for note in fig.layout.annotations:
+        note.update(y=top + 0.01, yanchor="bottom")
+    if lecture:
+        # Category labels of three bars share a narrow panel; large type would collide.
+        fig.update_xaxes(tickfont={"size": 18})
+
+
 def _hover(key: str) -> str:
     info = TERM_INFO[key]
     direction = f"<br>paper: {info.direction}" if info.direction else ""
@@ -137,9 +163,8 @@ def lemma31_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
         cols=2,
         column_widths=[0.45, 0.55],
         horizontal_spacing=0.12,
-        subplot_titles=("Bound and error (scenario means)", "Each scenario"),
     )
-    bound_x, err_x = "Lemma 3.1 bound", "measured Err(π_gen)"
+    bound_x, err_x = "Lemma 3.1<br>bound", "measured<br>Err(π_gen)"
     parts = ("task_term", "generation_term", "sampling_term")
     total_se = float(summary.loc["bound_total", "stderr"])
     for i, key in enumerate(parts):
@@ -179,11 +204,11 @@ def lemma31_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
     _add_scenario_scatter(fig, terms)
     fig.update_layout(
         barmode="stack",
-        title=lemma31_headline(terms),
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0.0},
-        height=520,
+        title={"text": lemma31_headline(terms), "subtitle": {"text": lemma31_looseness(terms)}},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0.0},
+        height=760 if lecture else 560,
     )
-    fig.update_yaxes(title_text=f"nats (loss capped at C = {terms.loss_cap:g})", row=1, col=1)
+    fig.update_yaxes(title_text=f"nats (loss cap C = {terms.loss_cap:g})", row=1, col=1)
     fig.update_xaxes(title_text="measured Err(π_gen), nats", row=1, col=2)
     fig.update_yaxes(title_text="Lemma 3.1 bound, nats", row=1, col=2)
     return apply_theme(fig, lecture)
@@ -232,15 +257,17 @@ def _add_scenario_scatter(fig: go.Figure, terms: BoundTerms) -> None:
 
 
 def lemma31_headline(terms: BoundTerms) -> str:
-    """One line: does Lemma 3.1 hold here and how loose is it (plain text)."""
+    """Plain text: in how many scenarios Lemma 3.1 holds."""
     holds = terms.bound_holds
+    return f"Lemma 3.1 holds in {int(holds.sum())} of {holds.size} scenarios"
+
+
+def lemma31_looseness(terms: BoundTerms) -> str:
+    """Plain text: how loose the bound is on average."""
     bound, _ = _mean_se(terms, "bound_total")
     err, _ = _mean_se(terms, "err_synthetic")
-    ratio = f"; on average the bound is {bound / err:.1f}× the error" if err > 0 else ""
-    return (
-        f"Lemma 3.1 holds in {int(holds.sum())} of {holds.size} scenarios "
-        f"(bound {bound:.2f} vs error {err:.2f} nats{ratio})"
-    )
+    ratio = f" ({bound / err:.1f}× the error)" if err > 0 else ""
+    return f"bound {bound:.2f} vs measured error {err:.2f} nats{ratio}"
 
 
 def lemma31_data(terms: BoundTerms) -> pd.DataFrame:
@@ -275,10 +302,10 @@ def information_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
     fig = make_subplots(
         rows=1,
         cols=2,
-        horizontal_spacing=0.12,
+        horizontal_spacing=0.16 if lecture else 0.12,
         subplot_titles=(
-            "Synthetic factors (exact sums)",
-            "Differential entropy per sample (Monte Carlo)",
+            "Synthetic factors (exact)",
+            "Entropy per sample (Monte Carlo)",
         ),
     )
     for col, keys in ((1, ("H_eM", "I_eM_ep", "info_gain")), (2, _ENTROPY_KEYS)):
@@ -287,7 +314,7 @@ def information_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
             exact = TERM_INFO[key].group == "information"
             fig.add_trace(
                 go.Bar(
-                    x=[term_label(key, two_lines=True)],
+                    x=[tick_label(key, terms, lecture)],
                     y=[mean],
                     name=term_label(key),
                     marker_color=TERM_COLORS[key],
@@ -295,18 +322,24 @@ def information_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
                     error_y=None if exact else {"type": "data", "array": [se], "visible": True},
                     hovertemplate=f"%{{x}}: %{{y:.3f}} nats<br>{_hover(key)}<extra></extra>",
                     text=[f"{mean:.2f}"],
-                    textposition="outside",
+                    # error bars would cross a label above the bar; exact bars have none
+                    textposition="outside" if exact else "inside",
+                    insidetextanchor="middle",
                     cliponaxis=False,
                 ),
                 row=1,
                 col=col,
             )
     fig.add_hline(y=0.0, line={"color": "#444444", "width": 1}, row=1, col=2)
-    fig.update_yaxes(title_text="nats", row=1, col=1)
-    fig.update_yaxes(title_text="nats per sample", row=1, col=2)
+    fig.update_yaxes(title_text="nats")
+    fig.update_xaxes(tickangle=0)
+    _leave_room_for_subtitle(fig, lecture)
     fig.update_layout(
-        title="Information gain Δ_I (diversity) and entropy drop δ (faithfulness)",
-        height=480,
+        title={
+            "text": "Information gain Δ_I and entropy drop δ",
+            "subtitle": {"text": "Δ_I: diversity the model adds; δ: faithfulness (both ↑ better)"},
+        },
+        height=680 if lecture else 500,
         bargap=0.35,
     )
     return apply_theme(fig, lecture)
@@ -337,14 +370,14 @@ def gain_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
     fig = make_subplots(
         rows=1,
         cols=2,
-        horizontal_spacing=0.12,
-        subplot_titles=("Generalization error of each fit", "Gain per scenario"),
+        horizontal_spacing=0.16 if lecture else 0.12,
+        subplot_titles=("Error of each fit", "Gain per scenario"),
     )
     for key in ("err_anchor", "err_synthetic"):
         mean, se = _mean_se(terms, key)
         fig.add_trace(
             go.Bar(
-                x=[term_label(key)],
+                x=[tick_label(key, terms, lecture)],
                 y=[mean],
                 name=term_label(key),
                 marker_color=TERM_COLORS[key],
@@ -360,6 +393,7 @@ def gain_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
         fig.add_trace(
             go.Box(
                 y=values,
+                x0=tick_label(key, terms, lecture),
                 name=term_label(key, terms),
                 marker_color=TERM_COLORS[key],
                 boxmean=True,
@@ -373,9 +407,18 @@ def gain_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
             col=2,
         )
     fig.add_hline(y=0.0, line={"color": "#444444", "width": 1}, row=1, col=2)
-    fig.update_yaxes(title_text=f"nats (loss capped at C = {terms.loss_cap:g})", row=1, col=1)
-    fig.update_yaxes(title_text="nats (> 0: synthetic data helped)", row=1, col=2)
-    fig.update_layout(title="Generalization gain from synthetic data, measured", height=480)
+    fig.update_yaxes(title_text="nats")
+    fig.update_xaxes(tickangle=0)
+    _leave_room_for_subtitle(fig, lecture)
+    fig.update_layout(
+        title={
+            "text": "Generalization gain from synthetic data, measured",
+            "subtitle": {
+                "text": f"loss capped at C = {terms.loss_cap:g}; gain > 0: synthetic data helped"
+            },
+        },
+        height=680 if lecture else 500,
+    )
     return apply_theme(fig, lecture)
 
 
@@ -400,30 +443,41 @@ def sweep_figure(
 ) -> go.Figure:
     """Every term's scenario mean (± standard error) against a swept parameter.
 
+    Several panels are laid out two per row with one legend grouped by panel; a single
+    panel (see ``SWEEP_PANELS``) becomes a full-width figure with its legend below, which
+    stays readable in lecture mode and exports as one slide.
+
     Args:
         table: ``sweep_bound_terms`` output (columns value, term, mean, stderr).
         param: the swept ``ScenarioConfig`` field (for the axis label).
         metric: the divergence metric of the gap (for its label).
-        panels: (title, term keys) per subplot, laid out two per row.
+        panels: (title, term keys) per subplot.
+        lecture: lecture-mode theme.
     """
     missing = {"value", "term", "mean", "stderr"} - set(table.columns)
     if missing:
         raise ValueError(f"sweep table lacks columns: {', '.join(sorted(missing))}")
-    rows = (len(panels) + 1) // 2
+    if not panels:
+        raise ValueError("sweep_figure needs at least one panel")
+    single = len(panels) == 1
+    cols = 1 if single else 2
+    rows = (len(panels) + cols - 1) // cols
     fig = make_subplots(
         rows=rows,
-        cols=2,
-        subplot_titles=[title for title, _ in panels],
+        cols=cols,
+        subplot_titles=None if single else [title for title, _ in panels],
         horizontal_spacing=0.1,
         vertical_spacing=0.16,
     )
+    short = _PARAM_SHORT.get(param, param)
     for i, (title, keys) in enumerate(panels):
-        row, col = i // 2 + 1, i % 2 + 1
+        row, col = i // cols + 1, i % cols + 1
         for key in keys:
             sub = table[table["term"] == key].sort_values("value")
             if sub.empty:
                 continue
             label = term_label(key, metric=metric)
+            group = {} if single else {"legendgroup": title, "legendgrouptitle_text": title}
             fig.add_trace(
                 go.Scatter(
                     x=sub["value"],
@@ -431,25 +485,35 @@ def sweep_figure(
                     error_y={"type": "data", "array": sub["stderr"].fillna(0.0), "visible": True},
                     mode="lines+markers",
                     name=label,
-                    legendgroup=title,
-                    legendgrouptitle_text=title,
                     line={"color": TERM_COLORS[key], "dash": _DASH.get(key, "solid")},
                     marker={"color": TERM_COLORS[key]},
                     hovertemplate=(
-                        f"{label}<br>{_PARAM_SHORT.get(param, param)} = %{{x}}<br>"
-                        f"%{{y:.3f}} nats<extra></extra>"
+                        f"{label}<br>{short} = %{{x}}<br>%{{y:.3f}} nats<extra></extra>"
                     ),
+                    **group,
                 ),
                 row=row,
                 col=col,
             )
         fig.update_xaxes(title_text=param_label(param), row=row, col=col)
         fig.update_yaxes(title_text="nats", row=row, col=col)
-    fig.update_layout(
-        title=f"How the terms move with {_PARAM_SHORT.get(param, param)}",
-        height=430 * rows,
-        legend={"groupclick": "toggleitem", "tracegroupgap": 18},
-    )
+    if single:
+        fig.update_layout(
+            title={"text": panels[0][0], "subtitle": {"text": f"as {short} varies"}},
+            height=640 if lecture else 480,
+            legend={
+                "orientation": "h",
+                "yanchor": "top",
+                "y": -0.3 if lecture else -0.22,
+                "x": 0.0,
+            },
+        )
+    else:
+        fig.update_layout(
+            title=f"How the terms move with {short}",
+            height=430 * rows,
+            legend={"groupclick": "toggleitem", "tracegroupgap": 18},
+        )
     return apply_theme(fig, lecture)
 
 
@@ -462,8 +526,13 @@ _DASH: Final[dict[str, str]] = {
 }
 
 
-def sweep_data(table: pd.DataFrame) -> pd.DataFrame:
-    """The sweep table in wide form: one row per value, mean and stderr per term."""
+def sweep_data(table: pd.DataFrame, terms: Sequence[str] | None = None) -> pd.DataFrame:
+    """The sweep table in wide form: one row per value, mean and stderr per term.
+
+    ``terms`` keeps only those terms (e.g. one panel's); by default all.
+    """
+    if terms is not None:
+        table = table[table["term"].isin(list(terms))]
     wide = table.pivot_table(index="value", columns="term", values=["mean", "stderr"])
     wide.columns = [f"{term}_{stat}" for stat, term in wide.columns]
     return wide.reset_index()

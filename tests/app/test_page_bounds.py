@@ -141,21 +141,31 @@ def test_oversized_request_is_refused_with_advice(monkeypatch: pytest.MonkeyPatc
     assert not at.get("plotly_chart")
 
 
+def _trace(at: AppTest, name_start: str) -> dict:
+    for fig in _figures(at):
+        for trace in fig["data"]:
+            if trace.get("name", "").startswith(name_start):
+                return trace
+    raise AssertionError(f"no trace named {name_start!r}")
+
+
 def test_sweep_tab_plots_every_term_against_the_swept_parameter() -> None:
     at = _run({"tab": "How terms move", "move_param": "noise_std", "move_points": "3"})
     assert not at.error
-    (fig,) = _figures(at)
-    gen = next(t for t in fig["data"] if t["name"] == GEN_TERM)
+    titles = [f["layout"]["title"]["text"] for f in _figures(at)]
+    assert titles[0].startswith("Trade-off") and len(titles) == 4
+    gen = _trace(at, GEN_TERM)
     assert _values(gen["x"]) == [0.0, 1.0, 2.0]
     y = _values(gen["y"])
     assert y[0] == 0.0 and y[0] < y[1] < y[2]
-    names = {t["name"] for t in fig["data"]}
-    assert {"Δ_I = H(e_M | e_p) ↑", "δ = H(S_anchor) − H(S_gen) ↑", "JS gap ↑"} <= names
+    for name in ("Δ_I = H(e_M | e_p) ↑", "δ = H(S_anchor) − H(S_gen) ↑", "JS gap ↑"):
+        _trace(at, name)
     at.selectbox(key="move_param").set_value("L").run()
-    (fig,) = _figures(at)
-    gain = next(t for t in fig["data"] if t["name"].startswith("Δ_I"))
+    gain = _trace(at, "Δ_I")
     assert _values(gain["y"]) == pytest.approx([math.log(4 + L) for L in _values(gain["x"])])
     assert at.query_params["move_param"] == "L"
+    button_ids = [b.proto.id for b in at.get("download_button")]
+    assert any(i.endswith("bounds-sweep-L-tradeoff-csv") for i in button_ids)
 
 
 def test_statements_tab_renders_each_statement_beside_numbers() -> None:

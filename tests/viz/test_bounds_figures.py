@@ -66,12 +66,12 @@ def test_information_figure_shows_exact_gain_with_direction_and_meaning(terms):
     fig = vb.information_figure(terms)
     _no_latex(fig)
     bars = {t.x[0]: t for t in fig.data if t.type == "bar"}
-    gain = bars[vb.term_label("info_gain", two_lines=True)]
+    gain = bars[vb.tick_label("info_gain")]
     assert gain.y[0] == pytest.approx(math.log(6))
     assert gain.error_y.array is None  # exact: no error bar
     assert "↑" in gain.x[0]
     assert "information gain" in gain.hovertemplate
-    drop = bars[vb.term_label("entropy_drop", two_lines=True)]
+    drop = bars[vb.tick_label("entropy_drop")]
     mean = terms.summary().set_index("term").loc["entropy_drop", "mean"]
     assert drop.y[0] == pytest.approx(mean)
     assert drop.error_y.array[0] > 0
@@ -115,9 +115,24 @@ def test_sweep_figure_draws_each_term_against_the_parameter(sweep_table):
     np.testing.assert_allclose(wide["info_gain_mean"], gain.y)
 
 
+def test_single_panel_sweep_is_its_own_figure(sweep_table):
+    title, keys = vb.SWEEP_PANELS[0]
+    fig = vb.sweep_figure(sweep_table, "L", panels=[vb.SWEEP_PANELS[0]], lecture=True)
+    _no_latex(fig)
+    assert fig.layout.title.text == title
+    assert [t.name for t in fig.data] == [vb.term_label(k) for k in keys]
+    assert fig.layout.legend.orientation == "h"
+    wide = vb.sweep_data(sweep_table, keys)
+    assert sorted(c for c in wide.columns if c != "value") == sorted(
+        f"{k}_{stat}" for k in keys for stat in ("mean", "stderr")
+    )
+
+
 def test_sweep_figure_rejects_a_table_without_its_columns(sweep_table):
     with pytest.raises(ValueError, match="stderr"):
         vb.sweep_figure(sweep_table.drop(columns="stderr"), "L")
+    with pytest.raises(ValueError, match="panel"):
+        vb.sweep_figure(sweep_table, "L", panels=[])
 
 
 def test_lecture_mode_enlarges_type(terms):
@@ -132,3 +147,5 @@ def test_labels_carry_the_paper_direction():
     assert vb.term_label("h_anchor") == "H(S_anchor)"
     assert vb.term_label("metric_gap", metric="kl") == "KL gap ↑"
     assert vb.term_label("entropy_drop", two_lines=True) == "δ ↑<br>= H(S_anchor) − H(S_gen)"
+    assert vb.tick_label("entropy_drop", lecture=True) == "δ ↑"
+    assert vb.tick_label("err_gain") == "Err(π_anchor)<br>− Err(π_gen) ↑"
