@@ -1,0 +1,55 @@
+"""Helpers for the page AppTests: run a page, read its plotly figures as numbers."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 60  # seconds; a cold Figure-4 fallback computes several sweeps
+
+
+def run_page(path: str, query: dict[str, str] | None = None) -> AppTest:
+    """Run the page at ``path`` (relative to the repo root) with URL ``query``."""
+    at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
+    at.query_params.update(query or {})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def figures(at: AppTest) -> list[dict[str, Any]]:
+    """Every plotly chart on the page as its JSON spec (``data`` and ``layout``)."""
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def array(value: Any) -> np.ndarray:
+    """A trace's array field, decoding plotly's packed ``{"dtype", "bdata"}`` form."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        if shape is None:
+            return flat
+        dims = [int(s) for s in str(shape).split(",")] if isinstance(shape, str) else shape
+        return flat.reshape(dims)
+    return np.asarray(value, dtype=object)
+
+
+def traces(spec: dict[str, Any], kind: str | None = None) -> list[dict[str, Any]]:
+    """The traces of one figure spec, optionally only those of type ``kind``."""
+    return [t for t in spec["data"] if kind is None or t.get("type", "scatter") == kind]
+
+
+def plain(text: str) -> str:
+    """Drop Markdown escapes from a displayed message."""
+    return text.replace("\\", "")
+
+
+def messages(at: AppTest, kind: str) -> list[str]:
+    """Plain text of every ``error``/``warning``/``info`` element."""
+    return [plain(e.value) for e in getattr(at, kind)]

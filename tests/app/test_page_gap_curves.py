@@ -1,0 +1,101 @@
+"""KL Gap curves page through AppTest: Figure 4 on opening, live sweeps, budget, URL."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from page_helpers import array, figures, messages, run_page, traces
+
+PAGE = "pages/2_KL_Gap_curves.py"
+SMALL = {"rounds": "10", "sweep_points": "4", "sweep_from": "2", "sweep_to": "5"}
+
+
+def _sweep(at):
+    figs = figures(at)
+    assert len(figs) == 2, "expected Figure 4 and the sweep"
+    return figs[1]
+
+
+def test_opening_shows_figure_4_published_beside_js_and_a_sweep() -> None:
+    at = run_page(PAGE)
+    fig4, sweep = figures(at)
+    axes = {(t.get("xaxis", "x"), t.get("yaxis", "y")) for t in traces(fig4)}
+    assert len(axes) == 6  # 2 metrics x 3 letters
+    assert "published" in fig4["layout"]["yaxis"]["title"]["text"]
+    assert "JS" in fig4["layout"]["yaxis4"]["title"]["text"]
+    (box,) = traces(sweep, "box")
+    assert len(array(box["y"])) == 14 * 30  # K = 2..15, 30 scenarios each
+    assert "nats" in sweep["layout"]["yaxis"]["title"]["text"]
+    assert at.query_params["sweep"] == "K" and at.query_params["metric"] == "js"
+    assert any("histogram" in i for i in messages(at, "info"))
+
+
+def test_url_restores_the_sweep_and_its_numbers() -> None:
+    query = {**SMALL, "sweep": "L", "metric": "tv", "seed": "3"}
+    a, b = run_page(PAGE, query), run_page(PAGE, query)
+    box_a, box_b = traces(_sweep(a), "box")[0], traces(_sweep(b), "box")[0]
+    assert sorted(set(array(box_a["x"]).tolist())) == [2, 3, 4, 5]
+    np.testing.assert_array_equal(array(box_a["y"]), array(box_b["y"]))
+    assert a.selectbox(key="sweep").value == "L"
+    assert "probability" in _sweep(a)["layout"]["yaxis"]["title"]["text"]
+
+
+def test_widgets_change_the_sweep() -> None:
+    at = run_page(PAGE, SMALL)
+    at.slider(key="rounds").set_value(20).run()
+    (box,) = traces(_sweep(at), "box")
+    assert len(array(box["y"])) == 4 * 20
+    at.selectbox(key="band").set_value("both").run()
+    fills = [t for t in traces(_sweep(at), "scatter") if t.get("fill") == "toself"]
+    assert len(fills) == 2
+    at.toggle(key="boxes").set_value(False).run()
+    assert not traces(_sweep(at), "box")
+
+
+def test_switching_the_swept_setting_gives_it_its_own_range() -> None:
+    at = run_page(PAGE, SMALL)
+    at.selectbox(key="sweep").set_value("adherence").run()
+    assert not at.exception and not at.error
+    assert at.number_input(key="sweep_to").value == 1.0
+    line = next(t for t in traces(_sweep(at), "scatter") if t.get("mode") == "lines+markers")
+    np.testing.assert_allclose(array(line["x"]).astype(float), np.linspace(0, 1, 11))
+    assert _sweep(at)["layout"]["xaxis"]["title"]["text"].startswith("b, prompt adherence")
+
+
+def test_invalid_url_values_fall_back_with_a_notice() -> None:
+    at = run_page(PAGE, {**SMALL, "metric": "bogus", "rounds": "7"})
+    notes = " ".join(messages(at, "warning"))
+    assert "'metric'" in notes and "'rounds'" in notes
+    assert at.selectbox(key="metric").value == "js"
+    assert len(figures(at)) == 2
+
+
+def test_out_of_range_sweep_is_refused_with_a_message() -> None:
+    at = run_page(PAGE, {**SMALL, "sweep": "adherence", "sweep_from": "0", "sweep_to": "3"})
+    errors = " ".join(messages(at, "error"))
+    assert "adherence" in errors and "0..1" in errors
+    assert len(figures(at)) == 1  # Figure 4 still shows
+
+
+def test_histogram_kl_above_two_dimensions_is_refused() -> None:
+    at = run_page(PAGE, {**SMALL, "metric": "kl_published", "dim": "3"})
+    assert any("dim" in e for e in messages(at, "error"))
+    assert len(figures(at)) == 1
+
+
+def test_over_budget_sweep_says_what_to_reduce(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GGMI_WORK_BUDGET", "0.5")
+    at = run_page(PAGE, {**SMALL, "rounds": "200"})
+    errors = " ".join(messages(at, "error"))
+    assert "Reduce" in errors and "scenarios per value fit" in errors
+    # the sweep is not drawn (Figure 4 shows only when its tables are precomputed)
+    assert all(not traces(f, "box") for f in figures(at))
+
+
+def test_figure4_preset_sets_the_published_sweep() -> None:
+    at = run_page(PAGE, SMALL)
+    at.button(key="_ggmi_preset::Paper Figure 4: sweep J").click().run()
+    assert at.selectbox(key="sweep").value == "J"
+    assert at.selectbox(key="metric").value == "kl_published"
+    assert at.query_params["sweep_to"] == "15.0"
+    assert not at.exception
