@@ -161,6 +161,12 @@ def render_breakdown(terms: BoundTerms, lecture: bool) -> None:
     cols[2].metric("Information gain Δ_I", f"{table.loc['info_gain', 'mean']:.3f} nats")
     cols[3].metric("Entropy drop δ", f"{table.loc['entropy_drop', 'mean']:.3f} nats")
 
+    st.caption(
+        "Measured here, per scenario: total variations, risks under the capped log-loss, "
+        "the information terms of the synthetic factors and differential entropies. Not "
+        "measurable in any simulation of this kind: mutual information with the trained "
+        "parameters $W$, the bottleneck $B_{e_p}$ and $H(S\\mid W)$ (see the Statements tab)."
+    )
     st.subheader("Lemma 3.1: the bound, term by term, against the measured error")
     st.markdown(
         "The bar on the left stacks the three terms of the lemma; the bar beside it is the "
@@ -199,7 +205,9 @@ def render_breakdown(terms: BoundTerms, lecture: bool) -> None:
     show_figure(
         figures.gain_figure(terms, lecture), "bounds-gain", figures.gain_data(terms), lecture
     )
-    with st.expander("Every term: symbol, value, meaning and the paper's remark", expanded=False):
+    with st.expander(
+        "Every term: symbol, value, meaning and the paper's remark", expanded=not lecture
+    ):
         shown = terms.summary()
         shown["value (nats)"] = [
             _fmt(m, s) for m, s in zip(shown["mean"], shown["stderr"], strict=True)

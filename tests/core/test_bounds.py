@@ -227,11 +227,16 @@ LEMMA_GRID = [
             (2, 6, 6, 1.0, 0.2, 15, 100),
         ]
     )
+] + [
+    ScenarioConfig(dim=1, K=2, J=1, L=1, noise_std=0.2, seed=20),
+    ScenarioConfig(dim=3, K=2, J=2, L=2, adherence=0.5, cov_recipe="aat", seed=21),
 ]
 
 
 @pytest.mark.parametrize("cap", [0.5, 3.0, 20.0])
-@pytest.mark.parametrize("config", LEMMA_GRID, ids=lambda c: f"K{c.K}J{c.J}L{c.L}s{c.noise_std}")
+@pytest.mark.parametrize(
+    "config", LEMMA_GRID, ids=lambda c: f"d{c.dim}K{c.K}J{c.J}L{c.L}s{c.noise_std}b{c.adherence}"
+)
 def test_lemma_3_1_holds_across_configurations(config, cap):
     t = bound_terms(config, rounds=4, loss_cap=cap, n_mc=600)
     assert t.bound_holds.all(), t.bound_slack
