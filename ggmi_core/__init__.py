@@ -31,6 +31,7 @@ from ggmi_core.simulate import (
     SimulationResult,
     simulate,
     sweep,
+    sweep_params,
 )
 
 __all__ = [
@@ -58,5 +59,6 @@ __all__ = [
     "kl_divergence",
     "simulate",
     "sweep",
+    "sweep_params",
     "total_variation",
 ]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_all_start_methods, get_context
@@ -296,10 +296,35 @@ def sweep(
     Returns:
         DataFrame with columns ``SUMMARY_COLUMNS`` (gaps in nats, ``tv`` unitless).
     """
-    configs = sweep_configs(config, param, values)
-    rounds, metric, n_mc = _checked_run(configs[0], rounds, metric, n_mc)
+    return sweep_params(
+        config, {param: values}, rounds, metric, progress=progress, workers=workers, n_mc=n_mc
+    )
+
+
+def sweep_params(
+    config: ScenarioConfig,
+    grid: Mapping[str, Sequence[float]],
+    rounds: int = 100,
+    metric: str = "js",
+    progress: Progress | None = None,
+    workers: int = 1,
+    n_mc: int = DEFAULT_N_MC,
+) -> pd.DataFrame:
+    """Several one-parameter sweeps run as one job list (one process pool for all).
+
+    ``grid`` maps each parameter to its values, e.g. Figure 4's
+    ``{"K": range(2, 16), "J": range(2, 16), "L": range(2, 16)}``; the result stacks the
+    ``sweep`` tables of each parameter in the given order (column ``param`` tells them
+    apart). Arguments as ``sweep``; ``progress`` counts finished values over all params.
+    """
+    if not grid:
+        raise ValueError("the sweep grid must name at least one parameter")
+    jobs = []
+    for param, values in grid.items():
+        configs = sweep_configs(config, param, values)
+        checked = _checked_run(configs[0], rounds, metric, n_mc)
+        jobs.extend((c, param, *checked) for c in configs)
     workers = _checked_workers(workers)
-    jobs = [(c, param, rounds, metric, n_mc) for c in configs]
     if workers == 1 or len(jobs) == 1:
         rows = []
         for index, job in enumerate(jobs):

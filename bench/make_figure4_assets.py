@@ -1,0 +1,75 @@
+"""Compute the Figure-4 sweeps shown on the KL Gap page when it opens.
+
+    /tmp/venv/bin/python bench/make_figure4_assets.py [--metrics kl_published js] [--workers 2]
+
+For each metric: K, J and L each swept over 2..15 with the other two at 2 (defaults
+otherwise, seed 0), 100 scenarios a value, written as ``assets/figure4_<metric>.csv`` with
+the columns of ``ggmi_core.simulate.SUMMARY_COLUMNS`` (one row per parameter and value;
+column ``param`` names the swept letter). Every row equals ``figure4_row(metric, param,
+value)``, i.e. ``simulate`` on that setting, so it can be checked cheaply.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ggmi_core.config import ScenarioConfig  # noqa: E402
+from ggmi_core.simulate import DEFAULT_N_MC, summary_row, sweep_params  # noqa: E402
+
+ASSETS = ROOT / "assets"
+PARAMS = ("K", "J", "L")
+VALUES = tuple(range(2, 16))
+ROUNDS = 100
+METRICS = ("kl_published", "js")
+
+
+def asset_path(metric: str) -> Path:
+    return ASSETS / f"figure4_{metric}.csv"
+
+
+def figure4_row(
+    metric: str, param: str, value: int, rounds: int = ROUNDS, n_mc: int = DEFAULT_N_MC
+) -> dict[str, Any]:
+    """One row of the Figure-4 table: ``simulate`` at the defaults with param = value."""
+    config = ScenarioConfig().replace(**{param: value})
+    return summary_row(config, param, rounds, metric, n_mc)
+
+
+def figure4_table(metric: str, rounds: int = ROUNDS, workers: int = 2) -> pd.DataFrame:
+    """All 42 rows (K, J, L each over 2..15) for one metric."""
+
+    def report(done: int, total: int) -> None:
+        print(f"  {metric}: {done}/{total} values", file=sys.stderr, flush=True)
+
+    grid = {p: VALUES for p in PARAMS}
+    return sweep_params(
+        ScenarioConfig(), grid, rounds=rounds, metric=metric, workers=workers, progress=report
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Write assets/figure4_<metric>.csv.")
+    parser.add_argument("--metrics", nargs="+", default=list(METRICS), choices=METRICS)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    ASSETS.mkdir(exist_ok=True)
+    for metric in args.metrics:
+        start = time.perf_counter()
+        table = figure4_table(metric, workers=args.workers)
+        table.to_csv(asset_path(metric), index=False)
+        print(
+            f"wrote {asset_path(metric)} ({len(table)} rows) in {time.perf_counter() - start:.1f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()
