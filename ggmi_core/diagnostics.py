@@ -289,32 +289,40 @@ def count_duplicate_rows(X: ArrayLike) -> int:
     return int(x.shape[0] - _unique_rows(x).shape[0])
 
 
-def _kth_distances(queries: Array, reference: Array, k: int, skip_self: bool) -> Array:
-    """Distance from each query row to its k-th nearest reference row, (n_queries,).
+def _nearest_distances(queries: Array, reference: Array, kk: int, skip_self: bool) -> Array:
+    """Distances from each query row to its kk nearest reference rows, sorted, (n_queries, kk).
 
-    With ``skip_self`` the queries are the reference set itself (no duplicate rows), and a
+    With ``skip_self`` the queries are the reference set itself (no duplicate rows) and a
     point is not its own neighbour.
     """
-    kk = k + 1 if skip_self else k
     if reference.shape[1] <= KD_TREE_MAX_DIM:
-        dist, _ = cKDTree(reference).query(queries, k=kk)
-        dist = np.asarray(dist).reshape(queries.shape[0], kk)
-        return dist[:, kk - 1]
+        dist, _ = cKDTree(reference).query(queries, k=kk + 1 if skip_self else kk)
+        dist = np.asarray(dist).reshape(queries.shape[0], -1)
+        return dist[:, 1:] if skip_self else dist
     # High dimension: exact brute force in blocks so memory stays O(block * n).
     ref_norms = np.einsum("ij,ij->i", reference, reference)
-    out = np.empty(queries.shape[0])
+    out = np.empty((queries.shape[0], kk))
     for start in range(0, queries.shape[0], _BLOCK_ROWS):
         block = queries[start : start + _BLOCK_ROWS]
+        rows = np.arange(block.shape[0])
         sq = ref_norms[None, :] - 2.0 * (block @ reference.T)
         sq += np.einsum("ij,ij->i", block, block)[:, None]
         if skip_self:
-            sq[np.arange(block.shape[0]), np.arange(start, start + block.shape[0])] = -np.inf
-        # The Gram identity loses precision for close points, so the chosen neighbour's
-        # distance is recomputed directly.
-        idx = np.argpartition(sq, kk - 1, axis=1)[:, kk - 1]
-        diff = block - reference[idx]
-        out[start : start + block.shape[0]] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+            sq[rows, np.arange(start, start + block.shape[0])] = np.inf
+        idx = np.argpartition(sq, kk - 1, axis=1)[:, :kk]
+        # The Gram identity loses precision for close points, so the chosen neighbours'
+        # distances are recomputed directly.
+        exact = np.empty((block.shape[0], kk))
+        for j in range(kk):  # one neighbour rank at a time keeps memory at block x d
+            diff = block - reference[idx[:, j]]
+            exact[:, j] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        out[start : start + block.shape[0]] = np.sort(exact, axis=1)
     return out
+
+
+def _kth_distances(queries: Array, reference: Array, k: int, skip_self: bool) -> Array:
+    """Distance from each query row to its k-th nearest reference row, (n_queries,)."""
+    return _nearest_distances(queries, reference, k, skip_self)[:, k - 1]
 
 
 def log_unit_ball_volume(d: int) -> float:
@@ -378,11 +386,12 @@ def knn_kl_divergence(P: ArrayLike, Q: ArrayLike, k: int = 3) -> float:
     if n <= k or m <= k:
         raise ValueError(f"knn_kl_divergence needs more than k={k} distinct points in each set")
     rho = _kth_distances(p, p, k, skip_self=True)
-    # Querying k+1 neighbours in Q and skipping an exact match keeps nu_i positive.
-    nu_k = _kth_distances(p, q, k, skip_self=False)
-    nu_k1 = _kth_distances(p, q, k + 1, skip_self=False) if m > k + 1 else nu_k
-    exact_match = _kth_distances(p, q, 1, skip_self=False) == 0.0
-    nu = np.where(exact_match, nu_k1, nu_k)
+    # Q has no repeated rows, so a P point matches at most one Q point exactly; taking the
+    # (k+1)-th neighbour then keeps nu_i positive.
+    near = _nearest_distances(p, q, min(k + 1, m), skip_self=False)
+    nu = near[:, k - 1]
+    if near.shape[1] > k:
+        nu = np.where(near[:, 0] == 0.0, near[:, k], nu)
     return float(d * np.mean(np.log(nu / rho)) + np.log(m / (n - 1)))
 
 
