@@ -317,13 +317,13 @@ def _lloyd(Z: Array, centers: Array) -> NDArray[np.int64]:
     aug_t = aug.transpose(0, 2, 1).copy()
     tol = _KMEANS_TOL * Z.var(axis=1).mean(axis=1)  # scikit-learn's data-scaled tolerance
     labels = np.full((r, n), -1, dtype=np.int64)
+    final_centers = centers.copy()
+    strict = np.zeros(r, dtype=bool)  # stopped because labels no longer change
     active = np.arange(r)
     C, A, At, T = centers.copy(), aug, aug_t, tol
     L = labels.copy()
     for _ in range(_KMEANS_MAX_ITER):
-        # argmin_j |x - c_j|^2 = argmin_j (|c_j|^2 - 2 c_j . x): one product with [x, 1].
-        coef = np.concatenate([-2.0 * C, (C**2).sum(axis=2, keepdims=True)], axis=2)
-        new_labels = (coef @ At).argmin(axis=1)
+        new_labels = _nearest_center(C, At)
         onehot = np.zeros((len(active), k, n))
         np.put_along_axis(onehot, new_labels[:, None, :], 1.0, axis=1)
         sums = onehot @ A  # (A, k, d+1)
@@ -333,14 +333,40 @@ def _lloyd(Z: Array, centers: Array) -> NDArray[np.int64]:
         if (counts == 0).any():
             _reseed_empty(Z[active], new_C, new_labels, counts)
         shift = ((new_C - C) ** 2).sum(axis=(1, 2))
-        done = (new_labels == L).all(axis=1) | (shift <= T)
+        same = (new_labels == L).all(axis=1)
+        done = same | (shift <= T)
         C, L = new_C, new_labels
         labels[active] = L
+        final_centers[active] = C
+        strict[active] = same
         if done.all():
             break
         keep = ~done
         active = active[keep]
         C, A, At, T, L = C[keep], A[keep], At[keep], T[keep], L[keep]
+    return _relabel_loose(labels, final_centers, aug_t, ~strict)
+
+
+def _nearest_center(C: Array, At: Array) -> NDArray[np.int64]:
+    """Index of the nearest centre (R, n) for centres C (R, k, d) and points At (R, d+1, n)."""
+    # argmin_j |x - c_j|^2 = argmin_j (|c_j|^2 - 2 c_j . x): one product with [x, 1].
+    coef = np.concatenate([-2.0 * C, (C**2).sum(axis=2, keepdims=True)], axis=2)
+    return (coef @ At).argmin(axis=1)
+
+
+def _relabel_loose(
+    labels: NDArray[np.int64], centers: Array, aug_t: Array, loose: NDArray[np.bool_]
+) -> NDArray[np.int64]:
+    """Assign points to the final centres where Lloyd stopped on the centre-shift tolerance
+    (labels then lag one step behind the centres, as scikit-learn also corrects), unless
+    that would leave a cluster empty."""
+    if not loose.any():
+        return labels
+    rows = np.flatnonzero(loose)
+    fresh = _nearest_center(centers[rows], aug_t[rows])
+    k = centers.shape[1]
+    full = np.array([np.bincount(f, minlength=k).min() > 0 for f in fresh])
+    labels[rows[full]] = fresh[full]
     return labels
 
 
