@@ -1,0 +1,273 @@
+"""Bounded work end to end: every page prices a request before running it.
+
+With ``GGMI_WORK_BUDGET`` set low, every computing page must refuse with a message that
+says what to reduce (no traceback, no half-drawn result), and the sliders that set a
+scenario count must not offer more scenarios than the budget allows. Long sweeps must
+report progress, and a new interaction arriving mid-sweep must cancel the rest of it:
+Streamlit stops a script only at its next ``st`` call, so the progress callback has to
+be such a call.
+"""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hardening_helpers import assert_no_leak, messages, new_app, work_pages
+from streamlit.elements.progress import ProgressMixin
+from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+from ggmi_app import bounds_page, cached
+from ggmi_app.scenario_params import sweep_values
+from ggmi_core.bounds import default_sweep_values, estimate_bound_sweep_cost
+from ggmi_core.budget import estimate_cost, estimate_sweep_cost, work_budget
+from ggmi_core.config import ScenarioConfig
+
+GAP_PAGE = "pages/2_KL_Gap_curves.py"
+BOUNDS_PAGE = "pages/3_Bound_terms.py"
+#: A small sweep of the gap page (6 values) with a metric Figure 4 never uses, so spies
+#: can tell this sweep's calls from Figure 4's.
+GAP_SWEEP = {
+    "sweep": "K",
+    "sweep_from": "2",
+    "sweep_to": "7",
+    "sweep_points": "6",
+    "rounds": "10",
+    "metric": "tv",
+    "n_mc": "500",
+}
+
+
+def _seed(name: str) -> str:
+    """A seed no other test uses, so a cached result cannot skip the budget check."""
+    return str(100_000 + zlib.crc32(name.encode()) % 1_000_000)
+
+
+# ------------------------------------------------------------ refusal with advice
+
+
+@pytest.mark.parametrize("page", work_pages())
+def test_every_page_refuses_over_budget_work_and_says_what_to_reduce(
+    page: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GGMI_WORK_BUDGET", "0.001")
+    at = new_app(page, {"seed": _seed(page)})
+    at.run()
+    assert_no_leak(at)
+    refusals = [e for e in messages(at, "error") if "units of work" in e]
+    assert refusals, messages(at, "error")
+    for text in refusals:
+        assert "Reduce" in text
+        assert "server allows 0" in text  # the configured budget, not a fixed number
+
+
+def test_refusal_lifts_when_the_budget_allows_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    page = "pages/1_Distributions.py"
+    seed = _seed("lift")
+    monkeypatch.setenv("GGMI_WORK_BUDGET", "0.001")
+    at = new_app(page, {"seed": seed})
+    at.run()
+    assert any("Reduce" in e for e in messages(at, "error"))
+    assert not at.get("plotly_chart")
+    monkeypatch.delenv("GGMI_WORK_BUDGET")
+    at.slider(key="noise_std").set_value(0.1).run()
+    assert_no_leak(at)
+    assert not messages(at, "error")
+    assert at.get("plotly_chart")
+
+
+# ----------------------------------------------------- sliders within the budget
+
+
+def _gap_rounds_allowed(at: Any) -> int:
+    """Scenarios per value the budget allows for the gap page's current sweep."""
+    values = {w.key: w.value for w in itertools.chain(at.slider, at.selectbox, at.number_input)}
+    config = ScenarioConfig(
+        **{k: values[k] for k in ScenarioConfig().to_dict() if k in values and k != "seed"}
+    )
+    xs = sweep_values(
+        values["sweep"], values["sweep_from"], values["sweep_to"], values["sweep_points"]
+    )
+    per_round = estimate_sweep_cost(
+        config, values["sweep"], xs, 1, n_mc=values["n_mc"], metric=values["metric"]
+    )
+    return int(work_budget() // per_round)
+
+
+@pytest.mark.xfail(
+    reason="gap: the 'scenarios per value' slider of pages/2_KL_Gap_curves.py keeps its "
+    "fixed max (200) instead of max_rounds_within_budget for the current sweep",
+    strict=True,
+)
+def test_gap_page_rounds_slider_offers_no_more_than_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GGMI_WORK_BUDGET", "20")
+    at = new_app(GAP_PAGE, {**GAP_SWEEP, "sweep_to": "15", "sweep_points": "14"})
+    at.run()
+    assert_no_leak(at)
+    allowed = _gap_rounds_allowed(at)
+    assert 10 <= allowed < 200  # the setting really is one where the cap matters
+    assert at.slider(key="rounds").max <= allowed
+
+
+def _bounds_allowed(at: Any, rounds_cost: Callable[[ScenarioConfig, int, str], float]) -> int:
+    values = {w.key: w.value for w in itertools.chain(at.slider, at.selectbox, at.number_input)}
+    config = bounds_page.scenario_config(values)
+    per_round = rounds_cost(config, values["n_mc"], values["metric"])
+    return int(work_budget() // per_round)
+
+
+@pytest.mark.xfail(
+    reason="gap: the 'Scenarios' slider of the Bound-terms page keeps its fixed max (200) "
+    "instead of the scenarios estimate_bound_cost allows within the budget",
+    strict=True,
+)
+def test_bounds_page_scenarios_slider_offers_no_more_than_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ggmi_core.bounds import estimate_bound_cost
+
+    monkeypatch.setenv("GGMI_WORK_BUDGET", "0.5")
+    at = new_app(BOUNDS_PAGE, {"n_mc": "1000"})
+    at.run()
+    assert_no_leak(at)
+    allowed = _bounds_allowed(at, lambda c, n_mc, m: estimate_bound_cost(c, 1, n_mc, m))
+    assert 5 <= allowed < 200
+    assert at.slider(key="scenarios").max <= allowed
+
+
+def test_distributions_sliders_stay_within_the_default_budget() -> None:
+    """The most expensive corner of the Distributions sliders still fits the default budget."""
+    from ggmi_app.cached import TABLE_MC
+    from ggmi_app.scenario_params import SCENARIO_SCHEMA
+    from ggmi_core.budget import DEFAULT_WORK_BUDGET
+
+    top = {p.name: p.max for p in SCENARIO_SCHEMA if hasattr(p, "max") and p.name != "seed"}
+    corner = ScenarioConfig().replace(**top)
+    cost = estimate_cost(corner, rounds=1, n_mc=4 * TABLE_MC, metric="kl_published")
+    assert cost <= DEFAULT_WORK_BUDGET
+
+
+# ------------------------------------------------------ progress and cancellation
+
+
+class _SweepSpy:
+    """Wraps a cached per-value function: records calls, requests a rerun once.
+
+    The rerun request is what the server does when a visitor moves a widget while the
+    script runs; the script must stop at its next ``st`` call.
+    """
+
+    def __init__(self, real: Callable[..., Any], value_of: Callable[..., Any], interrupt_at: int):
+        self.real = real
+        self.value_of = value_of
+        self.interrupt_at = interrupt_at
+        self.calls: list[Any] = []
+        self.interrupted = False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        value = self.value_of(*args, **kwargs)
+        if value is not None:
+            self.calls.append(value)
+            if not self.interrupted and len(self.calls) == self.interrupt_at:
+                self.interrupted = True
+                ctx = get_script_run_ctx()
+                assert ctx is not None and ctx.script_requests is not None
+                ctx.script_requests.request_rerun(
+                    RerunData(query_string=ctx.query_string, page_script_hash=ctx.page_script_hash)
+                )
+        return self.real(*args, **kwargs)
+
+
+@pytest.fixture
+def progress_texts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Texts of every progress-bar update (the real method still runs)."""
+    texts: list[str] = []
+    real = ProgressMixin.progress
+
+    def spy(self: Any, value: Any, text: str | None = None, **kw: Any) -> Any:
+        texts.append(text or "")
+        return real(self, value, text=text, **kw)
+
+    monkeypatch.setattr(ProgressMixin, "progress", spy)
+    return texts
+
+
+def test_gap_sweep_reports_progress_and_a_new_interaction_cancels_it(
+    monkeypatch: pytest.MonkeyPatch, progress_texts: list[str]
+) -> None:
+    def value_of(settings: dict, param: str, rounds: int, metric: str, n_mc: int) -> Any:
+        return settings[param] if metric == GAP_SWEEP["metric"] else None
+
+    spy = _SweepSpy(cached.gap_point, value_of, interrupt_at=3)
+    monkeypatch.setattr(cached, "gap_point", spy)
+    at = new_app(GAP_PAGE, {**GAP_SWEEP, "seed": _seed("cancel-gap")})
+    at.run()
+    assert_no_leak(at)
+    xs = [2, 3, 4, 5, 6, 7]
+    # Three values, then the rerun starts over at once (the first three from the cache):
+    # the progress update after the third value was where the old run stopped.
+    assert spy.calls == [2, 3, 4, *xs]
+    assert at.get("plotly_chart")
+    ours = [t for t in progress_texts if t.startswith("Sweeping K over 6 values")]
+    assert ours[:3] == [f"Sweeping K over 6 values ({i} of 6)" for i in (1, 2, 3)]
+    assert ours[3:] == [f"Sweeping K over 6 values ({i} of 6)" for i in range(1, 7)]
+
+
+def test_bounds_sweep_reports_progress_and_a_new_interaction_cancels_it(
+    monkeypatch: pytest.MonkeyPatch, progress_texts: list[str]
+) -> None:
+    def value_of(config: dict, param: str, value: float, *rest: Any) -> Any:
+        return value
+
+    spy = _SweepSpy(bounds_page.cached_sweep_point, value_of, interrupt_at=1)
+    monkeypatch.setattr(bounds_page, "cached_sweep_point", spy)
+    query = {
+        "tab": "How terms move",
+        "move_param": "noise_std",
+        "move_points": "3",
+        "move_scenarios": "5",
+        "n_mc": "1000",
+        "seed": _seed("cancel-bounds"),
+    }
+    at = new_app(BOUNDS_PAGE, query)
+    at.run()
+    assert_no_leak(at)
+    grid = [float(v) for v in default_sweep_values(ScenarioConfig(), "noise_std", 3)]
+    assert spy.calls == [grid[0], *grid]
+    ours = [t for t in progress_texts if "of 3)" in t]
+    # The bar moves before each value: "1 of 3", the first value (the interaction
+    # arrives), then "2 of 3" stops the run; the rerun moves it three times.
+    assert [t[-8:] for t in ours] == ["(1 of 3)", "(2 of 3)", "(1 of 3)", "(2 of 3)", "(3 of 3)"]
+
+
+def test_sweep_budget_is_checked_before_any_value_is_computed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An over-budget sweep computes nothing at all (not the first values, then refuses)."""
+
+    def value_of(settings: dict, param: str, rounds: int, metric: str, n_mc: int) -> Any:
+        return settings[param] if metric == GAP_SWEEP["metric"] else None
+
+    spy = _SweepSpy(cached.gap_point, value_of, interrupt_at=10**9)
+    monkeypatch.setattr(cached, "gap_point", spy)
+    bounds_spy = _SweepSpy(bounds_page.cached_sweep_point, lambda c, p, v, *a: v, 10**9)
+    monkeypatch.setattr(bounds_page, "cached_sweep_point", bounds_spy)
+    monkeypatch.setenv("GGMI_WORK_BUDGET", "0.01")
+    at = new_app(GAP_PAGE, {**GAP_SWEEP, "seed": _seed("nothing")})
+    at.run()
+    assert_no_leak(at)
+    assert any("Reduce" in e for e in messages(at, "error"))
+    assert spy.calls == []
+    grid = default_sweep_values(ScenarioConfig(), "L", 6)
+    assert estimate_bound_sweep_cost(ScenarioConfig(), "L", grid, 20, 2000, "js") > 0.01
+    at = new_app(BOUNDS_PAGE, {"tab": "How terms move", "seed": _seed("nothing")})
+    at.run()
+    assert_no_leak(at)
+    assert any("Reduce" in e for e in messages(at, "error"))
+    assert bounds_spy.calls == []
