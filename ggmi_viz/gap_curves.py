@@ -133,6 +133,7 @@ def _band_traces(
         go.Scatter(
             x=np.concatenate([x, x[::-1]]),
             y=np.concatenate([high, low[::-1]]),
+            mode="lines",  # plotly would add markers to a short trace by default
             fill="toself",
             fillcolor=with_alpha(color, 0.18),
             line={"width": 0},
@@ -201,6 +202,15 @@ def _robust_range(
     return [lo, hi], outside
 
 
+def _integer_ticks(values: pd.Series) -> dict:
+    """Axis settings that keep whole-number settings (K, n, ...) on whole-number ticks."""
+    v = values.to_numpy(dtype=float)
+    if v.size == 0 or not np.all(np.isfinite(v)) or not np.all(v == np.round(v)):
+        return {}
+    span = float(v.max() - v.min())
+    return {"tick0": float(v.min()), "dtick": max(1, round(span / 8)), "tickformat": "d"}
+
+
 def gap_curve_figure(
     summary: pd.DataFrame,
     param: str,
@@ -240,7 +250,7 @@ def gap_curve_figure(
             if trace.fill != "toself":
                 centres.append(np.asarray(trace.y, dtype=float))
     fig.add_hline(y=0.0, line={"color": _ZERO_COLOR, "width": 1, "dash": "dot"})
-    fig.update_xaxes(title=param_label(param))
+    fig.update_xaxes(title=param_label(param), **_integer_ticks(summary["value"]))
     fig.update_yaxes(title=metric_axis_title(metric))
     title = f"{METRIC_SHORT.get(metric, metric)} as {param} grows"
     if fixed:
@@ -347,6 +357,22 @@ def figure4_figure(
         if ann.text and ann.text.startswith("vary"):
             ann.font = {"size": size}
     return fig
+
+
+def figure4_data(tables: Mapping[str, Mapping[str, pd.DataFrame]]) -> pd.DataFrame:
+    """The numbers behind ``figure4_figure`` as one long table (for CSV export).
+
+    Columns: ``metric``, ``param`` and the summary columns of each table.
+    """
+    frames = [
+        summary.drop(columns=["param", "metric"], errors="ignore").assign(metric=metric, param=p)
+        for metric, by_param in tables.items()
+        for p, summary in by_param.items()
+    ]
+    if not frames:
+        return pd.DataFrame(columns=["metric", "param", "value", "gap_mean", "gap_std"])
+    data = pd.concat(frames, ignore_index=True)
+    return data[["metric", "param", *[c for c in data.columns if c not in ("metric", "param")]]]
 
 
 def figure4_tables(long: pd.DataFrame) -> dict[str, pd.DataFrame]:

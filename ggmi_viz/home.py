@@ -109,7 +109,7 @@ def chain_figure(lecture: bool = False) -> go.Figure:
     """
     fig = go.Figure()
     scale = _LECTURE_TEXT_SCALE if lecture else 1.0
-    _add_chain(fig, scale)
+    _add_chain(fig, scale, lecture)
     _add_knowledge_inflow(fig, scale)
     _add_information_band(fig, scale)
     _add_hover_points(fig)
@@ -129,7 +129,7 @@ def chain_figure(lecture: bool = False) -> go.Figure:
     return fig
 
 
-def _add_chain(fig: go.Figure, scale: float) -> None:
+def _add_chain(fig: go.Figure, scale: float, lecture: bool) -> None:
     for i, (stage, color) in enumerate(zip(STAGES, _BOX_COLORS, strict=True)):
         fig.add_shape(
             type="rect",
@@ -141,20 +141,28 @@ def _add_chain(fig: go.Figure, scale: float) -> None:
             fillcolor=with_alpha(color, 0.15),
             layer="below",
         )
-        fig.add_annotation(
-            x=i,
-            y=_CHAIN_Y + 0.18,
-            text=f"<b>{stage.label}</b>",
-            showarrow=False,
-            font={"size": round(16 * scale)},
-        )
-        fig.add_annotation(
-            x=i,
-            y=_CHAIN_Y - 0.22,
-            text=stage.symbol,
-            showarrow=False,
-            font={"size": round(12 * scale)},
-        )
+        if lecture:
+            # Large type in a narrow box: wrap long labels and leave the symbols to the
+            # hover text, so nothing spills over the box edges.
+            label = stage.label.replace(" ", "<br>") if len(stage.label) > 8 else stage.label
+            fig.add_annotation(
+                x=i,
+                y=_CHAIN_Y,
+                text=f"<b>{label}</b>",
+                showarrow=False,
+                font={"size": round(16 * scale)},
+            )
+        else:
+            fig.add_annotation(
+                x=i,
+                y=_CHAIN_Y + 0.18,
+                text=f"<b>{stage.label}</b>",
+                showarrow=False,
+                font={"size": 16},
+            )
+            fig.add_annotation(
+                x=i, y=_CHAIN_Y - 0.22, text=stage.symbol, showarrow=False, font={"size": 12}
+            )
         if i + 1 < len(STAGES):
             fig.add_annotation(
                 x=i + 1 - _BOX_HALF_WIDTH,
@@ -269,7 +277,7 @@ def _add_hover_points(fig: go.Figure) -> None:
             y=[_CHAIN_Y] * len(STAGES),
             mode="markers",
             marker={"size": 60, "opacity": 0.0, "symbol": "square"},
-            hovertext=[f"<b>{s.label}</b><br>{_wrap(s.explanation)}" for s in STAGES],
+            hovertext=[f"<b>{s.label}</b>: {s.symbol}<br>{_wrap(s.explanation)}" for s in STAGES],
             hoverinfo="text",
             showlegend=False,
             name="stages",

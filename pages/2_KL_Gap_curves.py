@@ -19,6 +19,7 @@ from ggmi_app.state import apply_preset, preset_buttons, settings_io, sidebar_co
 from ggmi_core.budget import check_budget, work_budget
 from ggmi_viz.gap_curves import (
     ESTIMATOR_NOTE,
+    figure4_data,
     figure4_figure,
     gap_curve_figure,
     metric_label,
@@ -85,7 +86,7 @@ with error_boundary("Figure 4"):
     show_figure(
         figure4_figure(tables, lecture=lecture),
         "figure4-published-and-js",
-        None,
+        figure4_data(tables),
         lecture,
         key="figure4",
     )

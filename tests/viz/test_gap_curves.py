@@ -8,6 +8,7 @@ import pytest
 
 from ggmi_viz.gap_curves import (
     ESTIMATOR_NOTE,
+    figure4_data,
     figure4_figure,
     figure4_tables,
     gap_curve_figure,
@@ -143,3 +144,25 @@ def test_texts_have_no_latex():
         lecture=True,
     )
     assert "$" not in fig.to_json() and "$" not in ESTIMATOR_NOTE
+
+
+def test_band_traces_draw_no_markers_and_whole_numbers_get_whole_ticks():
+    s = summarise_gaps(VALUES, _gaps())
+    fig = gap_curve_figure(s, "K", "js", bands=("std", "quantile"))
+    for band in (t for t in fig.data if t.fill == "toself"):
+        assert band.mode == "lines"
+    assert fig.layout.xaxis.tickformat == "d" and fig.layout.xaxis.dtick == 1
+    floats = summarise_gaps([0.0, 0.25, 0.5], _gaps()[:3])
+    assert gap_curve_figure(floats, "adherence", "js").layout.xaxis.tickformat is None
+
+
+def test_figure4_data_stacks_every_panel_with_its_metric_and_letter():
+    s = summarise_gaps(VALUES, _gaps())
+    data = figure4_data({"kl_published": {"K": s, "J": s}, "js": {"K": s}})
+    assert list(data.columns[:4]) == ["metric", "param", "value", "n"]
+    assert len(data) == 3 * len(VALUES)
+    assert set(zip(data.metric, data.param, strict=True)) == {
+        ("kl_published", "K"),
+        ("kl_published", "J"),
+        ("js", "K"),
+    }
