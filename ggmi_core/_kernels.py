@@ -140,6 +140,16 @@ def responsibilities_and_logsumexp(log_comp: Array) -> tuple[Array, Array]:
     return e, log_total
 
 
+def unnormalised_responsibilities(log_comp: Array) -> tuple[Array, Array, Array]:
+    """exp(log_comp) (R, k, n), the per-point normaliser (R, n) and its log (R, n).
+
+    Responsibilities are the first divided by the second; callers that only need
+    ``resp @ M`` can divide M's rows instead, which is cheaper when k is large.
+    """
+    e, log_total, total = _exp_and_total(log_comp)
+    return e, total, log_total
+
+
 # Component log-densities here are far below exp's overflow point (their covariances are
 # floored), so exp is taken directly; only points where every component underflows (far
 # outliers) need the max-shifted form, which is computed for those columns alone.

@@ -26,7 +26,7 @@ from ggmi_core._kernels import (
     natural_parameters,
     precision_and_logdet,
     quadratic_features,
-    responsibilities_and_logsumexp,
+    unnormalised_responsibilities,
 )
 from ggmi_core.gmm import GMM, GMMBatch
 
@@ -186,9 +186,10 @@ def _em_loop(
     previous = np.full(r, -np.inf)
     for iteration in range(1, max_iter + 1):
         log_comp = _theta(w_w, mu_w, cov_w, reg_w) @ Ft_w
-        resp, log_norm = responsibilities_and_logsumexp(log_comp)
+        weighted, norm, log_norm = unnormalised_responsibilities(log_comp)
         mean_ll = log_norm.mean(axis=1)
-        w_w, mu_w, cov_w = _m_step(resp, F_w, reg_w)
+        # resp @ F with resp = weighted / norm: scale the (n, p) features, not (k, n) weights.
+        w_w, mu_w, cov_w = _m_step(weighted, F_w * (1.0 / norm)[:, :, None], reg_w)
         met = np.abs(mean_ll - previous) < tol
         previous = mean_ll
         done = met | (iteration == max_iter)
