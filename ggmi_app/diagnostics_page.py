@@ -1,0 +1,526 @@
+"""Controls, cached calls and sections of the Diagnostics page (``pages/4_Diagnostics.py``).
+
+Two tabs:
+
+* ``render_simulation``: HSIC, kNN/exact/cluster entropies against N_k or adherence in
+  the GMM simulation, beside the paper's own Appendix G numbers (a separate table);
+* ``render_your_data``: the same diagnostics on embeddings a visitor uploads (or the
+  shipped example), with HSIC and its permutation null, entropies, kNN KL both ways and a
+  PCA picture.
+
+Uploads are parsed by ``ggmi_core.uploads`` (every failure is an ``UploadError`` whose
+message is shown, escaped), capped in rows server-side with a seeded subsample, and
+analysed by ``ggmi_core.diagnostics.analyse_embeddings``. Cached calls are bounded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from ggmi_app.cache import CACHE_MAX_ENTRIES, CACHE_TTL_S
+from ggmi_app.figures import show_figure
+from ggmi_app.layout import error_boundary, escape_markdown, show_error
+from ggmi_app.params import ChoiceParam, FloatParam, IntParam, Param
+from ggmi_app.state import sidebar_controls
+from ggmi_core import diagnostics as diag
+from ggmi_core.config import ScenarioConfig
+from ggmi_core.example_data import ANCHOR_FILE, SYNTHETIC_FILE
+from ggmi_core.uploads import (
+    ALLOWED_EXTENSIONS,
+    MAX_UPLOAD_BYTES,
+    Limits,
+    UploadError,
+    check_pair,
+    load_embeddings,
+    subsample_rows,
+)
+from ggmi_viz import diagnostics as figures
+
+PAGE_TITLE: Final[str] = "Diagnostics"
+TAB_KEY: Final[str] = "dg_tab"
+TAB_LABELS: Final[tuple[str, str]] = ("Simulation", "Your data")
+ASSETS: Final[Path] = Path(__file__).resolve().parents[1] / "assets"
+
+#: URL and widget keys of this page carry these prefixes, so they never clash with the
+#: other pages' sliders (whose ranges differ).
+SIM_PREFIX: Final[str] = "dg_"
+DATA_PREFIX: Final[str] = "dgu_"
+
+#: Values of each sweep. N_k includes the paper's 3, 10 and 20 in-context instances.
+SWEEP_GRIDS: Final[dict[str, tuple[float, ...]]] = {
+    "adherence": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+    "n_anchor_per_component": (3, 10, 20, 50, 100, 200),
+}
+
+# ------------------------------------------------------------------------- schema
+
+SIM_SCHEMA: Final[tuple[Param, ...]] = (
+    ChoiceParam(
+        "sweep", "Sweep", "adherence", tuple(SWEEP_GRIDS),
+        labels={
+            "adherence": "prompt adherence b (0 to 1)",
+            "n_anchor_per_component": "N_k: anchor samples per component (3 to 200)",
+        },
+        help="N_k plays the part of the paper's number of in-context instances.",
+    ),
+    IntParam("K", "K: anchor-sampled components", 2, 1, 8),
+    IntParam("J", "J: unsampled components", 2, 0, 8),
+    IntParam("L", "L: task-irrelevant components", 2, 0, 8),
+    IntParam("Nk", "N_k (when sweeping b)", 50, 5, 200, step=5,
+             help="Anchor samples per component while adherence is swept."),
+    FloatParam("b", "b: prompt adherence (when sweeping N_k)", 0.5, 0.0, 1.0, 0.05,
+               help="Chance that M answers from the anchor component its prompt named. "
+               "At 0 synthetic samples ignore their prompt, so HSIC finds nothing."),
+    IntParam("n", "n: synthetic samples", 200, 40, 600, step=20,
+             help="HSIC is computed on these n pairs; its cost grows with n squared."),
+    IntParam("d", "d: dimension", 2, 1, 6),
+    FloatParam("noise", "s: curation noise (std)", 0.0, 0.0, 2.0, 0.05),
+    IntParam("scenarios", "Scenarios per value", 20, 5, 50, step=5),
+    IntParam("permutations", "HSIC permutations", 99, 19, 499, step=20,
+             help="The smallest possible p-value is 1 / (permutations + 1)."),
+    IntParam("seed", "Seed", 0, 0, 99_999, widget="number"),
+)  # fmt: skip
+
+DATA_SCHEMA: Final[tuple[Param, ...]] = (
+    IntParam("permutations", "HSIC permutations", 199, 99, 499, step=100,
+             help="The smallest possible p-value is 1 / (permutations + 1)."),
+    IntParam("k", "k: neighbours for the kNN estimators", 3, 1, 10,
+             help="Larger k: less variance, more bias."),
+)  # fmt: skip
+
+#: At most this many rows of each file are analysed (a seeded random subsample beyond).
+ANALYSIS_MAX_ROWS: Final[int] = 1000
+#: ... and at most this many numbers per file, so wide embeddings keep fewer rows.
+ANALYSIS_MAX_VALUES: Final[int] = 1_000_000
+#: Seed of the row subsample and of the HSIC permutations on uploaded data.
+DATA_SEED: Final[int] = 0
+_EXAMPLE_FLAG: Final[str] = "_dg_use_example"
+
+
+def draw_controls() -> dict[str, Any]:
+    """Draw the simulation controls in the sidebar (URL-backed) and return their values."""
+    st.sidebar.subheader("Simulation")
+    return sidebar_controls(SIM_SCHEMA, prefix=SIM_PREFIX)
+
+
+def scenario_config(values: Mapping[str, Any]) -> ScenarioConfig:
+    """The base ``ScenarioConfig`` of the sliders (``ValueError`` names a bad combination)."""
+    return ScenarioConfig(
+        K=values["K"],
+        J=values["J"],
+        L=values["L"],
+        n_anchor_per_component=values["Nk"],
+        n_synthetic=values["n"],
+        dim=values["d"],
+        noise_std=values["noise"],
+        adherence=values["b"],
+        seed=values["seed"],
+    )
+
+
+# ------------------------------------------------------------------ simulation
+
+
+@st.cache_data(max_entries=4 * CACHE_MAX_ENTRIES, ttl=CACHE_TTL_S, show_spinner=False)
+def sweep_point(
+    settings: dict[str, Any], param: str, value: float, rounds: int, permutations: int
+) -> pd.DataFrame:
+    """Per-scenario diagnostics of one swept value (``rounds`` rows, a few KB).
+
+    Cached per value: ``diagnostics_sweep`` seeds every value from the same config seed, so
+    one value computed alone equals that value inside a full sweep.
+    """
+    config = ScenarioConfig.from_dict(settings)
+    return diag.diagnostics_sweep(
+        config, param, [value], rounds=rounds, n_permutations=permutations
+    )
+
+
+def run_sweep(values: Mapping[str, Any], config: ScenarioConfig) -> pd.DataFrame:
+    """The whole sweep, value by value behind a progress bar, after a cost check."""
+    param = values["sweep"]
+    grid = SWEEP_GRIDS[param]
+    rounds, permutations = values["scenarios"], values["permutations"]
+    work = diag.diagnostics_sweep_cost(config, param, grid, rounds, permutations)
+    diag.check_diagnostics_cost(work)
+    bar = st.progress(0.0, text="Starting the sweep...")
+    parts = []
+    for i, value in enumerate(grid):
+        bar.progress(i / len(grid), text=f"{param} = {value:g} ({i + 1} of {len(grid)})")
+        parts.append(sweep_point(config.to_dict(), param, value, rounds, permutations))
+    bar.empty()
+    return pd.concat(parts, ignore_index=True)
+
+
+def trend_sentence(summary: pd.DataFrame, param: str) -> str:
+    """How mean HSIC and synthetic cluster entropy move from the first to the last value."""
+    first, last = summary.iloc[0], summary.iloc[-1]
+    name = "b" if param == "adherence" else "N_k"
+    return (
+        f"In this simulation, from {name} = {first['value']:g} to {name} = {last['value']:g}, "
+        f"mean HSIC goes from {first['hsic_mean']:.4f} to {last['hsic_mean']:.4f} and the "
+        f"synthetic data's cluster entropy from {first['synthetic_cluster_entropy_mean']:.3f} "
+        f"to {last['synthetic_cluster_entropy_mean']:.3f} nats."
+    )
+
+
+def render_simulation(values: Mapping[str, Any], config: ScenarioConfig, lecture: bool) -> None:
+    """Sweep figures, the paper's numbers beside them, and how to read both."""
+    param = values["sweep"]
+    if not lecture:
+        st.markdown(
+            "Each synthetic sample is paired with an anchor sample from the component its "
+            "prompt named, and HSIC measures how much the pairs depend on each other. "
+            "The entropy of the synthetic data is measured two ways: a k-nearest-neighbour "
+            "estimate of its differential entropy (checked against the exact value, which "
+            "the simulation knows) and the entropy of its spread over the target's "
+            "components, the analogue of the paper's semantic entropy."
+        )
+    per_scenario = run_sweep(values, config)
+    summary = diag.summarise_sweep(per_scenario)
+    stem = f"diagnostics-{param}-K{config.K}-J{config.J}-L{config.L}-seed{config.seed}"
+    show_figure(
+        figures.hsic_sweep_figure(per_scenario, summary, param, lecture),
+        f"{stem}-hsic",
+        per_scenario.rename(columns={"value": param}),
+        lecture,
+        key="dg-hsic",
+    )
+    show_figure(
+        figures.entropy_sweep_figure(summary, param, config.K, config.n_target_components, lecture),
+        f"{stem}-entropy",
+        figures.sweep_data(summary, param),
+        lecture,
+        key="dg-entropy",
+    )
+    st.caption(
+        f"{values['scenarios']} scenarios per value, {values['permutations']} permutations "
+        "per HSIC test; error bars are ± 1 standard error over scenarios. Entropies in nats. "
+        + trend_sentence(summary, param)
+    )
+    st.subheader("The paper's numbers (real LLM data, not this simulation)")
+    left, right = st.columns([3, 2])
+    with left:
+        st.dataframe(
+            figures.paper_results_table(),
+            hide_index=True,
+            column_config={
+                "HSIC": st.column_config.NumberColumn(format="%.4f"),
+                "semantic entropy": st.column_config.NumberColumn(format="%.4f"),
+            },
+        )
+    with right:
+        st.markdown(
+            "Appendix G of the paper: GPT-4o wrote synthetic data from Dolly-15K prompts "
+            "with 3, 10 or 20 in-context instances (Tables 2-3), and Table 4 compares "
+            "generators. HSIC there is between text embeddings, semantic entropy is over "
+            "meaning clusters; their scales are **not comparable** with the curves above, "
+            "only the directions are. The paper reads lower HSIC as a larger information "
+            "gain and lower semantic entropy as more faithful data."
+        )
+
+
+# ------------------------------------------------------------------ your data
+
+
+@dataclasses.dataclass(frozen=True)
+class PreparedPair:
+    """Two parsed embedding files, capped to the analysis limits, or an error message.
+
+    Attributes:
+        anchor, synthetic: (n, d) and (m, d) arrays actually analysed (None on error).
+        rows_in_files: rows of (anchor, synthetic) as uploaded.
+        same_rows: the files have equal row counts (row pairing possible).
+        subsampled: rows were dropped to meet ``row_cap``.
+        row_cap: most rows analysed per file for this dimension.
+        error: a message for the visitor, or None.
+    """
+
+    anchor: np.ndarray | None = None
+    synthetic: np.ndarray | None = None
+    rows_in_files: tuple[int, int] = (0, 0)
+    same_rows: bool = False
+    subsampled: bool = False
+    row_cap: int = ANALYSIS_MAX_ROWS
+    error: str | None = None
+
+
+def analysis_row_cap(dim: int) -> int:
+    """Rows analysed per file: ``ANALYSIS_MAX_ROWS``, fewer for very wide embeddings."""
+    return int(max(50, min(ANALYSIS_MAX_ROWS, ANALYSIS_MAX_VALUES // max(dim, 1))))
+
+
+@st.cache_data(max_entries=8, ttl=CACHE_TTL_S, show_spinner=False)
+def prepare_pair(
+    anchor_bytes: bytes, anchor_name: str, synthetic_bytes: bytes, synthetic_name: str
+) -> PreparedPair:
+    """Parse, validate and cap both files; never raises for bad files (returns ``error``).
+
+    Errors are returned rather than raised so that ``st.cache_data`` keeps them too: a bad
+    20 MB file is parsed once, not on every rerun.
+    """
+    arrays = []
+    for role, data, name in (
+        ("anchor", anchor_bytes, anchor_name),
+        ("synthetic", synthetic_bytes, synthetic_name),
+    ):
+        try:
+            arrays.append(load_embeddings(data, name))
+        except UploadError as exc:
+            return PreparedPair(error=f"The {role} file cannot be used: {exc}")
+    anchor, synthetic = arrays
+    try:
+        pair = check_pair(anchor, synthetic)
+    except UploadError as exc:
+        return PreparedPair(error=str(exc))
+    cap = analysis_row_cap(pair.dim)
+    rng = np.random.default_rng(DATA_SEED)
+    (anchor_c, synthetic_c), reduced = subsample_rows(
+        (anchor, synthetic), cap, rng, paired=pair.paired
+    )
+    return PreparedPair(
+        anchor=anchor_c,
+        synthetic=synthetic_c,
+        rows_in_files=(pair.n_anchor, pair.n_synthetic),
+        same_rows=pair.paired,
+        subsampled=reduced,
+        row_cap=cap,
+    )
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES, ttl=CACHE_TTL_S, show_spinner=False)
+def cached_analysis(
+    anchor: np.ndarray, synthetic: np.ndarray, paired: bool, permutations: int, k: int
+) -> diag.EmbeddingReport:
+    """``analyse_embeddings`` with the page's fixed seed (a few hundred KB per entry)."""
+    rng = np.random.default_rng(DATA_SEED)
+    return diag.analyse_embeddings(anchor, synthetic, paired, permutations, rng, k=k)
+
+
+def example_files() -> tuple[tuple[bytes, str], tuple[bytes, str]]:
+    """The shipped example files as (bytes, name) for anchor and synthetic."""
+    return (
+        ((ASSETS / ANCHOR_FILE).read_bytes(), ANCHOR_FILE),
+        ((ASSETS / SYNTHETIC_FILE).read_bytes(), SYNTHETIC_FILE),
+    )
+
+
+def _use_example() -> None:
+    st.session_state[_EXAMPLE_FLAG] = True
+
+
+def _use_uploads() -> None:
+    # A new upload means the visitor wants their own files, not the example any more.
+    st.session_state[_EXAMPLE_FLAG] = False
+
+
+def _upload_widgets() -> tuple[Any, Any]:
+    # No ``type=`` filter on purpose: Streamlit 1.67 enforces it by raising while it
+    # decodes the widget state (before our code runs, and outside any error boundary when
+    # the widget has a callback). ``load_embeddings`` refuses other types with a message.
+    mb = MAX_UPLOAD_BYTES // (1024 * 1024)
+    help_text = (
+        f"Accepted: {', '.join(ALLOWED_EXTENSIONS)}. Rows are samples, columns are embedding "
+        f"dimensions. Server limits: {Limits().describe()}."
+    )
+    left, right = st.columns(2)
+    anchor = left.file_uploader(
+        "Anchor embeddings (real data)", key="dg_anchor_file",
+        max_upload_size=mb, help=help_text, on_change=_use_uploads,
+    )  # fmt: skip
+    synthetic = right.file_uploader(
+        "Synthetic embeddings (generated data)", key="dg_synthetic_file",
+        max_upload_size=mb, help=help_text, on_change=_use_uploads,
+    )  # fmt: skip
+    return anchor, synthetic
+
+
+def _example_row() -> None:
+    cols = st.columns([2, 1, 1])
+    cols[0].button(
+        "Try the example data",
+        key="dg_example",
+        on_click=_use_example,
+        type="primary",
+        icon=":material/science:",
+        help="Two 300 x 8 CSV files made by this project's simulation (adherence 0.6).",
+    )
+    (anchor_bytes, anchor_name), (synth_bytes, synth_name) = example_files()
+    cols[1].download_button(
+        "Example anchor CSV", anchor_bytes, anchor_name, "text/csv",
+        key="dg_example_anchor_csv", on_click="ignore",
+    )  # fmt: skip
+    cols[2].download_button(
+        "Example synthetic CSV", synth_bytes, synth_name, "text/csv",
+        key="dg_example_synthetic_csv", on_click="ignore",
+    )  # fmt: skip
+
+
+def selected_files(anchor_upload: Any, synthetic_upload: Any) -> tuple[Any, str] | None:
+    """The pair to analyse and a description of its source, or None when incomplete.
+
+    The example wins from the click of its button until the next change of an uploader.
+    """
+    if st.session_state.get(_EXAMPLE_FLAG):
+        return example_files(), "the example data (a simulated scenario with adherence 0.6)"
+    if anchor_upload is not None and synthetic_upload is not None:
+        return (
+            (anchor_upload.getvalue(), anchor_upload.name),
+            (synthetic_upload.getvalue(), synthetic_upload.name),
+        ), "your uploaded files"
+    if anchor_upload is not None or synthetic_upload is not None:
+        st.info("Upload the second file too: the diagnostics compare anchor with synthetic data.")
+    return None
+
+
+def render_your_data(lecture: bool) -> None:
+    """Upload (or example) -> validated arrays -> diagnostics, figures and tables."""
+    if not lecture:
+        st.markdown(
+            "Upload embeddings of your anchor (real) data and of your synthetic data, one "
+            "sample per row (CSV with or without a header, NPY, or Parquet). Nothing is "
+            "stored; files live only in this browser session."
+        )
+    settings = sidebar_controls(
+        DATA_SCHEMA, prefix=DATA_PREFIX, container=st.sidebar.expander("Your data", expanded=True)
+    )
+    anchor_upload, synthetic_upload = _upload_widgets()
+    _example_row()
+    chosen = selected_files(anchor_upload, synthetic_upload)
+    if chosen is None:
+        if anchor_upload is None and synthetic_upload is None:
+            st.info("Upload both files, or press **Try the example data**.")
+        return
+    ((anchor_bytes, anchor_name), (synth_bytes, synth_name)), source = chosen
+    with st.spinner("Reading the files..."):
+        prepared = prepare_pair(anchor_bytes, anchor_name, synth_bytes, synth_name)
+    if prepared.error is not None:
+        show_error(prepared.error)
+        return
+    st.success(escape_markdown(f"Analysing {source}."), icon="✅")
+    paired = _pairing_choice(prepared)
+    _row_cap_notice(prepared)
+    with st.spinner("Computing HSIC, entropies and the projection..."):
+        report = cached_analysis(
+            prepared.anchor, prepared.synthetic, paired, settings["permutations"], settings["k"]
+        )
+    _show_report(report, lecture)
+
+
+def _pairing_choice(prepared: PreparedPair) -> bool:
+    n_a, n_s = prepared.rows_in_files
+    if not prepared.same_rows:
+        st.warning(
+            f"The files have different row counts ({n_a:,} anchor, {n_s:,} synthetic), so "
+            "rows cannot be matched and **HSIC is not computed**. We do not pair rows at "
+            "random: a random pairing is independent by construction, so HSIC's p-value "
+            "would be uniform and say nothing about your data. To test dependence, give "
+            "both files the same rows, row i of the synthetic file being the answer to a "
+            "prompt built from row i of the anchor file (repeat anchor rows if one prompt "
+            "produced several samples).",
+            icon="ℹ️",
+        )
+        return False
+    return st.checkbox(
+        "Rows are paired: row i of the synthetic file came from a prompt built from row i "
+        "of the anchor file",
+        value=True,
+        key="dg_paired",
+        help="Switch off if the two files merely have the same number of rows: HSIC is "
+        "then skipped, since it tests the dependence of pairs.",
+    )
+
+
+def _row_cap_notice(prepared: PreparedPair) -> None:
+    if not prepared.subsampled:
+        return
+    n_a, n_s = prepared.rows_in_files
+    how = (
+        "the same rows from both files, so pairs stay together"
+        if prepared.same_rows
+        else "each file separately"
+    )
+    st.info(
+        f"Your files have {n_a:,} and {n_s:,} rows. To keep the shared server responsive, "
+        f"at most {prepared.row_cap:,} rows per file are analysed at this dimension: a "
+        f"random subsample (seed {DATA_SEED}), {how}.",
+        icon="✂️",
+    )
+
+
+def _show_report(report: diag.EmbeddingReport, lecture: bool) -> None:
+    cols = st.columns(4)
+    if report.hsic is not None:
+        cols[0].metric("HSIC", f"{report.hsic.statistic:.4g}")
+        cols[1].metric("p-value (permutation)", f"{report.hsic.p_value:.3g}")
+    else:
+        cols[0].metric("HSIC", "not paired")
+        cols[1].metric("p-value (permutation)", "–")
+    cols[2].metric("Entropy drop anchor - synthetic", f"{report.entropy_drop:.3f} nats")
+    cols[3].metric("KL(synthetic || anchor)", f"{report.kl_synthetic_anchor:.3f} nats")
+    table = figures.report_table(report)
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "value": st.column_config.NumberColumn(format="%.4g"),
+            "±": st.column_config.NumberColumn(format="%.2g"),
+            "reading": st.column_config.TextColumn(width="large"),
+        },
+    )
+    st.download_button(
+        "Download these numbers (CSV)",
+        table.to_csv(index=False).encode(),
+        "diagnostics-your-data.csv",
+        "text/csv",
+        key="dg_report_csv",
+        on_click="ignore",
+    )
+    show_figure(
+        figures.projection_figure(report, lecture=lecture),
+        "diagnostics-your-data-pca",
+        figures.projection_data(report),
+        lecture,
+        key="dg-pca",
+    )
+    if report.hsic is not None:
+        show_figure(
+            figures.hsic_null_figure(report.hsic, lecture),
+            "diagnostics-your-data-hsic-null",
+            figures.hsic_null_data(report.hsic),
+            lecture,
+            key="dg-null",
+        )
+    if not lecture:
+        st.caption(
+            f"Entropies and KL are k-nearest-neighbour estimates (k = {report.k}) in nats; "
+            "in hundreds of dimensions they are strongly biased, so compare the two sets "
+            "with each other rather than with other data. For paired files each KL direction "
+            "uses disjoint halves of the rows, so no sample is compared with its own partner. "
+            "HSIC uses Gaussian kernels with median-distance bandwidths."
+        )
+
+
+def render_tabs(values: Mapping[str, Any], lecture: bool) -> None:
+    """The two tabs; only the open one runs (the choice is kept in the URL)."""
+    simulation, your_data = st.tabs(TAB_LABELS, key=TAB_KEY, bind="query-params")
+    with simulation:
+        if simulation.open:
+            try:
+                config = scenario_config(values)
+            except ValueError as exc:
+                show_error(f"These settings do not form a valid scenario: {exc}")
+            else:
+                with error_boundary("the simulation diagnostics"):
+                    render_simulation(values, config, lecture)
+    with your_data:
+        if your_data.open:
+            with error_boundary("the diagnostics of your data"):
+                render_your_data(lecture)
