@@ -82,6 +82,7 @@ def hsic_sweep_figure(
             y=np.concatenate([mean + std, (mean - std)[::-1]]),
             fill="toself",
             fillcolor=with_alpha(HSIC_COLOR, 0.15),
+            mode="lines",
             line={"width": 0},
             hoverinfo="skip",
             name="mean ± 1 std",
@@ -118,7 +119,7 @@ def hsic_sweep_figure(
             mode="lines+markers",
             line={"color": REJECT_COLOR, "dash": "dash"},
             marker={"symbol": "diamond"},
-            name=f"share of scenarios with p < {ALPHA:g}",
+            name=f"share of scenarios with p ≤ {ALPHA:g}",
             hovertemplate="value %{x}<br>dependent in %{y:.0%} of scenarios<extra></extra>",
         ),
         secondary_y=True,
@@ -126,7 +127,7 @@ def hsic_sweep_figure(
     fig.update_xaxes(title_text=param_label(param))
     fig.update_yaxes(title_text="HSIC (synthetic vs anchor partner)", secondary_y=False)
     fig.update_yaxes(
-        title_text=f"share with p < {ALPHA:g}",
+        title_text=f"share with p ≤ {ALPHA:g}",
         range=[-0.02, 1.02],
         tickvals=[0, 0.25, 0.5, 0.75, 1.0],
         tickformat=".0%",

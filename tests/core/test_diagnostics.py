@@ -397,3 +397,15 @@ def test_analyse_embeddings_paired_and_unpaired():
         D.analyse_embeddings(anchor, synthetic[:100], True, 9, rng)
     with pytest.raises(ValueError, match="dimension"):
         D.analyse_embeddings(anchor, synthetic[:, :3], False, 9, rng)
+
+
+def test_summarise_sweep_counts_p_equal_to_alpha_as_rejection():
+    import pandas as pd
+
+    rows = [
+        {c: 0.0 for c in D.SCENARIO_COLUMNS} | {"value": 1.0, "scenario": i, "hsic_p_value": p}
+        for i, p in enumerate([0.05, 0.05, 0.5, 0.04])
+    ]
+    summary = D.summarise_sweep(pd.DataFrame(rows))
+    assert summary.hsic_reject_rate.tolist() == [0.75]
+    assert summary.rounds.tolist() == [4]

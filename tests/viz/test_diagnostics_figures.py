@@ -48,9 +48,9 @@ def test_hsic_sweep_figure_draws_every_scenario_mean_band_and_rejection_rate(swe
     band = _trace(fig, "mean ± 1 std")
     std = per.groupby("value").hsic.std().to_numpy()
     np.testing.assert_allclose(np.max(band.y[:3]), np.max(mean.y + std))
-    rate = _trace(fig, "share of scenarios with p < 0.05")
+    rate = _trace(fig, "share of scenarios with p ≤ 0.05")
     np.testing.assert_allclose(
-        rate.y, per.groupby("value").hsic_p_value.apply(lambda p: (p < 0.05).mean())
+        rate.y, per.groupby("value").hsic_p_value.apply(lambda p: (p <= 0.05).mean())
     )
     assert rate.yaxis == "y2"
     assert "adherence" in fig.layout.xaxis.title.text
