@@ -63,7 +63,12 @@ def log_density(mixture: GMMBatch, X: Array) -> Array:
 
 
 def draw(mixture: GMMBatch, n: int, rng: np.random.Generator) -> Array:
-    """n points from each mixture of the batch, (R, n, d)."""
+    """n i.i.d. points from each mixture of the batch, (R, n, d), for Monte Carlo.
+
+    Within a scenario the points come grouped by component (see
+    ``_kernels.sample_mixture``): fine for averages and histograms, but take
+    ``GMMBatch.sample`` when the order matters (e.g. splitting one draw into sub-samples).
+    """
     factors = cholesky_factors(mixture.covariances)
     return sample_mixture(mixture.weights, mixture.means, factors, n, rng)[0]
 

@@ -15,6 +15,7 @@ from ggmi_core.simulate import (
     simulate,
     summarise,
     sweep,
+    sweep_params,
 )
 
 # ``ggmi_core.simulate`` the attribute is the function (re-exported); this is the module.
@@ -191,3 +192,13 @@ def test_sweep_rejects_bad_parameters_and_values():
         sweep(BASE, "K", [2, 0], rounds=2)
     with pytest.raises(ValueError, match="workers"):
         sweep(BASE, "K", [2], rounds=2, workers=0)
+
+
+def test_sweep_params_stacks_one_parameter_sweeps():
+    grid = {"K": [2, 3], "L": [0, 4]}
+    both = sweep_params(BASE, grid, rounds=4, metric="tv", n_mc=100, workers=2)
+    assert both["param"].tolist() == ["K", "K", "L", "L"]
+    only_l = sweep(BASE, "L", [0, 4], rounds=4, metric="tv", n_mc=100)
+    pd.testing.assert_frame_equal(both.iloc[2:].reset_index(drop=True), only_l)
+    with pytest.raises(ValueError, match="at least one parameter"):
+        sweep_params(BASE, {}, rounds=2)
