@@ -205,12 +205,14 @@ def mixture_logpdf(
         log_w = np.log(weights)
     theta = natural_parameters(log_w, means - shift[:, None, :], precisions, logdets)
     out = np.empty((r, n))
-    step = max(1, MAX_BLOCK_ELEMENTS // max(1, k * n))
-    for start in range(0, r, step):
-        sl = slice(start, min(r, start + step))
-        F = quadratic_features(X[sl] - shift[sl, None, :])
-        log_comp = theta[sl] @ F.transpose(0, 2, 1)
-        out[sl] = logsumexp_components(log_comp)
+    rows = max(1, MAX_BLOCK_ELEMENTS // max(1, k * n))
+    cols = n if rows > 1 else max(1, MAX_BLOCK_ELEMENTS // max(1, k))
+    for start in range(0, r, rows):
+        sl = slice(start, min(r, start + rows))
+        for first in range(0, n, cols):
+            pts = slice(first, min(n, first + cols))
+            F = quadratic_features(X[sl, pts] - shift[sl, None, :])
+            out[sl, pts] = logsumexp_components(theta[sl] @ F.transpose(0, 2, 1))
     return out
 
 

@@ -202,3 +202,25 @@ def test_sweep_params_stacks_one_parameter_sweeps():
     pd.testing.assert_frame_equal(both.iloc[2:].reset_index(drop=True), only_l)
     with pytest.raises(ValueError, match="at least one parameter"):
         sweep_params(BASE, {}, rounds=2)
+
+
+def test_large_monte_carlo_runs_in_blocks(monkeypatch):
+    """Blocking the Monte Carlo over scenarios changes only the Monte Carlo draws."""
+    whole = simulate(BASE, rounds=7, metric="js", n_mc=400)
+    monkeypatch.setattr(sim_module, "_MAX_MC_ELEMENTS", 3 * 400 * 10)
+    blocked = simulate(BASE, rounds=7, metric="js", n_mc=400)
+    np.testing.assert_array_equal(whole.fit_synthetic.means, blocked.fit_synthetic.means)
+    assert blocked.gap.shape == (7,)
+    se = np.hypot(whole.gap_stderr, blocked.gap_stderr)
+    assert (np.abs(whole.gap - blocked.gap) < 5 * se).all()
+
+
+def test_log_density_chunks_over_points(monkeypatch):
+    kernels = importlib.import_module("ggmi_core._kernels")
+    from ggmi_core.divergences import draw, log_density
+
+    res = simulate(BASE, rounds=3, metric="tv", n_mc=50)
+    X = draw(res.scenarios.target, 500, np.random.default_rng(0))
+    whole = log_density(res.fit_synthetic, X)
+    monkeypatch.setattr(kernels, "MAX_BLOCK_ELEMENTS", 6 * 70)
+    np.testing.assert_allclose(log_density(res.fit_synthetic, X), whole, rtol=1e-12)
