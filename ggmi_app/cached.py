@@ -21,7 +21,7 @@ import streamlit as st
 from numpy.typing import NDArray
 
 from ggmi_app.cache import CACHE_MAX_ENTRIES, CACHE_MAX_ENTRIES_LARGE, CACHE_TTL_S
-from ggmi_core.budget import check_budget, estimate_cost, estimate_sweep_cost
+from ggmi_core.budget import check_budget, estimate_cost, estimate_sweep_cost, work_budget
 from ggmi_core.config import ScenarioConfig
 from ggmi_viz.distributions import ScenarioView, divergence_table, view_from_result
 from ggmi_viz.gap_curves import per_scenario_table
@@ -83,6 +83,14 @@ def sweep_cost(
     """Work units of a sweep (see ``ggmi_core.budget``)."""
     config = ScenarioConfig.from_dict(settings)
     return estimate_sweep_cost(config, param, values, rounds, n_mc=n_mc, metric=metric)
+
+
+def max_rounds(
+    settings: dict[str, Any], param: str, values: Sequence[float], metric: str, n_mc: int
+) -> int:
+    """Most scenarios per value that keep this sweep within the work budget."""
+    per_round = sweep_cost(settings, param, values, 1, metric, n_mc)
+    return int(work_budget() // per_round) if per_round > 0 else 10**9
 
 
 @st.cache_data(max_entries=512, ttl=CACHE_TTL_S, show_spinner=False)

@@ -60,6 +60,33 @@ DISPLAY_SCHEMA: Final[tuple[Param, ...]] = (
     *(BoolParam(f"show_{key}", label, key in DEFAULT_LAYERS) for key, label in LAYERS.items()),
 )
 
+ROUNDS_MIN: Final[int] = 10
+ROUNDS_MAX: Final[int] = 200
+ROUNDS_STEP: Final[int] = 10
+ROUNDS_DEFAULT: Final[int] = 30
+
+
+def rounds_param(cap: int | None = None) -> IntParam:
+    """The 'scenarios per value' slider; ``cap`` (from the work budget) lowers its maximum.
+
+    The maximum is ``cap`` rounded down to the slider's step, never below the minimum
+    (a request that cannot fit even then is refused with advice by the budget check).
+    """
+    top = ROUNDS_MAX
+    if cap is not None:
+        top = max(ROUNDS_MIN, min(ROUNDS_MAX, cap // ROUNDS_STEP * ROUNDS_STEP))
+    return IntParam(
+        "rounds",
+        "scenarios per value",
+        min(ROUNDS_DEFAULT, top),
+        ROUNDS_MIN,
+        top,
+        ROUNDS_STEP,
+        help="The paper used 100. More scenarios: smoother curves, longer waits. The "
+        "largest value offered is what this server's work budget allows for this sweep.",
+    )
+
+
 #: Settings of the gap sweep (besides the scenario letters held fixed).
 SWEEP_PARAMS: Final[tuple[str, ...]] = (
     "K",
@@ -76,8 +103,7 @@ SWEEP_SCHEMA: Final[tuple[Param, ...]] = (
     FloatParam("sweep_from", "from", 2.0, 0.0, 5000.0, 1.0, widget="number", format="%g"),
     FloatParam("sweep_to", "to", 15.0, 0.0, 5000.0, 1.0, widget="number", format="%g"),
     IntParam("sweep_points", "values in the range", 14, 2, 20),
-    IntParam("rounds", "scenarios per value", 30, 10, 200, 10,
-             help="The paper used 100. More scenarios: smoother curves, longer waits."),
+    rounds_param(),
     ChoiceParam("metric", "Divergence", "js", tuple(METRIC_LABELS), labels=METRIC_LABELS),
     IntParam("n_mc", "Monte Carlo samples per divergence", 2000, 500, 10000, 500),
     ChoiceParam("band", "Summary", "std", ("std", "quantile", "both"),

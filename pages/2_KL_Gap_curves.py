@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ggmi_app.cached import figure4_tables, run_sweep, sweep_cost
+from ggmi_app.cached import figure4_tables, max_rounds, run_sweep, sweep_cost
 from ggmi_app.figures import show_figure
 from ggmi_app.layout import error_boundary, page_setup, show_error
 from ggmi_app.scenario_params import (
@@ -12,6 +12,7 @@ from ggmi_app.scenario_params import (
     SCENARIO_SCHEMA,
     SWEEP_SCHEMA,
     default_range,
+    rounds_param,
     scenario_config,
     sweep_values,
 )
@@ -41,6 +42,19 @@ def _progress_bar(text: str):
     return bar, update
 
 
+def _budget_rounds_param(values: dict):
+    """The scenarios slider capped by the work budget (uncapped if settings are invalid)."""
+    try:
+        config = scenario_config(values)
+        xs = sweep_values(
+            values["sweep"], values["sweep_from"], values["sweep_to"], values["sweep_points"]
+        )
+        cap = max_rounds(config.to_dict(), values["sweep"], xs, values["metric"], values["n_mc"])
+    except ValueError:
+        return rounds_param()  # the sweep section explains what is wrong
+    return rounds_param(cap)
+
+
 lecture = page_setup("KL Gap curves")
 st.title("KL Gap curves (the paper's Figure 4)")
 if not lecture:
@@ -67,11 +81,20 @@ if (
     # Only the swept setting changed (not a preset or a loaded file, which bring their
     # own range): give it a sensible range, since K's 2..15 means nothing for b.
     apply_preset(default_range(sweep["sweep"]), SWEEP_SCHEMA)
-values = sweep | sidebar_controls(SWEEP_REST)
+values = sweep | sidebar_controls([p for p in SWEEP_REST if p.name in RANGE_KEYS])
 st.session_state[_LAST_SWEEP] = (values["sweep"], *(values[k] for k in RANGE_KEYS))
+# The scenarios slider sits here but is drawn last: its maximum depends on the other
+# settings (the work budget), so they must be known first.
+rounds_slot = st.sidebar.container()
+values |= sidebar_controls([p for p in SWEEP_REST if p.name not in (*RANGE_KEYS, "rounds")])
 st.sidebar.subheader("Settings held fixed")
 st.sidebar.caption(f"{values['sweep']} is swept; its slider below is ignored.")
 values |= sidebar_controls(SCENARIO_SCHEMA)
+rounds = _budget_rounds_param(values)
+if st.session_state.get("rounds", 0) > rounds.max:
+    st.session_state["rounds"] = rounds.max
+    st.toast(f"Scenarios per value lowered to {rounds.max}: the work budget allows no more.")
+values |= sidebar_controls([rounds], container=rounds_slot)
 settings_io(SCHEMA, values, page="gap-curves")
 
 # ------------------------------------------------------- Figure 4 as published + JS

@@ -99,3 +99,23 @@ def test_figure4_preset_sets_the_published_sweep() -> None:
     assert at.selectbox(key="metric").value == "kl_published"
     assert at.query_params["sweep_to"] == "15.0"
     assert not at.exception
+
+
+def test_scenarios_slider_offers_only_what_the_budget_allows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ggmi_core.budget import estimate_sweep_cost
+    from ggmi_core.config import ScenarioConfig
+
+    monkeypatch.setenv("GGMI_WORK_BUDGET", "20")
+    at = run_page(PAGE, {"rounds": "200", "metric": "tv", "n_mc": "500"})
+    top = at.slider(key="rounds").max
+    assert 10 <= top < 200 and top % 10 == 0
+    xs = list(range(2, 16))
+    cost = lambda r: estimate_sweep_cost(ScenarioConfig(), "K", xs, r, 500, "tv")  # noqa: E731
+    assert cost(top) <= 20 < cost(top + 10)
+    assert any("'rounds'" in w for w in messages(at, "warning"))
+    assert len(figures(at)) == 2 and not at.error
+    # more Monte Carlo draws per divergence leave room for fewer scenarios
+    at.slider(key="n_mc").set_value(2000).run()
+    assert at.slider(key="rounds").max < top
