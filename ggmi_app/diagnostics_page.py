@@ -389,7 +389,7 @@ def render_your_data(lecture: bool) -> None:
             "stored; files live only in this browser session."
         )
     settings = sidebar_controls(
-        DATA_SCHEMA, prefix=DATA_PREFIX, container=st.sidebar.expander("Your data", expanded=True)
+        DATA_SCHEMA, prefix=DATA_PREFIX, container=st.expander("Analysis settings")
     )
     anchor_upload, synthetic_upload = _upload_widgets()
     _example_row()
@@ -466,14 +466,14 @@ def _show_report(report: diag.EmbeddingReport, lecture: bool) -> None:
     cols[2].metric("Entropy drop anchor - synthetic", f"{report.entropy_drop:.3f} nats")
     cols[3].metric("KL(synthetic || anchor)", f"{report.kl_synthetic_anchor:.3f} nats")
     table = figures.report_table(report)
+    shown = table.assign(
+        value=table["value"].map(lambda v: f"{v:.4g}"),
+        **{"±": table["±"].map(lambda v: "" if np.isnan(v) else f"{v:.2g}")},
+    )
     st.dataframe(
-        table,
+        shown,
         hide_index=True,
-        column_config={
-            "value": st.column_config.NumberColumn(format="%.4g"),
-            "±": st.column_config.NumberColumn(format="%.2g"),
-            "reading": st.column_config.TextColumn(width="large"),
-        },
+        column_config={"reading": st.column_config.TextColumn(width="large")},
     )
     st.download_button(
         "Download these numbers (CSV)",

@@ -44,9 +44,21 @@ PARAM_LABELS: Final[dict[str, str]] = {
 ALPHA: Final[float] = 0.05
 
 
+#: Parameters whose sweep values span orders of magnitude get a logarithmic axis.
+LOG_AXIS_PARAMS: Final[frozenset[str]] = frozenset({"n_anchor_per_component"})
+
+
 def param_label(param: str) -> str:
     """Axis title for a swept parameter."""
     return PARAM_LABELS.get(param, param)
+
+
+def _x_axis(param: str) -> dict[str, object]:
+    """x-axis settings of a sweep figure: title, and a log scale for N_k (3 to 200)."""
+    axis: dict[str, object] = {"title_text": param_label(param)}
+    if param in LOG_AXIS_PARAMS:
+        axis["type"] = "log"
+    return axis
 
 
 def _check_columns(df: pd.DataFrame, needed: Iterable[str], what: str) -> None:
@@ -124,7 +136,7 @@ def hsic_sweep_figure(
         ),
         secondary_y=True,
     )
-    fig.update_xaxes(title_text=param_label(param))
+    fig.update_xaxes(**_x_axis(param))
     fig.update_yaxes(title_text="HSIC (synthetic vs anchor partner)", secondary_y=False)
     fig.update_yaxes(
         title_text=f"share with p ≤ {ALPHA:g}",
@@ -210,7 +222,7 @@ def entropy_sweep_figure(
             row=1,
             col=2,
         )
-    fig.update_xaxes(title_text=param_label(param))
+    fig.update_xaxes(**_x_axis(param))
     fig.update_yaxes(title_text="nats", row=1, col=1)
     fig.update_yaxes(title_text="nats", row=1, col=2)
     fig.update_layout(

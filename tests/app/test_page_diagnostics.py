@@ -249,3 +249,20 @@ def test_large_uploads_are_subsampled_server_side_with_a_notice() -> None:
     assert [t["name"] for t in pca["data"]] == ["anchor (1,000)", "synthetic (1,000)"]
     # Pairs stayed together: each synthetic row is its anchor row + 0.1 (p is minimal).
     assert float({m.label: m.value for m in at.metric}["p-value (permutation)"]) == 1 / 200
+
+
+def test_permutation_slider_sets_the_p_value_resolution_and_the_null_histogram() -> None:
+    at = _run({**DATA_TAB, "dgu_permutations": "99"})
+    at.button(key="dg_example").click()
+    _rerun(at)
+    assert float({m.label: m.value for m in at.metric}["p-value (permutation)"]) == 0.01
+    null = _figure(at, "Is the pairing special?")
+    assert len(_values(null["data"][0]["x"])) == 99
+    at.slider(key="dgu_permutations").set_value(299)
+    _rerun(at)
+    assert at.query_params["dgu_permutations"] == "299"
+    assert float({m.label: m.value for m in at.metric}["p-value (permutation)"]) == pytest.approx(
+        1 / 300,
+        rel=2e-3,  # shown with 3 significant digits
+    )
+    assert len(_values(_figure(at, "Is the pairing special?")["data"][0]["x"])) == 299

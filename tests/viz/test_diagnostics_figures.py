@@ -141,3 +141,13 @@ def test_report_table_lists_every_number(report):
         np.random.default_rng(0),
     )
     assert not any("HSIC" in q for q in vd.report_table(unpaired).quantity)
+
+
+def test_n_k_sweeps_use_a_log_axis(sweep):
+    _, per, summary = sweep
+    assert vd.hsic_sweep_figure(per, summary, "adherence").layout.xaxis.type is None
+    per_nk, summary_nk = per.copy(), summary.copy()
+    fig = vd.hsic_sweep_figure(per_nk, summary_nk, "n_anchor_per_component")
+    assert fig.layout.xaxis.type == "log"
+    entropy = vd.entropy_sweep_figure(summary_nk, "n_anchor_per_component", 2, 4)
+    assert entropy.layout.xaxis.type == entropy.layout.xaxis2.type == "log"
