@@ -27,9 +27,10 @@ from hypothesis import strategies as st
 #: Extra starting URLs: tabs that only draw their controls when open.
 VARIANTS: dict[str, dict[str, str]] = {
     "pages/3_Bound_terms.py#sweep": {"tab": "How terms move"},
+    "pages/4_Diagnostics.py#yours": {"dg_tab": "Your data"},
 }
 #: Keys owned by Streamlit itself (``st.tabs(bind="query-params")``): fuzzed separately.
-STREAMLIT_KEYS = frozenset({"tab"})
+STREAMLIT_KEYS = frozenset({"tab", "dg_tab"})
 
 FUZZ = settings(
     max_examples=15,
@@ -164,7 +165,8 @@ def test_hostile_streamlit_owned_keys_leak_nothing(variant: str) -> None:
     @FUZZ
     @given(hostile_value)
     def check(bad: str) -> None:
-        at = new_app(base.page, {**base.query, "tab": bad})
+        tab_key = next(iter(base.query))
+        at = new_app(base.page, {**base.query, tab_key: bad})
         at.run()
         assert_no_leak(at)
         assert at.get("plotly_chart")  # the default tab is drawn instead
@@ -227,5 +229,68 @@ def test_hostile_settings_files_give_a_message_and_change_nothing(page: str) -> 
         if errors:
             assert _widgets(at) == base.widgets
             assert "Traceback" not in errors[0]
+
+    check()
+
+
+# ------------------------------------------------------- hostile embedding uploads
+
+DIAGNOSTICS = "pages/4_Diagnostics.py"
+GOOD_ROWS = 40
+
+
+def _good_csv() -> bytes:
+    rows = [f"{i % 7 * 0.5},{(i * 3) % 5 - 2.0},{i / 10}" for i in range(GOOD_ROWS)]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def _npy_with_header(header: str) -> bytes:
+    body = header.encode("latin-1", "replace")
+    pad = (64 - (10 + len(body) + 1) % 64) % 64
+    body += b" " * pad + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body + b"\x00" * 64
+
+
+csv_cell = st.one_of(st.sampled_from(_WORDS), st.floats().map(repr), st.text(max_size=8))
+hostile_csv = st.lists(
+    st.lists(csv_cell, min_size=1, max_size=6).map(",".join), min_size=1, max_size=40
+).map(lambda rows: "\n".join(rows).encode("utf-8", "surrogatepass"))
+hostile_npy = st.tuples(
+    st.sampled_from(["<f8", "|O", "<U10", "<c16", ">i8", "|V8", "float64", "<f8, <f8"]),
+    st.lists(st.integers(-5, 10**15), min_size=0, max_size=4),
+    st.booleans(),
+).map(
+    lambda t: _npy_with_header(
+        f"{{'descr': '{t[0]}', 'fortran_order': {t[2]}, 'shape': ({','.join(map(str, t[1]))},), }}"
+    )
+)
+hostile_upload = st.one_of(
+    st.tuples(
+        st.sampled_from(["a.csv", "a.npy", "a.parquet", "A.CSV", "x"]), st.binary(max_size=4000)
+    ),
+    st.tuples(st.just("a.csv"), hostile_csv),
+    st.tuples(st.just("a.npy"), hostile_npy),
+    st.tuples(
+        st.text(min_size=1, max_size=300).map(lambda s: s + ".csv"), st.just(_good_csv()[:50])
+    ),
+)
+
+
+@pytest.mark.skipif(DIAGNOSTICS not in page_files(), reason="no Diagnostics page yet")
+def test_hostile_embedding_uploads_give_a_message_and_leak_nothing() -> None:
+    @FUZZ
+    @given(hostile_upload)
+    def check(upload: tuple[str, bytes]) -> None:
+        name, data = upload
+        at = new_app(DIAGNOSTICS, {"dg_tab": "Your data"})
+        at.run()
+        at.file_uploader(key="dg_anchor_file").set_value((name, data, "application/octet-stream"))
+        at.file_uploader(key="dg_synthetic_file").set_value(("s.csv", _good_csv(), "text/csv"))
+        at.run()
+        assert_no_leak(at)
+        refusals = [e for e in messages(at, "error") if "anchor file cannot be used" in e]
+        # Either the file is refused with a message naming it, or it was (by chance) a
+        # usable table and the diagnostics are drawn.
+        assert refusals or at.get("plotly_chart"), messages(at, "error")
 
     check()
