@@ -53,11 +53,16 @@ def param_label(param: str) -> str:
     return PARAM_LABELS.get(param, param)
 
 
-def _x_axis(param: str) -> dict[str, object]:
-    """x-axis settings of a sweep figure: title, and a log scale for N_k (3 to 200)."""
+def _x_axis(param: str, values: Iterable[float]) -> dict[str, object]:
+    """x-axis settings of a sweep figure: title, and a log scale for N_k (3 to 200).
+
+    On the log scale the ticks sit at the swept values: plotly's own minor labels ("2",
+    "3" between decades) would read as N_k = 2 or 3.
+    """
     axis: dict[str, object] = {"title_text": param_label(param)}
     if param in LOG_AXIS_PARAMS:
-        axis["type"] = "log"
+        ticks = sorted({float(v) for v in values})
+        axis |= {"type": "log", "tickvals": ticks, "ticktext": [f"{v:g}" for v in ticks]}
     return axis
 
 
@@ -136,7 +141,7 @@ def hsic_sweep_figure(
         ),
         secondary_y=True,
     )
-    fig.update_xaxes(**_x_axis(param))
+    fig.update_xaxes(**_x_axis(param, summary["value"]))
     fig.update_yaxes(title_text="HSIC (synthetic vs anchor partner)", secondary_y=False)
     fig.update_yaxes(
         title_text=f"share with p ≤ {ALPHA:g}",
@@ -222,7 +227,7 @@ def entropy_sweep_figure(
             row=1,
             col=2,
         )
-    fig.update_xaxes(**_x_axis(param))
+    fig.update_xaxes(**_x_axis(param, summary["value"]))
     fig.update_yaxes(title_text="nats", row=1, col=1)
     fig.update_yaxes(title_text="nats", row=1, col=2)
     fig.update_layout(

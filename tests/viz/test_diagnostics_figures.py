@@ -146,8 +146,13 @@ def test_report_table_lists_every_number(report):
 def test_n_k_sweeps_use_a_log_axis(sweep):
     _, per, summary = sweep
     assert vd.hsic_sweep_figure(per, summary, "adherence").layout.xaxis.type is None
-    per_nk, summary_nk = per.copy(), summary.copy()
+    # Relabel the three swept values as N_k = 3, 20, 200 (the figure only reads "value").
+    as_nk = {0.0: 3.0, 0.5: 20.0, 1.0: 200.0}
+    per_nk = per.assign(value=per["value"].map(as_nk))
+    summary_nk = summary.assign(value=summary["value"].map(as_nk))
     fig = vd.hsic_sweep_figure(per_nk, summary_nk, "n_anchor_per_component")
     assert fig.layout.xaxis.type == "log"
+    assert list(fig.layout.xaxis.tickvals) == [3.0, 20.0, 200.0]
+    assert list(fig.layout.xaxis.ticktext) == ["3", "20", "200"]
     entropy = vd.entropy_sweep_figure(summary_nk, "n_anchor_per_component", 2, 4)
     assert entropy.layout.xaxis.type == entropy.layout.xaxis2.type == "log"
