@@ -23,7 +23,7 @@ No Streamlit here; no LaTeX in any text (PNG export must not fetch MathJax).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -376,16 +376,16 @@ def _figure_2d(view: ScenarioView, layers: set[str], method: ProjectionMethod) -
     rng = np.random.default_rng(_MASS_SEED)
     for key, g in mixtures.items():
         mass = enclosed_mass(g, grid, rng).reshape(len(ys), len(xs))
-        fig.add_trace(_mass_contour(key, xs, ys, mass, proj.axis_titles))
+        fig.add_trace(_mass_contour(key, xs, ys, mass))
+        fig.add_trace(_contour_hover(key, xs, ys, mass))
     fig.update_xaxes(title=proj.axis_titles[0], range=[xs[0], xs[-1]])
     fig.update_yaxes(title=proj.axis_titles[1], range=[ys[0], ys[-1]])
     fig.update_layout(meta={"projection": proj.description})
     return fig
 
 
-def _mass_contour(
-    key: str, xs: Array, ys: Array, mass: Array, axis_titles: Sequence[str]
-) -> go.Contour:
+def _mass_contour(key: str, xs: Array, ys: Array, mass: Array) -> go.Contour:
+    """Contour lines of one mixture at the MASS_LEVELS (no hover: see _contour_hover)."""
     role = _ROLE_OF_LAYER[key]
     color = _COLORS[role]
     lo, hi = MASS_LEVELS
@@ -406,11 +406,50 @@ def _mass_contour(
             "showlabels": False,
         },
         line={"dash": _DASHES[role], "width": 2.5},
+        # A contour trace answers hovers anywhere on its grid, which would hide the
+        # samples' hover text; the lines get their own hover points instead.
+        hoverinfo="skip",
+    )
+
+
+def level_crossings(xs: Array, ys: Array, mass: Array, level: float) -> Array:
+    """Points (m, 2) where ``mass`` (ny, nx) crosses ``level`` between grid neighbours.
+
+    Linear interpolation along rows and columns: the points lie on the contour line.
+    """
+    points = []
+    d = mass - level
+    rows, cols = np.nonzero(d[:, :-1] * d[:, 1:] < 0)  # crossings between x neighbours
+    t = d[rows, cols] / (d[rows, cols] - d[rows, cols + 1])
+    points.append(np.stack([xs[cols] + t * (xs[cols + 1] - xs[cols]), ys[rows]], axis=1))
+    rows, cols = np.nonzero(d[:-1, :] * d[1:, :] < 0)  # crossings between y neighbours
+    t = d[rows, cols] / (d[rows, cols] - d[rows + 1, cols])
+    points.append(np.stack([xs[cols], ys[rows] + t * (ys[rows + 1] - ys[rows])], axis=1))
+    return np.concatenate(points)
+
+
+def _contour_hover(key: str, xs: Array, ys: Array, mass: Array, max_points: int = 80) -> go.Scatter:
+    """Invisible markers along a mixture's contour lines that carry its hover text."""
+    role = _ROLE_OF_LAYER[key]
+    pts, texts = [], []
+    for level in MASS_LEVELS:
+        found = level_crossings(xs, ys, mass, level)
+        found = found[_thin(np.arange(len(found)), max_points)]
+        pts.append(found)
+        texts += [f"{level:.0%}"] * len(found)
+    xy = np.concatenate(pts) if pts else np.empty((0, 2))
+    return go.Scatter(
+        x=xy[:, 0],
+        y=xy[:, 1],
+        mode="markers",
+        marker={"size": 8, "opacity": 0.0, "color": _COLORS[role]},
+        name=f"{role} (hover)",
+        legendgroup=key,
+        showlegend=False,
+        customdata=texts,
         hovertemplate=(
             f"<b>{role}</b>: {_ROLE_HOVER[key]}<br>"
-            f"{axis_titles[0]} = %{{x:.2f}}, {axis_titles[1]} = %{{y:.2f}}<br>"
-            "%{z:.0%} of its probability lies in regions denser than here"
-            "<extra></extra>"
+            "this line encloses the densest %{customdata} of its probability<extra></extra>"
         ),
     )
 
@@ -453,6 +492,7 @@ def _component_ellipses(model_2d: GMM, model_part: NDArray[np.int64]) -> list[go
                 fillcolor=with_alpha(PART_COLORS[part], 0.08),
                 name=f"M components: {PART_LABELS[part]}",
                 legendgroup="components",
+                hoveron="points",  # a hovered fill would hide the samples inside it
                 hovertext=texts,
                 hoverinfo="text",
             )

@@ -17,6 +17,7 @@ from ggmi_viz.distributions import (
     divergence_table,
     enclosed_mass,
     figure_data,
+    level_crossings,
     make_projection,
     projection_caption,
     scenario_figure,
@@ -90,7 +91,8 @@ def test_each_contour_layer_draws_one_contour_in_its_role_colour():
 def test_toggling_layers_adds_and_removes_traces():
     view = handmade_view()
     only_g = scenario_figure(view, layers={"target"})
-    assert [t.type for t in only_g.data] == ["contour"]
+    assert [t.type for t in only_g.data] == ["contour", "scatter"]  # lines + their hover
+    assert {t.legendgroup for t in only_g.data} == {"target"}
     nothing = scenario_figure(view, layers=set())
     assert len(nothing.data) == 0
     full = scenario_figure(view, layers=set(LAYERS))
@@ -277,5 +279,43 @@ def test_gen_layer_draws_d_gen_in_its_own_style():
     fig = scenario_figure(view, layers={"gen", "model"})
     names = [t.name for t in fig.data]
     assert any(n.startswith("D_gen") for n in names) and any(n.startswith("model M") for n in names)
-    dashes = {t.line.dash for t in fig.data}
+    dashes = {t.line.dash for t in _traces(fig, "contour")}
     assert len(dashes) == 2
+
+
+def test_contours_leave_hover_to_points_on_their_lines():
+    """A contour trace would answer hovers anywhere on its grid and hide the samples."""
+    view = handmade_view()
+    fig = scenario_figure(view, layers={"target", "anchor_samples"})
+    (contour,) = _traces(fig, "contour")
+    assert contour.hoverinfo == "skip"
+    hover = next(t for t in _traces(fig, "scatter") if t.name == "target G (hover)")
+    assert hover.marker.opacity == 0.0 and not hover.showlegend
+    # the hover points sit on the 50% and 90% lines of the drawn mass surface
+    mass = np.asarray(contour.z)
+    xs, ys = np.asarray(contour.x), np.asarray(contour.y)
+    pts = np.stack([hover.x, hover.y], axis=1)
+    ix = np.clip(np.searchsorted(xs, pts[:, 0]) - 1, 0, len(xs) - 2)
+    iy = np.clip(np.searchsorted(ys, pts[:, 1]) - 1, 0, len(ys) - 2)
+    cell_lo = np.minimum.reduce(
+        [mass[iy, ix], mass[iy + 1, ix], mass[iy, ix + 1], mass[iy + 1, ix + 1]]
+    )
+    cell_hi = np.maximum.reduce(
+        [mass[iy, ix], mass[iy + 1, ix], mass[iy, ix + 1], mass[iy + 1, ix + 1]]
+    )
+    level = np.where(np.asarray(hover.customdata) == "50%", 0.5, 0.9)
+    assert np.all((cell_lo <= level) & (level <= cell_hi))
+    assert set(hover.customdata) == {"50%", "90%"}
+
+
+def test_level_crossings_of_a_radial_surface_lie_on_the_circle():
+    xs = ys = np.linspace(-2, 2, 81)
+    gx, gy = np.meshgrid(xs, ys)
+    pts = level_crossings(xs, ys, np.hypot(gx, gy), 1.0)
+    assert len(pts) > 50
+    np.testing.assert_allclose(np.hypot(pts[:, 0], pts[:, 1]), 1.0, atol=2e-3)
+
+
+def test_component_ellipses_answer_hovers_only_on_their_outline():
+    fig = scenario_figure(handmade_view(), layers={"components"})
+    assert {t.hoveron for t in _traces(fig, "scatter")} == {"points"}
