@@ -12,7 +12,7 @@ import streamlit as st
 
 from ggmi_app.figures import show_figure
 from ggmi_app.layout import page_setup
-from ggmi_viz.home import chain_figure, letters_table
+from ggmi_viz.home import chain_figure, letters_table, stages_table
 
 ROOT = Path(__file__).resolve().parent
 
@@ -71,7 +71,13 @@ st.markdown(
 """
 )
 
-show_figure(chain_figure(lecture=lecture), "generation-chain", lecture=lecture, key="home")
+show_figure(
+    chain_figure(lecture=lecture),
+    "generation-chain",
+    pd.DataFrame(stages_table()),
+    lecture=lecture,
+    key="home",
+)
 st.caption(
     "Top: how one synthetic example is made. Bottom: a sketch of the information carried "
     "at each step. The prompt is the narrow point; the model's own knowledge widens the "

@@ -320,3 +320,21 @@ def letters_table() -> list[dict[str, str]]:
         {"letter": letter, "meaning here": meaning, "Section 3.1 of the paper": paper}
         for letter, meaning, paper in LETTERS
     ]
+
+
+def stages_table() -> list[dict[str, object]]:
+    """The diagram's content as rows (for CSV export): stage, symbol, meaning, band heights.
+
+    ``information_sketch`` and ``ordinary_bottleneck_sketch`` are the illustrative band
+    half-heights (0..1) drawn in the figure, not measurements.
+    """
+    return [
+        {
+            "stage": s.label,
+            "symbol": s.symbol,
+            "meaning": s.explanation,
+            "information_sketch": s.info,
+            "ordinary_bottleneck_sketch": s.plain_info,
+        }
+        for s in STAGES
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ggmi_viz.home import STAGES, chain_figure, letters_table
+from ggmi_viz.home import STAGES, chain_figure, letters_table, stages_table
 
 
 def _band(fig, startswith):
@@ -72,3 +72,13 @@ def test_letters_table_maps_our_letters_to_section_3_1():
     assert rows["K"]["Section 3.1 of the paper"] == "J"
     assert rows["J"]["Section 3.1 of the paper"].startswith("K - J")
     assert all(r["meaning here"] for r in rows.values())
+
+
+def test_stages_table_holds_what_the_band_draws():
+    fig = chain_figure()
+    rows = stages_table()
+    assert [r["stage"] for r in rows] == [s.label for s in STAGES]
+    n = len(STAGES)
+    drawn = _half_heights(_band(fig, "information carried"), n)
+    scale = drawn[0] / rows[0]["information_sketch"]
+    np.testing.assert_allclose(drawn, [r["information_sketch"] * scale for r in rows])
