@@ -696,11 +696,11 @@ def projection_caption(view: ScenarioView, projection: ProjectionMethod = "coord
 
 #: Rows of the divergence table: key, display name, unit.
 DIVERGENCE_ROWS: Final[tuple[tuple[str, str, str], ...]] = (
-    ("kl", "KL(fit || G), exact Monte Carlo (the paper's direction)", "nats"),
-    ("kl_reverse", "KL(G || fit), exact Monte Carlo", "nats"),
-    ("js", "Jensen-Shannon, exact Monte Carlo", "nats"),
-    ("tv", "total variation, exact Monte Carlo", "probability"),
-    ("kl_published", "KL, published histogram estimator (d <= 2)", "nats"),
+    ("kl", "KL(fit || G), exact", "nats"),
+    ("kl_reverse", "KL(G || fit), exact", "nats"),
+    ("js", "Jensen-Shannon, exact", "nats"),
+    ("tv", "total variation, exact", "probability"),
+    ("kl_published", "KL(fit || G), published histogram", "nats"),
 )
 
 
