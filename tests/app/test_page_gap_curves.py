@@ -119,3 +119,31 @@ def test_scenarios_slider_offers_only_what_the_budget_allows(
     # more Monte Carlo draws per divergence leave room for fewer scenarios
     at.slider(key="n_mc").set_value(2000).run()
     assert at.slider(key="rounds").max < top
+
+
+def test_figure4_comes_from_the_stored_tables_when_present(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    import pandas as pd
+
+    from ggmi_app import cached
+
+    rows = [
+        {"param": p, "value": v, "rounds": 100, "gap_mean": 0.01 * v + k, "gap_std": 0.5}
+        for k, p in enumerate("KJL")
+        for v in range(2, 16)
+    ]
+    for metric in ("kl_published", "js"):
+        pd.DataFrame(rows).to_csv(tmp_path / cached.FIGURE4_ASSETS[metric], index=False)
+    monkeypatch.setattr(cached, "ASSETS", tmp_path)
+    cached.figure4_asset.clear()
+    try:
+        at = run_page(PAGE, SMALL)
+    finally:
+        cached.figure4_asset.clear()  # later tests must see the real assets again
+    fig4 = figures(at)[0]
+    means = [t for t in traces(fig4, "scatter") if t.get("mode") == "lines+markers"]
+    assert len(means) == 6
+    np.testing.assert_allclose(array(means[0]["y"]).astype(float), 0.01 * np.arange(2, 16))
+    np.testing.assert_allclose(array(means[2]["y"]).astype(float), 0.01 * np.arange(2, 16) + 2)
+    assert any("precomputed" in c.value and "100 scenarios" in c.value for c in at.caption)
