@@ -15,7 +15,11 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,6 +40,10 @@ MIN_ROWS = 10
 ALLOWED_EXTENSIONS: tuple[str, ...] = (".csv", ".npy", ".parquet")
 
 _CSV_CHUNK_CELLS = 200_000
+#: Seconds a Parquet upload may take to read (in its own process) before it is refused.
+PARQUET_TIMEOUT_S = 30.0
+#: Exit status of the Parquet worker when it refuses a file with a message on stderr.
+_WORKER_REFUSED = 3
 _NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats
 
 
@@ -186,8 +194,18 @@ def subsample_rows(
 
 
 def _parse_csv(data: bytes, name: str, limits: Limits) -> Array:
-    import pandas as pd
+    text = _csv_text(data, name)
+    sep, first_row, has_header = _csv_layout(text, name, limits)
+    fast = _parse_csv_floats(text, sep, has_header, len(first_row), name, limits)
+    if fast is not None:
+        return fast
+    # Something is not a number (or the rows are ragged): parse again as text, slowly,
+    # to say which column and which value.
+    return _parse_csv_diagnosing(text, sep, first_row, has_header, name, limits)
 
+
+def _csv_text(data: bytes, name: str) -> str:
+    """Decoded text with uniform newlines, starting at its first non-blank line."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -197,19 +215,71 @@ def _parse_csv(data: bytes, name: str, limits: Limits) -> Array:
         ) from None
     if "\x00" in text:
         raise UploadError(f"{_label(name)} contains binary data (NUL bytes); expected CSV text")
-    first_line = next((line for line in io.StringIO(text) if line.strip()), "").rstrip("\r\n")
-    if not first_line:
-        raise UploadError(f"{_label(name)} has no data (only blank lines)")
+    # One newline convention, so our first-line logic and pandas count lines alike.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if text[start:end].strip():
+            return text[start:]
+        start = end + 1
+    raise UploadError(f"{_label(name)} has no data (only blank lines)")
+
+
+def _csv_layout(text: str, name: str, limits: Limits) -> tuple[str, list[str], bool]:
+    """Separator, the cells of the first line, and whether that line is a header."""
+    first_line = text.split("\n", 1)[0]
     sep = _csv_separator(first_line)
     try:
         first_row = next(csv.reader([first_line], delimiter=sep))
-    except csv.Error as err:
+    except (csv.Error, StopIteration) as err:
         raise UploadError(f"{_label(name)}: the first line cannot be read as CSV ({err})") from None
     if len(first_row) > limits.max_dim:
         raise UploadError(
             f"{_label(name)} has {len(first_row):,} columns; the server accepts {limits.describe()}"
         )
     has_header = any(cell.strip() and not _is_number(cell) for cell in first_row)
+    return sep, first_row, has_header
+
+
+def _parse_csv_floats(
+    text: str, sep: str, has_header: bool, n_cols: int, name: str, limits: Limits
+) -> Array | None:
+    """Parse straight to floats (fast); None when a cell is not a number or rows are ragged.
+
+    Reads at most one row beyond the limits, so an oversized file costs no more than that.
+    """
+    import pandas as pd
+
+    most_rows = min(limits.max_rows, limits.max_values // max(n_cols, 1))
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            # header=None keeps pandas from turning an extra field into an index: a row
+            # longer than the first data row is then a tokenizing error, as it should be.
+            header=None,
+            skiprows=1 if has_header else 0,
+            dtype=np.float64,
+            skip_blank_lines=True,
+            engine="c",
+            nrows=most_rows + 1,
+        )
+    except Exception:  # not numbers, ragged, or no rows: the slow path says which
+        return None
+    if frame.shape[1] != n_cols:
+        return None
+    _check_rows_and_values(frame.shape[0], n_cols, name, limits)
+    return frame.to_numpy(dtype=float)
+
+
+def _parse_csv_diagnosing(
+    text: str, sep: str, first_row: list[str], has_header: bool, name: str, limits: Limits
+) -> Array:
+    """Parse as text in bounded chunks, naming non-numeric columns and ragged rows."""
+    import pandas as pd
+
     column_names = (
         [c.strip() or f"column {i + 1}" for i, c in enumerate(first_row)]
         if has_header
@@ -222,9 +292,8 @@ def _parse_csv(data: bytes, name: str, limits: Limits) -> Array:
         reader = pd.read_csv(
             io.StringIO(text),
             sep=sep,
-            # header=None keeps pandas from turning an extra field into an index: a row
-            # longer than the first line is then a tokenizing error, as it should be.
             header=None,
+            skiprows=1 if has_header else 0,
             dtype=str,
             keep_default_na=False,
             skip_blank_lines=True,
@@ -232,9 +301,7 @@ def _parse_csv(data: bytes, name: str, limits: Limits) -> Array:
             # Strings cost far more than floats: bound the cells held at once.
             chunksize=max(1, _CSV_CHUNK_CELLS // len(first_row)),
         )
-        for i, chunk in enumerate(reader):
-            if i == 0 and has_header:
-                chunk = chunk.iloc[1:]
+        for chunk in reader:
             if chunk.shape[1] != len(first_row):
                 raise UploadError(
                     f"{_label(name)}: rows have {chunk.shape[1]} fields but the first line "
@@ -245,6 +312,8 @@ def _parse_csv(data: bytes, name: str, limits: Limits) -> Array:
             blocks.append(_numeric_block(chunk, bad_columns, pd))
     except UploadError:
         raise
+    except pd.errors.EmptyDataError:
+        raise UploadError(f"{_label(name)} has a header but no data rows") from None
     except Exception as err:  # pandas raises many types on malformed text
         raise UploadError(f"{_label(name)} could not be parsed as CSV: {_short(err)}") from None
     if bad_columns:
@@ -339,6 +408,78 @@ def _parse_npy(data: bytes, name: str, limits: Limits) -> Array:
 
 
 def _parse_parquet(data: bytes, name: str, limits: Limits) -> Array:
+    """Read a Parquet upload in a child process with memory, CPU and time limits.
+
+    pyarrow is native code, and a damaged file can make it abort the whole process (seen
+    with pyarrow 26: corrupt level histograms in the column metadata end in
+    ``std::terminate``), or decompress into gigabytes. Streamlit serves every visitor from
+    one process, so the file is read where a crash or a memory blow-up harms no one else.
+    """
+    label = _label(name)
+    if len(data) < 12 or data[:4] != b"PAR1" or data[-4:] != b"PAR1":
+        raise UploadError(f"{label} is not a Parquet file (it lacks the PAR1 markers)")
+    root = str(Path(__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+    }
+    try:
+        done = subprocess.run(
+            _worker_command(name, limits),
+            input=data,
+            capture_output=True,
+            timeout=PARQUET_TIMEOUT_S,
+            env=env,
+            cwd=root,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise UploadError(
+            f"{label} took more than {PARQUET_TIMEOUT_S:.0f} s to read; the server gave up. "
+            "Upload fewer rows, or a CSV or NPY file"
+        ) from None
+    except OSError as err:
+        raise UploadError(
+            f"The server could not start its Parquet reader ({err}); upload a CSV or NPY file"
+        ) from None
+    if done.returncode == 0:
+        try:
+            return np.load(io.BytesIO(done.stdout), allow_pickle=False)
+        except Exception:  # cannot happen with our worker; never trust it blindly
+            raise UploadError(f"{label} could not be read as Parquet") from None
+    if done.returncode == _WORKER_REFUSED:
+        return _raise_worker_message(done.stderr, label)
+    raise UploadError(
+        f"{label} could not be read: the Parquet reader failed on it (a damaged file, or "
+        "one that needs more memory than the server allows). Upload a CSV or NPY file instead"
+    )
+
+
+def _worker_command(name: str, limits: Limits) -> list[str]:
+    """The command line of the Parquet worker (a function so tests can swap it)."""
+    return [
+        sys.executable,
+        "-m",
+        "ggmi_core._parquet_worker",
+        _printable(name)[:200],
+        str(limits.max_rows),
+        str(limits.max_dim),
+        str(limits.max_values),
+        str(limits.min_rows),
+    ]
+
+
+def _raise_worker_message(stderr: bytes, label: str) -> Array:
+    message = stderr.decode("utf-8", "replace").strip().splitlines()
+    text = message[-1] if message else ""
+    raise UploadError(_short(text, 400) if text else f"{label} could not be read as Parquet")
+
+
+def read_parquet_in_process(data: bytes, name: str, limits: Limits) -> Array:
+    """Parse Parquet bytes here (the worker's half of ``_parse_parquet``); see there why.
+
+    Column-chunk metadata is never touched: reading it is what aborts on a damaged file.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -346,15 +487,11 @@ def _parse_parquet(data: bytes, name: str, limits: Limits) -> Array:
         parquet = pq.ParquetFile(io.BytesIO(data))
         meta = parquet.metadata
         schema = parquet.schema_arrow
+        n_rows = int(meta.num_rows)
+        # Compressed pages can expand enormously: bound the decoded size before decoding.
+        decoded = sum(int(meta.row_group(g).total_byte_size) for g in range(meta.num_row_groups))
     except Exception as err:
         raise UploadError(f"{_label(name)} is not a readable Parquet file: {_short(err)}") from None
-    n_rows = int(meta.num_rows)
-    # Compressed pages can expand enormously: bound the decoded size before decoding.
-    decoded = sum(
-        meta.row_group(g).column(c).total_uncompressed_size
-        for g in range(meta.num_row_groups)
-        for c in range(meta.num_columns)
-    )
     if decoded > 16 * limits.max_values or n_rows > limits.max_rows:
         raise UploadError(
             f"{_label(name)} holds {n_rows:,} rows ({_human_bytes(decoded)} uncompressed); "
@@ -493,9 +630,14 @@ def _extension(name: str) -> str:
     return "." + base.rsplit(".", 1)[-1].lower() if "." in base else ""
 
 
+def _printable(name: str) -> str:
+    """``name`` without control characters (so also without NUL bytes), trimmed."""
+    return "".join(ch for ch in name if ch.isprintable()).strip()
+
+
 def _label(name: str) -> str:
     """The file's name for messages, shortened and stripped of control characters."""
-    clean = "".join(ch for ch in name if ch.isprintable()).strip()
+    clean = _printable(name)
     return f'"{_short(clean, 60)}"' if clean else "The file"
 
 

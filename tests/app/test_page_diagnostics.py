@@ -185,7 +185,8 @@ BAD_UPLOADS = [
     ("cube.npy", _npy(np.zeros((20, 3, 2))), "3-D array"),
     ("evil.npy", _npy(np.array([{"a": 1}] * 40, dtype=object), allow_pickle=True), "pickled"),
     ("few.csv", _csv(GOOD[:4]), "at least 10 samples"),
-    ("garbage.parquet", b"PAR1\x00\x01not parquet", "not a readable Parquet file"),
+    ("garbage.parquet", b"PAR1\x00\x01not parquet", "not a Parquet file"),
+    ("damaged.parquet", b"PAR1" + b"\x00" * 20 + b"PAR1", "not a readable Parquet file"),
     ("wide.csv", (",".join(["1"] * 3000) + "\n").encode() * 12, "3,000 columns"),
 ]
 
