@@ -409,3 +409,16 @@ def test_summarise_sweep_counts_p_equal_to_alpha_as_rejection():
     summary = D.summarise_sweep(pd.DataFrame(rows))
     assert summary.hsic_reject_rate.tolist() == [0.75]
     assert summary.rounds.tolist() == [4]
+
+
+def test_pca_2d_with_more_dimensions_than_points_matches_scikit_learn():
+    rng = np.random.default_rng(17)
+    A = rng.normal(size=(20, 50)) * np.linspace(3, 0.1, 50)
+    B = rng.normal(size=(15, 50))
+    proj = D.pca_2d([A, B])
+    ref = PCA(n_components=2).fit(np.vstack([A, B]))
+    np.testing.assert_allclose(proj.explained, ref.explained_variance_ratio_, rtol=1e-8)
+    np.testing.assert_allclose(
+        np.abs(np.vstack(proj.coords)), np.abs(ref.transform(np.vstack([A, B]))), atol=1e-8
+    )
+    np.testing.assert_allclose(np.linalg.norm(proj.components, axis=1), 1.0)
