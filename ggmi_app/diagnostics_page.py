@@ -257,7 +257,12 @@ def analysis_row_cap(dim: int) -> int:
     return int(max(50, min(ANALYSIS_MAX_ROWS, ANALYSIS_MAX_VALUES // max(dim, 1))))
 
 
-@st.cache_data(max_entries=8, ttl=CACHE_TTL_S, show_spinner=False)
+#: Entries of ``prepare_pair``'s cache: each holds up to two capped arrays of at most
+#: ``ANALYSIS_MAX_VALUES`` floats (8 MB each), so the cache stays under 64 MB.
+PREPARED_CACHE_ENTRIES: Final[int] = 4
+
+
+@st.cache_data(max_entries=PREPARED_CACHE_ENTRIES, ttl=CACHE_TTL_S, show_spinner=False)
 def prepare_pair(
     anchor_bytes: bytes, anchor_name: str, synthetic_bytes: bytes, synthetic_name: str
 ) -> PreparedPair:
