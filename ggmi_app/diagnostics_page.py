@@ -171,6 +171,14 @@ def trend_sentence(summary: pd.DataFrame, param: str) -> str:
     )
 
 
+def paper_table_for_display() -> pd.DataFrame:
+    """The paper's table with numbers as text ("–" where the paper had no output)."""
+    table = figures.paper_results_table()
+    for column in ("HSIC", "semantic entropy"):
+        table[column] = table[column].map(lambda v: "–" if pd.isna(v) else f"{v:.4f}")
+    return table
+
+
 def render_simulation(values: Mapping[str, Any], config: ScenarioConfig, lecture: bool) -> None:
     """Sweep figures, the paper's numbers beside them, and how to read both."""
     param = values["sweep"]
@@ -202,20 +210,14 @@ def render_simulation(values: Mapping[str, Any], config: ScenarioConfig, lecture
     )
     st.caption(
         f"{values['scenarios']} scenarios per value, {values['permutations']} permutations "
-        "per HSIC test; error bars are ± 1 standard error over scenarios. Entropies in nats. "
+        "per HSIC test; error bars are ± 1 standard error over scenarios. Entropies in nats; "
+        f"kNN estimates are left out below {diag.MIN_POINTS_FOR_KNN} points. "
         + trend_sentence(summary, param)
     )
     st.subheader("The paper's numbers (real LLM data, not this simulation)")
     left, right = st.columns([3, 2])
     with left:
-        st.dataframe(
-            figures.paper_results_table(),
-            hide_index=True,
-            column_config={
-                "HSIC": st.column_config.NumberColumn(format="%.4f"),
-                "semantic entropy": st.column_config.NumberColumn(format="%.4f"),
-            },
-        )
+        st.dataframe(paper_table_for_display(), hide_index=True)
     with right:
         st.markdown(
             "Appendix G of the paper: GPT-4o wrote synthetic data from Dolly-15K prompts "

@@ -579,9 +579,15 @@ def _mc_entropy(mixture: GMM, n_samples: int, rng: np.random.Generator) -> float
     return float(-np.mean(mixture.logpdf(mixture.sample(n_samples, rng))))
 
 
+#: Fewest distinct points for which the sweep reports a kNN entropy: below this the
+#: estimate is dominated by its small-sample bias (6 anchor points at K=2, N_k=3 gave
+#: several nats too much) and would mislead more than inform.
+MIN_POINTS_FOR_KNN = 20
+
+
 def _knn_entropy_or_nan(X: Array, k: int) -> float:
-    """kNN entropy, or NaN when there are too few distinct points (e.g. K=1, N_k=3)."""
-    if _unique_rows(X).shape[0] <= k:
+    """kNN entropy, or NaN when there are too few distinct points (e.g. K=2, N_k=3)."""
+    if _unique_rows(X).shape[0] < max(MIN_POINTS_FOR_KNN, k + 1):
         return float("nan")
     return float(knn_entropy(X, k).value)
 

@@ -44,6 +44,12 @@ PARAM_LABELS: Final[dict[str, str]] = {
 ALPHA: Final[float] = 0.05
 
 
+#: Short axis titles for the two-panel entropy figure.
+PARAM_SHORT: Final[dict[str, str]] = {
+    "n_anchor_per_component": "N_k (anchor samples per component)",
+    "adherence": "b (prompt adherence)",
+}
+
 #: Parameters whose sweep values span orders of magnitude get a logarithmic axis.
 LOG_AXIS_PARAMS: Final[frozenset[str]] = frozenset({"n_anchor_per_component"})
 
@@ -53,13 +59,14 @@ def param_label(param: str) -> str:
     return PARAM_LABELS.get(param, param)
 
 
-def _x_axis(param: str, values: Iterable[float]) -> dict[str, object]:
+def _x_axis(param: str, values: Iterable[float], short: bool = False) -> dict[str, object]:
     """x-axis settings of a sweep figure: title, and a log scale for N_k (3 to 200).
 
     On the log scale the ticks sit at the swept values: plotly's own minor labels ("2",
     "3" between decades) would read as N_k = 2 or 3.
     """
-    axis: dict[str, object] = {"title_text": param_label(param)}
+    title = PARAM_SHORT.get(param, param) if short else param_label(param)
+    axis: dict[str, object] = {"title_text": title}
     if param in LOG_AXIS_PARAMS:
         ticks = sorted({float(v) for v in values})
         axis |= {"type": "log", "tickvals": ticks, "ticktext": [f"{v:g}" for v in ticks]}
@@ -227,7 +234,7 @@ def entropy_sweep_figure(
             row=1,
             col=2,
         )
-    fig.update_xaxes(**_x_axis(param, summary["value"]))
+    fig.update_xaxes(**_x_axis(param, summary["value"], short=True))
     fig.update_yaxes(title_text="nats", row=1, col=1)
     fig.update_yaxes(title_text="nats", row=1, col=2)
     fig.update_layout(

@@ -88,7 +88,8 @@ def test_paper_numbers_are_a_separate_table_marked_as_the_papers() -> None:
     at = _run(FAST)
     assert any("The paper's numbers" in h.value for h in at.subheader)
     table = at.dataframe[0].value
-    assert table["HSIC"].head(3).tolist() == [7.8703, 7.8668, 7.8502]
+    assert table["HSIC"].head(3).tolist() == ["7.8703", "7.8668", "7.8502"]
+    assert table["semantic entropy"].tolist()[-1] == "–"  # Llama-3.2-1B: no usable output
     # ... and never drawn on our axes.
     for fig in _figures(at):
         for trace in fig["data"]:

@@ -52,7 +52,11 @@ def test_adherence_slider_moves_hsic_and_png_downloads(page, app_url: str) -> No
     assert width >= 1000 and height >= 500
     (SCREENSHOTS / "ggmi_diagnostics_hsic_download.png").write_bytes(data)
     page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / "ggmi_diagnostics_simulation.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "ggmi_diagnostics_simulation.png"))
+    # The paper's numbers sit in their own table below our entropy figure.
+    page.get_by_text("The paper's numbers (real LLM data").scroll_into_view_if_needed()
+    assert page.locator('[data-testid="stDataFrame"]').count() >= 1
+    page.screenshot(path=str(SCREENSHOTS / "ggmi_diagnostics_paper_table.png"))
 
 
 def test_example_button_then_a_malformed_upload(page, app_url: str) -> None:  # type: ignore[no-untyped-def]

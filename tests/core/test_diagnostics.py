@@ -339,10 +339,13 @@ def test_diagnostics_sweep_is_reproducible_and_validates():
 
 
 def test_sweep_with_too_few_anchor_points_reports_nan_not_an_error():
-    config = ScenarioConfig(K=1, J=1, L=0, n_anchor_per_component=3, n_synthetic=40)
-    df = D.diagnostics_sweep(config, "n_anchor_per_component", [3], rounds=2, n_permutations=9)
-    assert df.anchor_knn_entropy.isna().all()
+    config = ScenarioConfig(K=2, J=1, L=0, n_anchor_per_component=3, n_synthetic=40)
+    df = D.diagnostics_sweep(config, "n_anchor_per_component", [3, 10], rounds=2, n_permutations=9)
+    # 6 anchor points are too few for a neighbour estimate; 20 are enough to report one.
+    assert df[df.value == 3].anchor_knn_entropy.isna().all()
+    assert np.isfinite(df[df.value == 10].anchor_knn_entropy).all()
     assert np.isfinite(df.synthetic_knn_entropy).all()
+    assert np.isfinite(df.anchor_exact_entropy).all()
 
 
 def test_diagnostics_cost_scales_with_work_and_refuses_big_requests():
