@@ -186,10 +186,7 @@ def mixture_logpdf(
     X: Array,
     floor: float = 0.0,
 ) -> Array:
-    """Mixture log-densities in nats, (R, n), for X (R, n, d); chunked over scenarios.
-
-    Points and means are shifted per scenario (by the mean of the component means) so
-    the quadratic features stay well conditioned wherever the data sit.
+    """Mixture log-densities in nats, (R, n), for X (R, n, d); chunked to bound memory.
 
     Args:
         weights: (R, k); means: (R, k, d); covariances: (R, k, d, d).
@@ -197,14 +194,35 @@ def mixture_logpdf(
         floor: eigenvalue floor for degenerate covariances (0 keeps them as given;
             a singular covariance then gives -inf/inf log-densities).
     """
+    return mixtures_logpdf([(weights, means, covariances)], X, floor)[0]
+
+
+def mixtures_logpdf(
+    mixtures: list[tuple[Array, Array, Array]], X: Array, floor: float = 0.0
+) -> list[Array]:
+    """Log-densities (R, n) of several mixtures at the same points X (R, n, d).
+
+    The point features are built once and all mixtures share one matrix product. Points
+    and means are shifted per scenario (by the first mixture's mean of component means)
+    so the quadratic features stay well conditioned wherever the data sit.
+
+    Args:
+        mixtures: (weights (R, k_i), means (R, k_i, d), covariances (R, k_i, d, d)) each.
+        X: (R, n, d) points.
+        floor: eigenvalue floor for degenerate covariances.
+    """
     r, n, _ = X.shape
-    k = weights.shape[1]
-    shift = means.mean(axis=1)
-    precisions, logdets = precision_and_logdet(covariances, floor)
-    with np.errstate(divide="ignore"):
-        log_w = np.log(weights)
-    theta = natural_parameters(log_w, means - shift[:, None, :], precisions, logdets)
-    out = np.empty((r, n))
+    shift = mixtures[0][1].mean(axis=1)
+    thetas, bounds = [], [0]
+    for weights, means, covariances in mixtures:
+        precisions, logdets = precision_and_logdet(covariances, floor)
+        with np.errstate(divide="ignore"):
+            log_w = np.log(weights)
+        thetas.append(natural_parameters(log_w, means - shift[:, None, :], precisions, logdets))
+        bounds.append(bounds[-1] + weights.shape[1])
+    theta = thetas[0] if len(thetas) == 1 else np.concatenate(thetas, axis=1)
+    k = bounds[-1]
+    outs = [np.empty((r, n)) for _ in mixtures]
     rows = max(1, MAX_BLOCK_ELEMENTS // max(1, k * n))
     cols = n if rows > 1 else max(1, MAX_BLOCK_ELEMENTS // max(1, k))
     for start in range(0, r, rows):
@@ -212,8 +230,10 @@ def mixture_logpdf(
         for first in range(0, n, cols):
             pts = slice(first, min(n, first + cols))
             F = quadratic_features(X[sl, pts] - shift[sl, None, :])
-            out[sl, pts] = logsumexp_components(theta[sl] @ F.transpose(0, 2, 1))
-    return out
+            log_comp = theta[sl] @ F.transpose(0, 2, 1)
+            for out, a, b in zip(outs, bounds[:-1], bounds[1:], strict=True):
+                out[sl, pts] = logsumexp_components(log_comp[:, a:b])
+    return outs
 
 
 def cholesky_factors(covariances: Array) -> Array:

@@ -218,7 +218,8 @@ def _metric_kl(fa: GMMBatch, fs: GMMBatch, G: GMMBatch, n: int, rng) -> Triple:
     ests = []
     for fit in (fa, fs):
         X = dv.draw(fit, n, rng)
-        ests.append(dv.kl_terms(fit, G, X))
+        log_fit, log_g = dv.log_densities([fit, G], X)
+        ests.append(mean_and_stderr(log_fit - log_g))
     return ests[0], ests[1], _gap_independent(*ests)
 
 
@@ -226,14 +227,13 @@ def _metric_tv(fa: GMMBatch, fs: GMMBatch, G: GMMBatch, n: int, rng) -> Triple:
     ests = []
     for fit in (fa, fs):
         X = dv.draw(fit, n, rng)
-        ests.append(dv.tv_terms(dv.log_density(fit, X), dv.log_density(G, X)))
+        ests.append(dv.tv_terms(*dv.log_densities([fit, G], X)))
     return ests[0], ests[1], _gap_independent(*ests)
 
 
 def _metric_kl_reverse(fa: GMMBatch, fs: GMMBatch, G: GMMBatch, n: int, rng) -> Triple:
     X = dv.draw(G, n, rng)
-    log_g = dv.log_density(G, X)
-    log_a, log_s = dv.log_density(fa, X), dv.log_density(fs, X)
+    log_g, log_a, log_s = dv.log_densities([G, fa, fs], X)
     # Shared draws: the gap's per-draw terms are log pi^gen - log pi^anchor.
     return (
         mean_and_stderr(log_g - log_a),
@@ -245,12 +245,13 @@ def _metric_kl_reverse(fa: GMMBatch, fs: GMMBatch, G: GMMBatch, n: int, rng) -> 
 def _metric_js(fa: GMMBatch, fs: GMMBatch, G: GMMBatch, n: int, rng) -> Triple:
     n_fit = n // 2
     Y = dv.draw(G, n - n_fit, rng)
-    log_g_y = dv.log_density(G, Y)
+    log_g_y, log_a_y, log_s_y = dv.log_densities([G, fa, fs], Y)
     parts = []
-    for fit in (fa, fs):
+    for fit, log_fit_y in ((fa, log_a_y), (fs, log_s_y)):
         X = dv.draw(fit, n_fit, rng)
-        f_x = dv.LOG2 - np.logaddexp(0.0, dv.log_density(G, X) - dv.log_density(fit, X))
-        f_y = dv.LOG2 - np.logaddexp(0.0, dv.log_density(fit, Y) - log_g_y)
+        log_fit_x, log_g_x = dv.log_densities([fit, G], X)
+        f_x = dv.LOG2 - np.logaddexp(0.0, log_g_x - log_fit_x)
+        f_y = dv.LOG2 - np.logaddexp(0.0, log_fit_y - log_g_y)
         parts.append((f_x, f_y))
     ests = [dv.js_terms_from_summands(f_x, f_y) for f_x, f_y in parts]
     (fx_a, fy_a), (fx_s, fy_s) = parts
