@@ -414,6 +414,15 @@ def render_your_data(lecture: bool) -> None:
     st.success(escape_markdown(f"Analysing {source}."), icon="✅")
     paired = _pairing_choice(prepared)
     _row_cap_notice(prepared)
+    diag.check_diagnostics_cost(
+        diag.analysis_cost(
+            prepared.anchor.shape[0],
+            prepared.synthetic.shape[0],
+            prepared.anchor.shape[1],
+            paired,
+            settings["permutations"],
+        )
+    )
     with st.spinner("Computing HSIC, entropies and the projection..."):
         report = cached_analysis(
             prepared.anchor, prepared.synthetic, paired, settings["permutations"], settings["k"]

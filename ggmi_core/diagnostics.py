@@ -624,9 +624,17 @@ def scenario_diagnostics(
 
 
 #: Largest permutation work (scenarios x (permutations + 1) x n^2 kernel entries) one
-#: request may ask for. The permutation loop dominates and touches about one entry per
-#: 6 ns on the 2-core server, so the limit is roughly 10 seconds of work.
+#: request may ask for at the default work budget. The permutation loop dominates and
+#: touches about one entry per 6 ns on the 2-core server, so this is roughly 10 seconds.
+#: ``GGMI_WORK_BUDGET`` scales it like every other page's budget (see ``work_limit``).
 DIAGNOSTICS_WORK_LIMIT = 1.6e9
+
+
+def work_limit() -> float:
+    """The diagnostics work limit under the configured budget (``ggmi_core.budget``)."""
+    from ggmi_core.budget import DEFAULT_WORK_BUDGET, work_budget
+
+    return DIAGNOSTICS_WORK_LIMIT * work_budget() / DEFAULT_WORK_BUDGET
 
 
 def diagnostics_sweep_cost(
@@ -643,10 +651,27 @@ def diagnostics_sweep_cost(
     return len(values) * rounds * (n_permutations + 1) * float(config.n_synthetic) ** 2
 
 
-def check_diagnostics_cost(work: float, limit: float = DIAGNOSTICS_WORK_LIMIT) -> None:
-    """Raise ``BudgetExceeded`` (a ``ValueError``) with advice when ``work`` is over ``limit``."""
+def analysis_cost(
+    n_anchor: int, n_synthetic: int, dim: int, paired: bool, n_permutations: int
+) -> float:
+    """Work of ``analyse_embeddings`` in the units of ``diagnostics_sweep_cost``.
+
+    The HSIC permutations touch (permutations + 1) n^2 kernel entries; the neighbour
+    searches and the projection do a few passes of (n + m)^2 d multiply-adds, which run
+    about eight to a kernel entry's time.
+    """
+    hsic_work = (n_permutations + 1) * float(n_anchor) ** 2 if paired else 0.0
+    return hsic_work + float(n_anchor + n_synthetic) ** 2 * dim / 8
+
+
+def check_diagnostics_cost(work: float, limit: float | None = None) -> None:
+    """Raise ``BudgetExceeded`` (a ``ValueError``) with advice when ``work`` is over ``limit``.
+
+    ``limit`` defaults to ``work_limit()``, which follows ``GGMI_WORK_BUDGET``.
+    """
     from ggmi_core.budget import BudgetExceeded
 
+    limit = work_limit() if limit is None else limit
     if work > limit:
         raise BudgetExceeded(
             f"This request needs about {work / limit:.1f} times the work this server allows "

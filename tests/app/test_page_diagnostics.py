@@ -268,3 +268,15 @@ def test_permutation_slider_sets_the_p_value_resolution_and_the_null_histogram()
         rel=2e-3,  # shown with 3 significant digits
     )
     assert len(_values(_figure(at, "Is the pairing special?")["data"][0]["x"])) == 299
+
+
+def test_both_tabs_follow_the_configured_work_budget(monkeypatch) -> None:
+    monkeypatch.setenv("GGMI_WORK_BUDGET", "0.001")
+    at = _run({**FAST, "dg_seed": "4242"})
+    assert any("Reduce" in e and "allows" in e for e in _errors(at))
+    assert not at.get("plotly_chart")
+    at = _run(DATA_TAB)
+    at.button(key="dg_example").click()
+    _rerun(at)
+    assert any("Reduce" in e for e in _errors(at))
+    assert not at.get("plotly_chart")

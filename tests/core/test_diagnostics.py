@@ -361,6 +361,25 @@ def test_diagnostics_cost_scales_with_work_and_refuses_big_requests():
         D.check_diagnostics_cost(D.DIAGNOSTICS_WORK_LIMIT * 1.01)
 
 
+def test_diagnostics_limit_follows_the_configured_work_budget(monkeypatch):
+    from ggmi_core.budget import DEFAULT_WORK_BUDGET
+
+    assert D.work_limit() == D.DIAGNOSTICS_WORK_LIMIT
+    monkeypatch.setenv("GGMI_WORK_BUDGET", str(DEFAULT_WORK_BUDGET / 100))
+    assert D.work_limit() == pytest.approx(D.DIAGNOSTICS_WORK_LIMIT / 100)
+    with pytest.raises(ValueError, match="allows"):
+        D.check_diagnostics_cost(D.DIAGNOSTICS_WORK_LIMIT / 50)
+
+
+def test_analysis_cost_counts_hsic_only_for_paired_sets():
+    paired = D.analysis_cost(1000, 1000, 768, True, 199)
+    unpaired = D.analysis_cost(1000, 1000, 768, False, 199)
+    assert paired - unpaired == 200 * 1000**2
+    assert unpaired == 2000**2 * 768 / 8
+    # The page's largest request (1000 rows, 499 permutations) fits the default limit.
+    assert D.analysis_cost(1000, 1000, 1000, True, 499) < D.DIAGNOSTICS_WORK_LIMIT
+
+
 def test_hsic_result_keeps_the_null_distribution():
     rng = np.random.default_rng(30)
     X, Y = rng.normal(size=(30, 2)), rng.normal(size=(30, 2))
