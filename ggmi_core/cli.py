@@ -36,6 +36,7 @@ from ggmi_core.simulate import (
 )
 
 MAX_VALUES = 1000
+DEFAULT_WORKERS = max(1, min(2, os.cpu_count() or 1))
 PROGRESS_AFTER_S = 1.0  # stay quiet on runs shorter than this
 
 EPILOG = (
@@ -136,7 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="values to try: a:b (inclusive, step 1), a:b:step, or a comma list v1,v2,...",
     )
     p_sweep.add_argument(
-        "--workers", type=int, default=1, help="worker processes (default 1; try 2 on 2 cores)"
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help=f"worker processes (default {DEFAULT_WORKERS}: the cores here, at most 2); "
+        "results do not depend on it",
     )
     p_sweep.add_argument(
         "--out", default="-", help="CSV file to write (default '-': standard output)"
