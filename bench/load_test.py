@@ -241,6 +241,37 @@ def server_rss_mb(pid: int | None) -> float | None:
         return None
 
 
+def _tree_cpu_s(root: psutil.Process, exclude: set[int] = frozenset()) -> float:
+    """User + system CPU seconds of ``root`` and its descendants (minus ``exclude`` trees)."""
+    total = 0.0
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    skipped: set[int] = set()
+    for pid in exclude:
+        with contextlib.suppress(psutil.Error):
+            skipped |= {pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))}
+    for proc in procs:
+        if proc.pid in skipped:
+            continue
+        with contextlib.suppress(psutil.Error):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def cpu_snapshot(server_pid: int | None) -> tuple[float | None, float]:
+    """CPU seconds so far of the server tree (None if unknown) and of this load generator."""
+    me = psutil.Process()
+    server = None
+    if server_pid is not None:
+        with contextlib.suppress(psutil.Error):
+            server = _tree_cpu_s(psutil.Process(server_pid))
+    client = _tree_cpu_s(me, exclude={server_pid} if server_pid else set())
+    return server, client
+
+
 def cache_metrics(base_url: str) -> dict[str, float]:
     """``cache_memory_bytes`` per cache from ``/_stcore/metrics`` (MB), empty if absent."""
     try:
@@ -289,6 +320,7 @@ class Sample:
     kind: str
     latency_s: float | None
     note: str = ""
+    server_s: float | None = None
 
 
 @dataclass
@@ -335,12 +367,14 @@ class Session:
         self.frames_sent = 0
         self.frames_received = 0
         self.runs_finished = 0
+        self.first_sent_at: float | None = None
+        self.finished_at: float | None = None
 
     def _choice(self, items: list[Any]) -> Any:
         return items[int(self.rng.integers(len(items)))]
 
     async def run(self) -> SessionLog:
-        context = await self.browser.new_context(viewport={"width": 1400, "height": 1000})
+        context = await self.browser.new_context(viewport={"width": 1280, "height": 800})
         context.set_default_timeout(self.args.timeout * 1000)
         await context.add_init_script(INIT_JS)
         page = await context.new_page()
@@ -376,11 +410,14 @@ class Session:
 
         def sent(_: Any) -> None:
             self.frames_sent += 1
+            if self.first_sent_at is None:
+                self.first_sent_at = time.perf_counter()
 
         def received(payload: Any) -> None:
             self.frames_received += 1
             if script_finished(payload):
                 self.runs_finished += 1
+                self.finished_at = time.perf_counter()
 
         ws.on("close", closed)
         ws.on("socketerror", lambda err: self.log.errors.append(f"WebSocket error: {err}"))
@@ -425,6 +462,7 @@ class Session:
         """Run ``action`` (which must cause a rerun) and time it until the chart is painted."""
         t_page = await page.evaluate("performance.now()")
         sent, received, runs = self.frames_sent, self.frames_received, self.runs_finished
+        self.first_sent_at = None
         t0 = time.perf_counter()
         await action()
         try:
@@ -439,7 +477,11 @@ class Session:
             )
             return
         latency = time.perf_counter() - t0
-        self.log.samples.append(Sample(self.index, self.current, kind, latency, note))
+        # The server's share: from the browser's request to the end-of-run message.
+        server = None
+        if self.first_sent_at is not None and self.finished_at is not None:
+            server = max(0.0, self.finished_at - self.first_sent_at)
+        self.log.samples.append(Sample(self.index, self.current, kind, latency, note, server))
         await self._check(page, f"{kind} {note}")
 
     async def _check(self, page: Any, what: str) -> None:
@@ -526,6 +568,10 @@ class Report:
     max_s: float | None
     load_median_s: float | None
     load_p95_s: float | None
+    server_median_s: float | None
+    server_p95_s: float | None
+    server_cores: float | None
+    client_cores: float | None
     rss_start_mb: float | None
     rss_peak_mb: float | None
     rss_end_mb: float | None
@@ -546,13 +592,19 @@ def _stats(values: list[float]) -> dict[str, float]:
 
 
 def build_report(
-    logs: list[SessionLog], rss: list[float], wall_s: float, caches: dict[str, float]
+    logs: list[SessionLog],
+    rss: list[float],
+    wall_s: float,
+    caches: dict[str, float],
+    cpu_s: tuple[float | None, float | None] = (None, None),
 ) -> Report:
     samples = [s for log in logs for s in log.samples]
     timed = [s.latency_s for s in samples if s.latency_s is not None]
     loads = [s.latency_s for log in logs for s in log.loads if s.latency_s is not None]
     overall = _stats(timed) if timed else None
     load = _stats(loads) if loads else None
+    server_times = [s.server_s for s in samples if s.server_s is not None]
+    server = _stats(server_times) if server_times else None
     by_page: dict[str, list[float]] = {}
     by_kind: dict[str, list[float]] = {}
     for s in samples:
@@ -570,6 +622,10 @@ def build_report(
         max_s=overall["max"] if overall else None,
         load_median_s=load["median"] if load else None,
         load_p95_s=load["p95"] if load else None,
+        server_median_s=server["median"] if server else None,
+        server_p95_s=server["p95"] if server else None,
+        server_cores=None if cpu_s[0] is None else cpu_s[0] / wall_s,
+        client_cores=None if cpu_s[1] is None else cpu_s[1] / wall_s,
         rss_start_mb=rss[0] if rss else None,
         rss_peak_mb=max(rss) if rss else None,
         rss_end_mb=rss[-1] if rss else None,
@@ -595,6 +651,12 @@ def markdown(report: Report) -> str:
         f"| {_fmt(report.load_median_s)} / {_fmt(report.load_p95_s)} "
         f"| {_fmt(report.rss_start_mb, 'MB', 0)} / {_fmt(report.rss_peak_mb, 'MB', 0)} / "
         f"{_fmt(report.rss_end_mb, 'MB', 0)} | {report.wall_s:.0f} s |",
+        "",
+        f"Server share of each interaction (browser request sent -> end-of-run message "
+        f"received): median {_fmt(report.server_median_s)}, p95 {_fmt(report.server_p95_s)}. "
+        f"CPU used during the run: server {_fmt(report.server_cores, 'cores')}, "
+        f"browsers and driver {_fmt(report.client_cores, 'cores')} "
+        f"(of {os.cpu_count()} on this machine).",
         "",
         "| by | n | median | p95 | max |",
         "|---|---|---|---|---|",
@@ -650,16 +712,22 @@ async def run_load(args: argparse.Namespace, base_url: str, pid: int | None) -> 
                 await _warm_up(browser, base_url, args.timeout)
             sampler = asyncio.create_task(_sample_rss(pid, rss, stop))
             print(f"running {args.sessions} sessions ...", flush=True)
+            cpu0 = cpu_snapshot(pid)
             t0 = time.monotonic()
             deadline = t0 + args.duration
             sessions = [Session(i, browser, base_url, args, deadline) for i in range(args.sessions)]
             logs = await asyncio.gather(*(s.run() for s in sessions))
             wall = time.monotonic() - t0
+            cpu1 = cpu_snapshot(pid)
             stop.set()
             await sampler
         finally:
             await browser.close()
-    return build_report(list(logs), rss, wall, cache_metrics(base_url))
+    cpu = (
+        None if cpu0[0] is None or cpu1[0] is None else cpu1[0] - cpu0[0],
+        cpu1[1] - cpu0[1],
+    )
+    return build_report(list(logs), rss, wall, cache_metrics(base_url), cpu)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
