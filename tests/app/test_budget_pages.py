@@ -297,3 +297,24 @@ def test_sweep_budget_is_checked_before_any_value_is_computed(
     assert_no_leak(at)
     assert any("Reduce" in e for e in messages(at, "error"))
     assert bounds_spy.calls == []
+
+
+def test_diagnostics_sweep_reports_progress_and_a_new_interaction_cancels_it(
+    monkeypatch: pytest.MonkeyPatch, progress_texts: list[str]
+) -> None:
+    from ggmi_app import diagnostics_page
+
+    def value_of(settings: dict, param: str, value: float, *rest: Any) -> Any:
+        return value
+
+    spy = _SweepSpy(diagnostics_page.sweep_point, value_of, interrupt_at=2)
+    monkeypatch.setattr(diagnostics_page, "sweep_point", spy)
+    query = {"dg_scenarios": "5", "dg_permutations": "19", "dg_n": "40", "dg_seed": "4321"}
+    at = new_app("pages/4_Diagnostics.py", query)
+    at.run()
+    assert_no_leak(at)
+    grid = list(diagnostics_page.SWEEP_GRIDS["adherence"])
+    # "1 of 6", value 1, "2 of 6", value 2 (the interaction arrives), "3 of 6" stops it.
+    assert spy.calls == [grid[0], grid[1], *grid]
+    ours = [t[-8:] for t in progress_texts if t.endswith("of 6)")]
+    assert ours == ["(1 of 6)", "(2 of 6)", "(3 of 6)", *(f"({i} of 6)" for i in range(1, 7))]
