@@ -94,7 +94,7 @@ def _seed_widget_state(schema: Schema, prefix: str) -> None:
     notices: list[str] = []
     for param in missing:
         key = prefix + param.name
-        value = st.session_state.get(_SHADOW + key, param.default)
+        value = _valid_or_default(param, st.session_state.get(_SHADOW + key, param.default))
         if key in st.query_params:
             try:
                 value = param.parse(st.query_params[key])
@@ -105,6 +105,18 @@ def _seed_widget_state(schema: Schema, prefix: str) -> None:
     if notices:
         seeded = {p.name: st.session_state[prefix + p.name] for p in schema}
         st.session_state[_notices_key(schema, prefix)] = (seeded, notices)
+
+
+def _valid_or_default(param: Param, value: Any) -> Any:
+    """``value`` if ``param`` still accepts it, else the default.
+
+    A remembered value can fall outside a range that changed since it was stored (the
+    scenarios slider's maximum follows the work budget); Streamlit would raise on it.
+    """
+    try:
+        return param.validate(value)
+    except ValueError:
+        return param.default
 
 
 def _notices_key(schema: Schema, prefix: str) -> str:
