@@ -141,6 +141,22 @@ def test_gap_page_clamps_a_url_asking_for_more_scenarios_than_the_budget(
     assert not [e for e in messages(at, "error") if "Reduce" in e]
 
 
+def test_a_remembered_scenario_count_above_a_lowered_cap_does_not_crash_the_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by bench/load_test.py: leave the page with 200 scenarios chosen, change a shared
+    setting elsewhere so the cap drops, come back. Streamlit has dropped the slider's state
+    but the app's remembered copy (200) was drawn into a slider whose max is now lower."""
+    monkeypatch.setenv("GGMI_WORK_BUDGET", "20")
+    query = {k: v for k, v in GAP_SWEEP.items() if k != "rounds"}
+    at = new_app(GAP_PAGE, {**query, "sweep_to": "15", "sweep_points": "14"})
+    at.session_state["_ggmi_saved::rounds"] = 200
+    at.run()
+    assert_no_leak(at)
+    assert at.slider(key="rounds").value <= _gap_rounds_allowed(at)
+    assert at.get("plotly_chart")
+
+
 def _bounds_allowed(at: Any, rounds_cost: Callable[[ScenarioConfig, int, str], float]) -> int:
     values = {w.key: w.value for w in itertools.chain(at.slider, at.selectbox, at.number_input)}
     config = bounds_page.scenario_config(values)
