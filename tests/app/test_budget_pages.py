@@ -50,24 +50,7 @@ def _seed(name: str) -> str:
 # ------------------------------------------------------------ refusal with advice
 
 
-def _budget_cases() -> list[Any]:
-    cases: list[Any] = []
-    for page in work_pages():
-        marks = []
-        if page == "pages/4_Diagnostics.py":
-            marks = [
-                pytest.mark.xfail(
-                    reason="bug: the Diagnostics page ignores GGMI_WORK_BUDGET; "
-                    "ggmi_core.diagnostics.check_diagnostics_cost compares with the fixed "
-                    "DIAGNOSTICS_WORK_LIMIT instead of the configured budget",
-                    strict=True,
-                )
-            ]
-        cases.append(pytest.param(page, marks=marks, id=page))
-    return cases
-
-
-@pytest.mark.parametrize("page", _budget_cases())
+@pytest.mark.parametrize("page", work_pages())
 def test_every_page_refuses_over_budget_work_and_says_what_to_reduce(
     page: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
