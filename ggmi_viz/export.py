@@ -11,6 +11,10 @@ Design:
   each raise ``PngExportError`` after ``timeout_s`` instead of hanging a session.
 - After any failure the browser is torn down (killed if needed) and the next call
   starts a fresh one.
+- kaleido reloads its page after every render (a fresh page for the next figure) and
+  only then hands back the image. Here the reload runs in the background instead, so a
+  download does not wait for it; the next render waits for it in kaleido's tab queue.
+  A reload that fails or hangs marks the browser broken and the next call restarts it.
 - MathJax is disabled (kaleido would otherwise load it from a CDN) and plotly.js comes
   from the installed plotly package, so export never touches the network.
 
@@ -48,6 +52,9 @@ MAX_SCALE: Final[float] = 4.0
 MAX_SIDE_PX: Final[int] = 4000
 #: A browser start gets at least this long even when ``timeout_s`` is small.
 MIN_STARTUP_S: Final[float] = 30.0
+#: Longest a background page reload (after a render) may take before the browser is
+#: declared broken and restarted on the next call.
+RELOAD_TIMEOUT_S: Final[float] = 30.0
 PNG_MAGIC: Final[bytes] = b"\x89PNG\r\n\x1a\n"
 
 
@@ -105,6 +112,9 @@ class _WarmBrowser:
         self.thread = threading.Thread(target=self._run_loop, name="ggmi-kaleido", daemon=True)
         self.kaleido: Any = None
         self.started = False
+        #: Why the browser cannot be reused (a failed background reload), else None.
+        self.broken: str | None = None
+        self.background: set[asyncio.Future[Any]] = set()
         self.thread.start()
 
     def _run_loop(self) -> None:
@@ -131,15 +141,54 @@ class _WarmBrowser:
             # closed (or its Chromium killed) instead of leaking the process.
             self.kaleido = k
             await k.open()
+            self._reload_in_background(k)
             return k
 
         self.kaleido = self.run(_open(), timeout_s)
         self.started = True
 
+    def _reload_in_background(self, k: Any) -> None:
+        """Make kaleido hand back each image before (not after) its page reload.
+
+        kaleido's ``_return_kaleido_tab(tab)`` reloads the tab's page and puts the tab
+        back in its queue; it runs before ``calc_fig`` returns and costs a plotly.js
+        parse (0.2-0.6 s on the shared 2-core machine). Run it as a task instead. It
+        is a private kaleido name: if a kaleido version lacks it, nothing changes.
+        """
+        give_back = getattr(k, "_return_kaleido_tab", None)
+        if give_back is None:
+            _LOG.info("kaleido has no _return_kaleido_tab; page reloads stay in line")
+            return
+
+        def finished(task: asyncio.Future[Any]) -> None:
+            self.background.discard(task)
+            if self.kaleido is not k:
+                return  # closing (close() cancels what is left): nothing to report
+            error = None if task.cancelled() else task.exception()
+            if task.cancelled() or error is not None:
+                self.broken = f"its page reload failed ({error!r})"
+                _LOG.warning("kaleido page reload failed (%r); restarting next time", error)
+
+        async def give_back_later(tab: Any) -> None:
+            task = asyncio.ensure_future(asyncio.wait_for(give_back(tab), RELOAD_TIMEOUT_S))
+            self.background.add(task)
+            task.add_done_callback(finished)
+
+        k._return_kaleido_tab = give_back_later
+
+    async def _cancel_background(self) -> None:
+        pending = list(self.background)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
     def close(self, timeout_s: float = 5.0) -> None:
         """Close the browser politely, kill it if that fails, and stop the loop."""
         k = self.kaleido
         self.kaleido = None
+        if self.background and self.loop.is_running():
+            with contextlib.suppress(BaseException):  # best effort: we are closing anyway
+                self.run(self._cancel_background(), timeout_s)
         if k is not None and not self.started:
             # Half-started: there is nothing to close politely, and trying would wait.
             _kill_process(getattr(k, "subprocess", None))
@@ -200,7 +249,9 @@ def _shutdown_browser() -> None:
 def _get_browser(path: str, timeout_s: float) -> _WarmBrowser:
     """Return the warm browser for ``path``, starting one if needed (lock held)."""
     global _browser
-    if _browser is not None and _browser.browser_path != path:
+    if _browser is not None and (_browser.browser_path != path or _browser.broken):
+        if _browser.broken:
+            _LOG.warning("restarting kaleido's browser: %s", _browser.broken)
         _shutdown_browser()
     if _browser is None:
         candidate = _WarmBrowser(path)

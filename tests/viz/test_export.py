@@ -143,3 +143,57 @@ def test_browser_that_never_starts_times_out_without_leaking(
     assert export._browser is None
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
     assert marker not in ps.stdout
+
+
+def _kaleido_tab_class() -> type:
+    from kaleido._kaleido_tab._tab import _KaleidoTab
+
+    return _KaleidoTab
+
+
+@needs_chromium
+def test_png_is_returned_before_kaleidos_page_reload(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reload after a render runs in the background; the next render waits for it."""
+    figure_to_png(_figure(), scale=1)  # a warm browser
+    tab_class = _kaleido_tab_class()
+    real_reload = tab_class.reload
+    gate = threading.Event()
+    reloads_done: list[bool] = []
+
+    async def gated_reload(self):  # type: ignore[no-untyped-def]
+        while not gate.is_set():
+            await asyncio.sleep(0.02)
+        await real_reload(self)
+        reloads_done.append(True)
+
+    monkeypatch.setattr(tab_class, "reload", gated_reload)
+    data = figure_to_png(_figure(300, 200), scale=1)
+    assert png_size(data) == (300, 200)
+    assert reloads_done == []  # the image came back while the reload was still held
+    gate.set()
+    data = figure_to_png(_figure(250, 150), scale=1)  # waits for that reload first
+    assert png_size(data) == (250, 150)
+    assert reloads_done  # ... which has run
+
+
+@needs_chromium
+def test_failed_background_reload_restarts_the_browser(monkeypatch: pytest.MonkeyPatch) -> None:
+    figure_to_png(_figure(), scale=1)
+    first_browser = export._browser
+    assert first_browser is not None
+    tab_class = _kaleido_tab_class()
+
+    async def broken_reload(self):  # type: ignore[no-untyped-def]
+        raise RuntimeError("simulated reload failure")
+
+    monkeypatch.setattr(tab_class, "reload", broken_reload)
+    assert png_size(figure_to_png(_figure(300, 200), scale=1)) == (300, 200)
+    for _ in range(200):  # the reload fails on the browser's own thread, soon after
+        if first_browser.broken:
+            break
+        threading.Event().wait(0.05)
+    assert first_browser.broken and "simulated reload failure" in first_browser.broken
+
+    monkeypatch.undo()
+    assert png_size(figure_to_png(_figure(250, 150), scale=1)) == (250, 150)
+    assert export._browser is not first_browser
