@@ -21,6 +21,7 @@ import streamlit as st
 
 from ggmi_app import scenario_params as shared
 from ggmi_app.cache import CACHE_MAX_ENTRIES, CACHE_MAX_ENTRIES_LARGE, CACHE_TTL_S
+from ggmi_app.cached import budget_cap, budget_capped
 from ggmi_app.figures import show_figure
 from ggmi_app.layout import escape_markdown
 from ggmi_app.params import ChoiceParam, FloatParam, IntParam, Param
@@ -57,7 +58,8 @@ BOUND_SCHEMA: Final[tuple[Param, ...]] = (
     ),
     IntParam(
         "scenarios", "Scenarios", 50, 5, 200, step=5,
-        help="Independent scenarios averaged for each number.",
+        help="Independent scenarios averaged for each number. The largest value offered is "
+        "what this server's work budget allows for the other settings.",
     ),
 )  # fmt: skip
 
@@ -81,13 +83,48 @@ SWEEP_SCHEMA: Final[tuple[Param, ...]] = (
         labels={p: figures.param_label(p) for p in BOUND_SWEEP_PARAMS},
     ),
     IntParam("points", "Values", 6, 3, 10),
-    IntParam("scenarios", "Scenarios per value", 20, 5, 100, step=5),
+    IntParam(
+        "scenarios",
+        "Scenarios per value",
+        20,
+        5,
+        100,
+        step=5,
+        help="The largest value offered is what this server's work budget allows for this sweep.",
+    ),
 )
 
 
+def _split_at(
+    schema: tuple[Param, ...], name: str
+) -> tuple[tuple[Param, ...], Param, tuple[Param, ...]]:
+    """``schema`` as (params before ``name``, the param ``name``, params after it)."""
+    i = [p.name for p in schema].index(name)
+    return schema[:i], schema[i], schema[i + 1 :]
+
+
+def _breakdown_cap(values: Mapping[str, Any]) -> int | None:
+    """Scenarios the work budget allows for one ``bound_terms`` call (None: invalid settings)."""
+    try:
+        config = scenario_config(values)
+    except ValueError:
+        return None  # the page says what is wrong with the settings
+    return budget_cap(estimate_bound_cost(config, 1, values["n_mc"], values["metric"]))
+
+
 def draw_controls() -> dict[str, Any]:
-    """Draw the sidebar controls (URL-backed) and return their values."""
-    return sidebar_controls(SIDEBAR_SCHEMA)
+    """Draw the sidebar controls (URL-backed) and return their values.
+
+    The scenarios slider keeps its place in the sidebar but is drawn last, into a slot:
+    its maximum is what the work budget allows for the other settings, so they must be
+    known first.
+    """
+    before, scenarios, after = _split_at(SIDEBAR_SCHEMA, "scenarios")
+    values = sidebar_controls(before)
+    slot = st.sidebar.container()
+    values |= sidebar_controls(after)
+    capped = budget_capped(scenarios, _breakdown_cap(values))
+    return values | sidebar_controls([capped], container=slot)
 
 
 def scenario_config(values: Mapping[str, Any]) -> ScenarioConfig:
@@ -228,6 +265,23 @@ def render_breakdown(terms: BoundTerms, lecture: bool) -> None:
 # ---------------------------------------------------------------------- sweep tab
 
 
+def _sweep_cap(
+    values: Mapping[str, Any], config: ScenarioConfig, param: str, points: int
+) -> int | None:
+    """Scenarios per value the work budget allows for this sweep (None: no valid grid).
+
+    One scenario at every value of the grid is priced, so the cap is for the whole sweep.
+    """
+    try:
+        grid = default_sweep_values(config, param, points)
+    except ValueError:
+        return None  # drawing the sweep raises the same error, with its message
+    per_scenario = estimate_bound_sweep_cost(
+        config, param, grid, 1, values["n_mc"], values["metric"]
+    )
+    return budget_cap(per_scenario)
+
+
 def render_sweep(values: Mapping[str, Any], config: ScenarioConfig, lecture: bool) -> None:
     """Sweep one parameter, with a progress bar, and plot every term against it."""
     st.markdown(
@@ -237,12 +291,14 @@ def render_sweep(values: Mapping[str, Any], config: ScenarioConfig, lecture: boo
         "spread out, so the entropy drop $\\delta$ shrinks: the trade-off the paper uses to "
         "explain why the KL Gap falls as L grows."
     )
-    sweep = sidebar_controls(
-        SWEEP_SCHEMA,
-        prefix=SWEEP_PREFIX,
-        container=st.container(horizontal=True, border=True),
-    )
+    box = st.container(horizontal=True, border=True)
+    head, scenarios, _ = _split_at(SWEEP_SCHEMA, "scenarios")
+    sweep = sidebar_controls(head, prefix=SWEEP_PREFIX, container=box)
     param = sweep["param"]
+    capped = budget_capped(
+        scenarios, _sweep_cap(values, config, param, sweep["points"]), prefix=SWEEP_PREFIX
+    )
+    sweep |= sidebar_controls([capped], prefix=SWEEP_PREFIX, container=box)
     grid = default_sweep_values(config, param, sweep["points"])
     rounds, n_mc, metric, cap = (
         sweep["scenarios"],

@@ -1,4 +1,4 @@
-"""Cached ggmi_core calls for the Distributions and KL Gap curves pages.
+"""Cached ggmi_core calls for the Distributions and KL Gap curves pages, and budget caps.
 
 Every function takes plain, hashable arguments (a settings dict, numbers, strings) so
 ``st.cache_data`` can key on them, and is bounded (``max_entries``, ``ttl``) so a hosted
@@ -7,6 +7,8 @@ the cache, so the progress bar is never part of a cached call.
 
 Before any work the request is priced with ``ggmi_core.budget`` and refused with
 ``BudgetExceeded`` (a ``ValueError`` whose message says what to reduce) when too big.
+``budget_cap`` and ``budget_capped`` turn a per-scenario price into the largest scenario
+count a slider offers (the KL Gap curves and Bound terms pages both use them).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import streamlit as st
 from numpy.typing import NDArray
 
 from ggmi_app.cache import CACHE_MAX_ENTRIES, CACHE_MAX_ENTRIES_LARGE, CACHE_TTL_S
+from ggmi_app.params import IntParam
+from ggmi_app.scenario_params import cap_param
 from ggmi_core.budget import check_budget, estimate_cost, estimate_sweep_cost, work_budget
 from ggmi_core.config import ScenarioConfig
 from ggmi_viz.distributions import ScenarioView, divergence_table, view_from_result
@@ -85,12 +89,36 @@ def sweep_cost(
     return estimate_sweep_cost(config, param, values, rounds, n_mc=n_mc, metric=metric)
 
 
+def budget_cap(per_scenario: float) -> int:
+    """Most scenarios the work budget allows when each costs ``per_scenario`` units."""
+    return int(work_budget() // per_scenario) if per_scenario > 0 else 10**9
+
+
 def max_rounds(
     settings: dict[str, Any], param: str, values: Sequence[float], metric: str, n_mc: int
 ) -> int:
     """Most scenarios per value that keep this sweep within the work budget."""
-    per_round = sweep_cost(settings, param, values, 1, metric, n_mc)
-    return int(work_budget() // per_round) if per_round > 0 else 10**9
+    return budget_cap(sweep_cost(settings, param, values, 1, metric, n_mc))
+
+
+def budget_capped(param: IntParam, cap: int | None, *, prefix: str = "") -> IntParam:
+    """A scenario-count param capped at ``cap``; lowers a remembered value above it.
+
+    Call it before drawing the widget (``sidebar_controls([...])``), after the settings
+    the cap depends on. A value chosen before the cap dropped (still in the widget's
+    state, or applied from a loaded settings file) is lowered to the new maximum with a
+    toast: Streamlit would refuse to draw a slider holding it. A URL value above the cap
+    needs nothing here: the widget's seeding rejects it with a notice naming the allowed
+    range. ``cap=None`` (settings not valid yet) leaves ``param`` as it is.
+    """
+    capped = cap_param(param, cap)
+    key = prefix + param.name
+    asked = st.session_state.get(key)
+    if isinstance(asked, int) and asked > capped.max:
+        st.session_state[key] = capped.max
+        label = param.label[:1].upper() + param.label[1:]
+        st.toast(f"{label} lowered to {capped.max}: the work budget allows no more.")
+    return capped
 
 
 @st.cache_data(max_entries=512, ttl=CACHE_TTL_S, show_spinner=False)

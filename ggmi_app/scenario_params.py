@@ -8,6 +8,7 @@ a single request within the server's work budget at the default sample sizes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -66,25 +67,34 @@ ROUNDS_STEP: Final[int] = 10
 ROUNDS_DEFAULT: Final[int] = 30
 
 
-def rounds_param(cap: int | None = None) -> IntParam:
-    """The 'scenarios per value' slider; ``cap`` (from the work budget) lowers its maximum.
+def cap_param(param: IntParam, cap: int | None) -> IntParam:
+    """``param`` with its maximum lowered to ``cap`` (a count the work budget allows).
 
-    The maximum is ``cap`` rounded down to the slider's step, never below the minimum
-    (a request that cannot fit even then is refused with advice by the budget check).
+    The new maximum is ``cap`` rounded down onto the slider's grid (``min + k * step``),
+    never below the minimum (a request that cannot fit even then is refused with advice
+    by the budget check) and never above the original maximum. The default follows the
+    maximum down, so it stays a valid value. ``cap=None`` returns ``param`` unchanged.
     """
-    top = ROUNDS_MAX
-    if cap is not None:
-        top = max(ROUNDS_MIN, min(ROUNDS_MAX, cap // ROUNDS_STEP * ROUNDS_STEP))
-    return IntParam(
+    if cap is None:
+        return param
+    top = param.min + max(0, cap - param.min) // param.step * param.step
+    top = min(param.max, top)
+    return dataclasses.replace(param, max=top, default=min(param.default, top))
+
+
+def rounds_param(cap: int | None = None) -> IntParam:
+    """The 'scenarios per value' slider; ``cap`` (from the work budget) lowers its maximum."""
+    full = IntParam(
         "rounds",
         "scenarios per value",
-        min(ROUNDS_DEFAULT, top),
+        ROUNDS_DEFAULT,
         ROUNDS_MIN,
-        top,
+        ROUNDS_MAX,
         ROUNDS_STEP,
         help="The paper used 100. More scenarios: smoother curves, longer waits. The "
         "largest value offered is what this server's work budget allows for this sweep.",
     )
+    return cap_param(full, cap)
 
 
 #: Settings of the gap sweep (besides the scenario letters held fixed).

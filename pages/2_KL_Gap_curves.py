@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ggmi_app.cached import figure4_tables, max_rounds, run_sweep, sweep_cost
+from ggmi_app.cached import budget_capped, figure4_tables, max_rounds, run_sweep, sweep_cost
 from ggmi_app.figures import show_figure
 from ggmi_app.layout import error_boundary, page_setup, show_error
 from ggmi_app.scenario_params import (
@@ -43,7 +43,10 @@ def _progress_bar(text: str):
 
 
 def _budget_rounds_param(values: dict):
-    """The scenarios slider capped by the work budget (uncapped if settings are invalid)."""
+    """The scenarios slider capped by the work budget (uncapped if settings are invalid).
+
+    A value asked for above the cap is lowered to it, with a toast.
+    """
     try:
         config = scenario_config(values)
         xs = sweep_values(
@@ -51,8 +54,8 @@ def _budget_rounds_param(values: dict):
         )
         cap = max_rounds(config.to_dict(), values["sweep"], xs, values["metric"], values["n_mc"])
     except ValueError:
-        return rounds_param()  # the sweep section explains what is wrong
-    return rounds_param(cap)
+        cap = None  # the sweep section explains what is wrong
+    return budget_capped(rounds_param(), cap)
 
 
 lecture = page_setup("KL Gap curves")
@@ -90,11 +93,7 @@ values |= sidebar_controls([p for p in SWEEP_REST if p.name not in (*RANGE_KEYS,
 st.sidebar.subheader("Settings held fixed")
 st.sidebar.caption(f"{values['sweep']} is swept; its slider below is ignored.")
 values |= sidebar_controls(SCENARIO_SCHEMA)
-rounds = _budget_rounds_param(values)
-if st.session_state.get("rounds", 0) > rounds.max:
-    st.session_state["rounds"] = rounds.max
-    st.toast(f"Scenarios per value lowered to {rounds.max}: the work budget allows no more.")
-values |= sidebar_controls([rounds], container=rounds_slot)
+values |= sidebar_controls([_budget_rounds_param(values)], container=rounds_slot)
 settings_io(SCHEMA, values, page="gap-curves")
 
 # ------------------------------------------------------- Figure 4 as published + JS

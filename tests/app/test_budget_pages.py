@@ -147,11 +147,6 @@ def _bounds_allowed(at: Any, rounds_cost: Callable[[ScenarioConfig, int, str], f
     return int(work_budget() // per_round)
 
 
-@pytest.mark.xfail(
-    reason="gap: the 'Scenarios' slider of the Bound-terms page keeps its fixed max (200) "
-    "instead of the scenarios estimate_bound_cost allows within the budget",
-    strict=True,
-)
 def test_bounds_page_scenarios_slider_offers_no_more_than_the_budget(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -164,6 +159,52 @@ def test_bounds_page_scenarios_slider_offers_no_more_than_the_budget(
     allowed = _bounds_allowed(at, lambda c, n_mc, m: estimate_bound_cost(c, 1, n_mc, m))
     assert 5 <= allowed < 200
     assert at.slider(key="scenarios").max <= allowed
+
+
+def test_bounds_sweep_scenarios_slider_offers_no_more_than_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GGMI_WORK_BUDGET", "2")
+    query = {"tab": "How terms move", "move_param": "L", "move_points": "6", "n_mc": "1000"}
+    at = new_app(BOUNDS_PAGE, {**query, "seed": _seed("sweep-cap")})
+    at.run()
+    assert_no_leak(at)
+
+    def per_scenario(config: ScenarioConfig, n_mc: int, metric: str) -> float:
+        grid = default_sweep_values(config, "L", 6)
+        return estimate_bound_sweep_cost(config, "L", grid, 1, n_mc, metric)
+
+    allowed = _bounds_allowed(at, per_scenario)
+    assert 5 <= allowed < 100  # the sweep's own maximum is 100
+    assert at.slider(key="move_scenarios").max <= allowed
+    # The breakdown slider is priced for one setting, not six: it offers more.
+    assert at.slider(key="scenarios").max > at.slider(key="move_scenarios").max
+
+
+def test_bounds_page_clamps_scenarios_asked_for_above_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ggmi_core.bounds import estimate_bound_cost
+
+    def one_setting(config: ScenarioConfig, n_mc: int, metric: str) -> float:
+        return estimate_bound_cost(config, 1, n_mc, metric)
+
+    monkeypatch.setenv("GGMI_WORK_BUDGET", "0.5")
+    at = new_app(BOUNDS_PAGE, {"n_mc": "1000", "scenarios": "200", "seed": _seed("url-cap")})
+    at.run()
+    assert_no_leak(at)
+    assert at.slider(key="scenarios").value <= _bounds_allowed(at, one_setting)
+    assert any("'scenarios'" in w for w in messages(at, "warning"))
+    assert not [e for e in messages(at, "error") if "Reduce" in e]
+    # A lower budget (or costlier settings) drops the cap below the choice already made:
+    # the choice is lowered to the new cap, with a toast.
+    at.slider(key="scenarios").set_value(at.slider(key="scenarios").max).run()
+    monkeypatch.setenv("GGMI_WORK_BUDGET", "0.2")
+    at.slider(key="C").set_value(4.0).run()
+    assert_no_leak(at)
+    slider = at.slider(key="scenarios")
+    assert slider.value == slider.max <= _bounds_allowed(at, one_setting)
+    assert any("Scenarios lowered to" in plain(t.value) for t in at.toast)
 
 
 def test_distributions_sliders_stay_within_the_default_budget() -> None:
