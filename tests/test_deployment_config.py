@@ -75,13 +75,14 @@ def test_upload_limit_matches_the_parsers_own_limit(effective_options: dict) -> 
     assert 1 <= effective_options["server.maxMessageSize"] <= 200
 
 
-@pytest.mark.xfail(
-    reason="gap: .streamlit/config.toml sets no server.maxCacheDataSize, so st.cache_data "
-    "is bounded in entries only, not in bytes (issue 6 asks for both)",
-    strict=True,
-)
 def test_cache_data_has_a_byte_budget(effective_options: dict) -> None:
-    assert effective_options["server.maxCacheDataSize"] not in (None, "", "0", 0)
+    from streamlit.byte_util import config_max_cache_data_size_to_bytes
+
+    value = effective_options["server.maxCacheDataSize"]
+    assert value not in (None, "", "0", 0, "<absent>")
+    # Streamlit's own parser (None would mean "no limit"); a real but roomy bound.
+    limit = config_max_cache_data_size_to_bytes(value)
+    assert limit is not None and 64 * 2**20 <= limit <= 2**30
 
 
 def test_docker_image_ships_the_config_and_does_not_override_it() -> None:
