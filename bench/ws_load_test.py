@@ -365,6 +365,21 @@ def _latency_cells(st: dict[str, float]) -> str:
     return f"| {st['median']:.2f} s | {st['p95']:.2f} s | {st['max']:.2f} s "
 
 
+def _unchanged(moved: list[Sample]) -> str:
+    """Where widget changes left every chart as it was, e.g. ' (same: Diagnostics toggle x2)'."""
+    counts: dict[str, int] = {}
+    for s in moved:
+        if not s.chart_changed:
+            counts[f"{s.page} {s.kind}"] = counts.get(f"{s.page} {s.kind}", 0) + 1
+    if not counts:
+        return ""
+    return " (same: " + ", ".join(f"{k} x{v}" for k, v in sorted(counts.items())) + ")"
+
+
+def _per_rerun(cpu_s: float | None, reruns: int) -> str:
+    return "n/a" if cpu_s is None or reruns == 0 else f"{cpu_s / reruns:.2f} s"
+
+
 def _row(name: str, values: list[float]) -> str:
     if not values:
         return f"| {name} | 0 | n/a | n/a | n/a |"
@@ -404,7 +419,8 @@ def markdown(
         + (_latency_cells(st) if st else "| n/a " * 3)
         + f"| {len(timed) / wall_s:.2f} /s | {cpu_text} | {rss_text} | {wall_s:.0f} s |",
         "",
-        f"Widget changes whose charts differed from the run before: {changed} of {len(moved)}. "
+        f"Widget changes whose charts differed from the run before: {changed} of {len(moved)}"
+        f"{_unchanged(moved)}. Server CPU per rerun: {_per_rerun(server_cpu_s, len(samples))}. "
         f"Load generator CPU: {client_cpu_s:.1f} s (of {os.cpu_count()} cores x "
         f"{wall_s:.0f} s).",
         "",
@@ -504,6 +520,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(name, "1")
     for name, value in (("MALLOC_ARENA_MAX", "2"),):
         os.environ.setdefault(name, value)
+    load_before = Path("/proc/loadavg").read_text().strip()
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     hard_limit = args.duration + args.timeout * 2 + 180
     with contextlib.ExitStack() as stack:
         if args.url:
@@ -513,8 +531,11 @@ def main(argv: list[str] | None = None) -> int:
             base_url, pid = stack.enter_context(streamlit_server(log_path))
             print(f"server: {base_url} (pid {pid}, log {log_path})", flush=True)
         report = asyncio.run(asyncio.wait_for(run_load(args, base_url, pid), hard_limit))
-    with open("/proc/loadavg") as fh:
-        report += f"\n\n/proc/loadavg at the end: {fh.read().strip()}"
+    load_after = Path("/proc/loadavg").read_text().strip()
+    report += (
+        f"\n\nStarted {started}; /proc/loadavg before: {load_before}; after: {load_after} "
+        "(the machine is shared: other engineers' jobs count in these)."
+    )
     print()
     print(report)
     if args.out:
