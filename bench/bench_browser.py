@@ -17,9 +17,11 @@ export under 0.4 s):
   plotly chart's data differ from before the key press (a checksum of every trace's
   x/y/z arrays and the title) and (b) the app is idle: script state ``notRunning``, no
   element marked stale, no "Running" status. Two frames later that frame has been
-  painted. The server's share (browser sends the widget change -> server's end-of-run
-  message arrives, timed from the WebSocket frames as in ``load_test.py``) is reported
-  beside it; the rest is transport, parsing and drawing in the browser.
+  painted. Beside it: how much of that time the page's main thread was busy with long
+  tasks (over 50 ms: parsing, plotly.js, style, layout, paint; from the Long Tasks API),
+  so the rest is mostly waiting for the server. (Timing WebSocket frames from Playwright,
+  as ``load_test.py`` does, cannot split the two here: the renderer reports a frame only
+  when its busy main thread gets to it.)
 * **Warm PNG export**, two ways:
 
   - direct: ``ggmi_viz.export.figure_to_png`` on each page's actual default figure
@@ -70,7 +72,6 @@ from load_test import (  # noqa: E402
     CHROMIUM_ARGS,
     HEALTH_JS,
     check_loopback,
-    script_finished,
     streamlit_server,
 )
 
@@ -107,6 +108,23 @@ INIT_JS = """
 (() => {
   window.__bbArmed = false;
   window.__bbT0 = null;
+  // Main-thread tasks over 50 ms (parsing, plotly.js, style, layout, paint).
+  window.__bbLong = [];
+  const keep = (entries) => {
+    for (const e of entries) window.__bbLong.push([e.startTime, e.duration]);
+  };
+  try {
+    window.__bbObserver = new PerformanceObserver((list) => keep(list.getEntries()));
+    window.__bbObserver.observe({type: 'longtask'});
+  } catch (e) { window.__bbObserver = null; }
+  window.__bbBusy = (t0, t1) => {
+    if (window.__bbObserver) keep(window.__bbObserver.takeRecords());
+    let busy = 0;
+    for (const [s, d] of window.__bbLong) {
+      busy += Math.max(0, Math.min(s + d, t1) - Math.max(s, t0));
+    }
+    return busy;
+  };
   document.addEventListener('keydown', (e) => {
     if (window.__bbArmed) { window.__bbT0 = e.timeStamp; window.__bbArmed = false; }
   }, true);
@@ -143,6 +161,7 @@ ARM_JS = """
 () => {
   window.__bbBefore = window.__bbFingerprint();
   window.__bbT0 = null;
+  window.__bbLong = [];
   window.__bbArmed = true;
   return window.__bbBefore !== null;
 }
@@ -169,8 +188,11 @@ WAIT_JS = """
       const fp = window.__bbFingerprint();
       if (fp !== null && fp !== window.__bbBefore) {
         const seen = performance.now();
-        requestAnimationFrame(() => requestAnimationFrame(() =>
-          resolve({timeout: false, t0: window.__bbT0, seen, end: performance.now()})));
+        requestAnimationFrame(() => requestAnimationFrame(() => {
+          const end = performance.now();
+          resolve({timeout: false, t0: window.__bbT0, seen, end,
+                   busy: window.__bbBusy(window.__bbT0, end)});
+        }));
         return;
       }
     }
@@ -198,7 +220,7 @@ class Series:
     """Repeated measurements of one thing, in seconds."""
 
     values: list[float] = field(default_factory=list)
-    server: list[float] = field(default_factory=list)
+    busy: list[float] = field(default_factory=list)
 
     def stats(self) -> dict[str, float] | None:
         """``n``, ``median``, ``p90`` and ``min`` of ``values`` (None when empty)."""
@@ -332,39 +354,6 @@ def time_direct_export(
 # ------------------------------------------------------------------ browser
 
 
-class FrameClock:
-    """Python-side times of WebSocket frames: first frame sent and last end-of-run seen."""
-
-    def __init__(self) -> None:
-        self.first_sent: float | None = None
-        self.finished: float | None = None
-
-    def reset(self) -> None:
-        self.first_sent = None
-        self.finished = None
-
-    def watch(self, ws: Any) -> None:
-        if "_stcore/stream" not in ws.url:
-            return
-
-        def sent(_: Any) -> None:
-            if self.first_sent is None:
-                self.first_sent = time.perf_counter()
-
-        def received(payload: Any) -> None:
-            if script_finished(payload):
-                self.finished = time.perf_counter()
-
-        ws.on("framesent", sent)
-        ws.on("framereceived", received)
-
-    def server_share(self) -> float | None:
-        """Seconds from the widget change leaving the browser to the run's end arriving."""
-        if self.first_sent is None or self.finished is None:
-            return None
-        return max(0.0, self.finished - self.first_sent)
-
-
 def check_health(page: Any, what: str) -> None:
     """Fail loudly if the page shows an exception, an error box or lost its server."""
     health = page.evaluate(HEALTH_JS)
@@ -395,24 +384,21 @@ def slider_thumb(page: Any, label: str) -> Any:
     )
 
 
-def time_key(
-    page: Any, thumb: Any, key: str, clock: FrameClock, timeout_s: float
-) -> tuple[float, float | None]:
-    """Press ``key`` on ``thumb``; return (page-clock latency s, server share s or None)."""
+def time_key(page: Any, thumb: Any, key: str, timeout_s: float) -> tuple[float, float]:
+    """Press ``key`` on ``thumb``; return (latency, main thread busy in long tasks), in s."""
     thumb.focus()
     if not page.evaluate(ARM_JS):
         raise RuntimeError("no plotly chart on the page before the key press")
-    clock.reset()
     thumb.press(key)
     result = page.evaluate(WAIT_JS, timeout_s * 1000)
     if result["timeout"] or result["t0"] is None:
         raise TimeoutError(f"{key}: chart did not change and settle within {timeout_s:g} s")
     check_health(page, f"after {key}")
-    return (result["end"] - result["t0"]) / 1000, clock.server_share()
+    return (result["end"] - result["t0"]) / 1000, result["busy"] / 1000
 
 
 def time_sliders(
-    page: Any, base_url: str, spec: PageSpec, seeds: list[int], clock: FrameClock, timeout_s: float
+    page: Any, base_url: str, spec: PageSpec, seeds: list[int], timeout_s: float
 ) -> tuple[Series, Series]:
     """COLD and CACHED slider latencies on one page, one fresh seed per repetition."""
     cold, cached = Series(), Series()
@@ -420,10 +406,9 @@ def time_sliders(
         open_page(page, f"{base_url}/{spec.path}?seed={seed}", timeout_s)  # K = 2: not timed
         thumb = slider_thumb(page, SLIDER_LABEL)
         for series, key in ((cold, "ArrowRight"), (cached, "ArrowLeft"), (cached, "ArrowRight")):
-            latency, server = time_key(page, thumb, key, clock, timeout_s)
+            latency, busy = time_key(page, thumb, key, timeout_s)
             series.values.append(latency)
-            if server is not None:
-                series.server.append(server)
+            series.busy.append(busy)
         print(
             f"  {spec.title} seed {seed}: cold {cold.values[-1]:.2f} s, "
             f"cached {cached.values[-2]:.2f} / {cached.values[-1]:.2f} s",
@@ -485,7 +470,6 @@ def run_browser(args: argparse.Namespace, base_url: str, results: Results) -> No
     """Drive Chromium against ``base_url`` and fill the slider and download results."""
     from playwright.sync_api import sync_playwright
 
-    clock = FrameClock()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         results.versions["Chromium"] = browser.version
@@ -494,14 +478,13 @@ def run_browser(args: argparse.Namespace, base_url: str, results: Results) -> No
             context.set_default_timeout(args.timeout * 1000)
             context.add_init_script(INIT_JS)
             page = context.new_page()
-            page.on("websocket", clock.watch)
             # A server that has been up a while: modules imported, pages opened once.
             for spec in PAGES:
                 open_page(page, f"{base_url}/{spec.path}", args.timeout)
             for spec in PAGES:
                 print(f"{spec.title}: slider latency ...", flush=True)
                 results.cold[spec.title], results.cached[spec.title] = time_sliders(
-                    page, base_url, spec, results.seeds, clock, args.timeout
+                    page, base_url, spec, results.seeds, args.timeout
                 )
             for spec in PAGES:
                 print(f"{spec.title}: PNG download ...", flush=True)
@@ -538,8 +521,10 @@ def table(results: Results) -> str:
             ("slider -> chart, cached", results.cached.get(t), CACHED_TARGET_S),
         ):
             if series is not None:
-                share = summarize(series.server)
-                note = "" if share is None else f"server share median {share['median']:.2f} s"
+                busy = summarize(series.busy)
+                note = (
+                    "" if busy is None else f"page busy (long tasks): median {busy['median']:.2f} s"
+                )
                 rows.append((label, t, series, target, note))
     for spec in PAGES:
         t = spec.title
@@ -603,8 +588,9 @@ def report(results: Results, load: LoadSampler, command: str, started: datetime.
         "stale, no 'Running' status). K moves 2 -> 3 (cold: a seed this server had never "
         "computed, fresh every repetition: "
         f"{', '.join(map(str, results.seeds))}), then 3 -> 2 and 2 -> 3 (cached: both "
-        "computed before). Other settings at the page defaults. 'Server share': browser "
-        "sends the change -> the server's end-of-run message arrives (WebSocket frames).",
+        "computed before). Other settings at the page defaults. 'Page busy': time within "
+        "the measured interval that the page's main thread spent in tasks over 50 ms "
+        "(Long Tasks API); the rest is mostly waiting for the server's rerun.",
         "* PNG export, warm: wall clock of `ggmi_viz.export.figure_to_png` in the benchmark "
         "process on each page's default figure (Figure 2; Lemma 3.1 chart), scale 2 at the "
         "page's export canvas, after one warm-up call, calls "
