@@ -65,7 +65,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# Server start, Chromium flags, the end-of-run frame and the page health check are
+# Server start, loopback check, Chromium flags and the page health check are
 # shared with the load test (this directory is on sys.path when run as a script).
 from load_test import (  # noqa: E402
     CHROMIUM,
