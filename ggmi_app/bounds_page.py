@@ -13,16 +13,17 @@ Page text may use LaTeX (``st.latex``, ``$...$``); figure text may not.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any, Final
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from ggmi_app import scenario_params as shared
 from ggmi_app.cache import CACHE_MAX_ENTRIES, CACHE_MAX_ENTRIES_LARGE, CACHE_TTL_S
 from ggmi_app.cached import budget_cap, budget_capped
-from ggmi_app.figures import show_figure
+from ggmi_app.figures import cached_figures, show_figure
 from ggmi_app.layout import escape_markdown
 from ggmi_app.params import ChoiceParam, FloatParam, IntParam, Param
 from ggmi_app.state import sidebar_controls
@@ -172,12 +173,17 @@ def cached_sweep_point(
     )
 
 
+def terms_key(values: Mapping[str, Any], config: ScenarioConfig) -> tuple[Any, ...]:
+    """The arguments of ``cached_bound_terms`` for the sidebar values (its cache key)."""
+    return (config.to_dict(), values["scenarios"], values["C"], values["n_mc"], values["metric"])
+
+
 def measure(values: Mapping[str, Any], config: ScenarioConfig) -> BoundTerms:
     """Budget-checked, cached ``bound_terms`` for the sidebar values."""
     rounds, n_mc, metric = values["scenarios"], values["n_mc"], values["metric"]
     check_budget(estimate_bound_cost(config, rounds, n_mc, metric), what="This setting")
     with st.spinner("Measuring the bound terms…"):
-        return cached_bound_terms(config.to_dict(), rounds, values["C"], n_mc, metric)
+        return cached_bound_terms(*terms_key(values, config))
 
 
 # ------------------------------------------------------------------ breakdown tab
@@ -187,8 +193,24 @@ def _fmt(mean: float, se: float) -> str:
     return f"{mean:.3f} ± {se:.3f}"
 
 
-def render_breakdown(terms: BoundTerms, lecture: bool) -> None:
-    """Headline numbers, the three figures and the table of every term."""
+def _breakdown_figures(terms: BoundTerms, lecture: bool) -> list[go.Figure]:
+    """The Lemma 3.1, information and gain figures, in the order they are shown."""
+    return [
+        figures.lemma31_figure(terms, lecture),
+        figures.information_figure(terms, lecture),
+        figures.gain_figure(terms, lecture),
+    ]
+
+
+def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
+    """Headline numbers, the three figures and the table of every term.
+
+    ``key`` determines ``terms`` (``terms_key``): the figures are cached on it, so a
+    rerun on cached numbers does not rebuild them.
+    """
+    lemma31, information, gain = cached_figures(
+        "bounds-breakdown", key, lecture, lambda: _breakdown_figures(terms, lecture)
+    )
     table = terms.summary().set_index("term")
     holds = terms.bound_holds
     cols = st.columns(4)
@@ -213,7 +235,7 @@ def render_breakdown(terms: BoundTerms, lecture: bool) -> None:
         "$\\mathcal D_{\\mathrm{gen}} = \\mathcal D_M$ and that term is exactly 0."
     )
     show_figure(
-        figures.lemma31_figure(terms, lecture),
+        lemma31,
         "bounds-lemma31",
         figures.lemma31_data(terms),
         lecture,
@@ -227,7 +249,7 @@ def render_breakdown(terms: BoundTerms, lecture: bool) -> None:
         "the paper's preferred direction."
     )
     show_figure(
-        figures.information_figure(terms, lecture),
+        information,
         "bounds-information",
         figures.information_data(terms),
         lecture,
@@ -239,9 +261,7 @@ def render_breakdown(terms: BoundTerms, lecture: bool) -> None:
         f"{escape_markdown(metric_label(terms.metric))} gap of the same fits sits beside it. "
         "Positive values mean training on synthetic data generalized better."
     )
-    show_figure(
-        figures.gain_figure(terms, lecture), "bounds-gain", figures.gain_data(terms), lecture
-    )
+    show_figure(gain, "bounds-gain", figures.gain_data(terms), lecture)
     with st.expander(
         "Every term: symbol, value, meaning and the paper's remark", expanded=not lecture
     ):
@@ -324,9 +344,21 @@ def render_sweep(values: Mapping[str, Any], config: ScenarioConfig, lecture: boo
     bar.empty()
     table = pd.concat(parts, ignore_index=True)
     # One figure per panel: each keeps its own legend readable and exports as one slide.
-    for stem, panel in zip(figures.SWEEP_PANEL_NAMES, figures.SWEEP_PANELS, strict=True):
+    # The sweep's inputs determine the table, so they key the cached figures.
+    panels = cached_figures(
+        "bounds-sweep",
+        (config.to_dict(), param, sweep["points"], rounds, cap, n_mc, metric),
+        lecture,
+        lambda: [
+            figures.sweep_figure(table, param, metric=metric, panels=[panel], lecture=lecture)
+            for panel in figures.SWEEP_PANELS
+        ],
+    )
+    for stem, panel, fig in zip(
+        figures.SWEEP_PANEL_NAMES, figures.SWEEP_PANELS, panels, strict=True
+    ):
         show_figure(
-            figures.sweep_figure(table, param, metric=metric, panels=[panel], lecture=lecture),
+            fig,
             f"bounds-sweep-{param}-{stem}",
             figures.sweep_data(table, panel[1]),
             lecture,

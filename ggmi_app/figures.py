@@ -5,19 +5,23 @@ accepts a callable as ``st.download_button(data=...)`` and runs it on click, in 
 worker thread, outside the script run. A failure there cannot reach the page, so the
 callable records it in a per-session dict and the next run shows a warning pointing
 to the toolbar's own PNG download, which works without any server-side browser.
+
+``cached_figures`` keeps built figures as plotly dicts in a bounded ``st.cache_data``, so
+a rerun whose numbers come from cache does not rebuild its figures either.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Final
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from ggmi_app.cache import CACHE_MAX_ENTRIES_LARGE, CACHE_TTL_S
 from ggmi_app.layout import error_boundary, escape_markdown
 from ggmi_viz.export import dataframe_to_csv_bytes, figure_to_png, png_export_available
 from ggmi_viz.theme import EXPORT_HEIGHT, EXPORT_WIDTH, apply_theme
@@ -31,6 +35,43 @@ _UNSAFE_FILENAME: Final = re.compile(r"[^A-Za-z0-9._-]+")
 TOOLBAR_HINT: Final[str] = (
     "Use the camera icon in the chart's toolbar to download a PNG from your browser."
 )
+
+
+#: A figure as ``show_figure`` takes it: a ``go.Figure``, or a themed dict from ``cached_figures``.
+FigureLike = go.Figure | dict[str, Any]
+
+
+# Shared by every page: an entry is one page's figure set for one setting (Figure 2 is
+# ~0.6 MB, the Bound-terms sets are far smaller), so twice the LARGE bound stays ~20 MB.
+@st.cache_data(max_entries=2 * CACHE_MAX_ENTRIES_LARGE, ttl=CACHE_TTL_S, show_spinner=False)
+def _figure_dicts(
+    kind: str, key: Hashable, lecture: bool, _build: Callable[[], Sequence[go.Figure]]
+) -> list[dict[str, Any]]:
+    """``_build()``'s figures, themed, as plotly dicts; cached on the other arguments."""
+    return [apply_theme(fig, lecture).to_dict() for fig in _build()]
+
+
+def cached_figures(
+    kind: str, key: Hashable, lecture: bool, build: Callable[[], Sequence[go.Figure]]
+) -> list[dict[str, Any]]:
+    """The figures of ``build()`` as themed plotly dicts, built once per setting.
+
+    A rerun whose numbers come from cache would otherwise rebuild (and re-validate)
+    every figure; the dicts go straight to ``show_figure``, which neither rebuilds
+    nor re-themes them.
+
+    Args:
+        kind: names the figure set (e.g. ``"figure2"``), so sets of different pages with
+            equal keys never collide.
+        key: everything the figures depend on (settings dict, numbers, strings);
+            ``build`` is not hashed, so ``key`` and ``lecture`` must determine its result.
+        lecture: lecture-mode theme, applied before caching.
+        build: makes the figures; called only on a cache miss.
+
+    Returns:
+        One dict per figure of ``build()``, in order (a fresh copy on every call).
+    """
+    return _figure_dicts(kind, key, lecture, build)
 
 
 def safe_filename(name: str) -> str:
@@ -52,17 +93,18 @@ def plotly_config(name: str) -> dict[str, Any]:
     }
 
 
-def _export_size(fig: go.Figure) -> tuple[int, int]:
-    return int(fig.layout.width or EXPORT_WIDTH), int(fig.layout.height or EXPORT_HEIGHT)
+def _export_size(fig_dict: dict[str, Any]) -> tuple[int, int]:
+    layout = fig_dict.get("layout", {})
+    return int(layout.get("width") or EXPORT_WIDTH), int(layout.get("height") or EXPORT_HEIGHT)
 
 
-def _png_maker(fig: go.Figure, name: str, failures: dict[str, str]) -> Callable[[], bytes]:
+def _png_maker(fig: FigureLike, name: str, failures: dict[str, str]) -> Callable[[], bytes]:
     """A callable that renders ``fig`` when the PNG button is clicked.
 
     It holds a dict snapshot (not the live figure) so later edits cannot leak in.
     """
-    fig_dict = fig.to_dict()
-    width, height = _export_size(fig)
+    fig_dict = fig.to_dict() if isinstance(fig, go.Figure) else fig
+    width, height = _export_size(fig_dict)
 
     def make_png() -> bytes:
         try:
@@ -84,7 +126,7 @@ def _png_maker(fig: go.Figure, name: str, failures: dict[str, str]) -> Callable[
 
 
 def show_figure(
-    fig: go.Figure,
+    fig: FigureLike,
     name: str,
     data: pd.DataFrame | None = None,
     lecture: bool = False,
@@ -94,7 +136,8 @@ def show_figure(
     """Draw ``fig`` themed, then a PNG download (built on click) and a CSV of ``data``.
 
     Args:
-        fig: the figure (themed in place with ``apply_theme(fig, lecture)``).
+        fig: the figure (themed in place with ``apply_theme(fig, lecture)``), or a
+            dict from ``cached_figures``, shown as it is (already themed).
         name: file name stem for the PNG/CSV and the toolbar PNG; unique per page.
         data: the numbers behind the figure, offered as CSV (omitted when None).
         lecture: lecture-mode theme (large type, thick lines).
@@ -103,7 +146,8 @@ def show_figure(
     stem = safe_filename(name)
     key = key or stem
     with error_boundary(f"the figure '{name}'"):
-        apply_theme(fig, lecture)
+        if isinstance(fig, go.Figure):
+            apply_theme(fig, lecture)
         # theme=None: Streamlit's own theme would restyle the chart, and then the
         # screen would no longer match the exported PNG.
         st.plotly_chart(fig, theme=None, config=plotly_config(stem), key=f"{key}-chart")
@@ -112,7 +156,7 @@ def show_figure(
 
 
 def _download_row(
-    fig: go.Figure, name: str, stem: str, key: str, data: pd.DataFrame | None
+    fig: FigureLike, name: str, stem: str, key: str, data: pd.DataFrame | None
 ) -> None:
     failures: dict[str, str] = st.session_state.setdefault(_FAILURES, {})
     left, right = st.columns(2)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import plotly.graph_objects as go
 import streamlit as st
 
-from ggmi_app.cache import CACHE_MAX_ENTRIES_LARGE, CACHE_TTL_S
 from ggmi_app.cached import scenario_divergences, scenario_view
-from ggmi_app.figures import show_figure
+from ggmi_app.figures import cached_figures, show_figure
 from ggmi_app.layout import error_boundary, page_setup, show_error
 from ggmi_app.scenario_params import (
     DISPLAY_SCHEMA,
@@ -22,19 +18,6 @@ from ggmi_app.state import preset_buttons, settings_io, sidebar_controls
 from ggmi_viz.distributions import figure_data, projection_caption, scenario_figure
 
 SCHEMA = (*SCENARIO_SCHEMA, *DISPLAY_SCHEMA)
-
-
-# The contour grids (three highest-density regions by Monte Carlo) cost more than the rest
-# of a cached rerun together, so a slider move back to a seen setting reuses the figure.
-# A figure dict is ~0.6 MB: the small LARGE bound keeps this cache under ~10 MB.
-@st.cache_data(max_entries=CACHE_MAX_ENTRIES_LARGE, ttl=CACHE_TTL_S, show_spinner=False)
-def figure2_dict(
-    settings: dict[str, Any], layers: tuple[str, ...], projection: str, lecture: bool
-) -> dict[str, Any]:
-    """Figure 2 of ``scenario_view(settings)`` as a plotly figure dict."""
-    view = scenario_view(settings)
-    fig = scenario_figure(view, layers=set(layers), projection=projection, lecture=lecture)
-    return fig.to_dict()
 
 
 lecture = page_setup("Distributions")
@@ -67,11 +50,21 @@ with error_boundary("the scenario"):
     with st.spinner("Simulating and fitting..."):
         view = scenario_view(config.to_dict())
         layers = tuple(sorted(layer_selection(values)))
-        fig = go.Figure(figure2_dict(config.to_dict(), layers, values["projection"], lecture))
+        projection = values["projection"]
+        # The contour grids (highest-density regions by Monte Carlo) cost more than the
+        # rest of a cached rerun together: a setting seen before reuses its figure.
+        (fig,) = cached_figures(
+            "figure2",
+            (config.to_dict(), layers, projection),
+            lecture,
+            lambda: [
+                scenario_figure(view, layers=set(layers), projection=projection, lecture=lecture)
+            ],
+        )
     show_figure(
         fig,
         f"figure2-K{config.K}-J{config.J}-L{config.L}-seed{config.seed}",
-        figure_data(view, values["projection"]),
+        figure_data(view, projection),
         lecture,
         key="figure2",
     )

@@ -32,7 +32,8 @@ breakdown, sweep, statements = st.tabs(bp.TAB_LABELS, key=bp.TAB_KEY, bind="quer
 with breakdown:
     if breakdown.open:
         with error_boundary("the bound terms"):
-            bp.render_breakdown(bp.measure(values, config), lecture)
+            terms = bp.measure(values, config)
+            bp.render_breakdown(terms, lecture, bp.terms_key(values, config))
 with sweep:
     if sweep.open:
         with error_boundary("the sweep"):
