@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
+from pandas.util import hash_pandas_object
 
 from ggmi_app.cached import budget_capped, figure4_tables, max_rounds, run_sweep, sweep_cost
-from ggmi_app.figures import show_figure
+from ggmi_app.figures import cached_figures, show_figure
 from ggmi_app.layout import error_boundary, page_setup, show_error
 from ggmi_app.scenario_params import (
     FIGURE4_PRESETS,
@@ -40,6 +42,19 @@ def _progress_bar(text: str):
         bar.progress(min(done / max(total, 1), 1.0), text=f"{text} ({done} of {total})")
 
     return bar, update
+
+
+def tables_fingerprint(tables: dict[str, dict[str, pd.DataFrame]]) -> tuple:
+    """A cheap content key of ``{metric: {letter: summary}}``: names, columns, row hashes.
+
+    ``st.cache_data`` hashing these six small tables itself costs ~40 ms a rerun; pandas'
+    vectorised row hashes cost ~0.4 ms.
+    """
+    return tuple(
+        (metric, letter, tuple(summary.columns), hash_pandas_object(summary).to_numpy().tobytes())
+        for metric, by_letter in tables.items()
+        for letter, summary in by_letter.items()
+    )
 
 
 def _budget_rounds_param(values: dict):
@@ -105,8 +120,17 @@ with error_boundary("Figure 4"):
         tables[metric], note = figure4_tables(metric, update)
         bar.empty()
         notes.append(f"{metric_label(metric)}: {note}.")
+    # The tables alone fix the figure, so their fingerprint keys its cache: a rerun skips
+    # building and theming this grid of six panels. (A file's name is not enough: an
+    # asset replaced in place must show its new numbers.)
+    (figure4,) = cached_figures(
+        "gap-figure4",
+        tables_fingerprint(tables),
+        lecture,
+        lambda: [figure4_figure(tables, lecture=lecture)],
+    )
     show_figure(
-        figure4_figure(tables, lecture=lecture),
+        figure4,
         "figure4-published-and-js",
         figure4_data(tables),
         lecture,
@@ -148,15 +172,23 @@ with error_boundary("your sweep"):
     bar.empty()
     bands = ("std", "quantile") if values["band"] == "both" else (values["band"],)
     fixed = ", ".join(f"{p} = {settings[p]}" for p in ("K", "J", "L") if p != values["sweep"])
-    fig = gap_curve_figure(
-        summary,
-        values["sweep"],
-        values["metric"],
-        per_scenario=per_scenario if values["boxes"] else None,
-        bands=bands,
-        robust_range=values["robust_y"],
-        fixed=fixed,
-        lecture=lecture,
+    # ``args`` determine the cached sweep; with the display toggles they fix the figure.
+    (fig,) = cached_figures(
+        "gap-sweep",
+        (args, bands, values["boxes"], values["robust_y"]),
+        lecture,
+        lambda: [
+            gap_curve_figure(
+                summary,
+                values["sweep"],
+                values["metric"],
+                per_scenario=per_scenario if values["boxes"] else None,
+                bands=bands,
+                robust_range=values["robust_y"],
+                fixed=fixed,
+                lecture=lecture,
+            )
+        ],
     )
     data = per_scenario.merge(summary.drop(columns=["param"]), on="value", how="left")
     show_figure(fig, f"gap-{values['metric']}-sweep-{values['sweep']}", data, lecture, key="sweep")
