@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Final
 
+from page_helpers import plain
 from streamlit.testing.v1 import AppTest
 
 ROOT: Final[Path] = Path(__file__).resolve().parents[2]
@@ -51,11 +52,6 @@ def new_app(page: str, query: dict[str, object] | None = None) -> AppTest:
     return at
 
 
-def plain(text: str) -> str:
-    """A displayed message without Markdown escapes."""
-    return text.replace("\\", "")
-
-
 def visible_text(at: AppTest) -> str:
     """Every piece of text the page shows, escapes removed, one element per line."""
     parts: list[str] = []
@@ -67,11 +63,6 @@ def visible_text(at: AppTest) -> str:
             if isinstance(value, str):
                 parts.append(plain(value))
     return "\n".join(parts)
-
-
-def messages(at: AppTest, kind: str) -> list[str]:
-    """Plain text of every ``error``/``warning``/``info`` element."""
-    return [plain(e.value) for e in getattr(at, kind)]
 
 
 def assert_no_leak(at: AppTest) -> None:

@@ -28,6 +28,15 @@ def figures(at: AppTest) -> list[dict[str, Any]]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
+def figure_titled(at: AppTest, title_start: str) -> dict[str, Any]:
+    """The first figure whose title starts with ``title_start``."""
+    specs = figures(at)
+    for spec in specs:
+        if spec["layout"].get("title", {}).get("text", "").startswith(title_start):
+            return spec
+    raise AssertionError(f"no figure titled {title_start!r} in {len(specs)} figures")
+
+
 def array(value: Any) -> np.ndarray:
     """A trace's array field, decoding plotly's packed ``{"dtype", "bdata"}`` form."""
     if isinstance(value, dict) and "bdata" in value:

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hardening_helpers import assert_no_leak, messages, new_app, plain, work_pages
+from hardening_helpers import assert_no_leak, new_app, work_pages
+from page_helpers import messages, plain
 from streamlit.elements.progress import ProgressMixin
 from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hardening_helpers import assert_no_leak, messages, new_app, page_files, visible_text
+from hardening_helpers import assert_no_leak, new_app, page_files, visible_text
+from page_helpers import messages
 
 from ggmi_app import figures
 from ggmi_core.budget import BudgetExceeded

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hardening_helpers import assert_no_leak, messages, new_app, page_files, plain
+from hardening_helpers import assert_no_leak, new_app, page_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from page_helpers import messages, plain
 
 #: Extra starting URLs: tabs that only draw their controls when open.
 VARIANTS: dict[str, dict[str, str]] = {

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from page_helpers import figure_titled as _figure
+from page_helpers import figures as _figures
 from streamlit.testing.v1 import AppTest
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "3_Bound_terms.py")
@@ -24,17 +25,6 @@ def _run(query: dict[str, str] | None = None) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def _figures(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-
-
-def _figure(at: AppTest, title_start: str) -> dict:
-    for fig in _figures(at):
-        if fig["layout"].get("title", {}).get("text", "").startswith(title_start):
-            return fig
-    raise AssertionError(f"no figure titled {title_start!r}")
 
 
 def _bar(fig: dict, name: str) -> float:

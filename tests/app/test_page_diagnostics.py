@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from page_helpers import figure_titled as _figure
+from page_helpers import figures as _figures
 from streamlit.testing.v1 import AppTest
 
 from ggmi_app.diagnostics_page import SWEEP_GRIDS
@@ -31,17 +32,6 @@ def _rerun(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def _figures(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-
-
-def _figure(at: AppTest, title_start: str) -> dict:
-    for fig in _figures(at):
-        if fig["layout"].get("title", {}).get("text", "").startswith(title_start):
-            return fig
-    raise AssertionError(f"no figure titled {title_start!r} in {len(_figures(at))} figures")
 
 
 def _values(data: object) -> list[float]:
