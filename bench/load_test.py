@@ -30,9 +30,6 @@ import ipaddress
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +43,9 @@ from typing import Any
 
 import numpy as np
 import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from devserver import ServerStartError, run_streamlit
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("GGMI_CHROMIUM", "/usr/bin/chromium")
@@ -163,70 +163,14 @@ def check_loopback(url: str) -> str:
     return url.rstrip("/")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthy(base_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as resp:
-            return resp.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @contextlib.contextmanager
 def streamlit_server(log_path: Path, timeout_s: float = 120) -> Iterator[tuple[str, int]]:
     """Run ``streamlit run app.py`` on 127.0.0.1; yield ``(base_url, pid)``; stop it after."""
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "app.py"),
-        "--server.address=127.0.0.1",
-        f"--server.port={port}",
-        "--server.headless=true",
-        "--browser.gatherUsageStats=false",
-    ]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
     try:
-        deadline = time.monotonic() + timeout_s
-        while not _healthy(base_url):
-            if proc.poll() is not None:
-                raise SystemExit(f"streamlit exited with {proc.returncode}; see {log_path}")
-            if time.monotonic() > deadline:
-                raise SystemExit(f"streamlit not healthy after {timeout_s:.0f} s; see {log_path}")
-            time.sleep(0.25)
-        yield base_url, proc.pid
-    finally:
-        _stop(proc)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the server we started: its own process group, politely, then by force."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
+        with run_streamlit(ROOT / "app.py", log_path, timeout_s) as server:
+            yield server
+    except ServerStartError as err:
+        raise SystemExit(f"{err}\n(full log: {log_path})") from None
 
 
 def server_rss_mb(pid: int | None) -> float | None:

@@ -9,18 +9,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from devserver import ServerStartError, run_streamlit
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("GGMI_CHROMIUM", "/usr/bin/chromium")
@@ -38,26 +35,6 @@ SERVER_START_TIMEOUT_S = 90.0
 IDLE_TIMEOUT_MS = 60_000
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthy(base_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as resp:
-            return resp.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def _log_tail(log_path: Path, n: int = 40) -> str:
-    with contextlib.suppress(OSError):
-        return "\n".join(log_path.read_text(errors="replace").splitlines()[-n:])
-    return "(no log)"
-
-
 @contextlib.contextmanager
 def streamlit_server(app_path: Path, log_path: Path) -> Iterator[str]:
     """Run ``streamlit run app_path`` from the repo root; yield its base URL.
@@ -67,56 +44,11 @@ def streamlit_server(app_path: Path, log_path: Path) -> Iterator[str]:
     """
     if not app_path.is_file():
         pytest.fail(f"no app to serve at {app_path}")
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "STREAMLIT_SERVER_HEADLESS": "true",
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-        "PYTHONUNBUFFERED": "1",
-        # Pages import ggmi_* from the repo root wherever the served script lives.
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(app_path),
-        "--server.address=127.0.0.1",
-        f"--server.port={port}",
-        "--server.headless=true",
-        "--browser.gatherUsageStats=false",
-    ]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while not _healthy(base_url):
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{_log_tail(log_path)}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit not healthy after {SERVER_START_TIMEOUT_S:.0f} s")
-            time.sleep(0.25)
-        yield base_url
-    finally:
-        _stop(proc)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    # The server runs in its own process group: this reaches kaleido's Chromium too.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
+        with run_streamlit(app_path, log_path, SERVER_START_TIMEOUT_S) as (base_url, _pid):
+            yield base_url
+    except ServerStartError as err:
+        pytest.fail(str(err))
 
 
 _IDLE_JS = """
