@@ -21,6 +21,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+CHROMIUM = os.environ.get("GGMI_CHROMIUM", "/usr/bin/chromium")
+"""Debian's Chromium; Playwright cannot download a browser here."""
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    # This machine's network is closed: background services would only fail and retry.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
+"""Launch flags of headless Chromium for tests and benchmarks."""
+
 
 class ServerStartError(RuntimeError):
     """The server exited or did not answer its health check in time."""

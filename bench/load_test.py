@@ -45,19 +45,12 @@ import numpy as np
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from devserver import ServerStartError, run_streamlit
+from devserver import CHROMIUM, ServerStartError, run_streamlit
+from devserver import CHROMIUM_ARGS as BASE_CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("GGMI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-dev-shm-usage",
+    *BASE_CHROMIUM_ARGS,
     # Background tabs must not be throttled: every session is "in front" of its user.
     "--disable-background-timer-throttling",
     "--disable-renderer-backgrounding",

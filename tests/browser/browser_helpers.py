@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,17 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from devserver import ServerStartError, run_streamlit
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("GGMI_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-dev-shm-usage",
-]
 SERVER_START_TIMEOUT_S = 90.0
 IDLE_TIMEOUT_MS = 60_000
 

@@ -23,8 +23,6 @@ from typing import Any
 
 import pytest
 from browser_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     IDLE_TIMEOUT_MS,
     ROOT,
     download_bytes,
@@ -33,6 +31,7 @@ from browser_helpers import (
     streamlit_server,
     wait_for_app_idle,
 )
+from devserver import CHROMIUM, CHROMIUM_ARGS  # on sys.path via browser_helpers
 
 __all__ = [
     "download_bytes",
