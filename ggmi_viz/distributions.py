@@ -295,6 +295,16 @@ def _grid_axes(points: Array, mixtures: Iterable[GMM], n: int = GRID_SIZE):
     return [np.linspace(lo - p, hi + p, n) for lo, hi, p in zip(low, high, pad, strict=True)]
 
 
+def _synthetic_marker(part: int, size: int) -> dict[str, object]:
+    """Thin crosses in the part's colour: synthetic samples in the 2-D and 1-D views.
+
+    An ``x-thin`` symbol draws only its outline, so the line carries the colour.
+    """
+    color = PART_COLORS[part]
+    line = {"color": color, "width": 1.5}
+    return {"color": color, "symbol": "x-thin", "size": size, "line": line}
+
+
 def _thin(idx: NDArray[np.int64], limit: int = MAX_POINTS_PER_GROUP) -> NDArray[np.int64]:
     if len(idx) <= limit:
         return idx
@@ -538,12 +548,7 @@ def _synthetic_scatters(
                 mode="markers",
                 name=f"synthetic: {PART_LABELS[p]}",
                 legendgroup="synthetic_samples",
-                marker={
-                    "color": PART_COLORS[p],
-                    "symbol": "x-thin",
-                    "size": 8,
-                    "line": {"color": PART_COLORS[p], "width": 1.5},
-                },
+                marker=_synthetic_marker(p, size=8),
                 customdata=np.asarray(labels)[idx] + 1,
                 hovertemplate=(
                     "<b>synthetic sample</b> (made by M)<br>from M's component %{customdata}: "
@@ -635,12 +640,7 @@ def _figure_1d(view: ScenarioView, layers: set[str]) -> go.Figure:
                     mode="markers",
                     name=f"synthetic: {PART_LABELS[p]}",
                     legendgroup="synthetic_samples",
-                    marker={
-                        "color": PART_COLORS[p],
-                        "symbol": "x-thin",
-                        "size": 7,
-                        "line": {"color": PART_COLORS[p], "width": 1.5},
-                    },
+                    marker=_synthetic_marker(p, size=7),
                     customdata=view.synth_labels[idx] + 1,
                     hovertemplate=(
                         "<b>synthetic sample</b> from M's component %{customdata}: "
