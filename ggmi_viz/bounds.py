@@ -124,6 +124,20 @@ def tick_label(key: str, terms: BoundTerms | None = None, lecture: bool = False)
     return label.split("<br>", 1)[0] if lecture else label
 
 
+def _term_bar(terms: BoundTerms, key: str, lecture: bool, *, error_bar: bool) -> go.Bar:
+    """One term's mean over scenarios as a bar (nats), with its standard error if asked."""
+    mean, se = _mean_se(terms, key)
+    return go.Bar(
+        x=[tick_label(key, terms, lecture)],
+        y=[mean],
+        name=term_label(key),
+        marker_color=TERM_COLORS[key],
+        showlegend=False,
+        error_y={"type": "data", "array": [se], "visible": True} if error_bar else None,
+        hovertemplate=f"%{{x}}: %{{y:.3f}} nats<br>{_hover(key)}<extra></extra>",
+    )
+
+
 def _leave_room_for_subtitle(fig: go.Figure, lecture: bool) -> None:
     """Lower the plot areas and their subplot titles so the figure subtitle stays clear."""
     top = 0.84 if lecture else 0.88
@@ -310,26 +324,16 @@ def information_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
     )
     for col, keys in ((1, ("H_eM", "I_eM_ep", "info_gain")), (2, _ENTROPY_KEYS)):
         for key in keys:
-            mean, se = _mean_se(terms, key)
             exact = TERM_INFO[key].group == "information"
-            fig.add_trace(
-                go.Bar(
-                    x=[tick_label(key, terms, lecture)],
-                    y=[mean],
-                    name=term_label(key),
-                    marker_color=TERM_COLORS[key],
-                    showlegend=False,
-                    error_y=None if exact else {"type": "data", "array": [se], "visible": True},
-                    hovertemplate=f"%{{x}}: %{{y:.3f}} nats<br>{_hover(key)}<extra></extra>",
-                    text=[f"{mean:.2f}"],
-                    # error bars would cross a label above the bar; exact bars have none
-                    textposition="outside" if exact else "inside",
-                    insidetextanchor="middle",
-                    cliponaxis=False,
-                ),
-                row=1,
-                col=col,
+            bar = _term_bar(terms, key, lecture, error_bar=not exact)
+            bar.update(
+                text=[f"{bar.y[0]:.2f}"],
+                # error bars would cross a label above the bar; exact bars have none
+                textposition="outside" if exact else "inside",
+                insidetextanchor="middle",
+                cliponaxis=False,
             )
+            fig.add_trace(bar, row=1, col=col)
     fig.add_hline(y=0.0, line={"color": "#444444", "width": 1}, row=1, col=2)
     fig.update_yaxes(title_text="nats")
     fig.update_xaxes(tickangle=0)
@@ -374,20 +378,7 @@ def gain_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
         subplot_titles=("Error of each fit", "Gain per scenario"),
     )
     for key in ("err_anchor", "err_synthetic"):
-        mean, se = _mean_se(terms, key)
-        fig.add_trace(
-            go.Bar(
-                x=[tick_label(key, terms, lecture)],
-                y=[mean],
-                name=term_label(key),
-                marker_color=TERM_COLORS[key],
-                showlegend=False,
-                error_y={"type": "data", "array": [se], "visible": True},
-                hovertemplate=f"%{{x}}: %{{y:.3f}} nats<br>{_hover(key)}<extra></extra>",
-            ),
-            row=1,
-            col=1,
-        )
+        fig.add_trace(_term_bar(terms, key, lecture, error_bar=True), row=1, col=1)
     for key in ("err_gain", "metric_gap"):
         values = np.asarray(terms.term(key).value, dtype=float)
         fig.add_trace(
