@@ -12,7 +12,6 @@ Page text may use LaTeX (``st.latex``, ``$...$``); figure text may not.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Hashable, Mapping
 from typing import Any, Final
 
@@ -21,10 +20,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ggmi_app import scenario_params as shared
-from ggmi_app.cache import CACHE_MAX_ENTRIES, CACHE_MAX_ENTRIES_LARGE, CACHE_TTL_S
 from ggmi_app.cached import budget_cap, budget_capped
+from ggmi_app.compute import Job
 from ggmi_app.figures import cached_figures, show_figure
-from ggmi_app.layout import escape_markdown
+from ggmi_app.layout import escape_markdown, run_jobs
 from ggmi_app.params import ChoiceParam, FloatParam, IntParam, Param
 from ggmi_app.state import sidebar_controls
 from ggmi_core.bounds import (
@@ -32,7 +31,7 @@ from ggmi_core.bounds import (
     DEFAULT_LOSS_CAP,
     TERM_INFO,
     BoundTerms,
-    bound_terms,
+    bound_terms_without_scenarios,
     default_sweep_values,
     estimate_bound_cost,
     estimate_bound_sweep_cost,
@@ -136,54 +135,18 @@ def scenario_config(values: Mapping[str, Any]) -> ScenarioConfig:
 # ------------------------------------------------------------------ cached calls
 
 
-@st.cache_data(max_entries=CACHE_MAX_ENTRIES_LARGE, ttl=CACHE_TTL_S, show_spinner=False)
-def cached_bound_terms(
-    config: dict[str, Any], rounds: int, loss_cap: float, n_mc: int, metric: str
-) -> BoundTerms:
-    """``bound_terms`` for one setting, without the (large) scenario arrays."""
-    terms = bound_terms(
-        ScenarioConfig.from_dict(config),
-        rounds=rounds,
-        loss_cap=loss_cap,
-        n_mc=n_mc,
-        metric=metric,
-    )
-    return dataclasses.replace(terms, scenarios=None)
-
-
-@st.cache_data(max_entries=CACHE_MAX_ENTRIES, ttl=CACHE_TTL_S, show_spinner=False)
-def cached_sweep_point(
-    config: dict[str, Any],
-    param: str,
-    value: float,
-    rounds: int,
-    loss_cap: float,
-    n_mc: int,
-    metric: str,
-) -> pd.DataFrame:
-    """One value of the sweep (the long table of ``sweep_bound_terms``)."""
-    return sweep_bound_terms(
-        ScenarioConfig.from_dict(config),
-        param,
-        [value],
-        rounds=rounds,
-        loss_cap=loss_cap,
-        n_mc=n_mc,
-        metric=metric,
-    )
-
-
 def terms_key(values: Mapping[str, Any], config: ScenarioConfig) -> tuple[Any, ...]:
-    """The arguments of ``cached_bound_terms`` for the sidebar values (its cache key)."""
+    """What the measured terms depend on (they key the cached figures)."""
     return (config.to_dict(), values["scenarios"], values["C"], values["n_mc"], values["metric"])
 
 
 def measure(values: Mapping[str, Any], config: ScenarioConfig) -> BoundTerms:
-    """Budget-checked, cached ``bound_terms`` for the sidebar values."""
+    """Budget-checked ``bound_terms`` for the sidebar values, from the shared pool/cache."""
     rounds, n_mc, metric = values["scenarios"], values["n_mc"], values["metric"]
     check_budget(estimate_bound_cost(config, rounds, n_mc, metric), what="This setting")
-    with st.spinner("Measuring the bound terms…"):
-        return cached_bound_terms(*terms_key(values, config))
+    job = Job.of(bound_terms_without_scenarios, config, rounds, values["C"], n_mc, metric)
+    (terms,) = run_jobs([job], "Measuring the bound terms")
+    return terms
 
 
 # ------------------------------------------------------------------ breakdown tab
@@ -335,13 +298,11 @@ def render_sweep(values: Mapping[str, Any], config: ScenarioConfig, lecture: boo
     check_budget(
         estimate_bound_sweep_cost(config, param, grid, rounds, n_mc, metric), what="This sweep"
     )
-    bar = st.progress(0.0, text="Starting the sweep…")
-    parts = []
-    for i, value in enumerate(grid):
-        # Each update is also a point where Streamlit can stop a run the visitor replaced.
-        bar.progress(i / len(grid), text=f"{param} = {value:g} ({i + 1} of {len(grid)})")
-        parts.append(cached_sweep_point(config.to_dict(), param, value, rounds, cap, n_mc, metric))
-    bar.empty()
+    jobs = [
+        Job.of(sweep_bound_terms, config, param, [value], rounds, cap, n_mc, metric)
+        for value in grid
+    ]
+    parts = run_jobs(jobs, f"Sweeping {param} over {len(grid)} values")
     table = pd.concat(parts, ignore_index=True)
     # One figure per panel: each keeps its own legend readable and exports as one slide.
     # The sweep's inputs determine the table, so they key the cached figures.

@@ -1,9 +1,9 @@
 """Cached ggmi_core calls for the Distributions and KL Gap curves pages, and budget caps.
 
-Every function takes plain, hashable arguments (a settings dict, numbers, strings) so
-``st.cache_data`` can key on them, and is bounded (``max_entries``, ``ttl``) so a hosted
-server cannot grow without limit. Long sweeps loop over cached single values outside
-the cache, so the progress bar is never part of a cached call.
+The single Figure-2 scenario is computed here in the session's thread and kept by
+``st.cache_data`` (plain, hashable arguments; bounded by ``max_entries`` and ``ttl``).
+Sweeps are heavier: each value is a job of the shared worker pool and cache in
+``ggmi_app.compute``, run behind a progress bar.
 
 Before any work the request is priced with ``ggmi_core.budget`` and refused with
 ``BudgetExceeded`` (a ``ValueError`` whose message says what to reduce) when too big.
@@ -13,16 +13,17 @@ count a slider offers (the KL Gap curves and Bound terms pages both use them).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 import streamlit as st
-from numpy.typing import NDArray
 
 from ggmi_app.cache import CACHE_MAX_ENTRIES, CACHE_MAX_ENTRIES_LARGE, CACHE_TTL_S
+from ggmi_app.compute import Job
+from ggmi_app.layout import run_jobs
 from ggmi_app.params import IntParam
 from ggmi_app.scenario_params import cap_param
 from ggmi_core.budget import check_budget, estimate_cost, estimate_sweep_cost, work_budget
@@ -39,8 +40,6 @@ FIGURE4_ASSETS: Final[dict[str, str]] = {
 TABLE_MC: Final[int] = 4000
 #: Divergence computed alongside the Figure-2 scenario (cheap, not shown as a curve).
 SCENARIO_METRIC: Final[str] = "js"
-
-Progress = Callable[[int, int], None]
 
 
 def check_scenario_budget(config: ScenarioConfig) -> float:
@@ -121,21 +120,6 @@ def budget_capped(param: IntParam, cap: int | None, *, prefix: str = "") -> IntP
     return capped
 
 
-@st.cache_data(max_entries=512, ttl=CACHE_TTL_S, show_spinner=False)
-def gap_point(
-    settings: dict[str, Any], param: str, rounds: int, metric: str, n_mc: int
-) -> tuple[dict[str, Any], NDArray[np.float64]]:
-    """One sweep value: ``simulate`` summarised as a sweep row, plus the raw gaps (R,).
-
-    Cached per value, so widening a range or adding scenarios to another value reuses
-    what was computed. An entry holds one row and R floats, so 512 entries stay small.
-    """
-    from ggmi_core.simulate import simulate, summarise
-
-    result = simulate(ScenarioConfig.from_dict(settings), rounds=rounds, metric=metric, n_mc=n_mc)
-    return summarise(result, param), np.asarray(result.gap, dtype=float)
-
-
 def run_sweep(
     settings: dict[str, Any],
     param: str,
@@ -143,16 +127,17 @@ def run_sweep(
     rounds: int,
     metric: str,
     n_mc: int,
-    progress: Progress | None = None,
+    text: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The gap of ``metric`` over ``values`` of ``param``, ``rounds`` scenarios per value.
 
     Equal, row by row, to ``ggmi_core.sweep`` (each row is ``simulate`` on the changed
-    config), and also returns every scenario's gap for the distribution plots.
+    config), and also returns every scenario's gap for the distribution plots. Each value
+    is one job of the shared worker pool (``ggmi_app.compute``), cached per value, so
+    widening a range or revisiting a setting reuses what any session computed.
 
     Args:
-        progress: ``progress(done, total)`` after each value (a Streamlit progress bar;
-            a rerun raised from it cancels the rest).
+        text: progress-bar text (default: "Sweeping <param> over <n> values").
 
     Returns:
         ``(summary, per_scenario)``: ``ggmi_core.simulate.SUMMARY_COLUMNS`` rows, one per
@@ -163,17 +148,15 @@ def run_sweep(
         BudgetExceeded: the sweep would cost more than the server allows.
         ValueError: a value outside its field's range, or an invalid combination.
     """
+    from ggmi_core.simulate import gap_point
+
     base = ScenarioConfig.from_dict(settings)
     configs = [base.replace(**{param: v}) for v in values]  # validates every value first
     check_budget(sweep_cost(settings, param, values, rounds, metric, n_mc), what="This sweep")
-    rows, gaps = [], []
-    for i, config in enumerate(configs):
-        row, gap = gap_point(config.to_dict(), param, rounds, metric, n_mc)
-        rows.append(row)
-        gaps.append(gap)
-        if progress is not None:
-            progress(i + 1, len(configs))
-    return pd.DataFrame(rows), per_scenario_table(list(values), gaps)
+    jobs = [Job.of(gap_point, config, param, rounds, metric, n_mc) for config in configs]
+    points = run_jobs(jobs, text or f"Sweeping {param} over {len(values)} values")
+    rows = [row for row, _ in points]
+    return pd.DataFrame(rows), per_scenario_table(list(values), [gaps for _, gaps in points])
 
 
 @st.cache_data(max_entries=4, ttl=CACHE_TTL_S, show_spinner=False)
@@ -191,7 +174,7 @@ def figure4_asset(metric: str) -> pd.DataFrame | None:
 FIGURE4_LIVE_ROUNDS: Final[dict[str, int]] = {"kl_published": 5, "js": 20}
 
 
-def figure4_tables(metric: str, progress: Progress | None = None) -> tuple[dict, str]:
+def figure4_tables(metric: str) -> tuple[dict, str]:
     """Figure-4 summaries of ``metric`` by letter, from ``assets/`` or computed live.
 
     Returns:
@@ -211,13 +194,9 @@ def figure4_tables(metric: str, progress: Progress | None = None) -> tuple[dict,
     rounds = FIGURE4_LIVE_ROUNDS[metric]
     base = ScenarioConfig().to_dict()
     tables = {}
-    letters = ("K", "J", "L")
-    for i, letter in enumerate(letters):
-        step = None
-        if progress is not None:
-            step = lambda done, total, i=i: progress(i * total + done, 3 * total)  # noqa: E731
-        summary, _ = run_sweep(base, letter, list(range(2, 16)), rounds, metric, 2000, step)
-        tables[letter] = summary
+    for letter in ("K", "J", "L"):
+        text = f"Computing Figure 4 ({metric}), sweep of {letter}"
+        tables[letter], _ = run_sweep(base, letter, list(range(2, 16)), rounds, metric, 2000, text)
     note = (
         f"computed live with only {rounds} scenarios per point because the precomputed "
         f"table assets/{FIGURE4_ASSETS[metric]} is missing; expect noisy curves"

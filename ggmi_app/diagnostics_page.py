@@ -25,8 +25,9 @@ import pandas as pd
 import streamlit as st
 
 from ggmi_app.cache import CACHE_MAX_ENTRIES, CACHE_TTL_S
+from ggmi_app.compute import Job
 from ggmi_app.figures import cached_figures, show_figure
-from ggmi_app.layout import error_boundary, escape_markdown, show_error
+from ggmi_app.layout import error_boundary, escape_markdown, run_jobs, show_error
 from ggmi_app.params import ChoiceParam, FloatParam, IntParam, Param
 from ggmi_app.state import sidebar_controls
 from ggmi_core import diagnostics as diag
@@ -128,34 +129,25 @@ def scenario_config(values: Mapping[str, Any]) -> ScenarioConfig:
 # ------------------------------------------------------------------ simulation
 
 
-@st.cache_data(max_entries=4 * CACHE_MAX_ENTRIES, ttl=CACHE_TTL_S, show_spinner=False)
-def sweep_point(
-    settings: dict[str, Any], param: str, value: float, rounds: int, permutations: int
-) -> pd.DataFrame:
-    """Per-scenario diagnostics of one swept value (``rounds`` rows, a few KB).
-
-    Cached per value: ``diagnostics_sweep`` seeds every value from the same config seed, so
-    one value computed alone equals that value inside a full sweep.
-    """
-    config = ScenarioConfig.from_dict(settings)
-    return diag.diagnostics_sweep(
-        config, param, [value], rounds=rounds, n_permutations=permutations
-    )
-
-
 def run_sweep(values: Mapping[str, Any], config: ScenarioConfig) -> pd.DataFrame:
-    """The whole sweep, value by value behind a progress bar, after a cost check."""
+    """The whole sweep after a cost check: one worker-pool job per value, cached.
+
+    ``diagnostics_sweep`` seeds every value from the same config seed, so one value
+    computed alone equals that value inside a full sweep.
+    """
     param = values["sweep"]
     grid = SWEEP_GRIDS[param]
     rounds, permutations = values["scenarios"], values["permutations"]
     work = diag.diagnostics_sweep_cost(config, param, grid, rounds, permutations)
     diag.check_diagnostics_cost(work)
-    bar = st.progress(0.0, text="Starting the sweep...")
-    parts = []
-    for i, value in enumerate(grid):
-        bar.progress(i / len(grid), text=f"{param} = {value:g} ({i + 1} of {len(grid)})")
-        parts.append(sweep_point(config.to_dict(), param, value, rounds, permutations))
-    bar.empty()
+    jobs = [
+        Job.of(
+            diag.diagnostics_sweep, config, param, [value], rounds=rounds,
+            n_permutations=permutations,
+        )
+        for value in grid
+    ]  # fmt: skip
+    parts = run_jobs(jobs, f"Sweeping {param} over {len(grid)} values")
     return pd.concat(parts, ignore_index=True)
 
 

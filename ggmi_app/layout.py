@@ -18,6 +18,9 @@ from typing import Any, Final, ParamSpec, TypeVar
 
 import streamlit as st
 
+from ggmi_app import compute
+from ggmi_app.compute import Job
+
 _LOG = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -105,7 +108,7 @@ def error_boundary(what: str = "this section") -> Iterator[None]:
     """
     try:
         yield
-    except ValueError as exc:
+    except (ValueError, compute.ComputeError) as exc:
         show_error(f"Cannot show {what}: {exc}")
     except Exception:
         _LOG.exception("unexpected error while showing %s", what)
@@ -113,6 +116,23 @@ def error_boundary(what: str = "this section") -> Iterator[None]:
             f"Something went wrong while showing {what}. The problem was logged; "
             "try other settings or reload the page."
         )
+
+
+def run_jobs(jobs: Sequence[Job], text: str) -> list[Any]:
+    """Results of ``jobs`` from the shared worker pool, behind a progress bar.
+
+    The bar says ``text (done of total)`` as results arrive and disappears at the end.
+    Each update is also where Streamlit stops a run the visitor's next interaction
+    replaced: the exception withdraws this run's queued jobs (see ``ggmi_app.compute``).
+    """
+    bar = st.progress(0.0, text=text)
+
+    def update(done: int, total: int) -> None:
+        bar.progress(min(done / max(total, 1), 1.0), text=f"{text} ({done} of {total})")
+
+    results = compute.service().run(jobs, progress=update)
+    bar.empty()
+    return results
 
 
 def guarded(fn: Callable[P, R]) -> Callable[P, R | None]:

@@ -29,7 +29,7 @@ negative log-likelihood).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -634,6 +634,22 @@ def bound_terms(
             "empirical_anchor": risks.empirical_anchor,
         },
     )
+
+
+def bound_terms_without_scenarios(
+    config: ScenarioConfig,
+    rounds: int = 50,
+    loss_cap: float = DEFAULT_LOSS_CAP,
+    n_mc: int = DEFAULT_N_MC,
+    metric: str = "js",
+) -> BoundTerms:
+    """``bound_terms`` with ``scenarios=None``: every measured term, none of the samples.
+
+    The scenario arrays are most of the result's bytes; dropping them keeps a cached or
+    pickled result (sent back from a worker process) small.
+    """
+    terms = bound_terms(config, rounds=rounds, loss_cap=loss_cap, n_mc=n_mc, metric=metric)
+    return replace(terms, scenarios=None)
 
 
 # ------------------------------------------------------------------- sweeps and cost

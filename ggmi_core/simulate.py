@@ -22,12 +22,9 @@ value v is exactly ``simulate(config.replace(param=v))``.
 from __future__ import annotations
 
 import math
-import os
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from multiprocessing import get_all_start_methods, get_context
 from typing import Any
 
 import numpy as np
@@ -40,6 +37,7 @@ from ggmi_core.em import EMResult, fit_gmm_batch
 from ggmi_core.estimate import Estimate, mean_and_stderr
 from ggmi_core.gmm import GMMBatch
 from ggmi_core.scenario import ScenarioBatch, generate_scenarios
+from ggmi_core.workers import init_worker, main_hidden, pool_context
 
 Array = NDArray[np.float64]
 Progress = Callable[[int, int], Any]
@@ -398,6 +396,18 @@ def summary_row(
     return summarise(result, param)
 
 
+def gap_point(
+    config: ScenarioConfig, param: str, rounds: int, metric: str, n_mc: int = DEFAULT_N_MC
+) -> tuple[dict[str, Any], NDArray[np.float64]]:
+    """One sweep value: its summary row and every scenario's gap, shape (R,), in nats.
+
+    A module-level function of picklable arguments, so a dashboard can run one value of a
+    sweep in a worker process and draw per-scenario distributions from the gaps.
+    """
+    result = simulate(config, rounds=rounds, metric=metric, n_mc=n_mc)
+    return summarise(result, param), np.asarray(result.gap, dtype=float)
+
+
 def summarise(result: SimulationResult, param: str) -> dict[str, Any]:
     """Summary statistics of one ``SimulationResult`` as a sweep row."""
     g = result.gap
@@ -444,11 +454,11 @@ def _run_in_pool(jobs: list[tuple], workers: int, progress: Progress | None) -> 
     """Run ``summary_row`` jobs in worker processes, largest first; rows in job order."""
     order = sorted(range(len(jobs)), key=lambda i: -_job_cost(jobs[i][0]))
     rows: list[dict | None] = [None] * len(jobs)
-    context = _pool_context()
     with ProcessPoolExecutor(
-        max_workers=min(workers, len(jobs)), mp_context=context, initializer=_worker_init
+        max_workers=min(workers, len(jobs)), mp_context=pool_context(), initializer=init_worker
     ) as pool:
-        futures = {pool.submit(summary_row, *jobs[i]): i for i in order}
+        with main_hidden():  # the workers start here
+            futures = {pool.submit(summary_row, *jobs[i]): i for i in order}
         pending = set(futures)
         try:
             while pending:
@@ -465,33 +475,11 @@ def _run_in_pool(jobs: list[tuple], workers: int, progress: Progress | None) -> 
     return rows  # type: ignore[return-value]
 
 
-def _pool_context():
-    """``fork`` when this process has a single thread (fast start, no re-import of the
-    main script); ``forkserver`` otherwise (e.g. under Streamlit), since forking a
-    multi-threaded process can deadlock. forkserver re-imports the main module, so
-    scripts must guard their entry point with ``if __name__ == "__main__":``."""
-    if threading.active_count() == 1 and "fork" in get_all_start_methods():
-        return get_context("fork")
-    return get_context("forkserver")
-
-
 def _job_cost(config: ScenarioConfig) -> float:
     """Rough relative cost of one setting, only to schedule large jobs first."""
     return (
         config.K * config.n_anchor + config.n_model_components * config.n_synthetic
     ) * config.dim**2
-
-
-def _worker_init() -> None:
-    """Keep each worker process to one BLAS thread: parallelism comes from processes."""
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = "1"
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except Exception:  # threadpoolctl is optional; the env settings still help
-        pass
 
 
 # ---------------------------------------------------------------------------- checks

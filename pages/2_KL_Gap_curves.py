@@ -34,16 +34,6 @@ SCHEMA = (*SCENARIO_SCHEMA, *SWEEP_SCHEMA)
 _LAST_SWEEP = "_gap_page_last_sweep"
 
 
-def _progress_bar(text: str):
-    """A progress bar and the ``progress(done, total)`` callback that moves it."""
-    bar = st.progress(0.0, text=text)
-
-    def update(done: int, total: int) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"{text} ({done} of {total})")
-
-    return bar, update
-
-
 def tables_fingerprint(tables: dict[str, dict[str, pd.DataFrame]]) -> tuple:
     """A cheap content key of ``{metric: {letter: summary}}``: names, columns, row hashes.
 
@@ -116,9 +106,7 @@ st.header("Figure 4 as published, beside an exact divergence")
 with error_boundary("Figure 4"):
     tables, notes = {}, []
     for metric in ("kl_published", "js"):
-        bar, update = _progress_bar(f"Computing Figure 4 ({metric_label(metric)})")
-        tables[metric], note = figure4_tables(metric, update)
-        bar.empty()
+        tables[metric], note = figure4_tables(metric)
         notes.append(f"{metric_label(metric)}: {note}.")
     # The tables alone fix the figure, so their fingerprint keys its cache: a rerun skips
     # building and theming this grid of six panels. (A file's name is not enough: an
@@ -167,9 +155,7 @@ with error_boundary("your sweep"):
         what=f"This sweep ({len(xs)} values x {values['rounds']} scenarios; at most "
         f"{allowed} scenarios per value fit)",
     )
-    bar, update = _progress_bar(f"Sweeping {values['sweep']} over {len(xs)} values")
-    summary, per_scenario = run_sweep(*args, progress=update)
-    bar.empty()
+    summary, per_scenario = run_sweep(*args)
     bands = ("std", "quantile") if values["band"] == "both" else (values["band"],)
     fixed = ", ".join(f"{p} = {settings[p]}" for p in ("K", "J", "L") if p != values["sweep"])
     # ``args`` determine the cached sweep; with the display toggles they fix the figure.

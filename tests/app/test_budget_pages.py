@@ -22,7 +22,7 @@ from streamlit.elements.progress import ProgressMixin
 from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from ggmi_app import bounds_page, cached
+from ggmi_app import bounds_page
 from ggmi_app.scenario_params import sweep_values
 from ggmi_core.bounds import default_sweep_values, estimate_bound_sweep_cost
 from ggmi_core.budget import estimate_cost, estimate_sweep_cost, work_budget
@@ -223,139 +223,113 @@ def test_distributions_sliders_stay_within_the_default_budget() -> None:
 # ------------------------------------------------------ progress and cancellation
 
 
-class _SweepSpy:
-    """Wraps a cached per-value function: records calls, requests a rerun once.
-
-    The rerun request is what the server does when a visitor moves a widget while the
-    script runs; the script must stop at its next ``st`` call.
-    """
-
-    def __init__(self, real: Callable[..., Any], value_of: Callable[..., Any], interrupt_at: int):
-        self.real = real
-        self.value_of = value_of
-        self.interrupt_at = interrupt_at
-        self.calls: list[Any] = []
-        self.interrupted = False
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        value = self.value_of(*args, **kwargs)
-        if value is not None:
-            self.calls.append(value)
-            if not self.interrupted and len(self.calls) == self.interrupt_at:
-                self.interrupted = True
-                ctx = get_script_run_ctx()
-                assert ctx is not None and ctx.script_requests is not None
-                ctx.script_requests.request_rerun(
-                    RerunData(query_string=ctx.query_string, page_script_hash=ctx.page_script_hash)
-                )
-        return self.real(*args, **kwargs)
-
-
 @pytest.fixture
-def progress_texts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Texts of every progress-bar update (the real method still runs)."""
-    texts: list[str] = []
+def interrupt_progress(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, int], list[str]]:
+    """``interrupt(prefix, at)``: record progress texts, request a rerun at update ``at``.
+
+    Only texts starting with ``prefix`` count. The rerun request is what the server does
+    when a visitor moves a widget while the script runs; the script must stop at its next
+    ``st`` call, and the progress update is such a call. The real method still runs.
+    """
     real = ProgressMixin.progress
 
-    def spy(self: Any, value: Any, text: str | None = None, **kw: Any) -> Any:
-        texts.append(text or "")
-        return real(self, value, text=text, **kw)
+    def interrupt(prefix: str, at: int) -> list[str]:
+        texts: list[str] = []
 
-    monkeypatch.setattr(ProgressMixin, "progress", spy)
-    return texts
+        def spy(self: Any, value: Any, text: str | None = None, **kw: Any) -> Any:
+            if text and text.startswith(prefix):
+                texts.append(text)
+                if len(texts) == at:
+                    ctx = get_script_run_ctx()
+                    assert ctx is not None and ctx.script_requests is not None
+                    ctx.script_requests.request_rerun(
+                        RerunData(
+                            query_string=ctx.query_string,
+                            page_script_hash=ctx.page_script_hash,
+                        )
+                    )
+            return real(self, value, text=text, **kw)
+
+        monkeypatch.setattr(ProgressMixin, "progress", spy)
+        return texts
+
+    return interrupt
+
+
+def _assert_interrupted_then_completed(texts: list[str], at: int, n: int, service: Any) -> None:
+    """The run stopped at update ``at``, the rerun finished, nothing computed twice.
+
+    With one worker, the jobs of the stopped run that had not started are withdrawn
+    (the executor hands the next two to its worker early; those still finish); the rerun
+    takes the finished ones from the cache and joins any still running.
+    """
+    assert texts[at - 1].endswith(f"({at} of {n})")
+    assert texts[-1].endswith(f"({n} of {n})")
+    assert len(texts) < at + n, "the rerun reused the values the stopped run computed"
+    stats = service.stats()
+    assert stats.computed == n  # each value exactly once across both runs
+    assert stats.withdrawn >= 1
 
 
 def test_gap_sweep_reports_progress_and_a_new_interaction_cancels_it(
-    monkeypatch: pytest.MonkeyPatch, progress_texts: list[str]
+    interrupt_progress: Callable[[str, int], list[str]], fresh_compute: Callable[..., Any]
 ) -> None:
-    def value_of(settings: dict, param: str, rounds: int, metric: str, n_mc: int) -> Any:
-        return settings[param] if metric == GAP_SWEEP["metric"] else None
-
-    spy = _SweepSpy(cached.gap_point, value_of, interrupt_at=3)
-    monkeypatch.setattr(cached, "gap_point", spy)
+    service = fresh_compute(workers=1)
+    texts = interrupt_progress("Sweeping K over 6 values", 2)
     at = new_app(GAP_PAGE, {**GAP_SWEEP, "seed": _seed("cancel-gap")})
     at.run()
     assert_no_leak(at)
-    xs = [2, 3, 4, 5, 6, 7]
-    # Three values, then the rerun starts over at once (the first three from the cache):
-    # the progress update after the third value was where the old run stopped.
-    assert spy.calls == [2, 3, 4, *xs]
     assert at.get("plotly_chart")
-    ours = [t for t in progress_texts if t.startswith("Sweeping K over 6 values")]
-    assert ours[:3] == [f"Sweeping K over 6 values ({i} of 6)" for i in (1, 2, 3)]
-    assert ours[3:] == [f"Sweeping K over 6 values ({i} of 6)" for i in range(1, 7)]
+    _assert_interrupted_then_completed(texts, 2, 6, service)
 
 
 def test_bounds_sweep_reports_progress_and_a_new_interaction_cancels_it(
-    monkeypatch: pytest.MonkeyPatch, progress_texts: list[str]
+    interrupt_progress: Callable[[str, int], list[str]], fresh_compute: Callable[..., Any]
 ) -> None:
-    def value_of(config: dict, param: str, value: float, *rest: Any) -> Any:
-        return value
-
-    spy = _SweepSpy(bounds_page.cached_sweep_point, value_of, interrupt_at=1)
-    monkeypatch.setattr(bounds_page, "cached_sweep_point", spy)
     query = {
         "tab": "How terms move",
         "move_param": "noise_std",
-        "move_points": "3",
+        "move_points": "8",
         "move_scenarios": "5",
         "n_mc": "1000",
         "seed": _seed("cancel-bounds"),
     }
+    service = fresh_compute(workers=1)
+    texts = interrupt_progress("Sweeping noise_std over 8 values", 2)
     at = new_app(BOUNDS_PAGE, query)
     at.run()
     assert_no_leak(at)
-    grid = [float(v) for v in default_sweep_values(ScenarioConfig(), "noise_std", 3)]
-    assert spy.calls == [grid[0], *grid]
-    ours = [t for t in progress_texts if "of 3)" in t]
-    # The bar moves before each value: "1 of 3", the first value (the interaction
-    # arrives), then "2 of 3" stops the run; the rerun moves it three times.
-    assert [t[-8:] for t in ours] == ["(1 of 3)", "(2 of 3)", "(1 of 3)", "(2 of 3)", "(3 of 3)"]
-
-
-def test_sweep_budget_is_checked_before_any_value_is_computed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """An over-budget sweep computes nothing at all (not the first values, then refuses)."""
-
-    def value_of(settings: dict, param: str, rounds: int, metric: str, n_mc: int) -> Any:
-        return settings[param] if metric == GAP_SWEEP["metric"] else None
-
-    spy = _SweepSpy(cached.gap_point, value_of, interrupt_at=10**9)
-    monkeypatch.setattr(cached, "gap_point", spy)
-    bounds_spy = _SweepSpy(bounds_page.cached_sweep_point, lambda c, p, v, *a: v, 10**9)
-    monkeypatch.setattr(bounds_page, "cached_sweep_point", bounds_spy)
-    monkeypatch.setenv("GGMI_WORK_BUDGET", "0.01")
-    at = new_app(GAP_PAGE, {**GAP_SWEEP, "seed": _seed("nothing")})
-    at.run()
-    assert_no_leak(at)
-    assert any("Reduce" in e for e in messages(at, "error"))
-    assert spy.calls == []
-    grid = default_sweep_values(ScenarioConfig(), "L", 6)
-    assert estimate_bound_sweep_cost(ScenarioConfig(), "L", grid, 20, 2000, "js") > 0.01
-    at = new_app(BOUNDS_PAGE, {"tab": "How terms move", "seed": _seed("nothing")})
-    at.run()
-    assert_no_leak(at)
-    assert any("Reduce" in e for e in messages(at, "error"))
-    assert bounds_spy.calls == []
+    assert at.get("plotly_chart")
+    _assert_interrupted_then_completed(texts, 2, 8, service)
 
 
 def test_diagnostics_sweep_reports_progress_and_a_new_interaction_cancels_it(
-    monkeypatch: pytest.MonkeyPatch, progress_texts: list[str]
+    interrupt_progress: Callable[[str, int], list[str]], fresh_compute: Callable[..., Any]
 ) -> None:
-    from ggmi_app import diagnostics_page
-
-    def value_of(settings: dict, param: str, value: float, *rest: Any) -> Any:
-        return value
-
-    spy = _SweepSpy(diagnostics_page.sweep_point, value_of, interrupt_at=2)
-    monkeypatch.setattr(diagnostics_page, "sweep_point", spy)
+    service = fresh_compute(workers=1)
+    texts = interrupt_progress("Sweeping adherence over 6 values", 2)
     query = {"dg_scenarios": "5", "dg_permutations": "19", "dg_n": "40", "dg_seed": "4321"}
     at = new_app("pages/4_Diagnostics.py", query)
     at.run()
     assert_no_leak(at)
-    grid = list(diagnostics_page.SWEEP_GRIDS["adherence"])
-    # "1 of 6", value 1, "2 of 6", value 2 (the interaction arrives), "3 of 6" stops it.
-    assert spy.calls == [grid[0], grid[1], *grid]
-    ours = [t[-8:] for t in progress_texts if t.endswith("of 6)")]
-    assert ours == ["(1 of 6)", "(2 of 6)", "(3 of 6)", *(f"({i} of 6)" for i in range(1, 7))]
+    assert at.get("plotly_chart")
+    _assert_interrupted_then_completed(texts, 2, 6, service)
+
+
+def test_sweep_budget_is_checked_before_any_value_is_computed(
+    monkeypatch: pytest.MonkeyPatch, fresh_compute: Callable[..., Any]
+) -> None:
+    """An over-budget sweep computes nothing at all (not the first values, then refuses)."""
+    service = fresh_compute(workers=0)
+    monkeypatch.setenv("GGMI_WORK_BUDGET", "0.01")
+    for page, query in (
+        (GAP_PAGE, {**GAP_SWEEP, "seed": _seed("nothing")}),
+        (BOUNDS_PAGE, {"tab": "How terms move", "seed": _seed("nothing")}),
+    ):
+        at = new_app(page, query)
+        at.run()
+        assert_no_leak(at)
+        assert any("Reduce" in e for e in messages(at, "error"))
+    grid = default_sweep_values(ScenarioConfig(), "L", 6)
+    assert estimate_bound_sweep_cost(ScenarioConfig(), "L", grid, 20, 2000, "js") > 0.01
+    assert service.stats().computed == 0

@@ -128,7 +128,7 @@ CASES: dict[str, tuple[str, dict[str, str], str, float]] = {
         0.05,
     ),
     "pages/3_Bound_terms.py": (
-        "ggmi_app.bounds_page.bound_terms",
+        "ggmi_core.bounds.bound_terms",
         {"scenarios": "10", "n_mc": "1000"},
         "noise_std",
         0.05,
@@ -162,8 +162,12 @@ def _seed_query(page: str, tag: str) -> dict[str, str]:
     ids=["RuntimeError", "MemoryError", "KeyError"],
 )
 def test_unexpected_error_in_a_cached_call_is_a_message_then_recovers(
-    page: str, exc: BaseException, monkeypatch: pytest.MonkeyPatch
+    page: str,
+    exc: BaseException,
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_compute: Callable[..., Any],
 ) -> None:
+    fresh_compute(workers=0)  # the numerics run where monkeypatch can break them
     target, query, slider, value = CASES[page]
     at = new_app(page, {**query, **_seed_query(page, type(exc).__name__)})
     with monkeypatch.context() as broken:
@@ -182,8 +186,9 @@ def test_unexpected_error_in_a_cached_call_is_a_message_then_recovers(
 
 @pytest.mark.parametrize("page", sorted(p for p in CASES if p in page_files()))
 def test_budget_refusal_inside_a_cached_call_says_what_to_reduce_then_recovers(
-    page: str, monkeypatch: pytest.MonkeyPatch
+    page: str, monkeypatch: pytest.MonkeyPatch, fresh_compute: Callable[..., Any]
 ) -> None:
+    fresh_compute(workers=0)
     target, query, slider, value = CASES[page]
     refusal = BudgetExceeded("This request is too big for the server. Reduce the scenarios.")
     at = new_app(page, {**query, **_seed_query(page, "budget")})

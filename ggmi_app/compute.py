@@ -1,0 +1,426 @@
+"""Heavy computations in a small shared pool of worker processes, with a shared cache.
+
+Why a pool: Streamlit runs every session as a thread of one server process. Numerics in
+that thread hold the GIL for their Python parts, so one visitor's cold sweep slowed every
+page for everyone and the server used one core. Here a sweep is split into one ``Job``
+per value and the jobs run in ``GGMI_WORKERS`` processes (default: the machine's cores,
+at most 2), so the server thread only waits (without the GIL) and both cores compute.
+
+On top of the pool:
+
+* **single flight**: sessions that ask for the same job at the same time share one
+  computation (a class showing the same slide asks once, not thirty times);
+* **a bounded cache** of finished results, shared by all sessions: at most
+  ``max_entries`` results, ``max_bytes`` pickled bytes and ``ttl_s`` seconds old;
+* **cancellation**: when a visitor's next interaction stops a run (Streamlit raises from
+  the progress callback), that run's queued jobs are withdrawn unless another session
+  still waits for them;
+* **recovery**: a worker that dies (say, killed for memory) breaks the pool; it is
+  replaced and the run retried once, then the caller gets ``ComputeError``.
+
+This module does not import Streamlit, so it is tested as plain Python. Job functions
+must be module-level functions with picklable arguments (they run in another process);
+the ``ggmi_core`` functions used by the pages are.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from multiprocessing.context import BaseContext
+from typing import Any, Final
+
+from ggmi_core.workers import init_worker, main_hidden
+
+_LOG = logging.getLogger(__name__)
+
+#: Environment variable with the number of worker processes (0 computes in the caller).
+WORKERS_ENV: Final[str] = "GGMI_WORKERS"
+#: Workers when the variable is unset: the demo server has 2 cores.
+MAX_DEFAULT_WORKERS: Final[int] = 2
+#: Largest accepted ``GGMI_WORKERS``.
+MAX_WORKERS: Final[int] = 16
+#: Modules every worker imports once, in the fork server, before it is forked.
+PRELOAD: Final[tuple[str, ...]] = (
+    "ggmi_core.simulate",
+    "ggmi_core.bounds",
+    "ggmi_core.diagnostics",
+)
+
+Progress = Callable[[int, int], None]
+
+
+class ComputeError(RuntimeError):
+    """The worker processes failed twice in a row (killed or crashed); retry later."""
+
+
+class _PoolBroke(Exception):
+    """A worker died in the pool of ``generation`` (internal: triggers one retry)."""
+
+    def __init__(self, generation: int) -> None:
+        super().__init__(generation)
+        self.generation = generation
+
+
+@dataclass(frozen=True)
+class Job:
+    """One call ``func(*args, **dict(kwargs))`` to run in a worker process.
+
+    ``func`` must be a module-level function; the arguments must be picklable. Equal jobs
+    (same function, equal arguments in the same order) share a cache entry.
+    """
+
+    func: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Job:
+        """The job ``func(*args, **kwargs)``."""
+        return cls(func, args, tuple(kwargs.items()))
+
+    def key(self) -> bytes:
+        """Cache key: the pickled function name and arguments."""
+        name = (self.func.__module__, self.func.__qualname__)
+        return pickle.dumps((name, self.args, self.kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def __call__(self) -> Any:
+        return self.func(*self.args, **dict(self.kwargs))
+
+
+def _call(job: Job) -> Any:
+    """Run ``job`` (the worker-side entry point)."""
+    return job()
+
+
+@dataclass
+class _Flight:
+    """A submitted job: its future and how many runs still wait for it."""
+
+    future: Future
+    waiters: int = 1
+
+
+@dataclass
+class CacheStats:
+    """Counters and sizes of a ``ComputeService`` (for the load test and the logs)."""
+
+    entries: int = 0
+    bytes: int = 0
+    hits: int = 0
+    computed: int = 0
+    shared: int = 0
+    withdrawn: int = 0
+    restarts: int = 0
+
+
+@dataclass
+class _Entry:
+    value: Any
+    nbytes: int
+    stored_at: float
+
+
+_MISS: Final = object()
+
+
+@dataclass
+class ComputeService:
+    """Runs ``Job`` lists in a process pool with a shared, bounded result cache.
+
+    Args:
+        workers: worker processes; 0 runs every job in the calling thread (still cached).
+        max_entries: most results kept.
+        max_bytes: most pickled bytes of results kept (the oldest used are dropped).
+        ttl_s: seconds a result is kept.
+        clock: seconds, monotonic (injected by tests).
+    """
+
+    workers: int = MAX_DEFAULT_WORKERS
+    max_entries: int = 4096
+    max_bytes: int = 64 * 1024 * 1024
+    ttl_s: float = 3600.0
+    clock: Callable[[], float] = time.monotonic
+    # Re-entrant: a future that is already done runs its callback (which locks) at once.
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
+    _results: OrderedDict[bytes, _Entry] = field(default_factory=OrderedDict, init=False)
+    _flights: dict[bytes, _Flight] = field(default_factory=dict, init=False)
+    _executor: ProcessPoolExecutor | None = field(default=None, init=False, repr=False)
+    _generation: int = field(default=0, init=False)
+    _stats: CacheStats = field(default_factory=CacheStats, init=False)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.workers <= MAX_WORKERS:
+            raise ValueError(f"workers must be in 0..{MAX_WORKERS}; got {self.workers}")
+        if self.max_entries < 1 or self.max_bytes < 1 or self.ttl_s <= 0:
+            raise ValueError("max_entries, max_bytes and ttl_s must be positive")
+
+    # ------------------------------------------------------------------ public
+
+    def run(self, jobs: Sequence[Job], progress: Progress | None = None) -> list[Any]:
+        """Every job's result, in order; cached results are reused, the rest computed.
+
+        Args:
+            jobs: the calls to make (duplicates are computed once).
+            progress: ``progress(done, total)`` after each result arrives; an exception it
+                raises (Streamlit stopping a replaced run) withdraws this run's queued
+                jobs and propagates.
+
+        Raises:
+            Whatever a job raised (not cached), or ``ComputeError`` when the workers
+            crashed twice.
+        """
+        try:
+            return self._run(jobs, progress)
+        except _PoolBroke as broke:
+            _LOG.warning("a worker process died; restarting the pool and retrying once")
+            self._restart_pool(broke.generation)
+        try:
+            return self._run(jobs, progress)
+        except _PoolBroke as broke:
+            self._restart_pool(broke.generation)
+            raise ComputeError(
+                "The computation was stopped twice by the server (out of memory?). "
+                "Try smaller settings or try again in a moment."
+            ) from broke.__cause__
+
+    def stats(self) -> CacheStats:
+        """A copy of the counters, with the cache's current entries and bytes."""
+        with self._lock:
+            self._evict_expired()
+            return CacheStats(**{**vars(self._stats), "entries": len(self._results)})
+
+    def clear(self) -> None:
+        """Forget every cached result (running jobs still finish)."""
+        with self._lock:
+            self._results.clear()
+            self._stats.bytes = 0
+
+    def shutdown(self) -> None:
+        """Stop the worker processes (queued jobs are cancelled)."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    # ------------------------------------------------------------------ running
+
+    def _run(self, jobs: Sequence[Job], progress: Progress | None) -> list[Any]:
+        keys = [job.key() for job in jobs]
+        results: dict[bytes, Any] = {}
+        waiting: dict[Future, bytes] = {}
+        with self._lock:
+            generation = self._generation
+            for job, key in zip(jobs, keys, strict=True):
+                if key in results or key in waiting.values():
+                    continue
+                value = self._lookup(key)
+                if value is not _MISS:
+                    results[key] = value
+                elif self.workers == 0:
+                    continue  # computed below, outside the lock
+                else:
+                    try:
+                        waiting[self._join(key, job)] = key
+                    except BrokenProcessPool as exc:
+                        raise _PoolBroke(generation) from exc
+        try:
+            if self.workers == 0:
+                self._run_inline(jobs, keys, results, progress)
+            else:
+                self._collect(waiting, results, len(set(keys)), progress)
+        except BrokenProcessPool as exc:
+            self._withdraw(waiting)
+            raise _PoolBroke(generation) from exc
+        except BaseException:
+            self._withdraw(waiting)
+            raise
+        return [results[key] for key in keys]
+
+    def _run_inline(
+        self,
+        jobs: Sequence[Job],
+        keys: list[bytes],
+        results: dict[bytes, Any],
+        progress: Progress | None,
+    ) -> None:
+        total = len(set(keys))
+        for job, key in zip(jobs, keys, strict=True):
+            if key in results:
+                continue
+            results[key] = job()
+            with self._lock:
+                self._stats.computed += 1
+                self._store(key, results[key])
+            if progress is not None:
+                progress(len(results), total)
+
+    def _collect(
+        self,
+        waiting: dict[Future, bytes],
+        results: dict[bytes, Any],
+        total: int,
+        progress: Progress | None,
+    ) -> None:
+        pending = set(waiting)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                results[waiting.pop(future)] = future.result()  # re-raises a job's error
+            if progress is not None:
+                progress(len(results), total)
+
+    # ------------------------------------------------------- cache and flights
+
+    def _lookup(self, key: bytes) -> Any:
+        """The cached value of ``key`` (refreshed as recently used) or ``_MISS``."""
+        entry = self._results.get(key)
+        if entry is None:
+            return _MISS
+        if self.clock() - entry.stored_at > self.ttl_s:
+            self._drop(key)
+            return _MISS
+        self._results.move_to_end(key)
+        self._stats.hits += 1
+        return entry.value
+
+    def _join(self, key: bytes, job: Job) -> Future:
+        """The future of ``key``: an in-flight one (shared) or a newly submitted one."""
+        flight = self._flights.get(key)
+        if flight is not None:
+            flight.waiters += 1
+            self._stats.shared += 1
+            return flight.future
+        with main_hidden():  # submit may start a worker process
+            future = self._pool().submit(_call, job)
+        self._flights[key] = _Flight(future)
+        future.add_done_callback(lambda f, key=key: self._finished(key, f))
+        return future
+
+    def _finished(self, key: bytes, future: Future) -> None:
+        """Store a successful result; forget the flight either way."""
+        with self._lock:
+            flight = self._flights.get(key)
+            if flight is not None and flight.future is future:
+                del self._flights[key]
+            if future.cancelled() or future.exception() is not None:
+                return
+            self._stats.computed += 1
+            self._store(key, future.result())
+
+    def _withdraw(self, waiting: Mapping[Future, bytes]) -> None:
+        """This run gave up on ``waiting``: cancel jobs nobody else waits for."""
+        with self._lock:
+            for future, key in waiting.items():
+                flight = self._flights.get(key)
+                if flight is None or flight.future is not future:
+                    continue
+                flight.waiters -= 1
+                if flight.waiters <= 0 and future.cancel():
+                    self._flights.pop(key, None)
+                    self._stats.withdrawn += 1
+
+    def _store(self, key: bytes, value: Any) -> None:
+        nbytes = len(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        if nbytes > self.max_bytes:
+            return
+        self._drop(key)
+        self._results[key] = _Entry(value, nbytes, self.clock())
+        self._stats.bytes += nbytes
+        while len(self._results) > self.max_entries or self._stats.bytes > self.max_bytes:
+            self._drop(next(iter(self._results)))
+
+    def _drop(self, key: bytes) -> None:
+        entry = self._results.pop(key, None)
+        if entry is not None:
+            self._stats.bytes -= entry.nbytes
+
+    def _evict_expired(self) -> None:
+        now = self.clock()
+        for key in [k for k, e in self._results.items() if now - e.stored_at > self.ttl_s]:
+            self._drop(key)
+
+    # ------------------------------------------------------------------ pool
+
+    def _pool(self) -> ProcessPoolExecutor:
+        """The executor, started on first use (caller holds the lock)."""
+        if self._executor is None:
+            self._executor = _new_executor(self.workers)
+        return self._executor
+
+    def _restart_pool(self, broken_generation: int) -> None:
+        """Replace the executor of ``broken_generation`` (once, however many runs saw it)."""
+        with self._lock:
+            if self._generation != broken_generation:
+                return  # another run already replaced it
+            self._generation += 1
+            executor, self._executor = self._executor, None
+            self._flights.clear()
+            self._stats.restarts += 1
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _new_executor(workers: int) -> ProcessPoolExecutor:
+    """Worker processes from a fork server with the numerics preloaded.
+
+    ``fork`` is unsafe in Streamlit's multi-threaded server and ``spawn`` would import
+    numpy and scipy again for every worker; a fork server imports them once. Workers
+    start in ``submit`` under ``main_hidden`` (so no ``max_tasks_per_child``: its
+    replacements would start from the executor's own thread, where nothing hides the
+    page Streamlit left as ``__main__``).
+    """
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_forkserver(),
+        initializer=init_worker,
+    )
+
+
+def _forkserver() -> BaseContext:
+    """The fork-server context, preloading the numerics (a process-wide setting)."""
+    context = get_context("forkserver")
+    context.set_forkserver_preload(list(PRELOAD))
+    return context
+
+
+def workers_from_env(environ: Mapping[str, str] = os.environ) -> int:
+    """``GGMI_WORKERS`` as a count in 0..``MAX_WORKERS``; unset or invalid: the default.
+
+    The default is the machine's core count, at most ``MAX_DEFAULT_WORKERS``.
+    """
+    default = min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS)
+    raw = environ.get(WORKERS_ENV, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        _LOG.warning("ignoring %s=%r: not an integer", WORKERS_ENV, raw)
+        return default
+    if not 0 <= value <= MAX_WORKERS:
+        _LOG.warning("ignoring %s=%r: outside 0..%d", WORKERS_ENV, raw, MAX_WORKERS)
+        return default
+    return value
+
+
+_SERVICE: ComputeService | None = None
+_SERVICE_LOCK = threading.Lock()
+
+
+def service() -> ComputeService:
+    """The process-wide service all sessions share (created on first use)."""
+    global _SERVICE
+    with _SERVICE_LOCK:
+        if _SERVICE is None:
+            _SERVICE = ComputeService(workers=workers_from_env())
+        return _SERVICE

@@ -1,0 +1,72 @@
+"""Starting worker processes safely, for ``simulate.sweep`` and the dashboard's pool.
+
+Two hazards, one place:
+
+* **BLAS threads**: each worker is kept to one BLAS thread (``init_worker``); the
+  parallelism comes from processes, and oversubscribed BLAS threads slow everything.
+* **The parent's ``__main__``**: a worker started by ``spawn`` or ``forkserver`` first
+  imports the parent's main module from its file. Under Streamlit that module is
+  whichever page ran last (Streamlit leaves it in ``sys.modules``), so every worker
+  would run a page and die; a user's script without an ``if __name__ == "__main__":``
+  guard would run again too. Jobs here are ``ggmi_core`` functions, importable by name,
+  so workers need no main module at all: ``main_hidden`` hides it while they start.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import types
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from multiprocessing import get_all_start_methods, get_context
+from multiprocessing.context import BaseContext
+
+_BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_MAIN_LOCK = threading.Lock()
+
+
+def init_worker() -> None:
+    """Keep this worker process to one BLAS thread (an executor's ``initializer``)."""
+    for name in _BLAS_THREAD_VARIABLES:
+        os.environ[name] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except Exception:  # threadpoolctl is optional; the env settings still help
+        pass
+
+
+@contextmanager
+def main_hidden() -> Iterator[None]:
+    """Processes started inside the block import no main module.
+
+    ``multiprocessing`` reads ``sys.modules["__main__"]`` when it starts a process; a
+    module without ``__file__`` or ``__spec__`` tells it there is nothing to import.
+    The swap is process-wide, so it is held only while processes start (an executor
+    starts its workers in ``submit``) and restored at once.
+    """
+    with _MAIN_LOCK:
+        saved = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if saved is not None:
+                sys.modules["__main__"] = saved
+
+
+def pool_context(preload: Sequence[str] = ()) -> BaseContext:
+    """``fork`` in a single-threaded process (fastest start); ``forkserver`` otherwise.
+
+    Forking a multi-threaded process (Streamlit's server) can deadlock; a fork server
+    starts clean and, with ``preload``, imports those modules once for all workers.
+    """
+    if threading.active_count() == 1 and "fork" in get_all_start_methods():
+        return get_context("fork")
+    context = get_context("forkserver")
+    if preload:
+        context.set_forkserver_preload(list(preload))
+    return context

@@ -1,0 +1,52 @@
+"""Worker processes start without running the parent's main module (``main_hidden``).
+
+Streamlit leaves the last page it ran as ``sys.modules["__main__"]``; a worker that
+imported it would run the page and die. The control case shows the hazard is real.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from pathlib import Path
+
+import pytest
+
+from ggmi_core.workers import init_worker, main_hidden
+
+
+@pytest.fixture
+def page_as_main(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """A ``__main__`` whose file kills any process that imports it."""
+    page = tmp_path / "page.py"
+    page.write_text("import os\nos._exit(9)\n")
+    fake = types.ModuleType("__main__")
+    fake.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    return fake
+
+
+def _start_and_call(hide: bool) -> int:
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=get_context("forkserver"), initializer=init_worker
+    ) as pool:
+        if hide:
+            with main_hidden():
+                future = pool.submit(os.getpid)
+        else:
+            future = pool.submit(os.getpid)
+        return future.result(timeout=60)
+
+
+def test_a_worker_started_under_main_hidden_runs_jobs(page_as_main: types.ModuleType) -> None:
+    assert _start_and_call(hide=True) != os.getpid()
+    assert sys.modules["__main__"] is page_as_main  # restored
+
+
+def test_without_it_the_worker_runs_the_page_and_dies(page_as_main: types.ModuleType) -> None:
+    with pytest.raises(BrokenProcessPool):
+        _start_and_call(hide=False)
