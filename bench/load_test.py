@@ -198,6 +198,17 @@ def _tree_cpu_s(root: psutil.Process, exclude: set[int] = frozenset()) -> float:
     return total
 
 
+def process_cpu_s(pid: int | None) -> float | None:
+    """User + system CPU seconds of process ``pid`` alone (not its children), or None."""
+    if pid is None:
+        return None
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return None
+    return times.user + times.system
+
+
 def cpu_snapshot(server_pid: int | None) -> tuple[float | None, float]:
     """CPU seconds so far of the server tree (None if unknown) and of this load generator."""
     me = psutil.Process()

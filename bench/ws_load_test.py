@@ -54,6 +54,7 @@ from load_test import (
     check_loopback,
     cpu_snapshot,
     page_paths,
+    process_cpu_s,
     server_rss_mb,
     streamlit_server,
 )
@@ -396,6 +397,7 @@ def markdown(
     server_cpu_s: float | None,
     client_cpu_s: float,
     caches: dict[str, float],
+    main_cpu_s: float | None = None,
 ) -> str:
     """The report as markdown tables (latency in seconds, memory in MB)."""
     samples = [s for log in logs for s in log.samples]
@@ -411,6 +413,12 @@ def markdown(
         f"{rss[0]:.0f} / {max(rss):.0f} / {rss[-1]:.0f} MB" if rss else "n/a (external server)"
     )
     cpu_text = "n/a" if server_cpu_s is None else f"{server_cpu_s:.1f} s"
+    main_text = (
+        ""
+        if main_cpu_s is None or server_cpu_s is None
+        else f" (Streamlit process {main_cpu_s:.1f} s, worker pool "
+        f"{server_cpu_s - main_cpu_s:.1f} s)"
+    )
     lines = [
         "| sessions | interactions | errors | app error boxes | median | p95 | max "
         "| throughput | server CPU | server RSS start / peak / end | wall |",
@@ -420,7 +428,8 @@ def markdown(
         + f"| {len(timed) / wall_s:.2f} /s | {cpu_text} | {rss_text} | {wall_s:.0f} s |",
         "",
         f"Widget changes whose charts differed from the run before: {changed} of {len(moved)}"
-        f"{_unchanged(moved)}. Server CPU per rerun: {_per_rerun(server_cpu_s, len(samples))}. "
+        f"{_unchanged(moved)}. Server CPU per rerun: {_per_rerun(server_cpu_s, len(samples))}"
+        f"{main_text}. "
         f"Load generator CPU: {client_cpu_s:.1f} s (of {os.cpu_count()} cores x "
         f"{wall_s:.0f} s).",
         "",
@@ -468,15 +477,20 @@ async def run_load(args: argparse.Namespace, base_url: str, pid: int | None) -> 
     sampler = asyncio.create_task(_sample_rss(pid, rss, stop))
     print(f"running {args.sessions} sessions ...", flush=True)
     cpu0 = cpu_snapshot(pid)
+    main0 = process_cpu_s(pid)
     t0 = time.monotonic()
     sessions = [Session(i, ws_url, base_url, args) for i in range(args.sessions)]
     logs = await asyncio.gather(*(s.run(t0 + args.duration) for s in sessions))
     wall = time.monotonic() - t0
     cpu1 = cpu_snapshot(pid)
+    main1 = process_cpu_s(pid)
     stop.set()
     await sampler
     server_cpu = None if cpu0[0] is None or cpu1[0] is None else cpu1[0] - cpu0[0]
-    report = markdown(list(logs), wall, rss, server_cpu, cpu1[1] - cpu0[1], cache_metrics(base_url))
+    main_cpu = None if main0 is None or main1 is None else main1 - main0
+    report = markdown(
+        list(logs), wall, rss, server_cpu, cpu1[1] - cpu0[1], cache_metrics(base_url), main_cpu
+    )
     problems = [e for log in logs for e in log.errors]
     if problems:
         report += "\n\nErrors (first 20):\n\n" + "\n".join(f"- {e}" for e in problems[:20])

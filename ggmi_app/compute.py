@@ -25,13 +25,15 @@ the ``ggmi_core`` functions used by the pages are.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import os
 import pickle
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -104,10 +106,17 @@ def _call(job: Job) -> Any:
 
 @dataclass
 class _Flight:
-    """A submitted job: its future and how many runs still wait for it."""
+    """A job some run waits for: queued here, then handed to a worker.
 
-    future: Future
+    ``future`` is the service's own; it gets the worker's result (or error) when the job
+    ends. ``generation`` is the pool the job was handed to (a restart fails the rest).
+    """
+
+    job: Job
+    future: Future = field(default_factory=Future)
     waiters: int = 1
+    started: bool = False
+    generation: int = -1
 
 
 @dataclass
@@ -154,6 +163,10 @@ class ComputeService:
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _results: OrderedDict[bytes, _Entry] = field(default_factory=OrderedDict, init=False)
     _flights: dict[bytes, _Flight] = field(default_factory=dict, init=False)
+    # Per run, the keys it queued; dict order is the round-robin order of the runs.
+    _queues: dict[int, deque[bytes]] = field(default_factory=dict, init=False)
+    _run_ids: Iterator[int] = field(default_factory=itertools.count, init=False, repr=False)
+    _running: int = field(default=0, init=False)
     _executor: ProcessPoolExecutor | None = field(default=None, init=False, repr=False)
     _generation: int = field(default=0, init=False)
     _stats: CacheStats = field(default_factory=CacheStats, init=False)
@@ -218,6 +231,7 @@ class ComputeService:
         keys = [job.key() for job in jobs]
         results: dict[bytes, Any] = {}
         waiting: dict[Future, bytes] = {}
+        run_id = next(self._run_ids)
         with self._lock:
             generation = self._generation
             for job, key in zip(jobs, keys, strict=True):
@@ -226,13 +240,9 @@ class ComputeService:
                 value = self._lookup(key)
                 if value is not _MISS:
                     results[key] = value
-                elif self.workers == 0:
-                    continue  # computed below, outside the lock
-                else:
-                    try:
-                        waiting[self._join(key, job)] = key
-                    except BrokenProcessPool as exc:
-                        raise _PoolBroke(generation) from exc
+                elif self.workers > 0:  # inline jobs are computed below, outside the lock
+                    waiting[self._join(key, job, run_id)] = key
+            self._dispatch()
         try:
             if self.workers == 0:
                 self._run_inline(jobs, keys, results, progress)
@@ -293,40 +303,84 @@ class ComputeService:
         self._stats.hits += 1
         return entry.value
 
-    def _join(self, key: bytes, job: Job) -> Future:
-        """The future of ``key``: an in-flight one (shared) or a newly submitted one."""
+    def _join(self, key: bytes, job: Job, run_id: int) -> Future:
+        """The future of ``key``: an in-flight one (shared) or one queued for ``run_id``."""
         flight = self._flights.get(key)
         if flight is not None:
             flight.waiters += 1
             self._stats.shared += 1
             return flight.future
-        with main_hidden():  # submit may start a worker process
-            future = self._pool().submit(_call, job)
-        self._flights[key] = _Flight(future)
-        future.add_done_callback(lambda f, key=key: self._finished(key, f))
-        return future
+        self._flights[key] = flight = _Flight(job)
+        self._queues.setdefault(run_id, deque()).append(key)
+        return flight.future
 
-    def _finished(self, key: bytes, future: Future) -> None:
-        """Store a successful result; forget the flight either way."""
-        with self._lock:
+    def _dispatch(self) -> None:
+        """Hand queued jobs to idle workers, taking runs in turn (caller holds the lock).
+
+        Round-robin over runs, not first come first served: a visitor's one quick job
+        waits for at most one job of each other busy visitor, not for whole sweeps.
+        """
+        while self._running < self.workers and self._queues:
+            run_id = next(iter(self._queues))
+            queue = self._queues.pop(run_id)
+            key = queue.popleft()
+            if queue:
+                self._queues[run_id] = queue  # to the back of the line
             flight = self._flights.get(key)
-            if flight is not None and flight.future is future:
-                del self._flights[key]
-            if future.cancelled() or future.exception() is not None:
+            if flight is None or flight.started:
+                continue  # withdrawn, or already handed over for another run
+            flight.started, flight.generation = True, self._generation
+            self._running += 1
+            try:
+                with main_hidden():  # submit may start a worker process
+                    inner = self._pool().submit(_call, flight.job)
+            except BrokenProcessPool as exc:
+                self._fail_all(exc)
                 return
-            self._stats.computed += 1
-            self._store(key, future.result())
+            inner.add_done_callback(functools.partial(self._finished, key, flight))
+
+    def _finished(self, key: bytes, flight: _Flight, inner: Future) -> None:
+        """A worker ended ``flight``: pass on its outcome, cache a result, refill workers."""
+        with self._lock:
+            if flight.generation != self._generation or flight.future.done():
+                return  # failed already, when its pool broke
+            self._running -= 1
+            if self._flights.get(key) is flight:
+                del self._flights[key]
+            if inner.cancelled():
+                flight.future.set_exception(BrokenProcessPool("the job was cancelled"))
+            elif (error := inner.exception()) is not None:
+                flight.future.set_exception(error)
+            else:
+                value = inner.result()
+                self._stats.computed += 1
+                self._store(key, value)
+                flight.future.set_result(value)
+            self._dispatch()
+
+    def _fail_all(self, error: BaseException) -> None:
+        """Fail every unfinished flight (the pool broke); runs then restart it and retry."""
+        for flight in self._flights.values():
+            if not flight.future.done():
+                flight.future.set_exception(error)
+        self._flights.clear()
+        self._queues.clear()
+        self._running = 0
 
     def _withdraw(self, waiting: Mapping[Future, bytes]) -> None:
-        """This run gave up on ``waiting``: cancel jobs nobody else waits for."""
+        """This run gave up on ``waiting``: drop queued jobs nobody else waits for.
+
+        A job already handed to a worker finishes (and is cached).
+        """
         with self._lock:
             for future, key in waiting.items():
                 flight = self._flights.get(key)
                 if flight is None or flight.future is not future:
                     continue
                 flight.waiters -= 1
-                if flight.waiters <= 0 and future.cancel():
-                    self._flights.pop(key, None)
+                if flight.waiters <= 0 and not flight.started:
+                    del self._flights[key]  # its queue entry is skipped when reached
+                    flight.future.cancel()
                     self._stats.withdrawn += 1
 
     def _store(self, key: bytes, value: Any) -> None:
@@ -362,9 +416,9 @@ class ComputeService:
         with self._lock:
             if self._generation != broken_generation:
                 return  # another run already replaced it
+            self._fail_all(BrokenProcessPool("the worker pool was restarted"))
             self._generation += 1
             executor, self._executor = self._executor, None
-            self._flights.clear()
             self._stats.restarts += 1
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)

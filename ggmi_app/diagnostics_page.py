@@ -83,7 +83,7 @@ SIM_SCHEMA: Final[tuple[Param, ...]] = (
              help="HSIC is computed on these n pairs; its cost grows with n squared."),
     IntParam("d", "d: dimension", 2, 1, 6),
     FloatParam("noise", "s: curation noise (std)", 0.0, 0.0, 2.0, 0.05),
-    IntParam("scenarios", "Scenarios per value", 20, 5, 50, step=5),
+    IntParam("scenarios", "Scenarios per value", 10, 5, 50, step=5),
     IntParam("permutations", "HSIC permutations", 99, 19, 499, step=20,
              help="The smallest possible p-value is 1 / (permutations + 1)."),
     IntParam("seed", "Seed", 0, 0, 99_999, widget="number"),

@@ -64,7 +64,7 @@ DISPLAY_SCHEMA: Final[tuple[Param, ...]] = (
 ROUNDS_MIN: Final[int] = 10
 ROUNDS_MAX: Final[int] = 200
 ROUNDS_STEP: Final[int] = 10
-ROUNDS_DEFAULT: Final[int] = 30
+ROUNDS_DEFAULT: Final[int] = 20
 
 
 def cap_param(param: IntParam, cap: int | None) -> IntParam:

@@ -259,9 +259,9 @@ def interrupt_progress(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, int], 
 def _assert_interrupted_then_completed(texts: list[str], at: int, n: int, service: Any) -> None:
     """The run stopped at update ``at``, the rerun finished, nothing computed twice.
 
-    With one worker, the jobs of the stopped run that had not started are withdrawn
-    (the executor hands the next two to its worker early; those still finish); the rerun
-    takes the finished ones from the cache and joins any still running.
+    With one worker, the jobs of the stopped run that had not started are withdrawn (the
+    one running finishes); the rerun takes the finished ones from the cache and joins
+    the running one.
     """
     assert texts[at - 1].endswith(f"({at} of {n})")
     assert texts[-1].endswith(f"({n} of {n})")

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from page_helpers import array, figures, messages, run_page, traces
 
+from ggmi_app.scenario_params import ROUNDS_DEFAULT
+
 PAGE = "pages/2_KL_Gap_curves.py"
 SMALL = {"rounds": "10", "sweep_points": "4", "sweep_from": "2", "sweep_to": "5"}
 
@@ -24,7 +26,7 @@ def test_opening_shows_figure_4_published_beside_js_and_a_sweep() -> None:
     assert "published" in fig4["layout"]["yaxis"]["title"]["text"]
     assert "JS" in fig4["layout"]["yaxis4"]["title"]["text"]
     (box,) = traces(sweep, "box")
-    assert len(array(box["y"])) == 14 * 30  # K = 2..15, 30 scenarios each
+    assert len(array(box["y"])) == 14 * ROUNDS_DEFAULT  # K = 2..15, default scenarios each
     assert "nats" in sweep["layout"]["yaxis"]["title"]["text"]
     assert at.query_params["sweep"] == "K" and at.query_params["metric"] == "js"
     assert any("histogram" in i for i in messages(at, "info"))
