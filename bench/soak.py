@@ -6,8 +6,8 @@ hosted server down. This script drives every page with Streamlit's AppTest (the 
 page scripts, the real caches, in this process), as a stream of visitors who open a
 page (sometimes with a bad URL value) and then move sliders, flip toggles, pick options
 and press presets at random. After a warm-up that fills the caches it measures the
-process's resident memory (RSS, via psutil) until the end, and reports the growth and
-every cache's entry count and size.
+resident memory (RSS, via psutil) of the process and its compute-pool workers until the
+end, and reports the growth and every cache's entry count and size.
 
 Run from the repo root::
 
@@ -20,6 +20,7 @@ Target (issue 6): memory growth after warm-up under 100 MB, no exception shown.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import logging
@@ -142,9 +143,15 @@ def quiet_bare_mode_warnings() -> None:
 
 
 def rss_mb() -> float:
-    """Resident memory of this process after a full garbage collection, in MB."""
+    """Resident memory after a full garbage collection, in MB: this process and its
+    children (the compute pool's fork server and workers, where the numerics run)."""
     gc.collect()
-    return psutil.Process().memory_info().rss / MB
+    me = psutil.Process()
+    total = me.memory_info().rss
+    for child in me.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            total += child.memory_info().rss
+    return total / MB
 
 
 def cache_report() -> list[CacheInfo]:
@@ -167,7 +174,23 @@ def cache_report() -> list[CacheInfo]:
                 bytes=sum(s.byte_length for s in stats),
             )
         )
+    infos.append(compute_cache_info())
     return sorted(infos, key=lambda c: -c.bytes)
+
+
+def compute_cache_info() -> CacheInfo:
+    """The worker pool's shared result cache (``ggmi_app.compute``), as a cache row."""
+    from ggmi_app.compute import service
+
+    pool = service()
+    stats = pool.stats()
+    return CacheInfo(
+        name="ggmi_app.compute (worker-pool results)",
+        entries=stats.entries,
+        max_entries=float(pool.max_entries),
+        ttl_s=float(pool.ttl_s),
+        bytes=stats.bytes,
+    )
 
 
 def _visible_text(at: AppTest) -> str:

@@ -332,12 +332,26 @@ class ComputeService:
             flight.started, flight.generation = True, self._generation
             self._running += 1
             try:
-                with main_hidden():  # submit may start a worker process
-                    inner = self._pool().submit(_call, flight.job)
+                inner = self._submit(flight.job)
             except BrokenProcessPool as exc:
                 self._fail_all(exc)
                 return
             inner.add_done_callback(functools.partial(self._finished, key, flight))
+
+    def _submit(self, job: Job) -> Future:
+        """Hand ``job`` to the executor, hiding ``__main__`` if a worker may start.
+
+        The executor starts its workers in ``submit`` until it has them all. Hiding
+        ``__main__`` swaps a process-wide entry that Streamlit also sets at the start of
+        each run, so it is done only while workers may still start (``_processes`` is
+        the executor's own record of them; without it, hide on every submit).
+        """
+        pool = self._pool()
+        started = getattr(pool, "_processes", None)
+        if started is not None and len(started) >= self.workers:
+            return pool.submit(_call, job)
+        with main_hidden():
+            return pool.submit(_call, job)
 
     def _finished(self, key: bytes, flight: _Flight, inner: Future) -> None:
         """A worker ended ``flight``: pass on its outcome, cache a result, refill workers."""

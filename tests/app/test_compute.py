@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import threading
 import time
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -231,3 +233,19 @@ def test_invalid_service_settings_are_refused() -> None:
         ComputeService(workers=-1)
     with pytest.raises(ValueError, match="positive"):
         ComputeService(workers=0, max_entries=0)
+
+
+def test_workers_start_while_a_page_is_main(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Streamlit leaves the last page as ``__main__``; the pool must not run it."""
+    page = tmp_path / "page.py"
+    page.write_text("import os\nos._exit(9)\n")
+    fake = types.ModuleType("__main__")
+    fake.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    service = ComputeService(workers=2)
+    try:
+        assert service.run([Job.of(math.sqrt, 49.0), Job.of(math.sqrt, 64.0)]) == [7.0, 8.0]
+        assert service.stats().restarts == 0
+        assert sys.modules["__main__"] is fake
+    finally:
+        service.shutdown()
