@@ -142,16 +142,21 @@ def quiet_bare_mode_warnings() -> None:
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").disabled = True
 
 
-def rss_mb() -> float:
-    """Resident memory after a full garbage collection, in MB: this process and its
-    children (the compute pool's fork server and workers, where the numerics run)."""
+def rss_parts_mb() -> tuple[float, float]:
+    """Resident memory after a full garbage collection, in MB: (this process, its
+    children), the children being the compute pool's fork server and workers."""
     gc.collect()
     me = psutil.Process()
-    total = me.memory_info().rss
+    children = 0
     for child in me.children(recursive=True):
         with contextlib.suppress(psutil.Error):
-            total += child.memory_info().rss
-    return total / MB
+            children += child.memory_info().rss
+    return me.memory_info().rss / MB, children / MB
+
+
+def rss_mb() -> float:
+    """Resident memory of this process and its compute workers, in MB."""
+    return sum(rss_parts_mb())
 
 
 def cache_report() -> list[CacheInfo]:
@@ -319,11 +324,15 @@ def run_soak(
     for i in range(1, interactions + 1):
         failures += walker.step()
         if i % sample_every == 0 or i == interactions:
-            now = rss_mb()
+            main, workers = rss_parts_mb()
+            now = main + workers
             peak = max(peak, now)
             samples.append((i, now))
             if log:
-                log(f"  {i:5d} interactions: RSS {now:8.1f} MB ({now - warm:+.1f} MB)")
+                log(
+                    f"  {i:5d} interactions: RSS {now:8.1f} MB ({now - warm:+.1f} MB; "
+                    f"this process {main:.1f}, workers {workers:.1f})"
+                )
     end = samples[-1][1]
     return SoakReport(
         interactions=interactions,
