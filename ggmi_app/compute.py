@@ -8,6 +8,9 @@ at most 2), so the server thread only waits (without the GIL) and both cores com
 
 On top of the pool:
 
+* **fair turns**: workers take the next job from the waiting runs in turn (round robin),
+  so a visitor's single quick job waits for at most one job of each other busy visitor,
+  never for their whole sweeps;
 * **single flight**: sessions that ask for the same job at the same time share one
   computation (a class showing the same slide asks once, not thirty times);
 * **a bounded cache** of finished results, shared by all sessions: at most
@@ -121,7 +124,7 @@ class _Flight:
 
 @dataclass
 class CacheStats:
-    """Counters and sizes of a ``ComputeService`` (for the load test and the logs)."""
+    """Counters and sizes of a ``ComputeService`` (for tests and the soak report)."""
 
     entries: int = 0
     bytes: int = 0
@@ -155,7 +158,7 @@ class ComputeService:
     """
 
     workers: int = MAX_DEFAULT_WORKERS
-    max_entries: int = 4096
+    max_entries: int = 1024
     max_bytes: int = 64 * 1024 * 1024
     ttl_s: float = 3600.0
     clock: Callable[[], float] = time.monotonic

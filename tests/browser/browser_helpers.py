@@ -95,6 +95,30 @@ def plotly_figure_json(page: Any, index: int = 0) -> dict[str, Any]:
     return json.loads(text)
 
 
+_TITLED_JS = """
+(prefix) => {
+  for (const el of document.querySelectorAll('.js-plotly-plot')) {
+    const title = el.layout && el.layout.title && el.layout.title.text;
+    if (typeof title === 'string' && title.startsWith(prefix)) {
+      return JSON.stringify({data: el.data, layout: el.layout},
+        (k, v) => (ArrayBuffer.isView(v) ? Array.from(v) : v));
+    }
+  }
+  return null;
+}
+"""
+
+
+def plotly_figure_titled(page: Any, prefix: str) -> dict[str, Any]:
+    """Like ``plotly_figure_json`` for the chart whose title starts with ``prefix``.
+
+    Charts are drawn asynchronously, so on a busy machine a later chart can be drawn
+    before an earlier one; picking by title does not depend on that order.
+    """
+    handle = page.wait_for_function(_TITLED_JS, arg=prefix)
+    return json.loads(handle.json_value())
+
+
 def move_slider(page: Any, label: str, presses: int) -> None:
     """Move the slider whose label contains ``label`` by ``presses`` keyboard steps.
 

@@ -6,7 +6,13 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browser_helpers import download_bytes, move_slider, plotly_figure_json, wait_for_app_idle
+from browser_helpers import (
+    download_bytes,
+    move_slider,
+    plotly_figure_json,
+    plotly_figure_titled,
+    wait_for_app_idle,
+)
 
 from ggmi_viz.export import png_size
 
@@ -35,14 +41,13 @@ def test_adherence_slider_moves_hsic_and_png_downloads(page, app_url: str) -> No
     page.goto(f"{app_url}/Diagnostics?{FAST}&dg_sweep=n_anchor_per_component&dg_b=0.2")
     wait_for_app_idle(page)
     _no_exceptions(page)
-    before = plotly_figure_json(page, 0)
-    assert before["layout"]["title"]["text"].startswith("Dependence of synthetic samples")
+    before = plotly_figure_titled(page, "Dependence of synthetic samples")
     assert _array(before["data"][2]["x"]) == [3.0, 10.0, 20.0, 50.0, 100.0, 200.0]
     page.get_by_text("The paper's numbers (real LLM data, not this simulation)").wait_for()
 
     move_slider(page, "b: prompt adherence", 12)  # 0.2 -> 0.8 in steps of 0.05
     _no_exceptions(page)
-    after = plotly_figure_json(page, 0)
+    after = plotly_figure_titled(page, "Dependence of synthetic samples")
     assert parse_qs(urlparse(page.url).query)["dg_b"] == ["0.8"]
     assert sum(_mean_hsic(after)) > 3 * sum(_mean_hsic(before))
 
