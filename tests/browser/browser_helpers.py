@@ -84,11 +84,26 @@ _FIGURE_JS = """
 """
 
 
+# Charts are drawn asynchronously, so on a busy machine a later chart can be drawn before
+# an earlier one. Every chart of ours has a widget key ending in "-chart", which Streamlit
+# puts on its container as a "st-key-..." class: wait until each of them is drawn.
+_ALL_DRAWN_JS = """
+(i) => {
+  const drawn = document.querySelectorAll('.js-plotly-plot').length;
+  const charts = [...document.querySelectorAll('[class*="st-key-"]')].filter(
+    (el) => [...el.classList].some((c) => c.startsWith('st-key-') && c.endsWith('-chart'))
+  ).length;
+  return drawn > i && drawn >= charts;
+}
+"""
+
+
 def plotly_figure_json(page: Any, index: int = 0) -> dict[str, Any]:
-    """The ``{"data": [...], "layout": {...}}`` of the index-th rendered plotly chart."""
-    page.wait_for_function(
-        "(i) => document.querySelectorAll('.js-plotly-plot').length > i", arg=index
-    )
+    """The ``{"data": [...], "layout": {...}}`` of the index-th plotly chart on the page.
+
+    Waits until every chart on the page is drawn, so the index follows page order.
+    """
+    page.wait_for_function(_ALL_DRAWN_JS, arg=index)
     text = page.evaluate(_FIGURE_JS, index)
     if text is None:
         raise AssertionError(f"no plotly chart number {index} on the page")
@@ -110,11 +125,7 @@ _TITLED_JS = """
 
 
 def plotly_figure_titled(page: Any, prefix: str) -> dict[str, Any]:
-    """Like ``plotly_figure_json`` for the chart whose title starts with ``prefix``.
-
-    Charts are drawn asynchronously, so on a busy machine a later chart can be drawn
-    before an earlier one; picking by title does not depend on that order.
-    """
+    """Like ``plotly_figure_json`` for the chart whose title starts with ``prefix``."""
     handle = page.wait_for_function(_TITLED_JS, arg=prefix)
     return json.loads(handle.json_value())
 
