@@ -49,6 +49,8 @@ class Param:
     label: str
     default: Any
     help: str = field(default="", kw_only=True)
+    #: Drawn greyed out: its value is kept (URL, settings) but the visitor cannot move it.
+    disabled: bool = field(default=False, kw_only=True)
 
     def __post_init__(self) -> None:
         if not _NAME_RE.fullmatch(self.name):

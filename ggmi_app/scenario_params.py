@@ -207,6 +207,14 @@ SWEEP_DEFAULT_RANGES: Final[dict[str, tuple[float, float, int]]] = {
 }
 
 
+def swept_out(param: Param, swept: str) -> Param:
+    """``param`` greyed out, with a note, when it is the swept setting (its value unused)."""
+    if param.name != swept:
+        return param
+    note = "Swept in 'Your sweep' above, so this value is not used here."
+    return dataclasses.replace(param, disabled=True, help=note)
+
+
 def default_range(param: str) -> dict[str, Any]:
     """``sweep_from``/``sweep_to``/``sweep_points`` settings for sweeping ``param``."""
     start, stop, points = SWEEP_DEFAULT_RANGES[param]

@@ -133,7 +133,7 @@ def _clear_notices(prefix: str) -> None:
 def _draw_widget(container: Any, param: Param, key: str) -> Any:
     help_text = param.help or None
     if isinstance(param, BoolParam):
-        return container.toggle(param.label, key=key, help=help_text)
+        return container.toggle(param.label, key=key, help=help_text, disabled=param.disabled)
     if isinstance(param, ChoiceParam):
         return container.selectbox(
             param.label,
@@ -141,6 +141,7 @@ def _draw_widget(container: Any, param: Param, key: str) -> Any:
             format_func=param.label_of,
             key=key,
             help=help_text,
+            disabled=param.disabled,
         )
     if isinstance(param, IntParam | FloatParam):
         numeric: dict[str, Any] = {
@@ -154,8 +155,9 @@ def _draw_widget(container: Any, param: Param, key: str) -> Any:
             numeric["format"] = param.format
         # A slider needs min < max; a one-value range is shown as a fixed number.
         if param.widget == "number" or param.min == param.max:
-            return container.number_input(param.label, disabled=param.min == param.max, **numeric)
-        return container.slider(param.label, **numeric)
+            fixed = param.disabled or param.min == param.max
+            return container.number_input(param.label, disabled=fixed, **numeric)
+        return container.slider(param.label, disabled=param.disabled, **numeric)
     raise TypeError(f"unsupported parameter type {type(param).__name__}")
 
 

@@ -17,6 +17,7 @@ from ggmi_app.scenario_params import (
     rounds_param,
     scenario_config,
     sweep_values,
+    swept_out,
 )
 from ggmi_app.state import apply_preset, preset_buttons, settings_io, sidebar_controls
 from ggmi_core.budget import check_budget, work_budget
@@ -96,8 +97,7 @@ st.session_state[_LAST_SWEEP] = (values["sweep"], *(values[k] for k in RANGE_KEY
 rounds_slot = st.sidebar.container()
 values |= sidebar_controls([p for p in SWEEP_REST if p.name not in (*RANGE_KEYS, "rounds")])
 st.sidebar.subheader("Settings held fixed")
-st.sidebar.caption(f"{values['sweep']} is swept; its slider below is ignored.")
-values |= sidebar_controls(SCENARIO_SCHEMA)
+values |= sidebar_controls([swept_out(p, values["sweep"]) for p in SCENARIO_SCHEMA])
 values |= sidebar_controls([_budget_rounds_param(values)], container=rounds_slot)
 settings_io(SCHEMA, values, page="gap-curves")
 

@@ -64,6 +64,17 @@ def test_switching_the_swept_setting_gives_it_its_own_range() -> None:
     assert _sweep(at)["layout"]["xaxis"]["title"]["text"].startswith("b, prompt adherence")
 
 
+def test_the_swept_settings_own_slider_is_greyed_out_and_keeps_its_value() -> None:
+    at = run_page(PAGE, {**SMALL, "K": "4"})
+    assert at.slider(key="K").disabled and "Swept" in at.slider(key="K").help
+    assert not at.slider(key="J").disabled and not at.slider(key="adherence").disabled
+    at.selectbox(key="sweep").set_value("J").run()
+    assert not at.exception
+    assert not at.slider(key="K").disabled and at.slider(key="J").disabled
+    assert at.slider(key="K").value == 4  # held fixed now, at the value from the link
+    assert at.query_params["K"] == "4"
+
+
 def test_invalid_url_values_fall_back_with_a_notice() -> None:
     at = run_page(PAGE, {**SMALL, "metric": "bogus", "rounds": "7"})
     notes = " ".join(messages(at, "warning"))
