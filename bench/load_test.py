@@ -529,7 +529,8 @@ class Report:
     caches_mb: dict[str, float] = field(default_factory=dict)
 
 
-def _stats(values: list[float]) -> dict[str, float]:
+def latency_stats(values: list[float]) -> dict[str, float]:
+    """``n``, ``median``, ``p95`` and ``max`` of latencies in seconds (non-empty)."""
     arr = np.asarray(values, dtype=float)
     return {
         "n": float(arr.size),
@@ -549,10 +550,10 @@ def build_report(
     samples = [s for log in logs for s in log.samples]
     timed = [s.latency_s for s in samples if s.latency_s is not None]
     loads = [s.latency_s for log in logs for s in log.loads if s.latency_s is not None]
-    overall = _stats(timed) if timed else None
-    load = _stats(loads) if loads else None
+    overall = latency_stats(timed) if timed else None
+    load = latency_stats(loads) if loads else None
     server_times = [s.server_s for s in samples if s.server_s is not None]
-    server = _stats(server_times) if server_times else None
+    server = latency_stats(server_times) if server_times else None
     by_page: dict[str, list[float]] = {}
     by_kind: dict[str, list[float]] = {}
     for s in samples:
@@ -578,8 +579,8 @@ def build_report(
         rss_peak_mb=max(rss) if rss else None,
         rss_end_mb=rss[-1] if rss else None,
         wall_s=wall_s,
-        by_page={k: _stats(v) for k, v in sorted(by_page.items())},
-        by_kind={k: _stats(v) for k, v in sorted(by_kind.items())},
+        by_page={k: latency_stats(v) for k, v in sorted(by_page.items())},
+        by_kind={k: latency_stats(v) for k, v in sorted(by_kind.items())},
         caches_mb=caches,
     )
 
@@ -624,7 +625,8 @@ def markdown(report: Report) -> str:
 # ------------------------------------------------------------------ main
 
 
-async def _sample_rss(pid: int | None, out: list[float], stop: asyncio.Event) -> None:
+async def sample_rss(pid: int | None, out: list[float], stop: asyncio.Event) -> None:
+    """Append the server tree's RSS (MB) to ``out`` every second until ``stop`` is set."""
     while not stop.is_set():
         value = server_rss_mb(pid)
         if value is not None:
@@ -658,7 +660,7 @@ async def run_load(args: argparse.Namespace, base_url: str, pid: int | None) -> 
             if args.warmup:
                 print("warming up: one visitor opens every page ...", flush=True)
                 await _warm_up(browser, base_url, args.timeout)
-            sampler = asyncio.create_task(_sample_rss(pid, rss, stop))
+            sampler = asyncio.create_task(sample_rss(pid, rss, stop))
             print(f"running {args.sessions} sessions ...", flush=True)
             cpu0 = cpu_snapshot(pid)
             t0 = time.monotonic()

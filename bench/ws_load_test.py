@@ -53,9 +53,10 @@ from load_test import (
     cache_metrics,
     check_loopback,
     cpu_snapshot,
+    latency_stats,
     page_paths,
     process_cpu_s,
-    server_rss_mb,
+    sample_rss,
     streamlit_server,
 )
 
@@ -352,16 +353,6 @@ class Session:
 # ------------------------------------------------------------------ report
 
 
-def _stats(values: list[float]) -> dict[str, float]:
-    arr = np.asarray(values, dtype=float)
-    return {
-        "n": float(arr.size),
-        "median": float(np.median(arr)),
-        "p95": float(np.percentile(arr, 95)),
-        "max": float(arr.max()),
-    }
-
-
 def _latency_cells(st: dict[str, float]) -> str:
     return f"| {st['median']:.2f} s | {st['p95']:.2f} s | {st['max']:.2f} s "
 
@@ -384,7 +375,7 @@ def _per_rerun(cpu_s: float | None, reruns: int) -> str:
 def _row(name: str, values: list[float]) -> str:
     if not values:
         return f"| {name} | 0 | n/a | n/a | n/a |"
-    st = _stats(values)
+    st = latency_stats(values)
     return (
         f"| {name} | {st['n']:.0f} | {st['median']:.2f} s | {st['p95']:.2f} s | {st['max']:.2f} s |"
     )
@@ -408,7 +399,7 @@ def markdown(
     alerts = sum(len(log.alerts) for log in logs)
     moved = [s for s in acts if s.chart_changed is not None]
     changed = sum(bool(s.chart_changed) for s in moved)
-    st = _stats(timed) if timed else None
+    st = latency_stats(timed) if timed else None
     rss_text = (
         f"{rss[0]:.0f} / {max(rss):.0f} / {rss[-1]:.0f} MB" if rss else "n/a (external server)"
     )
@@ -453,15 +444,6 @@ def markdown(
 # ------------------------------------------------------------------ main
 
 
-async def _sample_rss(pid: int | None, out: list[float], stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        value = server_rss_mb(pid)
-        if value is not None:
-            out.append(value)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=1.0)
-
-
 async def run_load(args: argparse.Namespace, base_url: str, pid: int | None) -> str:
     ws_url = base_url.replace("http", "ws", 1) + "/_stcore/stream"
     if args.warmup:
@@ -474,7 +456,7 @@ async def run_load(args: argparse.Namespace, base_url: str, pid: int | None) -> 
                 await warm._rerun(ws, "open", [])
     rss: list[float] = []
     stop = asyncio.Event()
-    sampler = asyncio.create_task(_sample_rss(pid, rss, stop))
+    sampler = asyncio.create_task(sample_rss(pid, rss, stop))
     print(f"running {args.sessions} sessions ...", flush=True)
     cpu0 = cpu_snapshot(pid)
     main0 = process_cpu_s(pid)
