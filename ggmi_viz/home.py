@@ -164,42 +164,54 @@ def _add_chain(fig: go.Figure, scale: float, lecture: bool) -> None:
                 x=i, y=_CHAIN_Y - 0.22, text=stage.symbol, showarrow=False, font={"size": 12}
             )
         if i + 1 < len(STAGES):
-            fig.add_annotation(
-                x=i + 1 - _BOX_HALF_WIDTH,
-                y=_CHAIN_Y,
-                ax=i + _BOX_HALF_WIDTH,
-                ay=_CHAIN_Y,
-                xref="x",
-                yref="y",
-                axref="x",
-                ayref="y",
-                showarrow=True,
-                arrowhead=3,
-                arrowsize=1.2,
-                arrowwidth=2.5,
-                arrowcolor="#333333",
-                text="",
+            _add_arrow(
+                fig,
+                tail=(i + _BOX_HALF_WIDTH, _CHAIN_Y),
+                head=(i + 1 - _BOX_HALF_WIDTH, _CHAIN_Y),
+                size=1.2,
+                width=2.5,
+                color="#333333",
             )
 
 
-def _add_knowledge_inflow(fig: go.Figure, scale: float) -> None:
-    """Arrow from 'pre-trained knowledge' down into the model box: the information gain."""
-    model_x = 2
+def _add_arrow(
+    fig: go.Figure,
+    tail: tuple[float, float],
+    head: tuple[float, float],
+    *,
+    size: float,
+    width: float,
+    color: str,
+) -> None:
+    """A plain arrow from ``tail`` to ``head``, both in data coordinates."""
     fig.add_annotation(
-        x=model_x,
-        y=_CHAIN_Y + _BOX_HALF_HEIGHT,
-        ax=model_x,
-        ay=_CHAIN_Y + 1.55,
+        x=head[0],
+        y=head[1],
+        ax=tail[0],
+        ay=tail[1],
         xref="x",
         yref="y",
         axref="x",
         ayref="y",
         showarrow=True,
         arrowhead=3,
-        arrowsize=1.3,
-        arrowwidth=4,
-        arrowcolor=_GAIN_COLOR,
+        arrowsize=size,
+        arrowwidth=width,
+        arrowcolor=color,
         text="",
+    )
+
+
+def _add_knowledge_inflow(fig: go.Figure, scale: float) -> None:
+    """Arrow from 'pre-trained knowledge' down into the model box: the information gain."""
+    model_x = 2
+    _add_arrow(
+        fig,
+        tail=(model_x, _CHAIN_Y + 1.55),
+        head=(model_x, _CHAIN_Y + _BOX_HALF_HEIGHT),
+        size=1.3,
+        width=4,
+        color=_GAIN_COLOR,
     )
     fig.add_annotation(
         x=model_x,
