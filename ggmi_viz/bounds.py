@@ -27,7 +27,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ggmi_core.bounds import TERM_INFO, BoundTerms, metric_label
+from ggmi_core.bounds import LEMMA31_TERMS, TERM_INFO, BoundTerms, metric_label
 from ggmi_core.config import FIELD_LIMITS
 from ggmi_viz.theme import GREY, OKABE_ITO, apply_theme, with_alpha
 
@@ -136,6 +136,15 @@ def _term_bar(terms: BoundTerms, key: str, lecture: bool, *, error_bar: bool) ->
         error_y={"type": "data", "array": [se], "visible": True} if error_bar else None,
         hovertemplate=f"%{{x}}: %{{y:.3f}} nats<br>{_hover(key)}<extra></extra>",
     )
+
+
+def _nats_panels_with_zero_line(fig: go.Figure, lecture: bool) -> None:
+    """Axes of a two-panel figure in nats, a zero line on the right panel (where values
+    may be negative), and room for the subtitle."""
+    fig.add_hline(y=0.0, line={"color": "#444444", "width": 1}, row=1, col=2)
+    fig.update_yaxes(title_text="nats")
+    fig.update_xaxes(tickangle=0)
+    _leave_room_for_subtitle(fig, lecture)
 
 
 def _leave_room_for_subtitle(fig: go.Figure, lecture: bool) -> None:
@@ -287,17 +296,7 @@ def lemma31_looseness(terms: BoundTerms) -> str:
 def lemma31_data(terms: BoundTerms) -> pd.DataFrame:
     """Per-scenario numbers behind ``lemma31_figure`` (nats), for CSV export."""
     table = terms.per_scenario()
-    cols = [
-        "scenario",
-        "task_term",
-        "generation_term",
-        "sampling_term",
-        "bound_total",
-        "err_synthetic",
-        "bound_slack",
-        "bound_holds",
-    ]
-    out = table[cols].copy()
+    out = table[["scenario", *LEMMA31_TERMS]].copy()
     out["bound_holds"] = out["bound_holds"].astype(bool)
     out["loss_cap"] = terms.loss_cap
     return out
@@ -334,10 +333,7 @@ def information_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
                 cliponaxis=False,
             )
             fig.add_trace(bar, row=1, col=col)
-    fig.add_hline(y=0.0, line={"color": "#444444", "width": 1}, row=1, col=2)
-    fig.update_yaxes(title_text="nats")
-    fig.update_xaxes(tickangle=0)
-    _leave_room_for_subtitle(fig, lecture)
+    _nats_panels_with_zero_line(fig, lecture)
     fig.update_layout(
         title={
             "text": "Information gain Δ_I and entropy drop δ",
@@ -397,10 +393,7 @@ def gain_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
             row=1,
             col=2,
         )
-    fig.add_hline(y=0.0, line={"color": "#444444", "width": 1}, row=1, col=2)
-    fig.update_yaxes(title_text="nats")
-    fig.update_xaxes(tickangle=0)
-    _leave_room_for_subtitle(fig, lecture)
+    _nats_panels_with_zero_line(fig, lecture)
     fig.update_layout(
         title={
             "text": "Generalization gain from synthetic data, measured",
