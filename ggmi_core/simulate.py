@@ -392,8 +392,8 @@ def summary_row(
     config: ScenarioConfig, param: str, rounds: int, metric: str, n_mc: int
 ) -> dict[str, Any]:
     """One sweep row: ``simulate`` on ``config`` summarised (see ``SUMMARY_COLUMNS``)."""
-    result = simulate(config, rounds=rounds, metric=metric, n_mc=n_mc)
-    return summarise(result, param)
+    row, _ = gap_point(config, param, rounds, metric, n_mc)
+    return row
 
 
 def gap_point(
