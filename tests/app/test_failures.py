@@ -149,6 +149,14 @@ def _patch_target(monkeypatch: pytest.MonkeyPatch, dotted: str, replacement: Any
     monkeypatch.setattr(importlib.import_module(module), name, replacement)
 
 
+def _assert_next_interaction_recovers(at: Any, slider: str, value: float) -> None:
+    """The visitor's next move, with the cause gone, draws the page without an error."""
+    at.slider(key=slider).set_value(value).run()
+    assert_no_leak(at)
+    assert not messages(at, "error")
+    assert at.get("plotly_chart")
+
+
 def _seed_query(page: str, tag: str) -> dict[str, str]:
     if "Diagnostics" in page:
         return {"dg_seed": _seed(page + tag, 99_999)}
@@ -178,10 +186,7 @@ def test_unexpected_error_in_a_cached_call_is_a_message_then_recovers(
     assert any("Something went wrong" in e for e in errors), errors
     assert SECRET not in visible_text(at)
 
-    at.slider(key=slider).set_value(value).run()  # the next interaction, cause gone
-    assert_no_leak(at)
-    assert not messages(at, "error")
-    assert at.get("plotly_chart")
+    _assert_next_interaction_recovers(at, slider, value)
 
 
 @pytest.mark.parametrize("page", sorted(p for p in CASES if p in page_files()))
@@ -199,10 +204,7 @@ def test_budget_refusal_inside_a_cached_call_says_what_to_reduce_then_recovers(
     errors = messages(at, "error")
     assert any("Reduce the scenarios" in e for e in errors), errors
 
-    at.slider(key=slider).set_value(value).run()
-    assert_no_leak(at)
-    assert not messages(at, "error")
-    assert at.get("plotly_chart")
+    _assert_next_interaction_recovers(at, slider, value)
 
 
 def test_a_failed_call_is_not_cached(monkeypatch: pytest.MonkeyPatch) -> None:
