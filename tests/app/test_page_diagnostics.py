@@ -4,28 +4,23 @@ from __future__ import annotations
 
 import base64
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
 from page_helpers import figure_titled as _figure
 from page_helpers import figures as _figures
+from page_helpers import run_page
 from streamlit.testing.v1 import AppTest
 
 from ggmi_app.diagnostics_page import SWEEP_GRIDS
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "4_Diagnostics.py")
-TIMEOUT = 30
+PAGE = "pages/4_Diagnostics.py"
 FAST = {"dg_scenarios": "5", "dg_permutations": "19", "dg_n": "100"}
 DATA_TAB = {"dg_tab": "Your data"}
 
 
 def _run(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.query_params.update(query or {})
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_page(PAGE, query)
 
 
 def _rerun(at: AppTest) -> AppTest:

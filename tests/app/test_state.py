@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
+from page_helpers import run_page
 from streamlit.testing.v1 import AppTest
 
 from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam
 from ggmi_app.state import parse_settings_json, settings_to_json
 
-APP = str(Path(__file__).with_name("state_demo_app.py"))
+APP = "tests/app/state_demo_app.py"
 # Same schema as the demo page (importing the page would run Streamlit calls).
 SCHEMA = [
     IntParam("K", "Anchor components K", 3, 1, 10),
@@ -24,11 +24,7 @@ TIMEOUT = 30
 
 
 def _run(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params.update(query or {})
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_page(APP, query)
 
 
 def _plain(markdown: str) -> str:

@@ -130,6 +130,13 @@ def plotly_figure_titled(page: Any, prefix: str) -> dict[str, Any]:
     return json.loads(handle.json_value())
 
 
+def plotly_array(data: object) -> list[float]:
+    """A trace array as a list: plotly.js keeps packed arrays as {dtype, bdata, _inputArray}."""
+    if isinstance(data, dict):
+        data = data["_inputArray"]
+    return [float(v) for v in data]  # type: ignore[union-attr]
+
+
 def move_slider(page: Any, label: str, presses: int) -> None:
     """Move the slider whose label contains ``label`` by ``presses`` keyboard steps.
 

@@ -9,6 +9,7 @@ import pytest
 from browser_helpers import (
     download_bytes,
     move_slider,
+    plotly_array,
     plotly_figure_json,
     wait_for_app_idle,
 )
@@ -22,16 +23,9 @@ GEN_TERM = "C·TV(D_M, D_gen) ↓"
 SCREENSHOTS = Path("/tmp")
 
 
-def _array(data: object) -> list[float]:
-    """A trace array as a list: plotly.js keeps packed arrays as {dtype, bdata, _inputArray}."""
-    if isinstance(data, dict):
-        data = data["_inputArray"]
-    return [float(v) for v in data]  # type: ignore[union-attr]
-
-
 def _bar(fig: dict, name: str) -> float:
     trace = next(t for t in fig["data"] if t.get("name") == name and t["type"] == "bar")
-    return _array(trace["y"])[0]
+    return plotly_array(trace["y"])[0]
 
 
 def _no_exceptions(page) -> None:  # type: ignore[no-untyped-def]
@@ -70,8 +64,10 @@ def test_sweep_tab_from_url_shows_the_trade_off(page, app_url: str) -> None:  # 
     fig = plotly_figure_json(page, 0)
     gain = next(t for t in fig["data"] if t["name"].startswith("Δ_I"))
     drop = next(t for t in fig["data"] if t["name"].startswith("δ"))
-    assert _array(gain["x"]) == [0.0, 4.0, 8.0, 12.0]
-    assert _array(gain["y"])[-1] > _array(gain["y"])[0]  # more components: more gain
-    assert _array(drop["y"])[-1] < _array(drop["y"])[0]  # ... but a smaller entropy drop
+    assert plotly_array(gain["x"]) == [0.0, 4.0, 8.0, 12.0]
+    assert plotly_array(gain["y"])[-1] > plotly_array(gain["y"])[0]  # more components: more gain
+    assert (
+        plotly_array(drop["y"])[-1] < plotly_array(drop["y"])[0]
+    )  # ... but a smaller entropy drop
     page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "ggmi_bounds_sweep.png"))

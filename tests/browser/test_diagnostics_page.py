@@ -9,6 +9,7 @@ import pytest
 from browser_helpers import (
     download_bytes,
     move_slider,
+    plotly_array,
     plotly_figure_json,
     plotly_figure_titled,
     wait_for_app_idle,
@@ -22,15 +23,8 @@ FAST = "dg_scenarios=5&dg_permutations=19&dg_n=100"
 SCREENSHOTS = Path("/tmp")
 
 
-def _array(data: object) -> list[float]:
-    """A trace array as a list: plotly.js keeps packed arrays as {dtype, bdata, _inputArray}."""
-    if isinstance(data, dict):
-        data = data["_inputArray"]
-    return [float(v) for v in data]  # type: ignore[union-attr]
-
-
 def _mean_hsic(fig: dict) -> list[float]:
-    return _array(next(t for t in fig["data"] if t.get("name") == "mean HSIC")["y"])
+    return plotly_array(next(t for t in fig["data"] if t.get("name") == "mean HSIC")["y"])
 
 
 def _no_exceptions(page) -> None:  # type: ignore[no-untyped-def]
@@ -42,7 +36,7 @@ def test_adherence_slider_moves_hsic_and_png_downloads(page, app_url: str) -> No
     wait_for_app_idle(page)
     _no_exceptions(page)
     before = plotly_figure_titled(page, "Dependence of synthetic samples")
-    assert _array(before["data"][2]["x"]) == [3.0, 10.0, 20.0, 50.0, 100.0, 200.0]
+    assert plotly_array(before["data"][2]["x"]) == [3.0, 10.0, 20.0, 50.0, 100.0, 200.0]
     page.get_by_text("The paper's numbers (real LLM data, not this simulation)").wait_for()
 
     move_slider(page, "b: prompt adherence", 12)  # 0.2 -> 0.8 in steps of 0.05
