@@ -66,8 +66,7 @@ def test_sweep_tab_from_url_shows_the_trade_off(page, app_url: str) -> None:  # 
     drop = next(t for t in fig["data"] if t["name"].startswith("δ"))
     assert plotly_array(gain["x"]) == [0.0, 4.0, 8.0, 12.0]
     assert plotly_array(gain["y"])[-1] > plotly_array(gain["y"])[0]  # more components: more gain
-    assert (
-        plotly_array(drop["y"])[-1] < plotly_array(drop["y"])[0]
-    )  # ... but a smaller entropy drop
+    # ... but a smaller entropy drop
+    assert plotly_array(drop["y"])[-1] < plotly_array(drop["y"])[0]
     page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "ggmi_bounds_sweep.png"))
