@@ -215,12 +215,6 @@ class ComputeService:
             self._evict_expired()
             return CacheStats(**{**vars(self._stats), "entries": len(self._results)})
 
-    def clear(self) -> None:
-        """Forget every cached result (running jobs still finish)."""
-        with self._lock:
-            self._results.clear()
-            self._stats.bytes = 0
-
     def shutdown(self) -> None:
         """Stop the worker processes (queued jobs are cancelled)."""
         with self._lock:
@@ -299,7 +293,7 @@ class ComputeService:
         entry = self._results.get(key)
         if entry is None:
             return _MISS
-        if self.clock() - entry.stored_at > self.ttl_s:
+        if self._expired(entry, self.clock()):
             self._drop(key)
             return _MISS
         self._results.move_to_end(key)
@@ -415,9 +409,12 @@ class ComputeService:
         if entry is not None:
             self._stats.bytes -= entry.nbytes
 
+    def _expired(self, entry: _Entry, now: float) -> bool:
+        return now - entry.stored_at > self.ttl_s
+
     def _evict_expired(self) -> None:
         now = self.clock()
-        for key in [k for k, e in self._results.items() if now - e.stored_at > self.ttl_s]:
+        for key in [k for k, e in self._results.items() if self._expired(e, now)]:
             self._drop(key)
 
     # ------------------------------------------------------------------ pool
