@@ -40,11 +40,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing import get_context
-from multiprocessing.context import BaseContext
 from typing import Any, Final
 
-from ggmi_core.workers import init_worker, main_hidden
+from ggmi_core.workers import forkserver_context, init_worker, main_hidden
 
 _LOG = logging.getLogger(__name__)
 
@@ -449,16 +447,9 @@ def _new_executor(workers: int) -> ProcessPoolExecutor:
     """
     return ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=_forkserver(),
+        mp_context=forkserver_context(PRELOAD),
         initializer=init_worker,
     )
-
-
-def _forkserver() -> BaseContext:
-    """The fork-server context, preloading the numerics (a process-wide setting)."""
-    context = get_context("forkserver")
-    context.set_forkserver_preload(list(PRELOAD))
-    return context
 
 
 def workers_from_env(environ: Mapping[str, str] = os.environ) -> int:

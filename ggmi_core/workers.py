@@ -66,6 +66,15 @@ def pool_context(preload: Sequence[str] = ()) -> BaseContext:
     """
     if threading.active_count() == 1 and "fork" in get_all_start_methods():
         return get_context("fork")
+    return forkserver_context(preload)
+
+
+def forkserver_context(preload: Sequence[str] = ()) -> BaseContext:
+    """The fork-server context; ``preload`` modules are imported once in the fork server.
+
+    The preload list is a process-wide setting and only applies to a fork server that
+    has not started yet.
+    """
     context = get_context("forkserver")
     if preload:
         context.set_forkserver_preload(list(preload))
