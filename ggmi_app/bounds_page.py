@@ -1,7 +1,6 @@
-"""Controls, cached calls and sections of the Bound-terms page (``pages/3_Bound_terms.py``).
+"""Bound terms page: the paper's bounds (Lemma 3.1, Section 4) measured term by term.
 
-The page file stays a short script; this module holds its URL schema, the cached
-``ggmi_core.bounds`` calls and the three tab sections:
+This module holds the page's own settings, its pool calls and the three tab sections:
 
 * ``render_breakdown``: every measured term for the current sliders;
 * ``render_sweep``: every term against one swept parameter, with a progress bar;
@@ -20,12 +19,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ggmi_app import scenario_params as shared
-from ggmi_app.cached import budget_cap, budget_capped
+from ggmi_app.cached import budget_cap, budget_slider
 from ggmi_app.compute import Job
 from ggmi_app.figures import cached_figures, show_figure
-from ggmi_app.layout import escape_markdown, run_jobs
+from ggmi_app.jobs import run_jobs
+from ggmi_app.messages import error_boundary, escape_markdown, show_error
 from ggmi_app.params import ChoiceParam, FloatParam, IntParam, Param
-from ggmi_app.state import sidebar_controls
+from ggmi_app.state import keyed, sidebar_controls
 from ggmi_core.bounds import (
     BOUND_SWEEP_PARAMS,
     DEFAULT_LOSS_CAP,
@@ -42,15 +42,14 @@ from ggmi_core.budget import check_budget
 from ggmi_core.config import ScenarioConfig
 from ggmi_viz import bounds as figures
 
-PAGE_TITLE: Final[str] = "Bound terms"
+PREFIX: Final[str] = "bounds_"
 TAB_LABELS: Final[tuple[str, str, str]] = ("Breakdown", "How terms move", "Statements")
-TAB_KEY: Final[str] = "tab"
+TAB_KEY: Final[str] = f"{PREFIX}tab"
 
 # ------------------------------------------------------------------------- schema
 
-#: Loss cap and scenario count of this page; the scenario letters, the metric and the
-#: Monte Carlo size are the shared params of ``ggmi_app.scenario_params`` (same URL and
-#: widget keys as the other pages, so a setting carries over).
+#: Loss cap and scenario count of this page (keys ``bounds_<name>``); the scenario
+#: letters, the metric and the Monte Carlo size are the app's shared settings.
 BOUND_SCHEMA: Final[tuple[Param, ...]] = (
     FloatParam(
         "C", "C: loss cap (nats)", DEFAULT_LOSS_CAP, 0.5, 50.0, 0.5,
@@ -63,17 +62,8 @@ BOUND_SCHEMA: Final[tuple[Param, ...]] = (
     ),
 )  # fmt: skip
 
-_SHARED = {p.name: p for p in shared.SWEEP_SCHEMA}
-SIDEBAR_SCHEMA: Final[tuple[Param, ...]] = (
-    *shared.SCENARIO_SCHEMA,
-    *BOUND_SCHEMA,
-    _SHARED["metric"],
-    _SHARED["n_mc"],
-)
-
-SWEEP_PREFIX: Final[str] = "move_"
-#: Sweep controls; URL and widget keys carry ``SWEEP_PREFIX`` (``move_param`` ...), apart
-#: from the gap-curve page's ``sweep*`` keys.
+SWEEP_PREFIX: Final[str] = f"{PREFIX}move_"
+#: Controls of the "How terms move" tab (keys ``bounds_move_<name>``).
 SWEEP_SCHEMA: Final[tuple[Param, ...]] = (
     ChoiceParam(
         "param",
@@ -95,12 +85,8 @@ SWEEP_SCHEMA: Final[tuple[Param, ...]] = (
 )
 
 
-def _split_at(
-    schema: tuple[Param, ...], name: str
-) -> tuple[tuple[Param, ...], Param, tuple[Param, ...]]:
-    """``schema`` as (params before ``name``, the param ``name``, params after it)."""
-    i = [p.name for p in schema].index(name)
-    return schema[:i], schema[i], schema[i + 1 :]
+#: This page's own settings (URL/widget key -> param).
+SETTINGS: Final = keyed(BOUND_SCHEMA, PREFIX) | keyed(SWEEP_SCHEMA, SWEEP_PREFIX)
 
 
 def _breakdown_cap(values: Mapping[str, Any]) -> int | None:
@@ -113,18 +99,18 @@ def _breakdown_cap(values: Mapping[str, Any]) -> int | None:
 
 
 def draw_controls() -> dict[str, Any]:
-    """Draw the sidebar controls (URL-backed) and return their values.
+    """Draw the sidebar controls (URL-backed) and return their values by name.
 
-    The scenarios slider keeps its place in the sidebar but is drawn last, into a slot:
-    its maximum is what the work budget allows for the other settings, so they must be
-    known first.
+    The scenarios slider keeps its place in the sidebar but is drawn last: its maximum is
+    what the work budget allows for the other settings, so they must be known first.
     """
-    before, scenarios, after = _split_at(SIDEBAR_SCHEMA, "scenarios")
-    values = sidebar_controls(before)
+    loss_cap, scenarios = BOUND_SCHEMA
+    values = sidebar_controls(shared.SCENARIO_SCHEMA)
+    values |= sidebar_controls([loss_cap], prefix=PREFIX)
     slot = st.sidebar.container()
-    values |= sidebar_controls(after)
-    capped = budget_capped(scenarios, _breakdown_cap(values))
-    return values | sidebar_controls([capped], container=slot)
+    values |= sidebar_controls([shared.METRIC_PARAM, shared.N_MC_PARAM])
+    values["scenarios"] = budget_slider(slot, scenarios, _breakdown_cap(values), prefix=PREFIX)
+    return values
 
 
 def scenario_config(values: Mapping[str, Any]) -> ScenarioConfig:
@@ -275,13 +261,11 @@ def render_sweep(values: Mapping[str, Any], config: ScenarioConfig, lecture: boo
         "explain why the KL Gap falls as L grows."
     )
     box = st.container(horizontal=True, border=True)
-    head, scenarios, _ = _split_at(SWEEP_SCHEMA, "scenarios")
-    sweep = sidebar_controls(head, prefix=SWEEP_PREFIX, container=box)
+    param_choice, points, scenarios = SWEEP_SCHEMA
+    sweep = sidebar_controls([param_choice, points], prefix=SWEEP_PREFIX, container=box)
     param = sweep["param"]
-    capped = budget_capped(
-        scenarios, _sweep_cap(values, config, param, sweep["points"]), prefix=SWEEP_PREFIX
-    )
-    sweep |= sidebar_controls([capped], prefix=SWEEP_PREFIX, container=box)
+    cap = _sweep_cap(values, config, param, sweep["points"])
+    sweep["scenarios"] = budget_slider(box, scenarios, cap, prefix=SWEEP_PREFIX)
     grid = default_sweep_values(config, param, sweep["points"])
     rounds, n_mc, metric, cap = (
         sweep["scenarios"],
@@ -442,6 +426,41 @@ def render_statements(terms: BoundTerms) -> None:
         "opposite directions as L grows. Not measurable: the two conditional entropies given "
         "$W$ and $\\alpha$."
     )
+
+
+def main(lecture: bool) -> None:
+    """The page: title, controls and the three tabs (only the open one runs)."""
+    st.title("Bound terms: the paper's inequalities, measured")
+    if not lecture:
+        st.markdown(
+            "The paper bounds the error of a model post-trained on synthetic data (Lemma "
+            "3.1, Theorem 4.7) and the gain over training on the anchor data alone "
+            "(Theorem 4.10), but never evaluates its bounds. In the Gaussian-mixture "
+            "simulation most terms become numbers: divergences, risks and entropies are "
+            "exact or Monte Carlo with exact densities. Move the sliders and see which terms "
+            "move; the Statements tab says which quantities no simulation of this kind can "
+            "measure."
+        )
+    values = draw_controls()
+    try:
+        config = scenario_config(values)
+    except ValueError as exc:
+        show_error(f"These settings do not form a valid scenario: {exc}")
+        st.stop()
+    breakdown, sweep, statements = st.tabs(TAB_LABELS, key=TAB_KEY, bind="query-params")
+    with breakdown:
+        if breakdown.open:
+            with error_boundary("the bound terms"):
+                terms = measure(values, config)
+                render_breakdown(terms, lecture, terms_key(values, config))
+    with sweep:
+        if sweep.open:
+            with error_boundary("the sweep"):
+                render_sweep(values, config, lecture)
+    with statements:
+        if statements.open:
+            with error_boundary("the paper's statements"):
+                render_statements(measure(values, config))
 
 
 def term_symbols() -> dict[str, str]:

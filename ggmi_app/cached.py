@@ -1,4 +1,4 @@
-"""Cached ggmi_core calls for the Distributions and KL Gap curves pages, and budget caps.
+"""Cached ggmi_core calls of the pages, cache bounds, and budget-capped sliders.
 
 The single Figure-2 scenario is computed here in the session's thread and kept by
 ``st.cache_data`` (plain, hashable arguments; bounded by ``max_entries`` and ``ttl``).
@@ -21,15 +21,24 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ggmi_app.cache import CACHE_MAX_ENTRIES, CACHE_MAX_ENTRIES_LARGE, CACHE_TTL_S
 from ggmi_app.compute import Job
-from ggmi_app.layout import run_jobs
+from ggmi_app.jobs import run_jobs
 from ggmi_app.params import IntParam
 from ggmi_app.scenario_params import cap_param
+from ggmi_app.state import sidebar_controls
 from ggmi_core.budget import check_budget, estimate_cost, estimate_sweep_cost, work_budget
 from ggmi_core.config import ScenarioConfig
 from ggmi_viz.distributions import ScenarioView, divergence_table, view_from_result
 from ggmi_viz.gap_curves import per_scenario_table
+
+#: Entries kept per ``st.cache_data`` function (least recently used ones are dropped
+#: first). ``st.cache_data`` bounds entries and age, not bytes, so a cached function must
+#: return results whose size is itself bounded (the work budget caps points x scenarios).
+CACHE_MAX_ENTRIES: Final[int] = 64
+#: Seconds an entry lives before it is recomputed (1 hour).
+CACHE_TTL_S: Final[int] = 3600
+#: A smaller bound for functions whose results are large (figures, sample clouds).
+CACHE_MAX_ENTRIES_LARGE: Final[int] = 16
 
 ASSETS: Final[Path] = Path(__file__).resolve().parents[1] / "assets"
 FIGURE4_ASSETS: Final[dict[str, str]] = {
@@ -118,6 +127,17 @@ def budget_capped(param: IntParam, cap: int | None, *, prefix: str = "") -> IntP
         label = param.label[:1].upper() + param.label[1:]
         st.toast(f"{label} lowered to {capped.max}: the work budget allows no more.")
     return capped
+
+
+def budget_slider(slot: Any, param: IntParam, cap: int | None, *, prefix: str = "") -> int:
+    """Draw the scenario-count slider ``param`` into ``slot``, its maximum lowered to ``cap``.
+
+    The pages' pattern for a slider whose range depends on the other settings: make the
+    ``slot`` (``st.sidebar.container()``) where the slider belongs, draw the other
+    settings, price them into ``cap`` (``budget_cap``), then call this.
+    """
+    capped = budget_capped(param, cap, prefix=prefix)
+    return sidebar_controls([capped], prefix=prefix, container=slot)[param.name]
 
 
 def run_sweep(

@@ -1,4 +1,4 @@
-"""Controls, cached calls and sections of the Diagnostics page (``pages/4_Diagnostics.py``).
+"""Diagnostics page: the paper's Appendix G checks (HSIC, entropy), simulated or uploaded.
 
 Two tabs:
 
@@ -24,12 +24,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ggmi_app.cache import CACHE_MAX_ENTRIES, CACHE_TTL_S
+from ggmi_app.cached import CACHE_MAX_ENTRIES, CACHE_TTL_S
 from ggmi_app.compute import Job
 from ggmi_app.figures import cached_figures, show_figure
-from ggmi_app.layout import error_boundary, escape_markdown, run_jobs, show_error
-from ggmi_app.params import ChoiceParam, FloatParam, IntParam, Param
-from ggmi_app.state import sidebar_controls
+from ggmi_app.jobs import run_jobs
+from ggmi_app.messages import INFO_ICON, error_boundary, escape_markdown, show_error
+from ggmi_app.params import ChoiceParam, IntParam, Param
+from ggmi_app.scenario_params import SCENARIO_SCHEMA, scenario_config, swept_out
+from ggmi_app.state import keyed, sidebar_controls
 from ggmi_core import diagnostics as diag
 from ggmi_core.config import ScenarioConfig
 from ggmi_core.example_data import ANCHOR_FILE, SYNTHETIC_FILE
@@ -44,15 +46,14 @@ from ggmi_core.uploads import (
 )
 from ggmi_viz import diagnostics as figures
 
-PAGE_TITLE: Final[str] = "Diagnostics"
-TAB_KEY: Final[str] = "dg_tab"
+TAB_KEY: Final[str] = "diag_tab"
 TAB_LABELS: Final[tuple[str, str]] = ("Simulation", "Your data")
 ASSETS: Final[Path] = Path(__file__).resolve().parents[1] / "assets"
 
-#: URL and widget keys of this page carry these prefixes, so they never clash with the
-#: other pages' sliders (whose ranges differ).
-SIM_PREFIX: Final[str] = "dg_"
-DATA_PREFIX: Final[str] = "dgu_"
+#: URL and widget keys of this page's own settings carry these prefixes; the scenario
+#: letters are the app's shared settings.
+SIM_PREFIX: Final[str] = "diag_"
+DATA_PREFIX: Final[str] = "diag_data_"
 
 #: Values of each sweep. N_k includes the paper's 3, 10 and 20 in-context instances.
 SWEEP_GRIDS: Final[dict[str, tuple[float, ...]]] = {
@@ -69,24 +70,12 @@ SIM_SCHEMA: Final[tuple[Param, ...]] = (
             "adherence": "prompt adherence b (0 to 1)",
             "n_anchor_per_component": "N_k: anchor samples per component (3 to 200)",
         },
-        help="N_k plays the part of the paper's number of in-context instances.",
+        help="N_k plays the part of the paper's number of in-context instances "
+        "(Appendix G.3).",
     ),
-    IntParam("K", "K: anchor-sampled components", 2, 1, 8),
-    IntParam("J", "J: unsampled components", 2, 0, 8),
-    IntParam("L", "L: task-irrelevant components", 2, 0, 8),
-    IntParam("Nk", "N_k (when sweeping b)", 50, 5, 200, step=5,
-             help="Anchor samples per component while adherence is swept."),
-    FloatParam("b", "b: prompt adherence (when sweeping N_k)", 0.5, 0.0, 1.0, 0.05,
-               help="Chance that M answers from the anchor component its prompt named. "
-               "At 0 synthetic samples ignore their prompt, so HSIC finds nothing."),
-    IntParam("n", "n: synthetic samples", 200, 40, 600, step=20,
-             help="HSIC is computed on these n pairs; its cost grows with n squared."),
-    IntParam("d", "d: dimension", 2, 1, 6),
-    FloatParam("noise", "s: curation noise (std)", 0.0, 0.0, 2.0, 0.05),
     IntParam("scenarios", "Scenarios per value", 10, 5, 50, step=5),
     IntParam("permutations", "HSIC permutations", 99, 19, 499, step=20,
              help="The smallest possible p-value is 1 / (permutations + 1)."),
-    IntParam("seed", "Seed", 0, 0, 99_999, widget="number"),
 )  # fmt: skip
 
 DATA_SCHEMA: Final[tuple[Param, ...]] = (
@@ -104,26 +93,20 @@ ANALYSIS_MAX_VALUES: Final[int] = 1_000_000
 DATA_SEED: Final[int] = 0
 _EXAMPLE_FLAG: Final[str] = "_dg_use_example"
 
+#: This page's own settings (URL/widget key -> param).
+SETTINGS: Final = keyed(SIM_SCHEMA, SIM_PREFIX) | keyed(DATA_SCHEMA, DATA_PREFIX)
+
 
 def draw_controls() -> dict[str, Any]:
-    """Draw the simulation controls in the sidebar (URL-backed) and return their values."""
+    """Draw the simulation controls in the sidebar (URL-backed) and return their values.
+
+    The swept setting's own slider is greyed out: the sweep sets it.
+    """
     st.sidebar.subheader("Simulation")
-    return sidebar_controls(SIM_SCHEMA, prefix=SIM_PREFIX)
-
-
-def scenario_config(values: Mapping[str, Any]) -> ScenarioConfig:
-    """The base ``ScenarioConfig`` of the sliders (``ValueError`` names a bad combination)."""
-    return ScenarioConfig(
-        K=values["K"],
-        J=values["J"],
-        L=values["L"],
-        n_anchor_per_component=values["Nk"],
-        n_synthetic=values["n"],
-        dim=values["d"],
-        noise_std=values["noise"],
-        adherence=values["b"],
-        seed=values["seed"],
-    )
+    sweep, *rest = SIM_SCHEMA
+    values = sidebar_controls([sweep], prefix=SIM_PREFIX)
+    values |= sidebar_controls([swept_out(p, values["sweep"]) for p in SCENARIO_SCHEMA])
+    return values | sidebar_controls(rest, prefix=SIM_PREFIX)
 
 
 # ------------------------------------------------------------------ simulation
@@ -182,6 +165,12 @@ def render_simulation(values: Mapping[str, Any], config: ScenarioConfig, lecture
             "estimate of its differential entropy (checked against the exact value, which "
             "the simulation knows) and the entropy of its spread over the target's "
             "components, the analogue of the paper's semantic entropy."
+        )
+    if param == "n_anchor_per_component" and config.adherence == 0:
+        st.info(
+            "Prompt adherence b is 0: synthetic samples ignore their prompt, so HSIC finds "
+            "no dependence at any N_k. Raise b in the sidebar to see the paper's trend.",
+            icon=INFO_ICON,
         )
     per_scenario = run_sweep(values, config)
     summary = diag.summarise_sweep(per_scenario)
@@ -416,7 +405,7 @@ def render_your_data(lecture: bool) -> None:
     if prepared.error is not None:
         show_error(prepared.error)
         return
-    st.success(escape_markdown(f"Analysing {source}."), icon="✅")
+    st.success(escape_markdown(f"Analysing {source}."), icon=":material/check_circle:")
     paired = _pairing_choice(prepared)
     _row_cap_notice(prepared)
     diag.check_diagnostics_cost(
@@ -446,7 +435,7 @@ def _pairing_choice(prepared: PreparedPair) -> bool:
             "both files the same rows, row i of the synthetic file being the answer to a "
             "prompt built from row i of the anchor file (repeat anchor rows if one prompt "
             "produced several samples).",
-            icon="ℹ️",
+            icon=INFO_ICON,
         )
         return False
     return st.checkbox(
@@ -472,7 +461,7 @@ def _row_cap_notice(prepared: PreparedPair) -> None:
         f"Your files have {n_a:,} and {n_s:,} rows. To keep the shared server responsive, "
         f"at most {prepared.row_cap:,} rows per file are analysed at this dimension: a "
         f"random subsample (seed {DATA_SEED}), {how}.",
-        icon="✂️",
+        icon=":material/content_cut:",
     )
 
 
@@ -545,3 +534,18 @@ def render_tabs(values: Mapping[str, Any], lecture: bool) -> None:
         if your_data.open:
             with error_boundary("the diagnostics of your data"):
                 render_your_data(lecture)
+
+
+def main(lecture: bool) -> None:
+    """The page: title, simulation controls and the two tabs."""
+    st.title("Diagnostics: how much do synthetic data depend on the anchor data?")
+    if not lecture:
+        st.markdown(
+            "The paper checks real synthetic data with two statistics (its Appendix G.3): "
+            "HSIC, the dependence of each synthetic sample on the anchor data behind its "
+            "prompt (low dependence: the generator added information of its own), and "
+            "semantic entropy, how widely the synthetic data spread over meanings. The first "
+            "tab runs both on the Gaussian-mixture simulation, where the true values are "
+            "known; the second runs them on embeddings you upload."
+        )
+    render_tabs(draw_controls(), lecture)

@@ -21,8 +21,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ggmi_app.cache import CACHE_MAX_ENTRIES_LARGE, CACHE_TTL_S
-from ggmi_app.layout import error_boundary, escape_markdown
+from ggmi_app.cached import CACHE_MAX_ENTRIES_LARGE, CACHE_TTL_S
+from ggmi_app.messages import error_boundary, escape_markdown
 from ggmi_viz.export import dataframe_to_csv_bytes, figure_to_png, png_export_available
 from ggmi_viz.theme import EXPORT_HEIGHT, EXPORT_WIDTH, apply_theme
 

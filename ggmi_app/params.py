@@ -231,24 +231,8 @@ def defaults(schema: Schema) -> dict[str, Any]:
     return {p.name: p.default for p in schema}
 
 
-def validate_settings(schema: Schema, values: Mapping[str, Any]) -> tuple[dict, list[str]]:
-    """Validate typed ``values`` against ``schema``.
-
-    Returns ``(valid, errors)``: ``valid`` holds every known key whose value passed,
-    ``errors`` one message per unknown key or bad value. Missing keys are not errors.
-    """
-    by_name = check_schema(schema)
-    valid: dict[str, Any] = {}
-    errors: list[str] = []
-    unknown = [k for k in values if k not in by_name]
-    if unknown:
-        shown = ", ".join(_show(str(k)) for k in unknown[:5])
-        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
-        errors.append(f"unknown setting(s): {shown}{more}")
-    for name, value in values.items():
-        if name in by_name:
-            try:
-                valid[name] = by_name[name].validate(value)
-            except ValueError as exc:
-                errors.append(str(exc))
-    return valid, errors
+def describe_keys(keys: Sequence[str], most: int = 5) -> str:
+    """Untrusted keys for a message: at most ``most`` shown, printable, quoted."""
+    shown = ", ".join(_show(str(k)) for k in keys[:most])
+    more = f" and {len(keys) - most} more" if len(keys) > most else ""
+    return shown + more

@@ -1,9 +1,11 @@
-"""URL/sidebar schemas and presets of the Distributions and KL Gap curves pages.
+"""The settings every page shares, and helpers for scenario and sweep settings.
 
-Both pages share the scenario letters (K, J, L, N_k, n, d, s, b, seed, covariance
-recipe) under the same widget keys, so a value set on one page carries to the other.
-Slider ranges are narrower than ``ggmi_core.config.FIELD_LIMITS`` on purpose: they keep
-a single request within the server's work budget at the default sample sizes.
+``SHARED_SCHEMA`` is the app's one scenario state: the letters and scenario settings (K,
+J, L, N_k, n, d, s, b, covariance recipe, seed), the divergence and its Monte Carlo
+samples, and lecture mode. Their URL and widget keys are their plain names on every
+page (see ``ggmi_app.state``). Slider ranges are narrower than
+``ggmi_core.config.FIELD_LIMITS`` on purpose: they keep a single request within the
+server's work budget at the default sample sizes.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ import numpy as np
 
 from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
 from ggmi_core.config import FIELD_LIMITS, ScenarioConfig
-from ggmi_viz.distributions import DEFAULT_LAYERS, LAYERS
-from ggmi_viz.gap_curves import METRIC_LABELS, PARAM_LABELS
+from ggmi_viz.gap_curves import METRIC_LABELS
 
 COV_LABELS: Final[dict[str, str]] = {
     "published": "published (SVD substitute of A B^T)",
@@ -49,17 +50,24 @@ SCENARIO_SCHEMA: Final[tuple[Param, ...]] = (
              help="Same settings and seed give the same numbers."),
 )  # fmt: skip
 
-#: Figure-2 display settings (layers and projection).
-DISPLAY_SCHEMA: Final[tuple[Param, ...]] = (
-    ChoiceParam(
-        "projection",
-        "Projection for d > 2",
-        "coordinates",
-        ("coordinates", "pca"),
-        labels={"coordinates": "first two coordinates", "pca": "principal axes of the samples"},
-    ),
-    *(BoolParam(f"show_{key}", label, key in DEFAULT_LAYERS) for key, label in LAYERS.items()),
+#: The divergence and its Monte Carlo samples, shared by every page that measures one.
+METRIC_PARAM: Final[ChoiceParam] = ChoiceParam(
+    "metric", "Divergence", "js", tuple(METRIC_LABELS), labels=METRIC_LABELS
 )
+N_MC_PARAM: Final[IntParam] = IntParam(
+    "n_mc", "Monte Carlo samples per divergence", 2000, 500, 10000, 500
+)
+LECTURE_KEY: Final[str] = "lecture"
+LECTURE_PARAM: Final[BoolParam] = BoolParam(
+    LECTURE_KEY,
+    "Lecture mode",
+    False,
+    help="Large type, thick lines and no clutter, for projecting. Kept in the URL.",
+)
+#: The one state every page reads and writes (plain-name keys).
+SHARED_SCHEMA: Final[tuple[Param, ...]] = (
+    *SCENARIO_SCHEMA, METRIC_PARAM, N_MC_PARAM, LECTURE_PARAM,
+)  # fmt: skip
 
 ROUNDS_MIN: Final[int] = 10
 ROUNDS_MAX: Final[int] = 200
@@ -97,7 +105,7 @@ def rounds_param(cap: int | None = None) -> IntParam:
     return cap_param(full, cap)
 
 
-#: Settings of the gap sweep (besides the scenario letters held fixed).
+#: Settings a gap sweep can vary.
 SWEEP_PARAMS: Final[tuple[str, ...]] = (
     "K",
     "J",
@@ -108,47 +116,6 @@ SWEEP_PARAMS: Final[tuple[str, ...]] = (
     "adherence",
     "dim",
 )
-SWEEP_SCHEMA: Final[tuple[Param, ...]] = (
-    ChoiceParam("sweep", "Sweep", "K", SWEEP_PARAMS, labels=PARAM_LABELS),
-    FloatParam("sweep_from", "from", 2.0, 0.0, 5000.0, 1.0, widget="number", format="%g"),
-    FloatParam("sweep_to", "to", 15.0, 0.0, 5000.0, 1.0, widget="number", format="%g"),
-    IntParam("sweep_points", "values in the range", 14, 2, 20),
-    rounds_param(),
-    ChoiceParam("metric", "Divergence", "js", tuple(METRIC_LABELS), labels=METRIC_LABELS),
-    IntParam("n_mc", "Monte Carlo samples per divergence", 2000, 500, 10000, 500),
-    ChoiceParam("band", "Summary", "std", ("std", "quantile", "both"),
-                labels={"std": "mean +- 1 std (as published)",
-                        "quantile": "median and 10-90% band",
-                        "both": "both"}),
-    BoolParam("boxes", "Show every scenario (box plots)", True),
-    BoolParam("robust_y", "Clip the y axis to the central scenarios", True),
-)  # fmt: skip
-
-FIGURE2_PRESETS: Final[dict[str, dict[str, Any]]] = {
-    "Paper Figure 2 (published settings)": {
-        "K": 2, "J": 2, "L": 2, "n_anchor_per_component": 50, "n_synthetic": 200,
-        "dim": 2, "noise_std": 0.0, "adherence": 0.0, "cov_recipe": "published", "seed": 0,
-    },
-    "Curation noise and prompt adherence": {
-        "noise_std": 0.5, "adherence": 0.6, "dim": 2,
-    },
-    "Five dimensions, principal axes": {"dim": 5, "projection": "pca"},
-}  # fmt: skip
-
-
-def figure4_preset(letter: str, metric: str = "kl_published") -> dict[str, Any]:
-    """Settings of one column of the paper's Figure 4: sweep ``letter`` over 2..15."""
-    return {
-        "K": 2, "J": 2, "L": 2, "n_anchor_per_component": 50, "n_synthetic": 200,
-        "dim": 2, "noise_std": 0.0, "adherence": 0.0, "cov_recipe": "published",
-        "sweep": letter, "sweep_from": 2.0, "sweep_to": 15.0, "sweep_points": 14,
-        "metric": metric, "band": "std",
-    }  # fmt: skip
-
-
-FIGURE4_PRESETS: Final[dict[str, dict[str, Any]]] = {
-    f"Paper Figure 4: sweep {letter}": figure4_preset(letter) for letter in ("K", "J", "L")
-} | {"Figure 4 sweep of K, exact JS": figure4_preset("K", "js")}
 
 
 def scenario_config(values: Mapping[str, Any]) -> ScenarioConfig:
@@ -189,11 +156,6 @@ def sweep_values(param: str, start: float, stop: float, points: int) -> list[flo
     return values
 
 
-def layer_selection(values: Mapping[str, Any]) -> set[str]:
-    """The figure layers switched on in ``values`` (``show_<layer>`` booleans)."""
-    return {key for key in LAYERS if values.get(f"show_{key}", key in DEFAULT_LAYERS)}
-
-
 #: Range offered when the swept setting changes: (from, to, number of values).
 SWEEP_DEFAULT_RANGES: Final[dict[str, tuple[float, float, int]]] = {
     "K": (2.0, 15.0, 14),
@@ -211,11 +173,5 @@ def swept_out(param: Param, swept: str) -> Param:
     """``param`` greyed out, with a note, when it is the swept setting (its value unused)."""
     if param.name != swept:
         return param
-    note = "Swept in 'Your sweep' above, so this value is not used here."
+    note = "This setting is the one being swept, so the value here is not used."
     return dataclasses.replace(param, disabled=True, help=note)
-
-
-def default_range(param: str) -> dict[str, Any]:
-    """``sweep_from``/``sweep_to``/``sweep_points`` settings for sweeping ``param``."""
-    start, stop, points = SWEEP_DEFAULT_RANGES[param]
-    return {"sweep_from": start, "sweep_to": stop, "sweep_points": points}

@@ -1,16 +1,27 @@
-"""Settings that live in the URL, the sidebar widgets and a JSON settings file.
+"""One settings state for the whole app: URL, widgets and settings files.
 
-The URL is the shareable source of truth: every control's value is written to
-``st.query_params`` on each run, and a new session seeds its widgets from the URL, so
-reopening a copied link restores the same figure. Invalid URL values fall back to the
-default with a visible notice that names the parameter.
+Every setting has a *key*: the URL key and the widget key at once. Settings shared by all
+pages (the scenario letters, the divergence, Monte Carlo samples, lecture mode) use their
+plain names (``K``, ``metric``, ``lecture``); a page's own display settings carry the
+page's prefix (``dist_projection``, ``gap_sweep``). ``Keyed`` maps keys to ``Param``.
 
-Widget keys equal ``prefix + param.name`` (so AppTest finds ``at.slider(key="K")``).
-Widget state written by ``apply_preset`` or a settings upload must happen before the
-widgets are drawn in a run; both therefore run as widget callbacks.
+Where a value comes from, at the start of every run (``restore_state``), before any
+widget is drawn:
 
-Streamlit drops a widget's state when a run does not draw it (e.g. on another page).
-A shadow copy under a private key brings the last value back when the page reappears.
+1. a URL value this session did not write itself (a link just opened, the browser's back
+   or forward button, an edited address) wins;
+2. else the session's value, which survives moving between pages;
+3. else the default.
+
+Every value is then put into ``st.session_state`` through the Session State API. That is
+what keeps it across pages: Streamlit forgets the value of a widget that a run does not
+draw, and gives a widget that appears on a new page its own default (a slider's minimum),
+unless the key was set through that API. After the widgets are drawn, the URL holds the
+shared settings and the current page's own, and nothing of another page's
+(``sync_url``); so a copied link reopens exactly what is shown.
+
+Invalid URL values fall back (to the session's value or the default) with a notice that
+names the key; notices stay until the visitor changes a setting.
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ from typing import Any, Final
 
 import streamlit as st
 
-from ggmi_app.layout import show_notices
+from ggmi_app.messages import escape_markdown, show_notices
 from ggmi_app.params import (
     BoolParam,
     ChoiceParam,
@@ -30,81 +41,29 @@ from ggmi_app.params import (
     Param,
     Schema,
     check_schema,
-    validate_settings,
+    describe_keys,
 )
+
+#: URL/widget key -> its parameter.
+Keyed = Mapping[str, Param]
 
 #: Largest settings file accepted, in bytes (a real one is well under 2 KB).
 MAX_SETTINGS_BYTES: Final[int] = 64 * 1024
 SETTINGS_FORMAT: Final[str] = "ggmi-explorer-settings"
-SETTINGS_VERSION: Final[int] = 1
+#: Version 2: flat keys (shared names plus page-prefixed keys).
+SETTINGS_VERSION: Final[int] = 2
 
-_SHADOW = "_ggmi_saved::"
-_NOTICES = "_ggmi_notices::"
-_UPLOAD_MSG = "_ggmi_upload_msg::"
-
-
-def read_settings(schema: Schema, prefix: str = "") -> tuple[dict[str, Any], list[str]]:
-    """Read ``schema``'s settings from ``st.query_params``.
-
-    Returns ``(settings, notices)``: ``settings`` maps every param name to a valid
-    value (the URL's when valid, else the default); ``notices`` has one message per
-    URL value that was rejected, naming the parameter and what is allowed.
-    """
-    check_schema(schema)
-    settings: dict[str, Any] = {}
-    notices: list[str] = []
-    for param in schema:
-        key = prefix + param.name
-        settings[param.name] = param.default
-        if key not in st.query_params:
-            continue
-        try:
-            settings[param.name] = param.parse(st.query_params[key])
-        except ValueError as exc:
-            notices.append(_url_notice(key, param, exc))
-    return settings, notices
+_WRITTEN: Final[str] = "_ggmi_url_written"
+_NOTICES: Final[str] = "_ggmi_url_notices"
+_UPLOAD_MSG: Final[str] = "_ggmi_upload_msg"
 
 
-def _url_notice(key: str, param: Param, exc: ValueError) -> str:
-    return (
-        f"URL setting '{key}' was ignored ({exc}); using the default {param.to_url(param.default)}."
-    )
+def keyed(schema: Schema, prefix: str = "") -> dict[str, Param]:
+    """``{prefix + param.name: param}``; raises ``ValueError`` on duplicate names."""
+    return {prefix + name: param for name, param in check_schema(schema).items()}
 
 
-def write_settings(schema: Schema, values: Mapping[str, Any], prefix: str = "") -> None:
-    """Write ``values`` to ``st.query_params`` (only keys whose text changed)."""
-    for param in schema:
-        if param.name not in values:
-            continue
-        key = prefix + param.name
-        text = param.to_url(values[param.name])
-        if st.query_params.get(key) != text:
-            st.query_params[key] = text
-
-
-def _seed_widget_state(schema: Schema, prefix: str) -> None:
-    """Give every widget without state a value: the URL's, else the shadow, else default.
-
-    URL notices are remembered with the values they were seeded with, so they stay
-    visible until the visitor changes a setting.
-    """
-    missing = [p for p in schema if prefix + p.name not in st.session_state]
-    if not missing:
-        return
-    notices: list[str] = []
-    for param in missing:
-        key = prefix + param.name
-        value = _valid_or_default(param, st.session_state.get(_SHADOW + key, param.default))
-        if key in st.query_params:
-            try:
-                value = param.parse(st.query_params[key])
-            except ValueError as exc:
-                notices.append(_url_notice(key, param, exc))
-                value = param.default
-        st.session_state[key] = value
-    if notices:
-        seeded = {p.name: st.session_state[prefix + p.name] for p in schema}
-        st.session_state[_notices_key(schema, prefix)] = (seeded, notices)
+# ------------------------------------------------------------------ restoring state
 
 
 def _valid_or_default(param: Param, value: Any) -> Any:
@@ -119,15 +78,67 @@ def _valid_or_default(param: Param, value: Any) -> Any:
         return param.default
 
 
-def _notices_key(schema: Schema, prefix: str) -> str:
-    # One entry per schema: a page may call sidebar_controls several times.
-    return _NOTICES + prefix + "::" + "|".join(p.name for p in schema)
+def _url_notice(key: str, param: Param, exc: ValueError, used: Any) -> str:
+    return f"URL setting '{key}' was ignored ({exc}); using {param.to_url(used)}."
 
 
-def _clear_notices(prefix: str) -> None:
-    stale = [k for k in st.session_state if str(k).startswith(_NOTICES + prefix + "::")]
-    for key in stale:
-        del st.session_state[key]
+def restore_state(known: Keyed) -> None:
+    """Give every key in ``known`` its value before any widget is drawn (see module doc).
+
+    Call once at the top of every run with every key of the app, so that settings of
+    pages not shown in this run are kept too.
+    """
+    written: dict[str, str] = st.session_state.setdefault(_WRITTEN, {})
+    notices: dict[str, str] = {}
+    for key, param in known.items():
+        current = _valid_or_default(param, st.session_state.get(key, param.default))
+        raw = st.query_params.get(key)
+        if raw is not None and raw != written.get(key):
+            try:
+                current = param.parse(raw)
+            except ValueError as exc:
+                notices[key] = _url_notice(key, param, exc, current)
+            written.pop(key, None)
+        st.session_state[key] = current
+    if notices:
+        # Several restores in one run (keys outside the registry) add up their notices.
+        snapshot, earlier = st.session_state.get(_NOTICES, ({}, {}))
+        snapshot = snapshot | {key: st.session_state[key] for key in known}
+        st.session_state[_NOTICES] = (snapshot, earlier | notices)
+
+
+def show_url_notices() -> None:
+    """Show the notices about refused URL values until the visitor changes a setting."""
+    stored = st.session_state.get(_NOTICES)
+    if not stored:
+        return
+    snapshot, notices = stored
+    if any(st.session_state.get(key) != value for key, value in snapshot.items()):
+        del st.session_state[_NOTICES]
+        return
+    show_notices(list(notices.values()))
+
+
+def _write_url(key: str, param: Param, value: Any) -> None:
+    written: dict[str, str] = st.session_state.setdefault(_WRITTEN, {})
+    text = param.to_url(value)
+    if st.query_params.get(key) != text:
+        st.query_params[key] = text
+    written[key] = text
+
+
+def sync_url(shown: Keyed, known: Keyed) -> None:
+    """Write every ``shown`` setting to the URL and drop other known keys from it."""
+    for key, param in shown.items():
+        _write_url(key, param, st.session_state.get(key, param.default))
+    written: dict[str, str] = st.session_state.setdefault(_WRITTEN, {})
+    for key in known:
+        if key not in shown and key in st.query_params:
+            del st.query_params[key]
+            written.pop(key, None)
+
+
+# ------------------------------------------------------------------------ widgets
 
 
 def _draw_widget(container: Any, param: Param, key: str) -> Any:
@@ -161,58 +172,52 @@ def _draw_widget(container: Any, param: Param, key: str) -> Any:
     raise TypeError(f"unsupported parameter type {type(param).__name__}")
 
 
-def sidebar_controls(
-    schema: Schema,
-    *,
-    prefix: str = "",
-    container: Any = None,
-    show_url_notices: bool = True,
-) -> dict[str, Any]:
-    """Draw one widget per param, keep them in sync with the URL, return the values.
+def sidebar_controls(schema: Schema, *, prefix: str = "", container: Any = None) -> dict[str, Any]:
+    """Draw one widget per param (key ``prefix + name``), write them to the URL.
 
-    Args:
-        schema: the page's parameters (drawn in this order).
-        prefix: prepended to every URL key and widget key (for two schemas on a page
-            whose names would clash).
-        container: where to draw (default ``st.sidebar``).
-        show_url_notices: show a warning per rejected URL value in the main area.
+    Keys that ``restore_state`` did not cover (a page outside the registry) are restored
+    here first.
 
     Returns:
         ``{param.name: value}``, every value valid for its param.
     """
-    check_schema(schema)
-    _seed_widget_state(schema, prefix)
+    params = keyed(schema, prefix)
+    missing = {key: p for key, p in params.items() if key not in st.session_state}
+    if missing:
+        restore_state(missing)
     target = st.sidebar if container is None else container
     values: dict[str, Any] = {}
-    for param in schema:
-        key = prefix + param.name
-        value = _draw_widget(target, param, key)
-        try:
-            values[param.name] = param.validate(value)
-        except ValueError:
-            # Cannot come from the widget itself; guards against stale state.
-            values[param.name] = param.default
-        st.session_state[_SHADOW + key] = values[param.name]
-    write_settings(schema, values, prefix)
-    _show_url_notices(_notices_key(schema, prefix), values, show_url_notices)
+    for key, param in params.items():
+        # A value outside a (budget-lowered) range would make Streamlit raise.
+        st.session_state[key] = _valid_or_default(param, st.session_state[key])
+        values[param.name] = _valid_or_default(param, _draw_widget(target, param, key))
+        _write_url(key, param, values[param.name])
     return values
 
 
-def _show_url_notices(key: str, values: Mapping[str, Any], show: bool) -> None:
-    stored = st.session_state.get(key)
-    if not stored:
-        return
-    seeded, notices = stored
-    if any(values.get(name) != value for name, value in seeded.items()):
-        # The visitor has moved on; the old complaint about the URL is stale.
-        del st.session_state[key]
-        return
-    if show:
-        show_notices(notices)
+# ------------------------------------------------------------ presets and files
 
 
-def apply_preset(values: Mapping[str, Any], schema: Schema | None = None, prefix: str = "") -> None:
-    """Set widget state and URL to ``values`` (validated against ``schema`` if given).
+def check_settings(known: Keyed, values: Mapping[str, Any]) -> tuple[dict, list[str], list[str]]:
+    """Split ``values`` (key -> typed value) by ``known``.
+
+    Returns ``(valid, errors, ignored)``: the valid values of known keys, one message per
+    bad value of a known key, and the keys ``known`` does not have.
+    """
+    valid: dict[str, Any] = {}
+    errors: list[str] = []
+    ignored = [str(key) for key in values if key not in known]
+    for key, value in values.items():
+        if key in known:
+            try:
+                valid[key] = known[key].validate(value)
+            except ValueError as exc:
+                errors.append(str(exc).replace(known[key].name, key, 1))
+    return valid, errors, ignored
+
+
+def apply_preset(values: Mapping[str, Any], known: Keyed) -> None:
+    """Set session state and URL to ``values`` (keys of ``known``).
 
     Call it from a widget callback (``on_click``/``on_change``) or before the widgets
     are drawn in a run: Streamlit forbids changing a drawn widget's state.
@@ -220,76 +225,61 @@ def apply_preset(values: Mapping[str, Any], schema: Schema | None = None, prefix
     Raises:
         ValueError: an unknown key or a bad value (nothing is applied then).
     """
-    clean = dict(values)
-    if schema is not None:
-        clean, errors = validate_settings(schema, values)
-        if errors:
-            raise ValueError("; ".join(errors))
-    for name, value in clean.items():
-        key = prefix + name
+    clean, errors, ignored = check_settings(known, values)
+    if ignored:
+        errors.insert(0, f"unknown setting(s): {describe_keys(ignored)}")
+    if errors:
+        raise ValueError("; ".join(errors))
+    for key, value in clean.items():
         st.session_state[key] = value
-        st.session_state[_SHADOW + key] = value
-    if schema is not None:
-        write_settings(schema, clean, prefix)
-    _clear_notices(prefix)
+        _write_url(key, known[key], value)
+    st.session_state.pop(_NOTICES, None)
 
 
 def preset_buttons(
-    presets: Mapping[str, Mapping[str, Any]],
-    schema: Schema,
-    *,
-    prefix: str = "",
-    container: Any = None,
+    presets: Mapping[str, Mapping[str, Any]], known: Keyed, *, container: Any = None
 ) -> None:
-    """One button per preset (label -> settings) that applies it on click.
+    """One button per preset (label -> ``{key: value}``) that applies it on click.
 
-    Draw these before ``sidebar_controls`` or anywhere: the preset is applied in the
-    click callback, i.e. before the next run draws the widgets.
+    The preset is applied in the click callback, i.e. before the next run draws the
+    widgets, so these may be drawn anywhere.
     """
     for label, preset in presets.items():
         # Validate at draw time: a broken preset is a programming error.
-        _, errors = validate_settings(schema, preset)
-        if errors:
-            raise ValueError(f"preset {label!r}: " + "; ".join(errors))
+        _, errors, ignored = check_settings(known, preset)
+        if errors or ignored:
+            raise ValueError(f"preset {label!r}: " + "; ".join([*errors, *ignored]))
     target = st.sidebar if container is None else container
     for label, preset in presets.items():
         target.button(
             label,
-            key=f"{prefix}_ggmi_preset::{label}",
+            key=f"_ggmi_preset::{label}",
             on_click=apply_preset,
-            args=(dict(preset), schema, prefix),
+            args=(dict(preset), known),
             width="stretch",
         )
 
 
-def settings_to_json(schema: Schema, values: Mapping[str, Any], page: str = "") -> bytes:
-    """Serialise ``values`` to the settings-file format (UTF-8 JSON bytes)."""
-    clean, errors = validate_settings(schema, values)
-    if errors:
-        raise ValueError("; ".join(errors))
+def settings_to_json(shown: Keyed, values: Mapping[str, Any], page: str = "") -> bytes:
+    """Serialise ``values`` (key -> value) to the settings-file format (UTF-8 JSON)."""
+    clean, errors, ignored = check_settings(shown, values)
+    if errors or ignored:
+        raise ValueError("; ".join([*errors, *ignored]))
     doc = {
         "format": SETTINGS_FORMAT,
         "version": SETTINGS_VERSION,
         "page": page,
         "settings": clean,
     }
-    return json.dumps(doc, indent=2, sort_keys=False).encode("utf-8")
+    return json.dumps(doc, indent=2).encode("utf-8")
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in a settings file")
 
 
-def parse_settings_json(data: bytes, schema: Schema) -> dict[str, Any]:
-    """Parse and validate a settings file; return ``{name: value}``.
-
-    Accepts the format written by ``settings_to_json`` or a bare JSON object of
-    settings. Keys missing from the file keep their current values.
-
-    Raises:
-        ValueError: with a message fit to show a visitor (too big, not UTF-8, not
-            JSON, wrong shape, unknown keys, bad values).
-    """
+def _decode_settings(data: bytes) -> dict[str, Any]:
+    """The settings object of a file; ``ValueError`` fit to show a visitor otherwise."""
     if len(data) > MAX_SETTINGS_BYTES:
         raise ValueError(
             f"the file is too large ({len(data):,} bytes; a settings file is at most "
@@ -313,17 +303,32 @@ def parse_settings_json(data: bytes, schema: Schema) -> dict[str, Any]:
         doc = doc["settings"]
     if not isinstance(doc, dict):
         raise ValueError("the file must hold a JSON object of settings")
-    values, errors = validate_settings(schema, doc)
+    return doc
+
+
+def parse_settings_json(data: bytes, used: Keyed) -> tuple[dict[str, Any], list[str]]:
+    """Parse a settings file saved on any page; return ``(values, ignored_keys)``.
+
+    Accepts the format written by ``settings_to_json`` or a bare JSON object of
+    settings. Keys this page does not use (``used``) are returned as ignored, not
+    refused: a file saved on another page loads here too. Keys missing from the file
+    keep their current values.
+
+    Raises:
+        ValueError: with a message fit to show a visitor (too big, not UTF-8, not JSON,
+            wrong shape, bad values of keys this page uses; nothing is applied then).
+    """
+    values, errors, ignored = check_settings(used, _decode_settings(data))
     if errors:
         raise ValueError("; ".join(errors))
-    return values
+    return values, ignored
 
 
-def _on_settings_upload(schema: Schema, prefix: str, uploader_key: str) -> None:
+def _on_settings_upload(used: Keyed, uploader_key: str) -> None:
     """Callback: validate the uploaded file and apply it before widgets are drawn."""
     uploaded = st.session_state.get(uploader_key)
     if uploaded is None:
-        st.session_state.pop(_UPLOAD_MSG + prefix, None)
+        st.session_state.pop(_UPLOAD_MSG, None)
         return
     try:
         size = getattr(uploaded, "size", 0) or 0
@@ -332,39 +337,34 @@ def _on_settings_upload(schema: Schema, prefix: str, uploader_key: str) -> None:
                 f"the file is too large ({size:,} bytes; a settings file is at most "
                 f"{MAX_SETTINGS_BYTES:,} bytes)"
             )
-        values = parse_settings_json(uploaded.getvalue(), schema)
-        apply_preset(values, schema, prefix)
+        values, ignored = parse_settings_json(uploaded.getvalue(), used)
+        apply_preset(values, used)
     except ValueError as exc:
-        st.session_state[_UPLOAD_MSG + prefix] = ("error", f"Settings not loaded: {exc}.")
+        st.session_state[_UPLOAD_MSG] = ("error", f"Settings not loaded: {exc}.")
     else:
-        n = len(values)
-        st.session_state[_UPLOAD_MSG + prefix] = ("success", f"Loaded {n} setting(s).")
+        text = f"Loaded {len(values)} setting(s)."
+        if ignored:
+            text += f" Ignored what this page does not use: {describe_keys(ignored)}."
+        st.session_state[_UPLOAD_MSG] = ("success", text)
 
 
-def settings_io(
-    schema: Schema,
-    values: Mapping[str, Any],
-    *,
-    prefix: str = "",
-    page: str = "settings",
-    container: Any = None,
-) -> None:
+def settings_io(shown: Keyed, *, page: str = "settings", container: Any = None) -> None:
     """Draw a settings JSON download button and an upload box (in an expander).
 
-    An uploaded file is validated as a whole; if anything is wrong nothing is
-    applied and a message says what (never a traceback).
+    The download holds the current values of ``shown`` (the shared settings and this
+    page's own). An uploaded file is validated as a whole; if anything is wrong nothing
+    is applied and a message says what (never a traceback).
     """
-    from ggmi_app.layout import escape_markdown
-
     target = st.sidebar if container is None else container
-    uploader_key = f"{prefix}_ggmi_settings_upload"
-    with target.expander("Save or load settings"):
+    uploader_key = "_ggmi_settings_upload"
+    current = current_values(shown)
+    with target.expander("Save or load settings", icon=":material/save:"):
         st.download_button(
             "Download settings (JSON)",
-            data=settings_to_json(schema, values, page),
+            data=settings_to_json(shown, current, page),
             file_name=f"ggmi-{page}-settings.json",
             mime="application/json",
-            key=f"{prefix}_ggmi_settings_download",
+            key="_ggmi_settings_download",
             on_click="ignore",
         )
         st.file_uploader(
@@ -372,10 +372,17 @@ def settings_io(
             type=["json"],
             key=uploader_key,
             on_change=_on_settings_upload,
-            args=(schema, prefix, uploader_key),
-            help="A file saved with the button above.",
+            args=(shown, uploader_key),
+            help="A file saved with the button above, on any page of this app.",
         )
-        message = st.session_state.get(_UPLOAD_MSG + prefix)
+        message = st.session_state.get(_UPLOAD_MSG)
         if message:
             kind, text = message
             (st.error if kind == "error" else st.success)(escape_markdown(text))
+
+
+def current_values(shown: Keyed) -> dict[str, Any]:
+    """The session's values of ``shown`` (valid; defaults where missing)."""
+    return {
+        key: _valid_or_default(p, st.session_state.get(key, p.default)) for key, p in shown.items()
+    }

@@ -1,10 +1,14 @@
-"""A tiny page used by tests/app/test_state.py to drive ggmi_app.state with AppTest."""
+"""A tiny page used by tests/app/test_state.py to drive ggmi_app.state with AppTest.
+
+It begins like every page of the app (``begin_page``); its own settings carry no prefix.
+"""
 
 import streamlit as st
 
-from ggmi_app.layout import page_setup
 from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam
-from ggmi_app.state import preset_buttons, settings_io, sidebar_controls
+from ggmi_app.registry import begin_page
+from ggmi_app.scenario_params import LECTURE_PARAM
+from ggmi_app.state import keyed, preset_buttons, sidebar_controls
 
 SCHEMA = [
     IntParam("K", "Anchor components K", 3, 1, 10, help="how many"),
@@ -13,9 +17,9 @@ SCHEMA = [
     BoolParam("show_fit", "Show fits", True),
 ]
 PRESETS = {"Paper figure 2": {"K": 5, "noise": 1.0, "metric": "kl", "show_fit": False}}
+SHOWN = keyed([*SCHEMA, LECTURE_PARAM])
 
-lecture = page_setup("State demo")
-preset_buttons(PRESETS, SCHEMA)
+lecture = begin_page("State demo", ":material/science:", SHOWN, SHOWN, "demo")
+preset_buttons(PRESETS, SHOWN)
 values = sidebar_controls(SCHEMA)
-settings_io(SCHEMA, values, page="demo")
 st.json({"values": values, "lecture": lecture})

@@ -33,11 +33,11 @@ BOUNDS_PAGE = "pages/3_Bound_terms.py"
 #: A small sweep of the gap page (6 values) with a metric Figure 4 never uses, so spies
 #: can tell this sweep's calls from Figure 4's.
 GAP_SWEEP = {
-    "sweep": "K",
-    "sweep_from": "2",
-    "sweep_to": "7",
-    "sweep_points": "6",
-    "rounds": "10",
+    "gap_sweep": "K",
+    "gap_sweep_from": "2",
+    "gap_sweep_to": "7",
+    "gap_sweep_points": "6",
+    "gap_rounds": "10",
     "metric": "tv",
     "n_mc": "500",
 }
@@ -56,7 +56,7 @@ def test_every_page_refuses_over_budget_work_and_says_what_to_reduce(
     page: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GGMI_WORK_BUDGET", "0.001")
-    at = new_app(page, {"seed": _seed(page), "dg_seed": _seed(page)[-5:]})
+    at = new_app(page, {"seed": _seed(page)})
     at.run()
     assert_no_leak(at)
     refusals = [e for e in messages(at, "error") if "Reduce" in e]
@@ -90,10 +90,13 @@ def _gap_rounds_allowed(at: Any) -> int:
         **{k: values[k] for k in ScenarioConfig().to_dict() if k in values and k != "seed"}
     )
     xs = sweep_values(
-        values["sweep"], values["sweep_from"], values["sweep_to"], values["sweep_points"]
+        values["gap_sweep"],
+        values["gap_sweep_from"],
+        values["gap_sweep_to"],
+        values["gap_sweep_points"],
     )
     per_round = estimate_sweep_cost(
-        config, values["sweep"], xs, 1, n_mc=values["n_mc"], metric=values["metric"]
+        config, values["gap_sweep"], xs, 1, n_mc=values["n_mc"], metric=values["metric"]
     )
     return int(work_budget() // per_round)
 
@@ -102,26 +105,26 @@ def test_gap_page_rounds_slider_offers_no_more_than_the_budget(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("GGMI_WORK_BUDGET", "20")
-    at = new_app(GAP_PAGE, {**GAP_SWEEP, "sweep_to": "15", "sweep_points": "14"})
+    at = new_app(GAP_PAGE, {**GAP_SWEEP, "gap_sweep_to": "15", "gap_sweep_points": "14"})
     at.run()
     assert_no_leak(at)
     allowed = _gap_rounds_allowed(at)
     assert 10 <= allowed < 200  # the setting really is one where the cap matters
-    assert at.slider(key="rounds").max <= allowed
+    assert at.slider(key="gap_rounds").max <= allowed
 
 
 def test_gap_page_clamps_a_url_asking_for_more_scenarios_than_the_budget(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("GGMI_WORK_BUDGET", "20")
-    query = {**GAP_SWEEP, "sweep_to": "15", "sweep_points": "14", "rounds": "200"}
+    query = {**GAP_SWEEP, "gap_sweep_to": "15", "gap_sweep_points": "14", "gap_rounds": "200"}
     at = new_app(GAP_PAGE, query)
     at.run()
     assert_no_leak(at)
     allowed = _gap_rounds_allowed(at)
-    assert at.slider(key="rounds").value <= allowed
+    assert at.slider(key="gap_rounds").value <= allowed
     shown = " ".join(messages(at, "warning") + [plain(t.value) for t in at.toast])
-    assert "rounds" in shown or "Scenarios per value" in shown
+    assert "gap_rounds" in shown or "Scenarios per value" in shown
     assert not [e for e in messages(at, "error") if "Reduce" in e]
 
 
@@ -132,12 +135,12 @@ def test_a_remembered_scenario_count_above_a_lowered_cap_does_not_crash_the_page
     setting elsewhere so the cap drops, come back. Streamlit has dropped the slider's state
     but the app's remembered copy (200) was drawn into a slider whose max is now lower."""
     monkeypatch.setenv("GGMI_WORK_BUDGET", "20")
-    query = {k: v for k, v in GAP_SWEEP.items() if k != "rounds"}
-    at = new_app(GAP_PAGE, {**query, "sweep_to": "15", "sweep_points": "14"})
+    query = {k: v for k, v in GAP_SWEEP.items() if k != "gap_rounds"}
+    at = new_app(GAP_PAGE, {**query, "gap_sweep_to": "15", "gap_sweep_points": "14"})
     at.session_state["_ggmi_saved::rounds"] = 200
     at.run()
     assert_no_leak(at)
-    assert at.slider(key="rounds").value <= _gap_rounds_allowed(at)
+    assert at.slider(key="gap_rounds").value <= _gap_rounds_allowed(at)
     assert at.get("plotly_chart")
 
 
@@ -159,14 +162,19 @@ def test_bounds_page_scenarios_slider_offers_no_more_than_the_budget(
     assert_no_leak(at)
     allowed = _bounds_allowed(at, lambda c, n_mc, m: estimate_bound_cost(c, 1, n_mc, m))
     assert 5 <= allowed < 200
-    assert at.slider(key="scenarios").max <= allowed
+    assert at.slider(key="bounds_scenarios").max <= allowed
 
 
 def test_bounds_sweep_scenarios_slider_offers_no_more_than_the_budget(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("GGMI_WORK_BUDGET", "2")
-    query = {"tab": "How terms move", "move_param": "L", "move_points": "6", "n_mc": "1000"}
+    query = {
+        "bounds_tab": "How terms move",
+        "bounds_move_param": "L",
+        "bounds_move_points": "6",
+        "n_mc": "1000",
+    }
     at = new_app(BOUNDS_PAGE, {**query, "seed": _seed("sweep-cap")})
     at.run()
     assert_no_leak(at)
@@ -177,9 +185,9 @@ def test_bounds_sweep_scenarios_slider_offers_no_more_than_the_budget(
 
     allowed = _bounds_allowed(at, per_scenario)
     assert 5 <= allowed < 100  # the sweep's own maximum is 100
-    assert at.slider(key="move_scenarios").max <= allowed
+    assert at.slider(key="bounds_move_scenarios").max <= allowed
     # The breakdown slider is priced for one setting, not six: it offers more.
-    assert at.slider(key="scenarios").max > at.slider(key="move_scenarios").max
+    assert at.slider(key="bounds_scenarios").max > at.slider(key="bounds_move_scenarios").max
 
 
 def test_bounds_page_clamps_scenarios_asked_for_above_the_budget(
@@ -191,19 +199,20 @@ def test_bounds_page_clamps_scenarios_asked_for_above_the_budget(
         return estimate_bound_cost(config, 1, n_mc, metric)
 
     monkeypatch.setenv("GGMI_WORK_BUDGET", "0.5")
-    at = new_app(BOUNDS_PAGE, {"n_mc": "1000", "scenarios": "200", "seed": _seed("url-cap")})
+    at = new_app(BOUNDS_PAGE, {"n_mc": "1000", "bounds_scenarios": "200", "seed": _seed("url-cap")})
     at.run()
     assert_no_leak(at)
-    assert at.slider(key="scenarios").value <= _bounds_allowed(at, one_setting)
-    assert any("'scenarios'" in w for w in messages(at, "warning"))
+    assert at.slider(key="bounds_scenarios").value <= _bounds_allowed(at, one_setting)
+    # A URL asking for more than the budget allows is lowered, and the visitor told so.
+    assert any("lowered to" in t.value for t in at.toast)
     assert not [e for e in messages(at, "error") if "Reduce" in e]
     # A lower budget (or costlier settings) drops the cap below the choice already made:
     # the choice is lowered to the new cap, with a toast.
-    at.slider(key="scenarios").set_value(at.slider(key="scenarios").max).run()
+    at.slider(key="bounds_scenarios").set_value(at.slider(key="bounds_scenarios").max).run()
     monkeypatch.setenv("GGMI_WORK_BUDGET", "0.2")
-    at.slider(key="C").set_value(4.0).run()
+    at.slider(key="bounds_C").set_value(4.0).run()
     assert_no_leak(at)
-    slider = at.slider(key="scenarios")
+    slider = at.slider(key="bounds_scenarios")
     assert slider.value == slider.max <= _bounds_allowed(at, one_setting)
     assert any("Scenarios lowered to" in plain(t.value) for t in at.toast)
 
@@ -287,10 +296,10 @@ def test_bounds_sweep_reports_progress_and_a_new_interaction_cancels_it(
     interrupt_progress: Callable[[str, int], list[str]], fresh_compute: Callable[..., Any]
 ) -> None:
     query = {
-        "tab": "How terms move",
-        "move_param": "noise_std",
-        "move_points": "8",
-        "move_scenarios": "5",
+        "bounds_tab": "How terms move",
+        "bounds_move_param": "noise_std",
+        "bounds_move_points": "8",
+        "bounds_move_scenarios": "5",
         "n_mc": "1000",
         "seed": _seed("cancel-bounds"),
     }
@@ -308,7 +317,7 @@ def test_diagnostics_sweep_reports_progress_and_a_new_interaction_cancels_it(
 ) -> None:
     service = fresh_compute(workers=1)
     texts = interrupt_progress("Sweeping adherence over 6 values", 2)
-    query = {"dg_scenarios": "5", "dg_permutations": "19", "dg_n": "40", "dg_seed": "4321"}
+    query = {"diag_scenarios": "5", "diag_permutations": "19", "n_synthetic": "40", "seed": "4321"}
     at = new_app("pages/4_Diagnostics.py", query)
     at.run()
     assert_no_leak(at)
@@ -324,7 +333,7 @@ def test_sweep_budget_is_checked_before_any_value_is_computed(
     monkeypatch.setenv("GGMI_WORK_BUDGET", "0.01")
     for page, query in (
         (GAP_PAGE, {**GAP_SWEEP, "seed": _seed("nothing")}),
-        (BOUNDS_PAGE, {"tab": "How terms move", "seed": _seed("nothing")}),
+        (BOUNDS_PAGE, {"bounds_tab": "How terms move", "seed": _seed("nothing")}),
     ):
         at = new_app(page, query)
         at.run()

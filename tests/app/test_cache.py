@@ -1,33 +1,40 @@
-"""The cache bounds are real: entries beyond max_entries are evicted."""
+"""Every ``st.cache_data`` of the app is bounded in entries and age."""
 
 from __future__ import annotations
 
-import pytest
+import ast
+from pathlib import Path
 
-from ggmi_app.cache import CACHE_MAX_ENTRIES, CACHE_TTL_S, bounded_cache
+from ggmi_app.cached import CACHE_MAX_ENTRIES, CACHE_MAX_ENTRIES_LARGE, CACHE_TTL_S
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cache_data_calls(tree: ast.AST) -> list[ast.AST]:
+    """``st.cache_data`` decorators, bare or called."""
+    found = []
+    for node in ast.walk(tree):
+        for deco in getattr(node, "decorator_list", []):
+            target = deco.func if isinstance(deco, ast.Call) else deco
+            if isinstance(target, ast.Attribute) and target.attr == "cache_data":
+                found.append(deco)
+    return found
 
 
 def test_bounds_are_finite() -> None:
-    assert 1 <= CACHE_MAX_ENTRIES <= 1000
+    assert 1 <= CACHE_MAX_ENTRIES_LARGE <= CACHE_MAX_ENTRIES <= 1000
     assert 60 <= CACHE_TTL_S <= 24 * 3600
 
 
-def test_bounded_cache_evicts_beyond_max_entries() -> None:
-    calls: list[int] = []
-
-    @bounded_cache(max_entries=2)
-    def square(x: int) -> int:
-        calls.append(x)
-        return x * x
-
-    square.clear()
-    assert [square(1), square(1), square(2)] == [1, 1, 4]
-    assert calls == [1, 2]
-    square(3)  # third distinct entry: the oldest one (1) is evicted
-    square(1)
-    assert calls == [1, 2, 3, 1]
-
-
-def test_bad_bounds_are_rejected() -> None:
-    with pytest.raises(ValueError, match="max_entries"):
-        bounded_cache(max_entries=0)
+def test_every_cache_data_has_max_entries_and_ttl() -> None:
+    files = [*ROOT.glob("ggmi_app/*.py"), *ROOT.glob("pages/*.py"), ROOT / "app.py"]
+    decorators = [
+        (path.name, deco)
+        for path in files
+        for deco in _cache_data_calls(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert len(decorators) >= 5  # the app's caches were found at all
+    for name, deco in decorators:
+        assert isinstance(deco, ast.Call), f"bare st.cache_data in {name}"
+        keywords = {kw.arg for kw in deco.keywords}
+        assert {"max_entries", "ttl"} <= keywords, f"unbounded st.cache_data in {name}"

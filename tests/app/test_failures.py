@@ -123,20 +123,26 @@ CASES: dict[str, tuple[str, dict[str, str], str, float]] = {
     "pages/1_Distributions.py": ("ggmi_core.simulate.simulate", {}, "noise_std", 0.05),
     "pages/2_KL_Gap_curves.py": (
         "ggmi_core.simulate.simulate",
-        {"sweep_from": "2", "sweep_to": "4", "sweep_points": "3", "rounds": "10", "n_mc": "500"},
+        {
+            "gap_sweep_from": "2",
+            "gap_sweep_to": "4",
+            "gap_sweep_points": "3",
+            "gap_rounds": "10",
+            "n_mc": "500",
+        },
         "noise_std",
         0.05,
     ),
     "pages/3_Bound_terms.py": (
         "ggmi_core.bounds.bound_terms",
-        {"scenarios": "10", "n_mc": "1000"},
+        {"bounds_scenarios": "10", "n_mc": "1000"},
         "noise_std",
         0.05,
     ),
     "pages/4_Diagnostics.py": (
         "ggmi_core.diagnostics.diagnostics_sweep",
-        {"dg_scenarios": "5", "dg_permutations": "19", "dg_n": "40"},
-        "dg_noise",
+        {"diag_scenarios": "5", "diag_permutations": "19", "n_synthetic": "40"},
+        "noise_std",
         0.05,
     ),
 }
@@ -159,7 +165,7 @@ def _assert_next_interaction_recovers(at: Any, slider: str, value: float) -> Non
 
 def _seed_query(page: str, tag: str) -> dict[str, str]:
     if "Diagnostics" in page:
-        return {"dg_seed": _seed(page + tag, 99_999)}
+        return {"seed": _seed(page + tag, 99_999)}
     return {"seed": _seed(page + tag)}
 
 

@@ -27,11 +27,11 @@ from page_helpers import messages, plain
 
 #: Extra starting URLs: tabs that only draw their controls when open.
 VARIANTS: dict[str, dict[str, str]] = {
-    "pages/3_Bound_terms.py#sweep": {"tab": "How terms move"},
-    "pages/4_Diagnostics.py#yours": {"dg_tab": "Your data"},
+    "pages/3_Bound_terms.py#sweep": {"bounds_tab": "How terms move"},
+    "pages/4_Diagnostics.py#yours": {"diag_tab": "Your data"},
 }
 #: Keys owned by Streamlit itself (``st.tabs(bind="query-params")``): fuzzed separately.
-STREAMLIT_KEYS = frozenset({"tab", "dg_tab"})
+STREAMLIT_KEYS = frozenset({"bounds_tab", "diag_tab"})
 
 FUZZ = settings(
     max_examples=15,
@@ -283,7 +283,7 @@ def test_hostile_embedding_uploads_give_a_message_and_leak_nothing() -> None:
     @given(hostile_upload)
     def check(upload: tuple[str, bytes]) -> None:
         name, data = upload
-        at = new_app(DIAGNOSTICS, {"dg_tab": "Your data"})
+        at = new_app(DIAGNOSTICS, {"diag_tab": "Your data"})
         at.run()
         at.file_uploader(key="dg_anchor_file").set_value((name, data, "application/octet-stream"))
         at.file_uploader(key="dg_synthetic_file").set_value(("s.csv", _good_csv(), "text/csv"))

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "3_Bound_terms.py")
 TIMEOUT = 30
-FAST = {"scenarios": "10", "n_mc": "1000"}  # keep each run well under a second
+FAST = {"bounds_scenarios": "10", "n_mc": "1000"}  # keep each run well under a second
 GEN_TERM = "C·TV(D_M, D_gen) ↓"
 TASK_TERM = "C·TV(D, D_M) ↓"
 
@@ -88,7 +88,7 @@ def test_adherence_lowers_information_gain_and_raises_shared_information() -> No
 
 def test_loss_cap_slider_bounds_every_stacked_term() -> None:
     at = _run({"noise_std": "1.0"})
-    at.slider(key="C").set_value(1.0).run()
+    at.slider(key="bounds_C").set_value(1.0).run()
     lemma = _figure(at, "Lemma 3.1")
     for name in (TASK_TERM, GEN_TERM):
         assert 0.0 <= _bar(lemma, name) <= 1.0
@@ -96,7 +96,9 @@ def test_loss_cap_slider_bounds_every_stacked_term() -> None:
 
 
 def test_url_restores_sliders_and_results() -> None:
-    at = _run({"K": "3", "L": "0", "J": "1", "noise_std": "0.25", "C": "5.0", "lecture": "1"})
+    at = _run(
+        {"K": "3", "L": "0", "J": "1", "noise_std": "0.25", "bounds_C": "5.0", "lecture": "1"}
+    )
     assert at.slider(key="K").value == 3
     assert at.slider(key="L").value == 0
     assert at.slider(key="noise_std").value == pytest.approx(0.25)
@@ -140,7 +142,13 @@ def _trace(at: AppTest, name_start: str) -> dict:
 
 
 def test_sweep_tab_plots_every_term_against_the_swept_parameter() -> None:
-    at = _run({"tab": "How terms move", "move_param": "noise_std", "move_points": "3"})
+    at = _run(
+        {
+            "bounds_tab": "How terms move",
+            "bounds_move_param": "noise_std",
+            "bounds_move_points": "3",
+        }
+    )
     assert not at.error
     titles = [f["layout"]["title"]["text"] for f in _figures(at)]
     assert titles[0].startswith("Trade-off") and len(titles) == 4
@@ -150,16 +158,16 @@ def test_sweep_tab_plots_every_term_against_the_swept_parameter() -> None:
     assert y[0] == 0.0 and y[0] < y[1] < y[2]
     for name in ("Δ_I = H(e_M | e_p) ↑", "δ = H(S_anchor) − H(S_gen) ↑", "JS gap ↑"):
         _trace(at, name)
-    at.selectbox(key="move_param").set_value("L").run()
+    at.selectbox(key="bounds_move_param").set_value("L").run()
     gain = _trace(at, "Δ_I")
     assert _values(gain["y"]) == pytest.approx([math.log(4 + L) for L in _values(gain["x"])])
-    assert at.query_params["move_param"] == "L"
+    assert at.query_params["bounds_move_param"] == "L"
     button_ids = [b.proto.id for b in at.get("download_button")]
     assert any(i.endswith("bounds-sweep-L-tradeoff-csv") for i in button_ids)
 
 
 def test_statements_tab_renders_each_statement_beside_numbers() -> None:
-    at = _run({"tab": "Statements"})
+    at = _run({"bounds_tab": "Statements"})
     assert len(at.latex) == 6
     text = " ".join(m.value for m in at.markdown)
     assert "holds in 10 of 10 scenarios" in text

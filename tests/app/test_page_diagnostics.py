@@ -15,8 +15,8 @@ from streamlit.testing.v1 import AppTest
 from ggmi_app.diagnostics_page import SWEEP_GRIDS
 
 PAGE = "pages/4_Diagnostics.py"
-FAST = {"dg_scenarios": "5", "dg_permutations": "19", "dg_n": "100"}
-DATA_TAB = {"dg_tab": "Your data"}
+FAST = {"diag_scenarios": "5", "diag_permutations": "19", "n_synthetic": "100"}
+DATA_TAB = {"diag_tab": "Your data"}
 
 
 def _run(query: dict[str, str] | None = None) -> AppTest:
@@ -64,7 +64,7 @@ def test_default_simulation_tab_plots_hsic_and_entropies_against_adherence() -> 
     # Following the prompt more makes pairs more dependent.
     assert _values(mean["y"])[-1] > 5 * _values(mean["y"])[0]
     _figure(at, "Entropy of synthetic and anchor data")
-    assert at.query_params["dg_sweep"] == "adherence"
+    assert at.query_params["diag_sweep"] == "adherence"
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels.count("Download data (CSV)") == 2
 
@@ -83,29 +83,29 @@ def test_paper_numbers_are_a_separate_table_marked_as_the_papers() -> None:
 
 
 def test_sweeping_n_k_and_moving_the_adherence_slider_changes_the_figure() -> None:
-    at = _run({**FAST, "dg_sweep": "n_anchor_per_component", "dg_b": "0.2"})
+    at = _run({**FAST, "diag_sweep": "n_anchor_per_component", "adherence": "0.2"})
     before = _values(_trace(_figure(at, "Dependence"), "mean HSIC")["y"])
     assert _values(_trace(_figure(at, "Dependence"), "mean HSIC")["x"]) == list(
         SWEEP_GRIDS["n_anchor_per_component"]
     )
-    at.slider(key="dg_b").set_value(0.9)
+    at.slider(key="adherence").set_value(0.9)
     _rerun(at)
     after = _values(_trace(_figure(at, "Dependence"), "mean HSIC")["y"])
-    assert at.query_params["dg_b"] == "0.9"
+    assert at.query_params["adherence"] == "0.9"
     assert np.mean(after) > 3 * np.mean(before)
 
 
 def test_an_oversized_sweep_is_refused_with_advice_not_run() -> None:
-    at = _run({"dg_n": "600", "dg_scenarios": "50", "dg_permutations": "499"})
+    at = _run({"n_synthetic": "600", "diag_scenarios": "50", "diag_permutations": "499"})
     assert any("Reduce the scenarios per value" in e for e in _errors(at))
     assert not at.get("plotly_chart")
 
 
 def test_bad_url_values_fall_back_with_a_notice() -> None:
-    at = _run({**FAST, "dg_K": "9999", "dg_sweep": "<script>"})
+    at = _run({**FAST, "K": "9999", "diag_sweep": "<script>"})
     notices = " ".join(_plain(w.value) for w in at.warning)
-    assert "dg_K" in notices and "dg_sweep" in notices
-    assert at.slider(key="dg_K").value == 2
+    assert "K" in notices and "diag_sweep" in notices
+    assert at.slider(key="K").value == 2
 
 
 def test_lecture_mode_enlarges_figure_type() -> None:
@@ -239,15 +239,15 @@ def test_large_uploads_are_subsampled_server_side_with_a_notice() -> None:
 
 
 def test_permutation_slider_sets_the_p_value_resolution_and_the_null_histogram() -> None:
-    at = _run({**DATA_TAB, "dgu_permutations": "99"})
+    at = _run({**DATA_TAB, "diag_data_permutations": "99"})
     at.button(key="dg_example").click()
     _rerun(at)
     assert float({m.label: m.value for m in at.metric}["p-value (permutation)"]) == 0.01
     null = _figure(at, "Is the pairing special?")
     assert len(_values(null["data"][0]["x"])) == 99
-    at.slider(key="dgu_permutations").set_value(299)
+    at.slider(key="diag_data_permutations").set_value(299)
     _rerun(at)
-    assert at.query_params["dgu_permutations"] == "299"
+    assert at.query_params["diag_data_permutations"] == "299"
     assert float({m.label: m.value for m in at.metric}["p-value (permutation)"]) == pytest.approx(
         1 / 300,
         rel=2e-3,  # shown with 3 significant digits
@@ -257,7 +257,7 @@ def test_permutation_slider_sets_the_p_value_resolution_and_the_null_histogram()
 
 def test_both_tabs_follow_the_configured_work_budget(monkeypatch) -> None:
     monkeypatch.setenv("GGMI_WORK_BUDGET", "0.001")
-    at = _run({**FAST, "dg_seed": "4242"})
+    at = _run({**FAST, "seed": "4242"})
     assert any("Reduce" in e and "allows" in e for e in _errors(at))
     assert not at.get("plotly_chart")
     at = _run(DATA_TAB)

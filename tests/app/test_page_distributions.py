@@ -22,7 +22,7 @@ def test_defaults_show_g_both_fits_and_every_sample() -> None:
     assert _contours(spec) == ["target G", "fit on anchor", "fit on synthetic"]
     assert _points(spec, "anchor") == 2 * 50
     assert _points(spec, "synthetic") == 200
-    assert at.query_params["K"] == "2" and at.query_params["show_model"] == "0"
+    assert at.query_params["K"] == "2" and at.query_params["dist_show_model"] == "0"
     table = at.dataframe[0].value
     assert len(table) == 5  # exact KL both ways, JS, TV, histogram KL (d = 2)
     assert not at.error and not at.warning
@@ -40,12 +40,12 @@ def test_moving_k_redraws_with_more_anchor_data() -> None:
 
 def test_layer_toggles_add_and_remove_traces() -> None:
     at = run_page(PAGE)
-    at.toggle(key="show_model").set_value(True).run()
-    at.toggle(key="show_anchor_samples").set_value(False).run()
+    at.toggle(key="dist_show_model").set_value(True).run()
+    at.toggle(key="dist_show_anchor_samples").set_value(False).run()
     (spec,) = figures(at)
     assert "model M" in _contours(spec)
     assert _points(spec, "anchor") == 0
-    at.toggle(key="show_components").set_value(True).run()
+    at.toggle(key="dist_show_components").set_value(True).run()
     names = [t["name"] for t in traces(figures(at)[0], "scatter")]
     assert sum(n.startswith("M components") for n in names) == 3
 
@@ -57,7 +57,7 @@ def test_dimension_one_and_five_change_the_view() -> None:
     assert not traces(spec, "contour")
     assert spec["layout"]["yaxis"]["title"]["text"].startswith("density")
     at.slider(key="dim").set_value(5).run()
-    at.selectbox(key="projection").set_value("pca").run()
+    at.selectbox(key="dist_projection").set_value("pca").run()
     spec = figures(at)[0]
     assert "principal axis 1" in spec["layout"]["xaxis"]["title"]["text"]
     assert len(at.dataframe[0].value) == 4  # no histogram KL above d = 2

@@ -9,7 +9,7 @@ from page_helpers import array, figures, messages, run_page, traces
 from ggmi_app.scenario_params import ROUNDS_DEFAULT
 
 PAGE = "pages/2_KL_Gap_curves.py"
-SMALL = {"rounds": "10", "sweep_points": "4", "sweep_from": "2", "sweep_to": "5"}
+SMALL = {"gap_rounds": "10", "gap_sweep_points": "4", "gap_sweep_from": "2", "gap_sweep_to": "5"}
 
 
 def _sweep(at):
@@ -28,37 +28,37 @@ def test_opening_shows_figure_4_published_beside_js_and_a_sweep() -> None:
     (box,) = traces(sweep, "box")
     assert len(array(box["y"])) == 14 * ROUNDS_DEFAULT  # K = 2..15, default scenarios each
     assert "nats" in sweep["layout"]["yaxis"]["title"]["text"]
-    assert at.query_params["sweep"] == "K" and at.query_params["metric"] == "js"
+    assert at.query_params["gap_sweep"] == "K" and at.query_params["metric"] == "js"
     assert any("histogram" in i for i in messages(at, "info"))
 
 
 def test_url_restores_the_sweep_and_its_numbers() -> None:
-    query = {**SMALL, "sweep": "L", "metric": "tv", "seed": "3"}
+    query = {**SMALL, "gap_sweep": "L", "metric": "tv", "seed": "3"}
     a, b = run_page(PAGE, query), run_page(PAGE, query)
     box_a, box_b = traces(_sweep(a), "box")[0], traces(_sweep(b), "box")[0]
     assert sorted(set(array(box_a["x"]).tolist())) == [2, 3, 4, 5]
     np.testing.assert_array_equal(array(box_a["y"]), array(box_b["y"]))
-    assert a.selectbox(key="sweep").value == "L"
+    assert a.selectbox(key="gap_sweep").value == "L"
     assert "probability" in _sweep(a)["layout"]["yaxis"]["title"]["text"]
 
 
 def test_widgets_change_the_sweep() -> None:
     at = run_page(PAGE, SMALL)
-    at.slider(key="rounds").set_value(20).run()
+    at.slider(key="gap_rounds").set_value(20).run()
     (box,) = traces(_sweep(at), "box")
     assert len(array(box["y"])) == 4 * 20
-    at.selectbox(key="band").set_value("both").run()
+    at.selectbox(key="gap_band").set_value("both").run()
     fills = [t for t in traces(_sweep(at), "scatter") if t.get("fill") == "toself"]
     assert len(fills) == 2
-    at.toggle(key="boxes").set_value(False).run()
+    at.toggle(key="gap_boxes").set_value(False).run()
     assert not traces(_sweep(at), "box")
 
 
 def test_switching_the_swept_setting_gives_it_its_own_range() -> None:
     at = run_page(PAGE, SMALL)
-    at.selectbox(key="sweep").set_value("adherence").run()
+    at.selectbox(key="gap_sweep").set_value("adherence").run()
     assert not at.exception and not at.error
-    assert at.number_input(key="sweep_to").value == 1.0
+    assert at.number_input(key="gap_sweep_to").value == 1.0
     line = next(t for t in traces(_sweep(at), "scatter") if t.get("mode") == "lines+markers")
     np.testing.assert_allclose(array(line["x"]).astype(float), np.linspace(0, 1, 11))
     assert _sweep(at)["layout"]["xaxis"]["title"]["text"].startswith("b, prompt adherence")
@@ -66,9 +66,9 @@ def test_switching_the_swept_setting_gives_it_its_own_range() -> None:
 
 def test_the_swept_settings_own_slider_is_greyed_out_and_keeps_its_value() -> None:
     at = run_page(PAGE, {**SMALL, "K": "4"})
-    assert at.slider(key="K").disabled and "Swept" in at.slider(key="K").help
+    assert at.slider(key="K").disabled and "swept" in at.slider(key="K").help
     assert not at.slider(key="J").disabled and not at.slider(key="adherence").disabled
-    at.selectbox(key="sweep").set_value("J").run()
+    at.selectbox(key="gap_sweep").set_value("J").run()
     assert not at.exception
     assert not at.slider(key="K").disabled and at.slider(key="J").disabled
     assert at.slider(key="K").value == 4  # held fixed now, at the value from the link
@@ -76,15 +76,17 @@ def test_the_swept_settings_own_slider_is_greyed_out_and_keeps_its_value() -> No
 
 
 def test_invalid_url_values_fall_back_with_a_notice() -> None:
-    at = run_page(PAGE, {**SMALL, "metric": "bogus", "rounds": "7"})
+    at = run_page(PAGE, {**SMALL, "metric": "bogus", "gap_rounds": "7"})
     notes = " ".join(messages(at, "warning"))
-    assert "'metric'" in notes and "'rounds'" in notes
+    assert "'metric'" in notes and "'gap_rounds'" in notes
     assert at.selectbox(key="metric").value == "js"
     assert len(figures(at)) == 2
 
 
 def test_out_of_range_sweep_is_refused_with_a_message() -> None:
-    at = run_page(PAGE, {**SMALL, "sweep": "adherence", "sweep_from": "0", "sweep_to": "3"})
+    at = run_page(
+        PAGE, {**SMALL, "gap_sweep": "adherence", "gap_sweep_from": "0", "gap_sweep_to": "3"}
+    )
     errors = " ".join(messages(at, "error"))
     assert "adherence" in errors and "0..1" in errors
     assert len(figures(at)) == 1  # Figure 4 still shows
@@ -98,7 +100,7 @@ def test_histogram_kl_above_two_dimensions_is_refused() -> None:
 
 def test_over_budget_sweep_says_what_to_reduce(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GGMI_WORK_BUDGET", "0.5")
-    at = run_page(PAGE, {**SMALL, "rounds": "200"})
+    at = run_page(PAGE, {**SMALL, "gap_rounds": "200"})
     errors = " ".join(messages(at, "error"))
     assert "Reduce" in errors and "scenarios per value fit" in errors
     # the sweep is not drawn (Figure 4 shows only when its tables are precomputed)
@@ -108,9 +110,9 @@ def test_over_budget_sweep_says_what_to_reduce(monkeypatch: pytest.MonkeyPatch) 
 def test_figure4_preset_sets_the_published_sweep() -> None:
     at = run_page(PAGE, SMALL)
     at.button(key="_ggmi_preset::Paper Figure 4: sweep J").click().run()
-    assert at.selectbox(key="sweep").value == "J"
+    assert at.selectbox(key="gap_sweep").value == "J"
     assert at.selectbox(key="metric").value == "kl_published"
-    assert at.query_params["sweep_to"] == "15.0"
+    assert at.query_params["gap_sweep_to"] == "15.0"
     assert not at.exception
 
 
@@ -121,17 +123,17 @@ def test_scenarios_slider_offers_only_what_the_budget_allows(
     from ggmi_core.config import ScenarioConfig
 
     monkeypatch.setenv("GGMI_WORK_BUDGET", "20")
-    at = run_page(PAGE, {"rounds": "200", "metric": "tv", "n_mc": "500"})
-    top = at.slider(key="rounds").max
+    at = run_page(PAGE, {"gap_rounds": "200", "metric": "tv", "n_mc": "500"})
+    top = at.slider(key="gap_rounds").max
     assert 10 <= top < 200 and top % 10 == 0
     xs = list(range(2, 16))
     cost = lambda r: estimate_sweep_cost(ScenarioConfig(), "K", xs, r, 500, "tv")  # noqa: E731
     assert cost(top) <= 20 < cost(top + 10)
-    assert any("'rounds'" in w for w in messages(at, "warning"))
+    assert any("lowered to" in t.value for t in at.toast)
     assert len(figures(at)) == 2 and not at.error
     # more Monte Carlo draws per divergence leave room for fewer scenarios
     at.slider(key="n_mc").set_value(2000).run()
-    assert at.slider(key="rounds").max < top
+    assert at.slider(key="gap_rounds").max < top
 
 
 def test_figure4_comes_from_the_stored_tables_when_present(

@@ -7,7 +7,8 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam, validate_settings
+from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam
+from ggmi_app.state import check_settings, keyed
 
 K = IntParam("K", "K", 3, 1, 12)
 NOISE = FloatParam("noise", "noise", 0.5, 0.0, 2.0)
@@ -66,11 +67,10 @@ json_values = st.recursive(
 
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.sampled_from(["K", "noise", "metric", "flag", "bogus"]), json_values))
-def test_validate_settings_never_raises_and_keeps_only_valid(values: dict) -> None:
-    valid, errors = validate_settings(SCHEMA, values)
-    by_name = {p.name: p for p in SCHEMA}
+def test_check_settings_never_raises_and_keeps_only_valid(values: dict) -> None:
+    by_name = keyed(SCHEMA)
+    valid, errors, ignored = check_settings(by_name, values)
     for name, value in valid.items():
         assert by_name[name].validate(value) == value
-    assert len(valid) + len(errors) >= len([k for k in values if k in by_name])
-    if "bogus" in values:
-        assert any("unknown" in e for e in errors)
+    assert len(valid) + len(errors) == len([k for k in values if k in by_name])
+    assert ignored == (["bogus"] if "bogus" in values else [])

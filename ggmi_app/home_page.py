@@ -1,0 +1,86 @@
+"""Home page: the paper's claim in plain words, the generation chain drawn, the letters."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ggmi_app.figures import show_figure
+from ggmi_app.messages import WARNING_ICON
+from ggmi_app.registry import PAGES
+from ggmi_viz.home import chain_figure, letters_table, stages_table
+
+#: This page has no settings of its own.
+SETTINGS: dict = {}
+
+
+def main(lecture: bool) -> None:
+    """The Home page."""
+    st.title("GGMI Explorer")
+    st.markdown(
+        "An interactive companion to Gan & Liu, *Towards a Theoretical Understanding of "
+        "Synthetic Data in LLM Post-Training: A Reverse-Bottleneck Perspective* (ICLR 2025)."
+    )
+
+    st.header("The claim, in plain words")
+    st.markdown(
+        """
+    - **Real data is scarce.** Post-training often starts from a handful of real examples,
+      the *anchor data*, which show only part of what the task needs (Section 3.1).
+    - **Synthetic data is made in a chain.** The anchor examples go into a prompt, a large
+      model answers it, and the answers are curated; each step sees only what the one
+      before handed over (Section 3.2, Appendix C).
+    - **The model can add, not just pass on.** The prompt squeezes the anchor data into a
+      few lines, but the model answers from everything it learned before. What it adds
+      beyond the prompt is the *information gain* (Definition 4.2). An encoder can only
+      lose information on the way through; here generation can put some back: the
+      *reverse bottleneck* (Section 4.1).
+    - **So synthetic data can generalise better than the anchor data alone.** The paper
+      bounds the error of a model trained on synthetic data (Lemma 3.1, Theorem 4.7) and
+      the gain over the anchor data, GGMI (Definition 4.9, Theorem 4.10): the bound on the
+      gain grows with the information gain, while the error bound grows with how far the
+      model's output and the curated data drift from the task.
+    - **A toy world shows it.** The paper simulates the chain with Gaussian mixtures
+      (Section 3.2, Figure 2; Section 4.4, Figure 4; set-up in Appendix B): the task is a
+      mixture, the anchor data cover some of its components, the "model" knows the missing
+      ones plus some irrelevant extras. The pages below run that simulation.
+    - **Where the simulation stops.** Mutual information with trained parameters, which
+      every bound of Section 4 contains, has no finite value for mixtures fitted by EM; the
+      pages measure stand-ins and say which. The published KL Gap curves depend on their
+      histogram estimator (see the KL Gap curves page).
+    """
+    )
+
+    show_figure(
+        chain_figure(lecture=lecture),
+        "generation-chain",
+        pd.DataFrame(stages_table()),
+        lecture=lecture,
+        key="home",
+    )
+    st.caption(
+        "Top: how one synthetic example is made. Bottom: a sketch of the information carried "
+        "at each step. The prompt is the narrow point; the model's own knowledge widens the "
+        "band again, which an ordinary encoder/decoder bottleneck (dashed) never could. "
+        "Hover over a box for what it stands for."
+    )
+
+    st.header("The letters used on every page")
+    st.warning(
+        "Section 3.1 of the paper uses different letters for the same simulation: there K "
+        "counts **all** target components and J the anchor-sampled ones. This app follows "
+        "Appendix B and the published code, as in the table.",
+        icon=WARNING_ICON,
+    )
+    st.table(pd.DataFrame(letters_table()).set_index("letter"))
+    st.markdown(
+        "The target G has K + J components, the model M has K + J + L. The anchor data are "
+        "N_k points from each of G's first K components; the synthetic data are n points from "
+        "M. Every divergence and entropy in the app is in **nats** (natural logarithms)."
+    )
+
+    st.header("Pages")
+    for page in PAGES:
+        if page.entry:  # Home itself has no entry file
+            st.page_link(page.entry, label=page.link_label, icon=page.icon)
+            st.caption(page.description)

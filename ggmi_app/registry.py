@@ -1,0 +1,140 @@
+"""The app's pages, in reading order, and how every page run begins.
+
+One ``PageSpec`` per page. A page is a module in ``ggmi_app`` with:
+
+* ``SETTINGS``: its own settings as ``{key: Param}``, keys carrying the page's prefix;
+* ``main(lecture: bool) -> None``: draws the page (widgets, cached calls, layout);
+* optionally ``PRESETS`` (label -> ``{key: value}``), drawn by the page itself.
+
+``pages/N_*.py`` are two-line entry files calling ``run_page``; ``app.py`` builds the
+navigation from ``PAGES``; the soak script and the tests read ``PAGES`` too. Adding a page
+means: its figure module, its page module, one entry here (and its entry file), its tests.
+
+Page modules are imported by name when first needed, so a page module may import this
+registry (Home lists the pages) without an import cycle.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Final
+
+from ggmi_app.layout import page_setup
+from ggmi_app.scenario_params import SHARED_SCHEMA
+from ggmi_app.state import (
+    Keyed,
+    keyed,
+    restore_state,
+    settings_io,
+    show_url_notices,
+    sync_url,
+)
+
+ROOT: Final[Path] = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page of the app.
+
+    Attributes:
+        key: short name (``run_page(key)``, settings-file names).
+        title: sidebar and browser-tab title.
+        link_label: text of the link on Home.
+        description: one line under that link.
+        icon: a Streamlit material icon (emoji do not render without an emoji font).
+        entry: the entry file relative to the repository root ("" for Home, which
+            ``app.py`` runs as a function).
+        module_name: the ``ggmi_app`` module holding ``SETTINGS`` and ``main``.
+    """
+
+    key: str
+    title: str
+    link_label: str
+    description: str
+    icon: str
+    entry: str
+    module_name: str
+
+    def module(self) -> ModuleType:
+        """The page module (imported on first use)."""
+        return importlib.import_module(self.module_name)
+
+    def settings(self) -> Keyed:
+        """This page's own settings (``{key: Param}``)."""
+        return self.module().SETTINGS
+
+    @property
+    def url_path(self) -> str:
+        """The page's path in the app's URL ("" for Home)."""
+        if not self.entry:
+            return ""
+        return Path(self.entry).stem.split("_", 1)[1]
+
+
+PAGES: Final[tuple[PageSpec, ...]] = (
+    PageSpec(
+        "home", "Home", "Home", "The claim in plain words, the generation chain, the letters.",
+        ":material/home:", "", "ggmi_app.home_page",
+    ),
+    PageSpec(
+        "distributions", "Distributions", "Distributions (the paper's Figure 2, live)",
+        "One simulated scenario: target, model, fitted mixtures and samples, by part.",
+        ":material/scatter_plot:", "pages/1_Distributions.py", "ggmi_app.distributions_page",
+    ),
+    PageSpec(
+        "gap-curves", "KL Gap curves", "KL Gap curves (the paper's Figure 4, live)",
+        "How the gain from synthetic data changes with K, J, L and more, over many scenarios.",
+        ":material/show_chart:", "pages/2_KL_Gap_curves.py", "ggmi_app.gap_curves_page",
+    ),
+    PageSpec(
+        "bounds", "Bound terms", "Bound terms",
+        "The terms of the paper's bounds, measured one by one in the simulation.",
+        ":material/functions:", "pages/3_Bound_terms.py", "ggmi_app.bounds_page",
+    ),
+    PageSpec(
+        "diagnostics", "Diagnostics", "Diagnostics",
+        "The paper's Appendix G checks (HSIC, entropy) on simulated or uploaded data.",
+        ":material/biotech:", "pages/4_Diagnostics.py", "ggmi_app.diagnostics_page",
+    ),
+)  # fmt: skip
+PAGES_BY_KEY: Final[dict[str, PageSpec]] = {page.key: page for page in PAGES}
+SHARED_SETTINGS: Final[Keyed] = keyed(SHARED_SCHEMA)
+
+
+def all_settings() -> dict:
+    """Every setting of the app: the shared ones and each page's own."""
+    known = dict(SHARED_SETTINGS)
+    for page in PAGES:
+        known |= page.settings()
+    return known
+
+
+def begin_page(title: str, icon: str, shown: Keyed, known: Keyed, key: str) -> bool:
+    """Start a page run: restore the one state, put ``shown`` in the URL, draw the chrome.
+
+    Draws the lecture-mode switch, the notices about refused URL values and the settings
+    file controls (for ``shown``: the shared settings and the page's own). Returns whether
+    lecture mode is on.
+    """
+    restore_state(known)
+    sync_url(shown, known)
+    lecture = page_setup(title, icon)
+    show_url_notices()
+    settings_io(shown, page=key)
+    return lecture
+
+
+def run_page(key: str) -> None:
+    """Run the page ``key``: ``begin_page`` with every setting of the app, then its ``main``.
+
+    Restoring all settings, not only this page's, keeps the other pages' settings alive
+    while this one is shown.
+    """
+    page = PAGES_BY_KEY[key]
+    shown = dict(SHARED_SETTINGS) | page.settings()
+    lecture = begin_page(page.title, page.icon, shown, all_settings(), page.key)
+    page.module().main(lecture)
