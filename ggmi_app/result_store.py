@@ -236,24 +236,26 @@ class SharedResults:
         secret: HMAC key (bytes); replicas that share results need the same one.
         max_bytes: largest payload written or accepted.
         ttl_s: seconds an entry lives.
+        prefix: prepended to every key in the store (a namespace).
     """
 
     def __init__(
         self, store: KeyValueStore, secret: bytes, max_bytes: int = 8 * 1024 * 1024,
-        ttl_s: float = 3600.0,
+        ttl_s: float = 3600.0, prefix: str = RESULT_PREFIX,
     ) -> None:  # fmt: skip
         if len(secret) < MIN_SECRET_CHARS:
             raise ValueError(f"the cache secret must have at least {MIN_SECRET_CHARS} bytes")
         if max_bytes < 1 or ttl_s <= 0:
             raise ValueError("max_bytes and ttl_s must be positive")
-        self.store, self.max_bytes, self.ttl_s = store, max_bytes, ttl_s
+        self.store, self.max_bytes, self.ttl_s, self.prefix = store, max_bytes, ttl_s, prefix
         self._secret = secret
         self.refused = 0  # entries refused (corrupt, oversized, wrong version, bad HMAC)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
         """The values found for ``keys`` (missing and refused keys are left out)."""
         found: dict[str, Any] = {}
-        for key, blob in zip(keys, self.store.get_many(keys), strict=True):
+        blobs = self.store.get_many([self.prefix + key for key in keys])
+        for key, blob in zip(keys, blobs, strict=True):
             if blob is None:
                 continue
             payload = self.open_envelope(key, blob)
@@ -269,7 +271,7 @@ class SharedResults:
         """Store a pickled value; False if it is too large or the store failed."""
         if len(payload) > self.max_bytes:
             return False
-        return self.store.set(key, self.seal(key, payload), self.ttl_s)
+        return self.store.set(self.prefix + key, self.seal(key, payload), self.ttl_s)
 
     def seal(self, key: str, payload: bytes) -> bytes:
         """The envelope of ``payload`` stored under ``key``."""
@@ -296,7 +298,7 @@ class SharedResults:
     def _mac(self, key: str, payload: bytes) -> bytes:
         header = struct.pack(">6sBQ", MAGIC, FORMAT_VERSION, len(payload))
         digest = hmac.new(self._secret, header, hashlib.sha256)
-        digest.update(key.encode())
+        digest.update((self.prefix + key).encode())
         digest.update(b"\0")
         digest.update(payload)
         return digest.digest()
