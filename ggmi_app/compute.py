@@ -15,6 +15,10 @@ On top of the pool:
   computation (a class showing the same slide asks once, not thirty times);
 * **a bounded cache** of finished results, shared by all sessions: at most
   ``max_entries`` results, ``max_bytes`` pickled bytes and ``ttl_s`` seconds old;
+* **a cache shared by replicas** (optional, ``GGMI_RESULT_CACHE=redis://...``, see
+  ``ggmi_app.result_store``): results missing here are looked up there before being
+  computed, and new results are written there, so identical work is done once across
+  server processes. When it is unreachable, the service simply computes locally;
 * **cancellation**: when a visitor's next interaction stops a run (Streamlit raises from
   the progress callback), that run's queued jobs are withdrawn unless another session
   still waits for them;
@@ -28,7 +32,9 @@ the ``ggmi_core`` functions used by the pages are.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import itertools
 import logging
 import os
@@ -40,8 +46,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
+
+from ggmi_app.result_store import SharedResults, shared_results_from_env
 from ggmi_core.workers import forkserver_context, init_worker, main_hidden
 
 _LOG = logging.getLogger(__name__)
@@ -91,13 +101,84 @@ class Job:
         """The job ``func(*args, **kwargs)``."""
         return cls(func, args, tuple(kwargs.items()))
 
-    def key(self) -> bytes:
-        """Cache key: the pickled function name and arguments."""
-        name = (self.func.__module__, self.func.__qualname__)
-        return pickle.dumps((name, self.args, self.kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+    def key(self) -> str:
+        """Cache key: a hash of the function's name, its canonical arguments and the code.
+
+        Keys of jobs whose arguments have a canonical form (numbers, strings, tuples,
+        lists, dicts, dataclasses, numpy arrays) are stable across processes and start
+        with ``KEY_VERSION``; they may be shared between replicas. Other jobs get a
+        process-local key (``local:`` + a hash of their pickle) and stay in this process.
+        """
+        name = f"{self.func.__module__}.{self.func.__qualname__}"
+        try:
+            text = canonical((self.args, dict(self.kwargs)))
+        except TypeError:
+            data = pickle.dumps((name, self.args, self.kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+            return "local:" + hashlib.sha256(data).hexdigest()
+        digest = hashlib.sha256(f"{code_fingerprint()}\n{name}\n{text}".encode())
+        return f"{KEY_VERSION}:{digest.hexdigest()}"
 
     def __call__(self) -> Any:
         return self.func(*self.args, **dict(self.kwargs))
+
+
+#: Version of the key scheme (the canonical form below); bump it when that changes.
+KEY_VERSION: Final[str] = "job1"
+
+
+def canonical(value: Any) -> str:
+    """A text that identifies ``value`` across processes (equal values, equal text).
+
+    Types are part of the text (``1`` and ``1.0`` differ, as they may change a result);
+    floats are written exactly (``float.hex``); dict keys are sorted; arrays contribute
+    their dtype, shape and a SHA-256 of their bytes. Raises ``TypeError`` for any other
+    type, whose instances have no such form.
+    """
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int):
+        return f"i{int(value)}"
+    if isinstance(value, float):
+        return f"f{float(value).hex()}"
+    if isinstance(value, str):
+        return "s" + repr(str(value))
+    if isinstance(value, bytes):
+        return "b" + value.hex()
+    if isinstance(value, tuple | list):
+        inner = ",".join(canonical(v) for v in value)
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    if isinstance(value, dict):
+        items = sorted((canonical(k), canonical(v)) for k, v in value.items())
+        return "{" + ",".join(f"{k}:{v}" for k, v in items) + "}"
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise TypeError("arrays of Python objects have no canonical form")
+        data = hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()
+        return f"a{value.dtype.str}{value.shape}{data}"
+    if isinstance(value, np.generic):
+        return f"n{value.dtype.str}:" + canonical(value.item())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        cls = type(value)
+        fields = ",".join(
+            f"{f.name}={canonical(getattr(value, f.name))}" for f in dataclasses.fields(value)
+        )
+        return f"D{cls.__module__}.{cls.__qualname__}({fields})"
+    raise TypeError(f"no canonical form for {type(value).__name__}")
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A hash of the numerics' source (``ggmi_core/*.py``), part of every shared key.
+
+    Replicas of different versions then never serve each other results computed by other
+    code, for example during a rolling update.
+    """
+    import ggmi_core
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(ggmi_core.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _call(job: Job) -> Any:
@@ -127,6 +208,7 @@ class CacheStats:
     entries: int = 0
     bytes: int = 0
     hits: int = 0
+    remote_hits: int = 0
     computed: int = 0
     shared: int = 0
     withdrawn: int = 0
@@ -153,6 +235,8 @@ class ComputeService:
         max_bytes: most pickled bytes of results kept (the oldest used are dropped).
         ttl_s: seconds a result is kept.
         clock: seconds, monotonic (injected by tests).
+        shared: a cache shared with other processes (read before computing, written
+            after), or ``None``.
     """
 
     workers: int = MAX_DEFAULT_WORKERS
@@ -160,12 +244,13 @@ class ComputeService:
     max_bytes: int = 64 * 1024 * 1024
     ttl_s: float = 3600.0
     clock: Callable[[], float] = time.monotonic
+    shared: SharedResults | None = None
     # Re-entrant: a future that is already done runs its callback (which locks) at once.
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
-    _results: OrderedDict[bytes, _Entry] = field(default_factory=OrderedDict, init=False)
-    _flights: dict[bytes, _Flight] = field(default_factory=dict, init=False)
+    _results: OrderedDict[str, _Entry] = field(default_factory=OrderedDict, init=False)
+    _flights: dict[str, _Flight] = field(default_factory=dict, init=False)
     # Per run, the keys it queued; dict order is the round-robin order of the runs.
-    _queues: dict[int, deque[bytes]] = field(default_factory=dict, init=False)
+    _queues: dict[int, deque[str]] = field(default_factory=dict, init=False)
     _run_ids: Iterator[int] = field(default_factory=itertools.count, init=False, repr=False)
     _running: int = field(default=0, init=False)
     _executor: ProcessPoolExecutor | None = field(default=None, init=False, repr=False)
@@ -224,10 +309,13 @@ class ComputeService:
 
     def _run(self, jobs: Sequence[Job], progress: Progress | None) -> list[Any]:
         keys = [job.key() for job in jobs]
-        results: dict[bytes, Any] = {}
-        waiting: dict[Future, bytes] = {}
+        fetched = self._fetch_shared(keys)  # network: outside the lock
+        results: dict[str, Any] = {}
+        waiting: dict[Future, str] = {}
         run_id = next(self._run_ids)
         with self._lock:
+            for key, value in fetched.items():
+                self._store(key, value)
             generation = self._generation
             for job, key in zip(jobs, keys, strict=True):
                 if key in results or key in waiting.values():
@@ -254,8 +342,8 @@ class ComputeService:
     def _run_inline(
         self,
         jobs: Sequence[Job],
-        keys: list[bytes],
-        results: dict[bytes, Any],
+        keys: list[str],
+        results: dict[str, Any],
         progress: Progress | None,
     ) -> None:
         total = len(set(keys))
@@ -265,14 +353,15 @@ class ComputeService:
             results[key] = job()
             with self._lock:
                 self._stats.computed += 1
-                self._store(key, results[key])
+                payload = self._store(key, results[key])
+            self._share(key, payload)
             if progress is not None:
                 progress(len(results), total)
 
     def _collect(
         self,
-        waiting: dict[Future, bytes],
-        results: dict[bytes, Any],
+        waiting: dict[Future, str],
+        results: dict[str, Any],
         total: int,
         progress: Progress | None,
     ) -> None:
@@ -286,7 +375,35 @@ class ComputeService:
 
     # ------------------------------------------------------- cache and flights
 
-    def _lookup(self, key: bytes) -> Any:
+    def _fetch_shared(self, keys: Sequence[str]) -> dict[str, Any]:
+        """Values of the shareable ``keys`` that are neither cached here nor in flight.
+
+        Found values count as ``remote_hits``; the caller stores them here.
+        """
+        if self.shared is None:
+            return {}
+        with self._lock:
+            now = self.clock()
+            wanted = [
+                key
+                for key in dict.fromkeys(keys)
+                if not key.startswith("local:")
+                and key not in self._flights
+                and (key not in self._results or self._expired(self._results[key], now))
+            ]
+        if not wanted:
+            return {}
+        found = self.shared.get_many(wanted)
+        with self._lock:
+            self._stats.remote_hits += len(found)
+        return found
+
+    def _share(self, key: str, payload: bytes | None) -> None:
+        """Write a new result's pickle to the shared cache (outside the lock)."""
+        if self.shared is not None and payload is not None and not key.startswith("local:"):
+            self.shared.put(key, payload)
+
+    def _lookup(self, key: str) -> Any:
         """The cached value of ``key`` (refreshed as recently used) or ``_MISS``."""
         entry = self._results.get(key)
         if entry is None:
@@ -298,7 +415,7 @@ class ComputeService:
         self._stats.hits += 1
         return entry.value
 
-    def _join(self, key: bytes, job: Job, run_id: int) -> Future:
+    def _join(self, key: str, job: Job, run_id: int) -> Future:
         """The future of ``key``: an in-flight one (shared) or one queued for ``run_id``."""
         flight = self._flights.get(key)
         if flight is not None:
@@ -348,24 +465,26 @@ class ComputeService:
         with main_hidden():
             return pool.submit(_call, job)
 
-    def _finished(self, key: bytes, flight: _Flight, inner: Future) -> None:
-        """A worker ended ``flight``: pass on its outcome, cache a result, refill workers."""
+    def _finished(self, key: str, flight: _Flight, inner: Future) -> None:
+        """A worker ended ``flight``: cache and share a result, refill workers, pass it on."""
         with self._lock:
             if flight.generation != self._generation or flight.future.done():
                 return  # failed already, when its pool broke
             self._running -= 1
             if self._flights.get(key) is flight:
                 del self._flights[key]
-            if inner.cancelled():
-                flight.future.set_exception(BrokenProcessPool("the job was cancelled"))
-            elif (error := inner.exception()) is not None:
-                flight.future.set_exception(error)
-            else:
+            error = _job_error(inner)
+            if error is None:
                 value = inner.result()
                 self._stats.computed += 1
-                self._store(key, value)
-                flight.future.set_result(value)
+                payload = self._store(key, value)
             self._dispatch()
+        if error is not None:
+            flight.future.set_exception(error)
+            return
+        # Shared before the waiters hear of it, so a replica asked next finds it there.
+        self._share(key, payload)
+        flight.future.set_result(value)
 
     def _fail_all(self, error: BaseException) -> None:
         """Fail every unfinished flight (the pool broke); runs then restart it and retry."""
@@ -376,7 +495,7 @@ class ComputeService:
         self._queues.clear()
         self._running = 0
 
-    def _withdraw(self, waiting: Mapping[Future, bytes]) -> None:
+    def _withdraw(self, waiting: Mapping[Future, str]) -> None:
         """This run gave up on ``waiting``: drop queued jobs nobody else waits for.
 
         A job already handed to a worker finishes (and is cached).
@@ -392,17 +511,20 @@ class ComputeService:
                     flight.future.cancel()
                     self._stats.withdrawn += 1
 
-    def _store(self, key: bytes, value: Any) -> None:
-        nbytes = len(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    def _store(self, key: str, value: Any) -> bytes:
+        """Cache ``value`` here (if it fits); its pickle, for the shared cache."""
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        nbytes = len(payload)
         if nbytes > self.max_bytes:
-            return
+            return payload
         self._drop(key)
         self._results[key] = _Entry(value, nbytes, self.clock())
         self._stats.bytes += nbytes
         while len(self._results) > self.max_entries or self._stats.bytes > self.max_bytes:
             self._drop(next(iter(self._results)))
+        return payload
 
-    def _drop(self, key: bytes) -> None:
+    def _drop(self, key: str) -> None:
         entry = self._results.pop(key, None)
         if entry is not None:
             self._stats.bytes -= entry.nbytes
@@ -434,6 +556,13 @@ class ComputeService:
             self._stats.restarts += 1
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _job_error(inner: Future) -> BaseException | None:
+    """What a finished worker future raised (a cancelled one: a broken pool), or None."""
+    if inner.cancelled():
+        return BrokenProcessPool("the job was cancelled")
+    return inner.exception()
 
 
 def _new_executor(workers: int) -> ProcessPoolExecutor:
@@ -481,5 +610,5 @@ def service() -> ComputeService:
     global _SERVICE
     with _SERVICE_LOCK:
         if _SERVICE is None:
-            _SERVICE = ComputeService(workers=workers_from_env())
+            _SERVICE = ComputeService(workers=workers_from_env(), shared=shared_results_from_env())
         return _SERVICE

@@ -304,6 +304,8 @@ def sweep(
     progress: Progress | None = None,
     workers: int = 1,
     n_mc: int = DEFAULT_N_MC,
+    scheduler: str | None = None,
+    client: Any = None,
 ) -> pd.DataFrame:
     """Summaries of ``simulate`` for each value of one parameter, one row per value.
 
@@ -318,13 +320,17 @@ def sweep(
         progress: ``progress(done, total)`` after each finished value; raising from it
             cancels the sweep (pending work is dropped).
         workers: processes to use (1 runs in this process).
+        scheduler, client: run the values as tasks on a Dask cluster instead (an address
+            such as ``"tcp://host:8786"``, or an open ``distributed.Client``); the same
+            numbers (``ggmi_core.distributed``).
 
     Returns:
         DataFrame with columns ``SUMMARY_COLUMNS`` (gaps in nats, ``tv`` unitless).
     """
     return sweep_params(
-        config, {param: values}, rounds, metric, progress=progress, workers=workers, n_mc=n_mc
-    )
+        config, {param: values}, rounds, metric, progress=progress, workers=workers, n_mc=n_mc,
+        scheduler=scheduler, client=client,
+    )  # fmt: skip
 
 
 def sweep_params(
@@ -335,6 +341,8 @@ def sweep_params(
     progress: Progress | None = None,
     workers: int = 1,
     n_mc: int = DEFAULT_N_MC,
+    scheduler: str | None = None,
+    client: Any = None,
 ) -> pd.DataFrame:
     """Several one-parameter sweeps run as one job list (one process pool for all).
 
@@ -351,7 +359,11 @@ def sweep_params(
         checked = _checked_run(configs[0], rounds, metric, n_mc)
         jobs.extend((c, param, *checked) for c in configs)
     workers = _checked_workers(workers)
-    if workers == 1 or len(jobs) == 1:
+    if scheduler or client is not None:
+        from ggmi_core.distributed import run_on_dask  # imports Dask: only when asked
+
+        rows = run_on_dask(summary_row, jobs, progress, scheduler=scheduler, client=client)
+    elif workers == 1 or len(jobs) == 1:
         rows = []
         for index, job in enumerate(jobs):
             rows.append(summary_row(*job))

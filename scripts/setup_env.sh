@@ -3,11 +3,13 @@
 #
 #   bash scripts/setup_env.sh          # runtime: .venv + requirements.txt
 #   bash scripts/setup_env.sh --dev    # also requirements-dev.txt (tests, lint)
+#   bash scripts/setup_env.sh --stack  # also redis-server and haproxy (scripts/run_stack.sh)
 #
 # - Creates the virtual environment (default ./.venv; override with GGMI_VENV) with
 #   python3.11, else python3 (must be >= 3.11).
 # - When run as root on Debian/Ubuntu: installs Debian's `chromium` (server-side PNG
-#   export) and `python3-venv` if they are missing.
+#   export) and `python3-venv` if they are missing; with --dev or --stack also
+#   `redis-server` and `haproxy` (the replica stack of scripts/run_stack.sh, its tests).
 # - Skips pip when a stamp file in the venv matches the hash of the requirement files.
 set -euo pipefail
 
@@ -15,11 +17,13 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 DEV=0
+STACK=0
 for arg in "$@"; do
     case "$arg" in
-        --dev) DEV=1 ;;
-        -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
-        *) echo "setup_env.sh: unknown option '$arg' (use --dev)" >&2; exit 2 ;;
+        --dev) DEV=1; STACK=1 ;;
+        --stack) STACK=1 ;;
+        -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+        *) echo "setup_env.sh: unknown option '$arg' (use --dev or --stack)" >&2; exit 2 ;;
     esac
 done
 
@@ -44,6 +48,11 @@ apt_packages=()
 if [ ! -x /usr/bin/chromium ]; then
     apt_packages+=(chromium)
 fi
+if [ "$STACK" -eq 1 ]; then
+    command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] \
+        || apt_packages+=(redis-server)
+    command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || apt_packages+=(haproxy)
+fi
 PYTHON="$(find_python || true)"
 if [ ! -x "$VENV/bin/python" ] && [ -n "$PYTHON" ] \
     && ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
@@ -56,7 +65,8 @@ if [ "${#apt_packages[@]}" -gt 0 ]; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${apt_packages[@]}"
     else
         echo "setup_env.sh: warning: missing ${apt_packages[*]}; run as root to install" \
-            "(without chromium, PNG export falls back to the chart toolbar)" >&2
+            "(without chromium, PNG export falls back to the chart toolbar; without" \
+            "redis-server and haproxy, the replica stack and its tests cannot run)" >&2
     fi
 fi
 PYTHON="${PYTHON:-$(find_python || true)}"
