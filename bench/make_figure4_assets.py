@@ -60,7 +60,12 @@ def figure4_table(metric: str, rounds: int = ROUNDS, workers: int = 2) -> pd.Dat
 
     grid = {p: VALUES for p in PARAMS}
     return sweep_params(
-        ScenarioConfig(seed=SEED), grid, rounds=rounds, metric=metric, workers=workers, progress=report
+        ScenarioConfig(seed=SEED),
+        grid,
+        rounds=rounds,
+        metric=metric,
+        workers=workers,
+        progress=report,
     )
 
 
