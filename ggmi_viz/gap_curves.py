@@ -501,9 +501,9 @@ FIGURE4_CAPTION: Final[str] = (
     "published estimator one scenario's gap has a standard deviation of about 4.6 nats at "
     "K = J = L = 2, larger than the whole change along the K or L sweep (about 2-3 nats). "
     "The light band (+- 1 std, as published) shows that spread; the dark band (+- 1 "
-    "standard error) shows how well the mean is known. The stored curves average 1,000 "
-    "scenarios a point, so their standard error is about 0.15 nats; with the published "
-    "100 scenarios it is about 0.46, enough to move a point by a whole trend step. The "
+    "standard error) shows how well the mean is known. Reading a point to about +- 0.15 "
+    "nats takes about 1,000 scenarios; with the published 100 the standard error is about "
+    "0.46, enough to move a point by a whole trend step. The "
     "authors' code as released gives 1.61 +- 0.13 at K = J = L = 2 (1,260 scenarios). "
     "With exact KL the gap is negative in most scenarios (see the estimator note)."
 )
