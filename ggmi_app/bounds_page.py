@@ -3,7 +3,8 @@
 This module holds the page's own settings, its pool calls and the three tab sections:
 
 * ``render_breakdown``: every measured term for the current sliders;
-* ``render_sweep``: every term against one swept parameter, with a progress bar;
+* ``render_sweep``: why J and L move the gap apart (Δ_I split by part, J/L contrast), every
+  term against one swept parameter, and Lemma 4.8's n-against-m comparison;
 * ``render_statements``: the paper's statements in LaTeX next to the measured stand-ins.
 
 Page text may use LaTeX (``st.latex``, ``$...$``); figure text may not.
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -31,11 +33,15 @@ from ggmi_core.bounds import (
     DEFAULT_LOSS_CAP,
     TERM_INFO,
     BoundTerms,
+    bound_crossing,
     bound_terms_without_scenarios,
     default_sweep_values,
     estimate_bound_cost,
     estimate_bound_sweep_cost,
+    fit_parameter_count,
+    info_gain_parts_table,
     metric_label,
+    sample_size_table,
     sweep_bound_terms,
 )
 from ggmi_core.budget import check_budget
@@ -192,11 +198,12 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
     st.subheader("Information gain and entropy drop")
     st.markdown(
         "Left: exact sums over the synthetic factors ($e_p$ = the anchor component the prompt "
-        "names, $e_M$ = the model component that answers). Right: differential entropies "
-        "per sample by Monte Carlo. Theorem 4.10 says a larger $\\Delta_I$ (diversity) and a "
-        "larger $\\delta$ (faithfulness) both raise the GGMI bound; ↑ and ↓ in the labels show "
-        "the paper's preferred direction."
+        "names, $e_M$ = the model component that answers; theory §4 of this app's notes, "
+        "Definition 4.2 of the paper). Right: differential entropies per sample by Monte "
+        "Carlo. ↑ and ↓ in the labels show the paper's preferred direction "
+        "(Lemma 4.6 Remarks 1–3, Theorem 4.10 Remarks 1 and 3)."
     )
+    st.markdown(_information_reading(terms))
     show_figure(
         information,
         "bounds-information",
@@ -211,6 +218,7 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
         "Positive values mean training on synthetic data generalized better."
     )
     show_figure(gain, "bounds-gain", figures.gain_data(terms), lecture)
+    st.markdown(_gain_bridge(terms))
     with st.expander(
         "Every term: symbol, value, meaning and the paper's remark", expanded=not lecture
     ):
@@ -253,12 +261,10 @@ def _sweep_cap(
 
 def render_sweep(values: Mapping[str, Any], config: ScenarioConfig, lecture: bool) -> None:
     """Sweep one parameter, with a progress bar, and plot every term against it."""
+    render_jl_contrast(values, config, lecture)
+    st.subheader("Sweep any parameter")
     st.markdown(
-        "Vary one parameter, keep the others at the sidebar's values, and watch every term. "
-        "A lecture classic: sweep **L**. More task-irrelevant components raise "
-        "$\\Delta_I = \\log(K+J+L)$ (at zero adherence) but make the synthetic data more "
-        "spread out, so the entropy drop $\\delta$ shrinks: the trade-off the paper uses to "
-        "explain why the KL Gap falls as L grows."
+        "Vary one parameter, keep the others at the sidebar's values, and watch every term."
     )
     box = st.container(horizontal=True, border=True)
     param_choice, points, scenarios = SWEEP_SCHEMA
@@ -308,6 +314,249 @@ def render_sweep(values: Mapping[str, Any], config: ScenarioConfig, lecture: boo
             figures.sweep_data(table, panel[1]),
             lecture,
         )
+    render_sample_size(values, config, lecture)
+
+
+# ------------------------------------------------- teaching sections of the sweep tab
+
+#: J and L values of the contrast (the other letters stay at the sidebar's values).
+JL_GRID: Final[tuple[int, ...]] = (2, 5, 8, 11, 15)
+#: Synthetic sample sizes n of the Lemma 4.8 comparison.
+N_GRID: Final[tuple[int, ...]] = (50, 100, 200, 400, 800, 1600)
+#: Most scenarios per value these two sections use (the sidebar's count, capped).
+LESSON_ROUNDS: Final[int] = 20
+
+JL_TEXT: Final[str] = (
+    "At adherence $b=0$ the information gain is $\\Delta_I = \\log(K+J+L)$ (Definition 4.2 "
+    "with the prompt channel $P(e_M=j\\mid e_p=k) = b[j=k] + (1-b)w_j$): one more unsampled "
+    "component (J) or one more task-irrelevant component (L) raises it by exactly the same "
+    "amount, and the entropy drop $\\delta$ falls with both. Yet the gap rises with J and "
+    "falls with L (Figure 4, Section 4.4). The term that tells them apart is the task "
+    "divergence $C\\,D_{\\mathrm{TV}}(\\mathcal D, \\mathcal D_M)$ of Lemma 3.1: J adds "
+    "components the task G has, so M moves towards G; L adds components G lacks, so M moves "
+    "away. The gap follows the task divergence, not $\\Delta_I$.\n\n"
+    "Section 4.4 reads the L trend as a trade-off: $\\Delta_I$ up, $\\delta$ down. The J "
+    "sweep moves $\\Delta_I$ and $\\delta$ the same way while the gap goes the other way, "
+    "so that reading does not explain this simulation: $\\Delta_I$ counts the model's "
+    "components and cannot tell task-relevant from task-irrelevant diversity. $\\Delta_I$ "
+    "also rises with K while the gap falls; there the anchor fit itself improves, because "
+    "the anchor data cover K of the K + J target components (Appendix B's set-up)."
+)
+
+PARTS_TEXT: Final[str] = (
+    "Where $\\Delta_I$ comes from, exactly. Let $Z$ be the part of M that answered "
+    "(anchor-sampled, unsampled, task-irrelevant); $Z$ is a function of $e_M$, so the chain "
+    "rule gives $H(e_M\\mid e_p) = H(Z\\mid e_p) + \\sum_z P(Z=z)\\,H(e_M\\mid Z=z, "
+    "e_p)$ (the second sum taken jointly over $e_p$). At $b=0$ with equal weights and "
+    "$n_z$ components in part $z$ out of $N=K+J+L$ this is "
+    "$H(Z) + \\sum_z \\tfrac{n_z}{N}\\log n_z = \\log N$. Growing J widens the unsampled "
+    "slice, growing L the task-irrelevant one, and the totals are identical."
+)
+
+
+def render_jl_contrast(values: Mapping[str, Any], config: ScenarioConfig, lecture: bool) -> None:
+    """J and L side by side (Δ_I, task divergence, gap) and Δ_I split by part of M."""
+    st.subheader("Why the gap rises with J but falls with L")
+    st.markdown(JL_TEXT)
+    rounds = min(int(values["scenarios"]), LESSON_ROUNDS)
+    n_mc, metric, cap = values["n_mc"], values["metric"], values["C"]
+    grids = {p: default_grid(config, p, JL_GRID) for p in ("J", "L")}
+    check_budget(
+        sum(
+            estimate_bound_sweep_cost(config, p, g, rounds, n_mc, metric) for p, g in grids.items()
+        ),
+        what="The J/L comparison",
+    )
+    jobs = [
+        Job.of(sweep_bound_terms, config, p, [v], rounds, cap, n_mc, metric)
+        for p, grid in grids.items()
+        for v in grid
+    ]
+    parts = run_jobs(jobs, "Sweeping J and L")
+    sizes = [len(g) for g in grids.values()]
+    sweeps = {
+        "J": pd.concat(parts[: sizes[0]], ignore_index=True),
+        "L": pd.concat(parts[sizes[0] :], ignore_index=True),
+    }
+    (contrast,) = cached_figures(
+        "bounds-jl",
+        (config.to_dict(), rounds, cap, n_mc, metric),
+        lecture,
+        lambda: [figures.jl_contrast_figure(sweeps, metric=metric, lecture=lecture)],
+    )
+    st.caption(
+        escape_markdown(
+            f"J and L each over {', '.join(map(str, JL_GRID))} with the other letters at the "
+            f"sidebar's values; {rounds} scenarios per value; loss cap C = {cap:g}."
+        )
+    )
+    show_figure(contrast, "bounds-jl-contrast", figures.jl_contrast_data(sweeps), lecture)
+    st.markdown(PARTS_TEXT)
+    table = pd.concat(
+        [info_gain_parts_table(config, p, range(min(g), max(g) + 1)) for p, g in grids.items()],
+        ignore_index=True,
+    )
+    (split,) = cached_figures(
+        "bounds-parts",
+        (config.to_dict(),),
+        lecture,
+        lambda: [figures.info_gain_parts_figure(table, lecture=lecture)],
+    )
+    show_figure(split, "bounds-info-gain-parts", table, lecture)
+
+
+def default_grid(config: ScenarioConfig, param: str, grid: tuple[int, ...]) -> list[int]:
+    """The values of ``grid`` that form a valid configuration with ``config``."""
+    valid = [v for v in grid if _valid(config, param, v)]
+    if not valid:
+        raise ValueError(f"no value of {param} in {grid} is valid with these settings")
+    return valid
+
+
+def _valid(config: ScenarioConfig, param: str, value: int) -> bool:
+    try:
+        config.replace(**{param: value})
+    except ValueError:
+        return False
+    return True
+
+
+def sample_size_text(config: ScenarioConfig) -> str:
+    """What the Lemma 4.8 comparison measures, what is a stand-in, where it departs."""
+    m = config.K * config.n_anchor_per_component
+    p_gen = fit_parameter_count(config.K + config.J + config.L, config.dim)
+    p_anchor = fit_parameter_count(config.K, config.dim)
+    crossing = bound_crossing(config)
+    cross = (
+        f"with these stand-ins the synthetic shape drops below the anchor's from n = {crossing}"
+        if crossing > 0
+        else "with these stand-ins the synthetic shape never drops below the anchor's"
+    )
+    return (
+        "Lemma 4.8 (Section 4.3) bounds the error of the model trained on the "
+        f"$m = K N_k = {m}$ anchor samples by Lemma 4.4's term with "
+        "$I(S_{\\mathrm{anchor}};W_{\\mathrm{anchor}})$ and $m$ in place of "
+        "$I(S_{\\mathrm{gen}};W_{\\mathrm{gen}})$ and $n$. The paper's argument: since "
+        "usually $n \\gg m$, this bound is looser than the synthetic one (Lemma 4.6, "
+        "Theorem 4.7), so many synthetic samples can win.\n\n"
+        "**Measured** (left): $\\mathrm{Err}(\\pi^{\\mathrm{gen}})$ as $n$ grows and "
+        "$\\mathrm{Err}(\\pi^{\\mathrm{anchor}})$ at the fixed $m$, with the capped log-loss "
+        "of Lemma 3.1. **Stand-in** (right): $\\sqrt{I/\\text{size}}$ with "
+        "$I = \\tfrac p2 \\log(\\text{size})$, $p$ the fitted mixture's free parameters "
+        f"({p_gen} for the K+J+L-component synthetic fit, {p_anchor} for the K-component anchor "
+        "fit). This description-length count is not from the paper: $I(S;W)$ has no finite "
+        "value for a mixture fitted by EM. The prefactor "
+        "$\\exp(-\\tfrac L2\\log\\tfrac1\\eta)\\sqrt{2\\sigma^2}$ is left out; Section 4.3 "
+        "warns it differs between the two trainings, so only the trend in $n$ is meaningful; "
+        f"{cross}.\n\n"
+        "**Where the simulation departs from the paper.** Lemma 4.8 assumes $S_{\\mathrm{anchor}}$ "
+        "is drawn from the task distribution $\\mathcal D$; here it covers only K of the K + J "
+        "target components, so $\\mathrm{Err}(\\pi^{\\mathrm{anchor}})$ stays large at any $m$ "
+        "(it is mostly that shift, not sampling error), and "
+        "$\\mathrm{Err}(\\pi^{\\mathrm{gen}})$ includes Lemma 3.1's task divergence, which "
+        "Lemma 4.4 alone leaves out."
+    )
+
+
+def render_sample_size(values: Mapping[str, Any], config: ScenarioConfig, lecture: bool) -> None:
+    """Lemma 4.8 against Lemma 4.6: measured errors and stand-in bounds as n passes m."""
+    st.subheader("Lemma 4.8: m anchor samples against n synthetic samples")
+    rounds = min(int(values["scenarios"]), LESSON_ROUNDS)
+    n_mc, metric, cap = values["n_mc"], values["metric"], values["C"]
+    grid = [n for n in N_GRID if n >= config.K + config.J + config.L]
+    check_budget(
+        estimate_bound_sweep_cost(config, "n_synthetic", grid, rounds, n_mc, metric),
+        what="The n-against-m comparison",
+    )
+    jobs = [
+        Job.of(sweep_bound_terms, config, "n_synthetic", [n], rounds, cap, n_mc, metric)
+        for n in grid
+    ]
+    sweep = pd.concat(run_jobs(jobs, "Sweeping the synthetic sample size n"), ignore_index=True)
+    table = sample_size_table(config, sweep)
+    (fig,) = cached_figures(
+        "bounds-sample-size",
+        (config.to_dict(), rounds, cap, n_mc, metric),
+        lecture,
+        lambda: [figures.sample_size_figure(table, lecture=lecture)],
+    )
+    st.markdown(sample_size_text(config))
+    show_figure(fig, "bounds-lemma48-n-vs-m", table, lecture)
+
+
+# --------------------------------------------------------- breakdown reading aids
+
+
+def _information_reading(terms: BoundTerms) -> str:
+    """Why H(e_M) and Δ_I carry different arrows, and why δ is negative (with numbers)."""
+    t = terms.summary().set_index("term")
+    b = terms.config.adherence
+    equal = (
+        f"At adherence $b = 0$ the prompt does not steer the model, so $I(e_M;e_p) = 0$ and "
+        f"$H(e_M) = \\Delta_I$ = {_value(t, 'info_gain')}: one number. "
+        if b == 0
+        else f"At adherence $b = {b:g}$, $H(e_M)$ = {_value(t, 'H_eM')} exceeds "
+        f"$\\Delta_I$ = {_value(t, 'info_gain')} by $I(e_M;e_p)$ = {_value(t, 'I_eM_ep')}. "
+    )
+    return (
+        "**Reading these numbers.** "
+        + equal
+        + "Lemma 4.6's Remarks 1 and 3 ask for a larger $\\Delta_I$ and a smaller $H(e_M)$, "
+        "each with the other held fixed: Lemma 4.5 bounds $I(S_{\\mathrm{gen}};W)$ by "
+        "$-\\Delta_I + B_{e_p} + H(e_M) + \\delta_{\\epsilon,p}$, and "
+        "$-\\Delta_I + H(e_M) = I(e_M;e_p)$ (Definition 4.2), so the bound sees the two only "
+        "through $I(e_M;e_p)$. Hence $I(e_M;e_p)$ carries ↓ and $H(e_M)$ no arrow.\n\n"
+        f"The entropy drop $\\delta$ = {_value(t, 'entropy_drop')} is negative. The paper's "
+        "$\\delta_{S_{\\mathrm{anchor}},S_{\\mathrm{gen}}} = H(S_{\\mathrm{anchor}}) - "
+        "H(S_{\\mathrm{gen}})$ (Definition 4.9, Theorem 4.10 Remark 3) is the entropy of whole "
+        "data sets (Appendix G estimates it by the semantic entropy of generated texts). Here "
+        "it is the differential entropy of one anchor sample (G's first K components) minus "
+        "that of one synthetic sample ($\\mathcal D_{\\mathrm{gen}}$). At $b = 0$, "
+        "$\\mathcal D_{\\mathrm{gen}} = \\mathcal D_M$ holds components near the anchor ones "
+        "plus J + L more, so synthetic samples are more spread out and $\\delta < 0$ in every "
+        "setting measured; adherence pulls $\\mathcal D_{\\mathrm{gen}}$ towards the anchor "
+        "components and raises $\\delta$ (to about 0 at $b = 1$). The ↑ is the paper's "
+        "direction; without adherence the simulation does not deliver the entropy decrease "
+        "the paper's faithfulness argument assumes."
+    )
+
+
+def _gain_bridge(terms: BoundTerms) -> str:
+    """Why a gain of whole nats sits beside a gap of hundredths (with numbers)."""
+    t = terms.summary().set_index("term")
+    ex = terms.extras
+    risk_a = float(np.mean(ex["risk_target_anchor"]))
+    risk_g = float(np.mean(ex["risk_target_synthetic"]))
+    emp_a = float(np.mean(ex["empirical_anchor"]))
+    emp_g = float(np.mean(ex["empirical_synthetic"]))
+    both = float(
+        np.mean(
+            (np.asarray(ex["risk_target_anchor"]) >= np.asarray(ex["empirical_anchor"]))
+            & (np.asarray(ex["risk_target_synthetic"]) >= np.asarray(ex["empirical_synthetic"]))
+        )
+    )
+    name = escape_markdown(metric_label(terms.metric))
+    bounded = (
+        " It is bounded by $\\log 2 \\approx 0.69$ nats for any pair of distributions, so "
+        "its gap is small by construction."
+        if terms.metric == "js"
+        else ""
+    )
+    return (
+        f"**Why the gain is {_value(t, 'err_gain')} nats while the {name} gap is "
+        f"{_value(t, 'metric_gap')}.** They are different quantities. The gain compares "
+        "generalization errors $|R_{\\mathcal D}(\\pi) - \\widehat R_S(\\pi)|$ under the "
+        f"log-loss capped at $C = {terms.loss_cap:g}$ (Lemma 3.1), so it lies in $[-C, C]$. "
+        f"Here the population risks are {risk_a:.2f} (anchor fit) and {risk_g:.2f} (synthetic "
+        f"fit), the training losses {emp_a:.2f} and {emp_g:.2f}; in {100 * both:.0f}% of "
+        "scenarios both fits lose more on G than on their own data, and there the gain is the "
+        "difference of population risks minus the difference of training losses. Without the "
+        "cap, $R_G(\\pi) = h(G) + \\mathrm{KL}(G\\,\\|\\,\\pi)$, so the population-risk "
+        "difference is the KL(G ‖ fit) gap, clipped at C: the anchor fit never saw the J "
+        f"unsampled components and pays close to the cap there. The {name} gap is a divergence "
+        f"between each fit and G.{bounded} Both are stand-ins for GGMI (Definition 4.9), not "
+        "GGMI itself: compare their signs and trends, not their sizes."
+    )
 
 
 # ------------------------------------------------------------------ statements tab
@@ -376,8 +625,10 @@ def render_statements(terms: BoundTerms) -> None:
     st.markdown(
         f"Measured exactly: $\\Delta_I = H(e_M\\mid e_p)$ = {_value(t, 'info_gain')}, "
         f"$H(e_M)$ = {_value(t, 'H_eM')}, so $-\\Delta_I + H(e_M) = I(e_M;e_p)$ = "
-        f"{_value(t, 'I_eM_ep')}. Adherence raises $I(e_M;e_p)$ and lowers $\\Delta_I$. "
-        "Not measurable: $B_{e_p}$ and $\\delta_{\\epsilon,p}$."
+        f"{_value(t, 'I_eM_ep')}. So the bound depends on $\\Delta_I$ and $H(e_M)$ only "
+        "through $I(e_M;e_p)$: at adherence 0 they are equal and cancel. Adherence raises "
+        "$I(e_M;e_p)$ and lowers $\\Delta_I$. Not measurable: $B_{e_p}$ and "
+        "$\\delta_{\\epsilon,p}$."
     )
 
     st.subheader("Theorem 4.7 — synthetic-data post-training bound")
@@ -393,6 +644,23 @@ def render_statements(terms: BoundTerms) -> None:
         f"({_value(t, 'task_term')} and {_value(t, 'generation_term')}), $\\Delta_I$ and "
         "$H(e_M)$. The square-root part replaces the sampling term "
         f"({_value(t, 'sampling_term')} measured); its constants and $B_{{e_p}}$ are out of reach."
+    )
+
+    st.subheader("Lemma 4.8 — anchor-data post-training bound")
+    st.latex(
+        r"\mathbb E\,\mathrm{Err}(\pi^{\mathrm{anchor}})\le"
+        r"\exp\!\Bigl(-\tfrac{L}{2}\log\tfrac{1}{\eta}\Bigr)\sqrt{\frac{2\sigma^2}{m}\,"
+        r"I(S_{\mathrm{anchor}};W_{\mathrm{anchor}})}"
+    )
+    st.markdown(
+        "Lemma 4.4 for the model trained on the $m = K N_k$ anchor samples, which Section 4.3 "
+        "assumes are drawn from $\\mathcal D$. With $n \\gg m$ the paper expects this bound "
+        "to be looser than Theorem 4.7's. Measured stand-in for the left side: "
+        f"Err(π_anchor) = {_value(t, 'err_anchor')}, against Err(π_gen) = "
+        f"{_value(t, 'err_synthetic')}. $I(S_{{\\mathrm{{anchor}}}};W_{{\\mathrm{{anchor}}}})$ "
+        "is not measurable; the 'How terms move' tab compares the two bounds' dependence on "
+        "$n$ and $m$ with a labelled stand-in. Here the anchor data cover only K of the K + J "
+        "target components, so Lemma 4.8's assumption does not hold in the simulation."
     )
 
     st.subheader("Definition 4.9 — GGMI")
@@ -422,9 +690,12 @@ def render_statements(terms: BoundTerms) -> None:
         "The theorem's exact form has constants (and a compression coefficient $\\alpha$) "
         "that this page does not reproduce; only the directions of its remarks are shown. "
         f"Measured: $\\Delta_I$ = {_value(t, 'info_gain')} (diversity), $\\delta$ = "
-        f"{_value(t, 'entropy_drop')} (faithfulness). The sweep tab shows them pulling in "
-        "opposite directions as L grows. Not measurable: the two conditional entropies given "
-        "$W$ and $\\alpha$."
+        f"{_value(t, 'entropy_drop')} (faithfulness, per sample; negative at adherence 0, see "
+        "the Breakdown tab). Section 4.4 reads the L trend of Figure 4 as $\\Delta_I$ rising "
+        "while $\\delta$ falls; J moves both the same way and the gap the opposite way, so the "
+        "'How terms move' tab shows the task divergence of Lemma 3.1, not this trade-off, "
+        "separating J from L. Not measurable: the two conditional entropies given $W$ and "
+        "$\\alpha$."
     )
 
 

@@ -28,6 +28,7 @@ from ggmi_app.state import apply_preset, keyed, preset_buttons, sidebar_controls
 from ggmi_core.budget import check_budget, work_budget
 from ggmi_viz.gap_curves import (
     ESTIMATOR_NOTE,
+    FIGURE4_CAPTION,
     PARAM_LABELS,
     figure4_data,
     figure4_figure,
@@ -177,9 +178,9 @@ def _figure4(lecture: bool) -> None:
             figure4, "figure4-published-and-js", figure4_data(tables), lecture, key="figure4"
         )
         st.caption(
-            "Top row: the published estimator, reproducing the paper's curves (mean +- 1 "
-            "standard deviation over scenarios). Bottom row: the same sweeps with the exact "
-            "Jensen-Shannon divergence. Sources: " + " ".join(notes)
+            "Top row: the published estimator, reproducing the paper's curves. Bottom row: "
+            "the same sweeps with the exact Jensen-Shannon divergence (not in the paper). "
+            f"{FIGURE4_CAPTION} Sources: " + " ".join(notes)
         )
         st.info(ESTIMATOR_NOTE, icon=INFO_ICON)
 

@@ -145,22 +145,26 @@ TERM_INFO: dict[str, TermInfo] = {
         _info(
             "H_eM",
             "H(e_M)",
-            "entropy of the model factor: which model component produced a sample",
-            "smaller is better: a model aligned with the task (Lemma 4.6, Remark 3)",
+            "entropy of the model factor: which model component produced a sample; equals"
+            " Δ_I at adherence 0",
+            "no single direction: Lemma 4.6 Remark 3 prefers it smaller with Δ_I held fixed,"
+            " but Lemma 4.5 uses H(e_M) and Δ_I only through H(e_M) − Δ_I = I(e_M; e_p)",
             "information",
         ),
         _info(
             "I_eM_ep",
             "I(e_M; e_p)",
             "information the model's factor shares with the prompt's factor",
-            "enters Δ_I = H(e_M) − I(e_M; e_p) with a minus sign",
+            "smaller is better: Lemma 4.5 bounds I(S_gen; W) by I(e_M; e_p) + B_ep + δ_ε,p,"
+            " since −Δ_I + H(e_M) = I(e_M; e_p)",
             "information",
         ),
         _info(
             "info_gain",
             "Δ_I = H(e_M | e_p)",
-            "information gain: what the model adds beyond the prompt (diversity)",
-            "larger is better (Lemma 4.6 Remark 1; Theorem 4.10 Remark 1)",
+            "information gain: what the model adds beyond the prompt (diversity); counts"
+            " task-irrelevant components as much as useful ones",
+            "larger is better with H(e_M) held fixed (Lemma 4.6 Remark 1; Theorem 4.10 Remark 1)",
             "information",
         ),
         _info(
@@ -180,8 +184,11 @@ TERM_INFO: dict[str, TermInfo] = {
         _info(
             "entropy_drop",
             "δ = H(S_anchor) − H(S_gen)",
-            "entropy drop from anchor to synthetic data (faithfulness)",
-            "larger is better (Theorem 4.10 Remark 3)",
+            "entropy drop from anchor to synthetic data (faithfulness), per sample; the paper's"
+            " H(S) is the entropy of a whole data set. Negative at adherence 0: D_gen has the"
+            " anchor components plus J + L more, so it is always more spread out",
+            "larger is better (Theorem 4.10 Remark 3); the simulation never makes it positive"
+            " without adherence",
             "entropy",
         ),
         _info(
@@ -195,7 +202,8 @@ TERM_INFO: dict[str, TermInfo] = {
         _info(
             "err_gain",
             "Err(π_anchor) − Err(π_gen)",
-            "measured generalization gain from synthetic data (a stand-in for GGMI)",
+            "measured generalization gain from synthetic data (a stand-in for GGMI), a"
+            " difference of capped log-losses in [−C, C]; not on a divergence's scale",
             "larger means synthetic data helped more (Definition 4.9)",
             "gain",
         ),
@@ -333,6 +341,126 @@ def information_terms(
     h_conditional = entr(channel).sum(axis=-1).mean(axis=-1)
     mutual = np.maximum(h_marginal - h_conditional, 0.0)  # round-off can dip below 0
     return InformationTerms(H_eM=h_marginal, I_eM_ep=mutual, info_gain=h_conditional)
+
+
+PART_LABELS: tuple[str, str, str] = ("anchor-sampled", "unsampled", "task-irrelevant")
+"""Names of M's three parts (codes 0, 1, 2 of ``ScenarioBatch.model_part``)."""
+
+
+@dataclass(frozen=True)
+class InfoGainByPart:
+    """Exact split of ``Delta_I = H(e_M | e_p)`` by the part Z of M that answered (nats).
+
+    Z (0 anchor-sampled, 1 unsampled, 2 task-irrelevant) is a function of e_M, so the chain
+    rule gives ``H(e_M | e_p) = H(Z | e_p) + H(e_M | Z, e_p)``, and the second term splits
+    over parts: ``H(e_M | Z, e_p) = sum_z sum_k P(e_p = k, Z = z) H(e_M | Z = z, e_p = k)``.
+
+    Attributes:
+        which_part: ``H(Z | e_p)``, shape (...): uncertainty about which part answers.
+        within_part: ``P(Z = z, .) H(e_M | Z = z, e_p)`` summed over e_p, shape (..., 3):
+            uncertainty about the component inside part z, weighted by how often z answers.
+        which_part_share: the share of ``H(Z | e_p)`` that each part's own probability
+            carries, ``E_k[-P(z | k) log P(z | k)]``, shape (..., 3); it sums to
+            ``which_part``.
+    """
+
+    which_part: Array
+    within_part: Array
+    which_part_share: Array
+
+    @property
+    def total(self) -> Array:
+        """``H(Z | e_p) + sum_z within_part[z]``, which equals ``Delta_I`` (shape (...))."""
+        return self.which_part + self.within_part.sum(axis=-1)
+
+    @property
+    def by_part(self) -> Array:
+        """Each part's whole contribution ``which_part_share + within_part``, (..., 3).
+
+        Equals ``E_k[-sum_{j in z} P(j | k) log P(j | k)]``: the entropy terms of the
+        components of part z.
+        """
+        return self.which_part_share + self.within_part
+
+
+def info_gain_by_part(
+    model_weights: ArrayLike,
+    model_part: ArrayLike,
+    n_anchor_components: int,
+    adherence: float,
+) -> InfoGainByPart:
+    """Split ``Delta_I = H(e_M | e_p)`` exactly by the part of M that answered (nats).
+
+    Uses ``prompt_channel``: ``P(e_M = j | e_p = k) = b [j = k] + (1 - b) w_j`` with e_p
+    uniform over the K anchor components. Finite sums, no sampling.
+
+    Args:
+        model_weights: M's weights w, shape (..., k).
+        model_part: part code of each of M's components, shape (k,), values in 0..2.
+        n_anchor_components: K.
+        adherence: b in [0, 1].
+
+    Returns:
+        An ``InfoGainByPart`` whose ``total`` equals ``information_terms(...).info_gain``.
+        At b = 0 with equal weights and n_z components in part z (N = K + J + L):
+        ``H(Z | e_p) = H(Z) = -sum_z (n_z/N) log(n_z/N)`` and
+        ``within_part[z] = (n_z/N) log(n_z)``; they add up to ``log(N)``.
+    """
+    channel = prompt_channel(model_weights, n_anchor_components, adherence)  # (..., K, k)
+    parts = np.asarray(model_part)
+    if parts.shape != (channel.shape[-1],) or not np.isin(parts, (0, 1, 2)).all():
+        raise ValueError(
+            f"model_part must hold one code in 0..2 per model component "
+            f"({channel.shape[-1]}); got {parts.tolist()}"
+        )
+    one_hot = (parts[:, None] == np.arange(3)[None, :]).astype(float)  # (k, 3)
+    p_part = channel @ one_hot  # P(Z = z | e_p = k), (..., K, 3)
+    # H(e_M | Z = z, e_p = k) weighted by P(z | k) equals sum_{j in z} entr(P(j | k))
+    # minus entr(P(z | k)): the within-part entropy without dividing by P(z | k) (which
+    # may be 0 for an empty part).
+    weighted_within = entr(channel) @ one_hot - entr(p_part)  # (..., K, 3)
+    share = entr(p_part).mean(axis=-2)  # e_p uniform over K
+    return InfoGainByPart(
+        which_part=share.sum(axis=-1),
+        within_part=np.maximum(weighted_within.mean(axis=-2), 0.0),  # round-off only
+        which_part_share=share,
+    )
+
+
+def info_gain_parts_for(config: ScenarioConfig) -> InfoGainByPart:
+    """``info_gain_by_part`` for a configuration's model M (equal weights, as published)."""
+    k = config.K + config.J + config.L
+    parts = np.repeat(np.arange(3), [config.K, config.J, config.L])
+    return info_gain_by_part(np.full(k, 1.0 / k), parts, config.K, config.adherence)
+
+
+def info_gain_parts_table(
+    config: ScenarioConfig, param: str, values: Iterable[float]
+) -> pd.DataFrame:
+    """The exact split of Delta_I for each value of one parameter (no sampling), long form.
+
+    Columns: ``param, value, component, nats`` with component in ``"which part"`` and
+    ``"within <part>"`` for each of ``PART_LABELS``, plus ``"total"`` (= Delta_I).
+    """
+    rows = []
+    for value in values:
+        split = info_gain_parts_for(config.replace(**{param: value}))
+        rows.append(
+            {
+                "param": param,
+                "value": value,
+                "component": "which part",
+                "nats": float(split.which_part),
+            }
+        )
+        for name, nats in zip(PART_LABELS, split.within_part, strict=True):
+            rows.append(
+                {"param": param, "value": value, "component": f"within {name}", "nats": float(nats)}
+            )
+        rows.append(
+            {"param": param, "value": value, "component": "total", "nats": float(split.total)}
+        )
+    return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------------ risk terms
@@ -772,6 +900,136 @@ def sweep_bound_terms(
     if progress is not None:
         progress(len(grid), len(grid))
     return pd.concat(frames, ignore_index=True)
+
+
+# ------------------------------------------------------- Lemma 4.8: n against m
+
+
+def fit_parameter_count(n_components: int, dim: int) -> int:
+    """Free parameters of a full-covariance GMM: ``(k - 1) + k d + k d (d + 1) / 2``."""
+    k, d = int(n_components), int(dim)
+    if k < 1 or d < 1:
+        raise ValueError(f"n_components and dim must be at least 1; got {k}, {d}")
+    return (k - 1) + k * d + k * d * (d + 1) // 2
+
+
+def information_standin(n_params: int, size: ArrayLike) -> Array:
+    """Stand-in for ``I(S; W)`` in nats: ``(p / 2) log(size)``, same shape as ``size``.
+
+    NOT from the paper: the paper gives no value of ``I(S; W)`` and a fitted mixture has
+    none that is finite (W is a deterministic function of a continuous sample). This is the
+    description length of p parameters pinned down to their statistical precision
+    (about ``1 / sqrt(size)`` each), the count behind BIC/MDL. It grows with the number
+    of parameters and only logarithmically with the sample size.
+    """
+    size = np.asarray(size, dtype=float)
+    if np.any(size < 2):
+        raise ValueError("sample sizes must be at least 2")
+    return 0.5 * float(n_params) * np.log(size)
+
+
+def lemma44_shape(information: ArrayLike, size: ArrayLike) -> Array:
+    """``sqrt(I / size)``: the part of Lemma 4.4 (and 4.8) that depends on data, sqrt(nats).
+
+    The prefactor ``exp(-(L/2) log(1/eta)) sqrt(2 sigma^2)`` is unknown for a mixture fit
+    and is left out (taken as 1); Section 4.3 of the paper warns it differs between the
+    anchor-trained and the synthetic-trained model, so only the trend in the sample size
+    and the effect of I are meaningful.
+    """
+    return np.sqrt(np.asarray(information, dtype=float) / np.asarray(size, dtype=float))
+
+
+SAMPLE_SIZE_COLUMNS: tuple[str, ...] = (
+    "n",
+    "m",
+    "ratio_n_over_m",
+    "err_synthetic",
+    "err_synthetic_stderr",
+    "err_anchor",
+    "err_anchor_stderr",
+    "params_synthetic",
+    "params_anchor",
+    "info_standin_synthetic",
+    "info_standin_anchor",
+    "bound_shape_synthetic",
+    "bound_shape_anchor",
+)
+"""Columns of ``sample_size_table`` (errors in nats, bound shapes in sqrt(nats))."""
+
+
+def sample_size_table(config: ScenarioConfig, sweep: pd.DataFrame) -> pd.DataFrame:
+    """Lemma 4.8 against Lemma 4.4/4.6: measured errors and bound shapes as n varies.
+
+    Args:
+        config: the setting (its K, J, L, N_k and d fix m and both parameter counts).
+        sweep: ``sweep_bound_terms(config, "n_synthetic", values, ...)`` output.
+
+    Returns:
+        One row per synthetic sample size n (columns ``SAMPLE_SIZE_COLUMNS``): measured
+        ``Err(pi_gen)`` and ``Err(pi_anchor)`` (scenario means and standard errors, nats;
+        the anchor side does not depend on n and is re-measured at every n) and the
+        stand-in bound shapes ``sqrt(I/n)`` (K+J+L-component fit on n samples) and
+        ``sqrt(I/m)`` (K-component fit on the m = K N_k anchor samples).
+    """
+    missing = {"value", "term", "mean", "stderr"} - set(sweep.columns)
+    if missing:
+        raise ValueError(f"sweep table lacks columns: {', '.join(sorted(missing))}")
+    if "param" in sweep.columns and set(sweep["param"]) != {"n_synthetic"}:
+        raise ValueError("sample_size_table needs a sweep over n_synthetic")
+    m = config.K * config.n_anchor_per_component
+    p_gen = fit_parameter_count(config.K + config.J + config.L, config.dim)
+    p_anchor = fit_parameter_count(config.K, config.dim)
+    wide = sweep.pivot_table(index="value", columns="term", values=["mean", "stderr"])
+    n = wide.index.to_numpy(dtype=float)
+    info_gen = information_standin(p_gen, n)
+    info_anchor = float(information_standin(p_anchor, m))
+    table = pd.DataFrame(
+        {
+            "n": n.astype(int),
+            "m": m,
+            "ratio_n_over_m": n / m,
+            "err_synthetic": wide[("mean", "err_synthetic")].to_numpy(),
+            "err_synthetic_stderr": wide[("stderr", "err_synthetic")].to_numpy(),
+            "err_anchor": wide[("mean", "err_anchor")].to_numpy(),
+            "err_anchor_stderr": wide[("stderr", "err_anchor")].to_numpy(),
+            "params_synthetic": p_gen,
+            "params_anchor": p_anchor,
+            "info_standin_synthetic": info_gen,
+            "info_standin_anchor": info_anchor,
+            "bound_shape_synthetic": lemma44_shape(info_gen, n),
+            "bound_shape_anchor": float(lemma44_shape(info_anchor, m)),
+        }
+    )
+    return table[list(SAMPLE_SIZE_COLUMNS)].reset_index(drop=True)
+
+
+def sample_size_comparison(
+    config: ScenarioConfig,
+    n_values: Sequence[int],
+    rounds: int = 20,
+    loss_cap: float = DEFAULT_LOSS_CAP,
+    n_mc: int = DEFAULT_N_MC,
+    metric: str = "js",
+) -> pd.DataFrame:
+    """``sample_size_table`` of a fresh ``sweep_bound_terms`` over the synthetic count n."""
+    sweep = sweep_bound_terms(config, "n_synthetic", n_values, rounds, loss_cap, n_mc, metric)
+    return sample_size_table(config, sweep)
+
+
+def bound_crossing(config: ScenarioConfig) -> int:
+    """Smallest n at which the stand-in synthetic bound shape is below the anchor one.
+
+    Solves ``sqrt(I_gen(n) / n) < sqrt(I_anchor(m) / m)`` on the integers (the stand-ins
+    of ``information_standin``); n >= K + J + L.
+    """
+    m = config.K * config.n_anchor_per_component
+    p_gen = fit_parameter_count(config.K + config.J + config.L, config.dim)
+    target = float(
+        lemma44_shape(information_standin(fit_parameter_count(config.K, config.dim), m), m)
+    )
+    n = np.arange(max(2, config.K + config.J + config.L), 1_000_001)
+    below = lemma44_shape(information_standin(p_gen, n), n) < target
+    return int(n[np.argmax(below)]) if below.any() else -1
 
 
 # ------------------------------------------------------------------------ helpers

@@ -10,7 +10,12 @@ Builders take a ``ggmi_core.bounds.BoundTerms`` (one setting) or the long table 
   differential entropies behind the entropy drop;
 * ``gain_figure``: both fits' measured generalization errors and, per scenario, the
   measured gain beside the chosen metric's gap;
-* ``sweep_figure``: every term against one swept parameter.
+* ``sweep_figure``: every term against one swept parameter;
+* ``info_gain_parts_figure``: Δ_I split exactly (chain rule) by the part of M that answers,
+  as J and as L grow;
+* ``jl_contrast_figure``: J and L side by side: Δ_I, the task divergence and the gap;
+* ``sample_size_figure``: Lemma 4.8 against Lemma 4.6 as the synthetic count n grows past
+  the anchor count m, measured errors beside stand-in bound shapes.
 
 Tick labels carry the paper's symbols in plain Unicode with an arrow for the paper's
 remark (↑ higher is better, ↓ lower is better); hover text gives the one-line meaning.
@@ -27,9 +32,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ggmi_core.bounds import LEMMA31_TERMS, TERM_INFO, BoundTerms, metric_label
+from ggmi_core.bounds import LEMMA31_TERMS, PART_LABELS, TERM_INFO, BoundTerms, metric_label
 from ggmi_core.config import FIELD_LIMITS
-from ggmi_viz.theme import GREY, OKABE_ITO, apply_theme, with_alpha
+from ggmi_viz.theme import GREY, OKABE_ITO, PART_COLORS, apply_theme, with_alpha
 
 #: Colour of each term, shared by every figure on the page.
 TERM_COLORS: Final[dict[str, str]] = {
@@ -337,7 +342,10 @@ def information_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
     fig.update_layout(
         title={
             "text": "Information gain Δ_I and entropy drop δ",
-            "subtitle": {"text": "Δ_I: diversity the model adds; δ: faithfulness (both ↑ better)"},
+            "subtitle": {
+                "text": "at adherence 0, H(e_M) = Δ_I and I(e_M; e_p) = 0; δ is per sample"
+                " (Theorem 4.10 wants it ↑, the simulation keeps it negative)"
+            },
         },
         height=680 if lecture else 500,
         bargap=0.35,
@@ -520,3 +528,294 @@ def sweep_data(table: pd.DataFrame, terms: Sequence[str] | None = None) -> pd.Da
     wide = table.pivot_table(index="value", columns="term", values=["mean", "stderr"])
     wide.columns = [f"{term}_{stat}" for stat, term in wide.columns]
     return wide.reset_index()
+
+
+# --------------------------------------------------------- Δ_I split by part of M
+
+#: Colours of the chain-rule pieces of Δ_I: "which part" grey, then each part's colour.
+PARTS_PIECE_COLORS: Final[dict[str, str]] = {
+    "which part": GREY,
+    **{f"within {name}": PART_COLORS[i] for i, name in enumerate(PART_LABELS)},
+}
+_PIECE_HOVER: Final[dict[str, str]] = {
+    "which part": "H(Z | e_p): uncertainty about which part of M answers",
+    **{
+        f"within {name}": f"P(Z = {name}) H(e_M | Z = {name}, e_p): which {name} component"
+        for name in PART_LABELS
+    },
+}
+
+
+def info_gain_parts_figure(table: pd.DataFrame, lecture: bool = False) -> go.Figure:
+    """Δ_I stacked from its exact chain-rule pieces, one panel per swept letter.
+
+    ``Δ_I = H(e_M | e_p) = H(Z | e_p) + Σ_z P(Z = z) H(e_M | Z = z, e_p)`` with Z the part of
+    M (anchor-sampled, unsampled, task-irrelevant) that answered.
+
+    Args:
+        table: ``ggmi_core.bounds.info_gain_parts_table`` rows for one or more letters
+            (columns ``param, value, component, nats``), e.g. J and L concatenated.
+        lecture: lecture-mode theme.
+    """
+    missing = {"param", "value", "component", "nats"} - set(table.columns)
+    if missing:
+        raise ValueError(f"parts table lacks columns: {', '.join(sorted(missing))}")
+    params = list(dict.fromkeys(table["param"]))
+    fig = make_subplots(
+        rows=1,
+        cols=len(params),
+        shared_yaxes=True,
+        horizontal_spacing=0.06,
+        subplot_titles=[f"vary {_PARAM_SHORT.get(p, p)}" for p in params],
+    )
+    for col, param in enumerate(params, start=1):
+        sub = table[table["param"] == param]
+        for piece, color in PARTS_PIECE_COLORS.items():
+            rows = sub[sub["component"] == piece].sort_values("value")
+            fig.add_trace(
+                go.Bar(
+                    x=rows["value"],
+                    y=rows["nats"],
+                    name=piece,
+                    marker_color=color,
+                    legendgroup=piece,
+                    showlegend=col == 1,
+                    hovertemplate=(
+                        f"{_PARAM_SHORT.get(param, param)} = %{{x}}<br>%{{y:.3f}} nats<br>"
+                        f"{_PIECE_HOVER[piece]}<extra></extra>"
+                    ),
+                ),
+                row=1,
+                col=col,
+            )
+        total = sub[sub["component"] == "total"].sort_values("value")
+        fig.add_trace(
+            go.Scatter(
+                x=total["value"],
+                y=total["nats"],
+                mode="lines+markers",
+                name="Δ_I = H(e_M | e_p) (sum)",
+                line={"color": OKABE_ITO["black"], "dash": "dot"},
+                legendgroup="total",
+                showlegend=col == 1,
+                hovertemplate="Δ_I = %{y:.3f} nats<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+        fig.update_xaxes(title_text=param_label(param), row=1, col=col)
+    fig.update_yaxes(title_text="nats", row=1, col=1)
+    fig.update_layout(
+        barmode="stack",
+        title={
+            "text": "Where the information gain Δ_I comes from (exact, chain rule)",
+            "subtitle": {"text": "same total for J and L; only the part that supplies it differs"},
+        },
+        legend={"orientation": "h", "yanchor": "top", "y": -0.25 if lecture else -0.2, "x": 0.0},
+        height=680 if lecture else 500,
+    )
+    _leave_room_for_subtitle(fig, lecture)
+    return apply_theme(fig, lecture)
+
+
+# ------------------------------------------------------------ J and L side by side
+
+#: Rows of the J/L contrast: (y-axis title, terms drawn).
+JL_ROWS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
+    ("information gain, nats", ("info_gain",)),
+    ("task divergence, nats", ("task_term",)),
+    ("gap", ("metric_gap",)),
+)
+
+
+#: Distinct colours for the three rows (Δ_I and the task term share blue elsewhere).
+_JL_COLORS: Final[dict[str, str]] = {
+    "info_gain": OKABE_ITO["blue"],
+    "task_term": OKABE_ITO["vermillion"],
+    "metric_gap": OKABE_ITO["reddish_purple"],
+}
+
+
+def jl_contrast_figure(
+    sweeps: dict[str, pd.DataFrame], metric: str = "js", lecture: bool = False
+) -> go.Figure:
+    """J and L side by side: Δ_I, the task divergence C·TV(G, M) and the gap.
+
+    Both letters raise Δ_I = log(K + J + L) identically (at adherence 0); only the task
+    divergence tells them apart, and the gap follows it.
+
+    Args:
+        sweeps: ``{letter: sweep_bound_terms table}`` for the letters to compare (J and L).
+        metric: the gap's divergence metric (for its label).
+        lecture: lecture-mode theme.
+    """
+    if not sweeps:
+        raise ValueError("jl_contrast_figure needs at least one sweep")
+    params = list(sweeps)
+    fig = make_subplots(
+        rows=len(JL_ROWS),
+        cols=len(params),
+        shared_yaxes="rows",
+        shared_xaxes="columns",
+        horizontal_spacing=0.06,
+        vertical_spacing=0.08,
+        subplot_titles=[f"vary {_PARAM_SHORT.get(p, p)}" for p in params]
+        + [""] * (len(params) * (len(JL_ROWS) - 1)),
+    )
+    for col, param in enumerate(params, start=1):
+        table = sweeps[param]
+        missing = {"value", "term", "mean", "stderr"} - set(table.columns)
+        if missing:
+            raise ValueError(f"sweep over {param} lacks columns: {', '.join(sorted(missing))}")
+        for row, (_, keys) in enumerate(JL_ROWS, start=1):
+            for key in keys:
+                sub = table[table["term"] == key].sort_values("value")
+                label = term_label(key, metric=metric)
+                fig.add_trace(
+                    go.Scatter(
+                        x=sub["value"],
+                        y=sub["mean"],
+                        error_y={
+                            "type": "data",
+                            "array": sub["stderr"].fillna(0.0),
+                            "visible": True,
+                        },
+                        mode="lines+markers",
+                        name=label,
+                        legendgroup=key,
+                        showlegend=col == 1,
+                        line={"color": _JL_COLORS[key]},
+                        marker={"color": _JL_COLORS[key]},
+                        hovertemplate=(
+                            f"{label}<br>{_PARAM_SHORT.get(param, param)} = %{{x}}<br>"
+                            f"%{{y:.3f}}<br>{_hover(key)}<extra></extra>"
+                        ),
+                    ),
+                    row=row,
+                    col=col,
+                )
+            if keys == ("metric_gap",):
+                fig.add_hline(y=0.0, line={"color": "#444444", "width": 1}, row=row, col=col)
+        fig.update_xaxes(title_text=_PARAM_SHORT.get(param, param), row=len(JL_ROWS), col=col)
+    for row, (title, _) in enumerate(JL_ROWS, start=1):
+        if title == "gap":
+            title = f"{metric_label(metric)} gap"
+        fig.update_yaxes(title_text=title, row=row, col=1)
+    fig.update_layout(
+        title={
+            "text": "J and L raise Δ_I alike; only J lowers the task divergence",
+            "subtitle": {"text": "the gap follows C·TV(G, M), not Δ_I"},
+        },
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12 if lecture else -0.08, "x": 0.0},
+        height=1050 if lecture else 780,
+    )
+    return apply_theme(fig, lecture)
+
+
+def jl_contrast_data(sweeps: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Rows behind ``jl_contrast_figure`` (param, value, term, mean, stderr), for CSV."""
+    keys = [k for _, terms in JL_ROWS for k in terms]
+    frames = [
+        t[t["term"].isin(keys)][["value", "term", "mean", "stderr"]].assign(param=p)
+        for p, t in sweeps.items()
+    ]
+    data = pd.concat(frames, ignore_index=True)
+    return data[["param", "value", "term", "mean", "stderr"]]
+
+
+# ------------------------------------------------------------- Lemma 4.8: n vs m
+
+_ANCHOR_COLOR: Final[str] = OKABE_ITO["orange"]
+_SYNTH_COLOR: Final[str] = OKABE_ITO["blue"]
+
+
+def sample_size_figure(table: pd.DataFrame, lecture: bool = False) -> go.Figure:
+    """Lemma 4.8 (anchor, m samples) against Lemma 4.6 (synthetic, n samples) as n grows.
+
+    Left: measured ``Err(π_gen)`` against n and ``Err(π_anchor)`` at the fixed m (nats,
+    ± standard error). Right: the stand-in bound shapes ``sqrt(I/n)`` and ``sqrt(I/m)``
+    (sqrt(nats); prefactor left out, I a stand-in: see ``ggmi_core.bounds``). A dotted
+    line marks n = m.
+
+    Args:
+        table: ``ggmi_core.bounds.sample_size_table`` output.
+        lecture: lecture-mode theme.
+    """
+    missing = {"n", "m", "err_synthetic", "err_anchor", "bound_shape_synthetic"} - set(
+        table.columns
+    )
+    if missing:
+        raise ValueError(f"sample-size table lacks columns: {', '.join(sorted(missing))}")
+    table = table.sort_values("n")
+    m = int(table["m"].iloc[0])
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.12,
+        subplot_titles=("Measured error (capped log-loss)", "Bound shape sqrt(I / size), stand-in"),
+    )
+    n = table["n"].to_numpy(dtype=float)
+    for col, (gen_col, anchor_col, unit) in enumerate(
+        (
+            ("err_synthetic", "err_anchor", "nats"),
+            ("bound_shape_synthetic", "bound_shape_anchor", "sqrt(nats)"),
+        ),
+        start=1,
+    ):
+        gen_se = table.get(f"{gen_col}_stderr")
+        anchor_se = table.get(f"{anchor_col}_stderr")
+        fig.add_trace(
+            go.Scatter(
+                x=n,
+                y=table[gen_col],
+                error_y=None
+                if gen_se is None
+                else {"type": "data", "array": gen_se.fillna(0.0), "visible": True},
+                mode="lines+markers",
+                name="synthetic fit (K+J+L components, n samples)",
+                legendgroup="synthetic",
+                showlegend=col == 1,
+                line={"color": _SYNTH_COLOR},
+                hovertemplate=f"n = %{{x}}<br>%{{y:.3f}} {unit}<extra>synthetic</extra>",
+            ),
+            row=1,
+            col=col,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=n,
+                y=table[anchor_col],
+                error_y=None
+                if anchor_se is None
+                else {"type": "data", "array": anchor_se.fillna(0.0), "visible": True},
+                mode="lines+markers",
+                name=f"anchor fit (K components, m = {m} samples, fixed)",
+                legendgroup="anchor",
+                showlegend=col == 1,
+                line={"color": _ANCHOR_COLOR, "dash": "dash"},
+                hovertemplate=f"m = {m}<br>%{{y:.3f}} {unit}<extra>anchor</extra>",
+            ),
+            row=1,
+            col=col,
+        )
+        fig.add_vline(x=m, line={"color": GREY, "dash": "dot", "width": 1.5}, row=1, col=col)
+        fig.update_xaxes(
+            type="log",
+            title_text="n, synthetic samples (dotted: n = m)",
+            tickvals=n,
+            ticktext=[f"{v:g}" for v in n],
+            row=1,
+            col=col,
+        )
+    fig.update_yaxes(title_text="Err, nats", row=1, col=1)
+    fig.update_yaxes(title_text="sqrt(nats), prefactor taken as 1", row=1, col=2)
+    fig.update_layout(
+        title={
+            "text": "Lemma 4.8 vs Lemma 4.6: m anchor samples against n synthetic samples",
+            "subtitle": {"text": "right panel: stand-in I = (p/2) log(size), not from the paper"},
+        },
+        legend={"orientation": "h", "yanchor": "top", "y": -0.25 if lecture else -0.2, "x": 0.0},
+        height=680 if lecture else 500,
+    )
+    _leave_room_for_subtitle(fig, lecture)
+    return apply_theme(fig, lecture)

@@ -151,7 +151,10 @@ def test_sweep_tab_plots_every_term_against_the_swept_parameter() -> None:
     )
     assert not at.error
     titles = [f["layout"]["title"]["text"] for f in _figures(at)]
-    assert titles[0].startswith("Trade-off") and len(titles) == 4
+    # J/L contrast and the Δ_I split first, then the four sweep panels, then Lemma 4.8
+    assert titles[0].startswith("J and L raise") and titles[1].startswith("Where the information")
+    assert titles[2].startswith("Trade-off") and len(titles) == 7
+    assert titles[-1].startswith("Lemma 4.8")
     gen = _trace(at, GEN_TERM)
     assert _values(gen["x"]) == [0.0, 1.0, 2.0]
     y = _values(gen["y"])
@@ -168,8 +171,32 @@ def test_sweep_tab_plots_every_term_against_the_swept_parameter() -> None:
 
 def test_statements_tab_renders_each_statement_beside_numbers() -> None:
     at = _run({"bounds_tab": "Statements"})
-    assert len(at.latex) == 6
+    assert len(at.latex) == 7  # Lemma 4.8 joined the six statements
     text = " ".join(m.value for m in at.markdown)
     assert "holds in 10 of 10 scenarios" in text
     assert "not measurable" in text.lower()
     assert not at.get("plotly_chart")
+
+
+def test_sweep_tab_explains_j_against_l_with_measured_curves() -> None:
+    at = _run({"bounds_tab": "How terms move", "bounds_move_points": "3"})
+    contrast = _figure(at, "J and L raise")
+    traces = [t for t in contrast["data"] if t["name"].startswith("Δ_I")]
+    j_gain, l_gain = (_values(t["y"]) for t in traces)
+    assert j_gain == pytest.approx(l_gain)  # same Δ_I for the same J and L values
+    task = [_values(t["y"]) for t in contrast["data"] if t["name"].startswith("C·TV(D, D_M)")]
+    assert task[0][-1] < task[0][0] and task[1][-1] > task[1][0]
+    text = " ".join(m.value for m in at.markdown)
+    assert "Section 4.4" in text and "task" in text and "Lemma 3.1" in text
+    lemma48 = _figure(at, "Lemma 4.8")
+    names = [t["name"] for t in lemma48["data"]]
+    assert any("m = 100" in n for n in names)
+    assert "not from the paper" in text
+
+
+def test_breakdown_explains_negative_entropy_drop_and_the_gain_scale() -> None:
+    at = _run()
+    text = _plain(" ".join(m.value for m in at.markdown))
+    assert "H(e_M) = " in text and "Delta_I" in text
+    assert "is negative" in text and "Definition 4.9" in text
+    assert "capped" in text and "KL(G" in text

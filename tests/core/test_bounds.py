@@ -6,6 +6,7 @@ import itertools
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -278,3 +279,109 @@ def test_cost_grows_with_rounds_and_size():
     cfg = ScenarioConfig()
     assert estimate_bound_cost(cfg, 100) > estimate_bound_cost(cfg, 10)
     assert estimate_bound_cost(cfg.replace(L=10), 10) > estimate_bound_cost(cfg, 10)
+
+
+# ------------------------------------------------- Δ_I split by part, Lemma 4.8 table
+
+
+@pytest.mark.parametrize(("K", "J", "L"), [(2, 2, 2), (2, 15, 2), (2, 2, 15), (1, 0, 4), (5, 3, 0)])
+def test_info_gain_split_at_zero_adherence_matches_closed_form(K, J, L):
+    from ggmi_core.bounds import info_gain_parts_for
+
+    split = info_gain_parts_for(ScenarioConfig(K=K, J=J, L=L))
+    N = K + J + L
+    sizes = np.array([K, J, L], dtype=float)
+    share = sizes[sizes > 0] / N
+    assert split.which_part == pytest.approx(float(-(share * np.log(share)).sum()), abs=1e-12)
+    expected_within = np.where(sizes > 0, sizes / N * np.log(np.maximum(sizes, 1)), 0.0)
+    np.testing.assert_allclose(split.within_part, expected_within, atol=1e-12)
+    assert split.total == pytest.approx(math.log(N), abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    raw=st.lists(st.floats(0.01, 10.0), min_size=2, max_size=12),
+    K_frac=st.floats(0.0, 1.0),
+    b=st.floats(0.0, 1.0),
+    seed=st.integers(0, 10_000),
+)
+def test_info_gain_split_is_exact_chain_rule(raw, K_frac, b, seed):
+    from ggmi_core.bounds import info_gain_by_part
+
+    w = np.asarray(raw) / np.sum(raw)
+    k = len(w)
+    K = 1 + int(K_frac * (k - 1))
+    # anchor components first (the prompt names them), the rest in random parts
+    rest = np.random.default_rng(seed).integers(1, 3, size=k - K)
+    parts = np.concatenate([np.zeros(K, dtype=int), rest])
+    split = info_gain_by_part(w, parts, K, b)
+    assert split.total == pytest.approx(float(information_terms(w, K, b).info_gain), abs=1e-10)
+    assert split.by_part.sum() == pytest.approx(float(split.total), abs=1e-10)
+    # independent route for H(Z | e_p): the part distribution of each prompt row
+    channel = prompt_channel(w, K, b)
+    p_part = np.stack([channel[:, parts == z].sum(axis=1) for z in range(3)], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rows = -np.where(p_part > 0, p_part * np.log(p_part), 0.0).sum(axis=1)
+    assert split.which_part == pytest.approx(float(rows.mean()), abs=1e-12)
+    assert np.all(split.within_part >= 0.0)
+
+
+def test_info_gain_split_rejects_bad_parts():
+    from ggmi_core.bounds import info_gain_by_part
+
+    with pytest.raises(ValueError, match="model_part"):
+        info_gain_by_part(np.full(4, 0.25), [0, 1, 3, 2], 1, 0.0)
+    with pytest.raises(ValueError, match="model_part"):
+        info_gain_by_part(np.full(4, 0.25), [0, 1], 1, 0.0)
+
+
+def test_j_and_l_give_the_same_info_gain_but_opposite_task_divergence():
+    table = pd.concat(
+        [
+            sweep_bound_terms(ScenarioConfig(seed=5), p, [2, 12], rounds=8, n_mc=1000)
+            for p in ("J", "L")
+        ]
+    )
+    mean = table.pivot_table(index=["param", "value"], columns="term", values="mean")
+    assert mean.loc[("J", 12), "info_gain"] == pytest.approx(mean.loc[("L", 12), "info_gain"])
+    assert mean.loc[("J", 12), "task_term"] < mean.loc[("J", 2), "task_term"]
+    assert mean.loc[("L", 12), "task_term"] > mean.loc[("L", 2), "task_term"]
+
+
+def test_parameter_count_and_standin_shapes():
+    from ggmi_core.bounds import fit_parameter_count, information_standin, lemma44_shape
+
+    # d = 2: a weight, 2 mean and 3 covariance entries per component, weights sum to 1
+    assert fit_parameter_count(1, 2) == 5 and fit_parameter_count(6, 2) == 35
+    assert fit_parameter_count(3, 3) == 2 + 9 + 18
+    size = np.array([10.0, 100.0, 1000.0])
+    info = information_standin(11, size)
+    np.testing.assert_allclose(info, 5.5 * np.log(size))
+    np.testing.assert_allclose(lemma44_shape(info, size), np.sqrt(5.5 * np.log(size) / size))
+    with pytest.raises(ValueError):
+        information_standin(11, [1.0])
+
+
+def test_sample_size_table_measures_both_errors_and_crosses_where_solved():
+    from ggmi_core.bounds import bound_crossing, sample_size_table
+
+    config = ScenarioConfig(seed=2)
+    sweep = sweep_bound_terms(config, "n_synthetic", [50, 200, 800], rounds=6, n_mc=800)
+    table = sample_size_table(config, sweep)
+    assert list(table["n"]) == [50, 200, 800] and (table["m"] == 100).all()
+    wide = sweep.pivot(index="value", columns="term", values="mean")
+    np.testing.assert_allclose(table["err_synthetic"], wide["err_synthetic"].to_numpy())
+    np.testing.assert_allclose(table["err_anchor"], wide["err_anchor"].to_numpy())
+    # the stand-in synthetic shape falls with n; the anchor one does not depend on n
+    assert np.all(np.diff(table["bound_shape_synthetic"]) < 0)
+    assert table["bound_shape_anchor"].nunique() == 1
+    n_star = bound_crossing(config)
+    anchor = table["bound_shape_anchor"].iloc[0]
+    from ggmi_core.bounds import information_standin, lemma44_shape
+
+    def shape(n):
+        return float(lemma44_shape(information_standin(35, n), n))
+
+    assert shape(n_star) < anchor <= shape(n_star - 1)
+    with pytest.raises(ValueError, match="n_synthetic"):
+        sample_size_table(config, sweep.assign(param="L"))

@@ -149,3 +149,70 @@ def test_labels_carry_the_paper_direction():
     assert vb.term_label("entropy_drop", two_lines=True) == "δ ↑<br>= H(S_anchor) − H(S_gen)"
     assert vb.tick_label("entropy_drop", lecture=True) == "δ ↑"
     assert vb.tick_label("err_gain") == "Err(π_anchor)<br>− Err(π_gen) ↑"
+    # H(e_M) equals Δ_I at adherence 0, so it must not carry the opposite arrow;
+    # Lemma 4.5 sees both only through I(e_M; e_p), whose smaller value is better
+    assert vb.term_label("H_eM") == "H(e_M)"
+    assert vb.term_label("I_eM_ep").endswith("↓")
+
+
+def test_info_gain_parts_figure_stacks_pieces_to_the_exact_total():
+    import pandas as pd
+
+    from ggmi_core.bounds import info_gain_parts_table
+
+    config = ScenarioConfig()
+    table = pd.concat(
+        [info_gain_parts_table(config, p, range(2, 8)) for p in ("J", "L")], ignore_index=True
+    )
+    fig = vb.info_gain_parts_figure(table)
+    _no_latex(fig)
+    assert fig.layout.barmode == "stack"
+    for axis in ("x", "x2"):
+        bars = [t for t in fig.data if t.type == "bar" and t.xaxis == axis]
+        assert len(bars) == 4
+        stacked = np.sum([np.asarray(t.y, dtype=float) for t in bars], axis=0)
+        np.testing.assert_allclose(stacked, [math.log(4 + v) for v in range(2, 8)])
+    # J grows the unsampled slice, L the task-irrelevant one
+    j_unsampled = next(t for t in fig.data if t.name == "within unsampled" and t.xaxis == "x")
+    l_unsampled = next(t for t in fig.data if t.name == "within unsampled" and t.xaxis == "x2")
+    assert j_unsampled.y[-1] > j_unsampled.y[0] and l_unsampled.y[-1] < l_unsampled.y[0]
+
+
+def test_jl_contrast_puts_gain_task_term_and_gap_in_rows(sweep_table):
+    sweeps = {"J": sweep_table.assign(param="J"), "L": sweep_table}
+    fig = vb.jl_contrast_figure(sweeps, metric="js")
+    _no_latex(fig)
+    assert len(fig.data) == 6
+    names = {t.name for t in fig.data}
+    assert names == {
+        vb.term_label(k, metric="js") for k in ("info_gain", "task_term", "metric_gap")
+    }
+    # the L column is drawn second: its gap is the last "JS gap" trace
+    gap = [t for t in fig.data if t.name == "JS gap ↑"][-1]
+    expected = sweep_table[sweep_table.term == "metric_gap"].sort_values("value")["mean"]
+    np.testing.assert_allclose(np.asarray(gap.y, dtype=float), expected.to_numpy())
+    data = vb.jl_contrast_data(sweeps)
+    assert set(data["param"]) == {"J", "L"} and set(data["term"]) == {
+        "info_gain",
+        "task_term",
+        "metric_gap",
+    }
+
+
+def test_sample_size_figure_shows_measured_errors_and_standin_shapes():
+    from ggmi_core.bounds import sample_size_table
+
+    config = ScenarioConfig(seed=2)
+    sweep = sweep_bound_terms(config, "n_synthetic", [50, 400], rounds=4, n_mc=600)
+    table = sample_size_table(config, sweep)
+    fig = vb.sample_size_figure(table)
+    _no_latex(fig)
+    assert len(fig.data) == 4
+    left = [t for t in fig.data if t.xaxis == "x"]
+    right = [t for t in fig.data if t.xaxis == "x2"]
+    np.testing.assert_allclose(np.asarray(left[0].y, dtype=float), table["err_synthetic"])
+    np.testing.assert_allclose(np.asarray(right[0].y, dtype=float), table["bound_shape_synthetic"])
+    assert "m = 100" in left[1].name
+    assert "stand-in" in fig.layout.title.subtitle.text
+    with pytest.raises(ValueError, match="lacks"):
+        vb.sample_size_figure(table.drop(columns="m"))

@@ -8,6 +8,7 @@ import pytest
 
 from ggmi_viz.gap_curves import (
     ESTIMATOR_NOTE,
+    FIGURE4_CAPTION,
     figure4_data,
     figure4_figure,
     figure4_tables,
@@ -111,7 +112,7 @@ def test_missing_columns_and_bad_band_are_refused():
 def test_figure4_grid_has_a_panel_per_metric_and_letter():
     s = summarise_gaps(VALUES, _gaps())
     tables = {"kl_published": {p: s for p in "KJL"}, "js": {p: s for p in "KJL"}}
-    fig = figure4_figure(tables)
+    fig = figure4_figure(tables, bands=None)
     # two traces (band + mean) per panel, six panels
     assert len(fig.data) == 12
     axes = {(t.xaxis, t.yaxis) for t in fig.data}
@@ -144,6 +145,33 @@ def test_texts_have_no_latex():
         lecture=True,
     )
     assert "$" not in fig.to_json() and "$" not in ESTIMATOR_NOTE
+    assert "$" not in FIGURE4_CAPTION
+
+
+def test_figure4_default_draws_std_and_standard_error_bands_around_one_mean_line():
+    s = summarise_gaps(VALUES, _gaps())
+    fig = figure4_figure({"kl_published": {"K": s}})
+    fills = [t for t in fig.data if t.fill == "toself"]
+    lines = [t for t in fig.data if t.fill != "toself"]
+    assert len(fills) == 2 and len(lines) == 1
+    mean, std, sem = (s[c].to_numpy() for c in ("gap_mean", "gap_std", "gap_sem"))
+    by_name = {t.name: np.asarray(t.y) for t in fills}
+    n = len(VALUES)
+    wide = by_name["mean +- 1 std (as published)"]
+    narrow = by_name["mean +- 1 standard error"]
+    np.testing.assert_allclose(wide[:n], mean + std)
+    np.testing.assert_allclose(narrow[:n], mean + sem)
+    np.testing.assert_allclose(narrow[n:], (mean - sem)[::-1])
+    # the standard error of 80 scenarios is std / sqrt(80): the dark band sits inside
+    assert np.all(narrow[:n] < wide[:n])
+    np.testing.assert_allclose(np.asarray(lines[0].y), mean)
+    assert "standard error" in fig.layout.title.text
+
+
+def test_sem_band_needs_the_sem_column():
+    s = summarise_gaps(VALUES, _gaps()).drop(columns="gap_sem")
+    with pytest.raises(ValueError, match="gap_sem"):
+        figure4_figure({"js": {"K": s}}, bands=("std", "sem"))
 
 
 def test_band_traces_draw_no_markers_and_whole_numbers_get_whole_ticks():
@@ -166,3 +194,19 @@ def test_figure4_data_stacks_every_panel_with_its_metric_and_letter():
         ("kl_published", "J"),
         ("js", "K"),
     }
+
+
+def test_figure4_derives_the_standard_error_band_from_stored_counts() -> None:
+    from ggmi_viz.gap_curves import figure4_tables, with_standard_error
+
+    rows = [
+        {"param": p, "value": v, "rounds": 100, "gap_mean": 0.1 * v, "gap_std": 0.5}
+        for p in "KJL"
+        for v in range(2, 6)
+    ]
+    table = pd.DataFrame(rows)
+    np.testing.assert_allclose(with_standard_error(table)["gap_sem"], 0.05)
+    fig = figure4_figure({"js": figure4_tables(table)})
+    means = [t for t in fig.data if t.mode == "lines+markers"]
+    assert len(means) == 3  # one mean line per letter, even without a stored gap_sem
+    assert "gap_sem" not in with_standard_error(table.drop(columns=["rounds"]))
