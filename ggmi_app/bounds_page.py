@@ -261,7 +261,9 @@ def _sweep_cap(
 
 def render_sweep(values: Mapping[str, Any], config: ScenarioConfig, lecture: bool) -> None:
     """Sweep one parameter, with a progress bar, and plot every term against it."""
-    render_jl_contrast(values, config, lecture)
+    # Each section has its own boundary: one refused by the budget leaves the others.
+    with error_boundary("J against L"):
+        render_jl_contrast(values, config, lecture)
     st.subheader("Sweep any parameter")
     st.markdown(
         "Vary one parameter, keep the others at the sidebar's values, and watch every term."
@@ -314,7 +316,8 @@ def render_sweep(values: Mapping[str, Any], config: ScenarioConfig, lecture: boo
             figures.sweep_data(table, panel[1]),
             lecture,
         )
-    render_sample_size(values, config, lecture)
+    with error_boundary("synthetic count against anchor count"):
+        render_sample_size(values, config, lecture)
 
 
 # ------------------------------------------------- teaching sections of the sweep tab

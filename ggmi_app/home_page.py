@@ -7,7 +7,7 @@ import streamlit as st
 
 from ggmi_app.figures import show_figure
 from ggmi_app.messages import WARNING_ICON
-from ggmi_app.registry import PAGES
+from ggmi_app.registry import PAGES, link_to
 from ggmi_viz.home import chain_figure, letters_table, stages_table
 
 #: This page has no settings of its own.
@@ -81,6 +81,6 @@ def main(lecture: bool) -> None:
 
     st.header("Pages")
     for page in PAGES:
-        if page.entry:  # Home itself has no entry file
-            st.page_link(page.entry, label=page.link_label, icon=page.icon)
+        if page.key != "home":
+            link_to(page, page.link_label)
             st.caption(page.description)

@@ -7,8 +7,9 @@ One ``PageSpec`` per page. A page is a module in ``ggmi_app`` with:
 * optionally ``PRESETS`` (label -> ``{key: value}``), drawn by the page itself.
 
 ``pages/N_*.py`` are two-line entry files calling ``run_page``; ``app.py`` builds the
-navigation from ``PAGES``; the soak script and the tests read ``PAGES`` too. Adding a page
-means: its figure module, its page module, one entry here (and its entry file), its tests.
+navigation from ``PAGES`` and ``page_links`` draws the page list in the sidebar; the soak
+script and the tests read ``PAGES`` too. Adding a page means: its figure module, its page
+module, one entry here (and its entry file), its tests.
 
 Page modules are imported by name when first needed, so a page module may import this
 registry (Home lists the pages) without an import cycle.
@@ -17,10 +18,14 @@ registry (Home lists the pages) without an import cycle.
 from __future__ import annotations
 
 import importlib
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Final
+from typing import Any, Final
+
+import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from ggmi_app.layout import page_setup
 from ggmi_app.scenario_params import SHARED_SCHEMA
@@ -31,6 +36,7 @@ from ggmi_app.state import (
     settings_io,
     show_url_notices,
     sync_url,
+    url_settings,
 )
 
 ROOT: Final[Path] = Path(__file__).resolve().parents[1]
@@ -46,8 +52,8 @@ class PageSpec:
         link_label: text of the link on Home.
         description: one line under that link.
         icon: a Streamlit material icon (emoji do not render without an emoji font).
-        entry: the entry file relative to the repository root ("" for Home, which
-            ``app.py`` runs as a function).
+        entry: the entry file relative to the repository root (the first page is the
+            default one, at the app's root URL).
         module_name: the ``ggmi_app`` module holding ``SETTINGS`` and ``main``.
     """
 
@@ -67,18 +73,11 @@ class PageSpec:
         """This page's own settings (``{key: Param}``)."""
         return self.module().SETTINGS
 
-    @property
-    def url_path(self) -> str:
-        """The page's path in the app's URL ("" for Home)."""
-        if not self.entry:
-            return ""
-        return Path(self.entry).stem.split("_", 1)[1]
-
 
 PAGES: Final[tuple[PageSpec, ...]] = (
     PageSpec(
         "home", "Home", "Home", "The claim in plain words, the generation chain, the letters.",
-        ":material/home:", "", "ggmi_app.home_page",
+        ":material/home:", "pages/0_Home.py", "ggmi_app.home_page",
     ),
     PageSpec(
         "distributions", "Distributions", "Distributions (the paper's Figure 2, live)",
@@ -113,6 +112,24 @@ def all_settings() -> dict:
     return known
 
 
+def link_to(page: PageSpec, label: str) -> None:
+    """A link to ``page`` that carries the URL's settings along.
+
+    Without them Streamlit clears the URL when it switches pages, and writing the settings
+    back then adds a second browser-history entry. Draw links after the URL is written.
+    A page run on its own (tests, ``streamlit run pages/...``) has no navigation: no link.
+    """
+    with suppress(StreamlitPageNotFoundError):
+        st.page_link(page.entry, label=label, icon=page.icon, query_params=url_settings())
+
+
+def page_links(slot: Any) -> None:
+    """The page list in ``slot`` (top of the sidebar; Streamlit's own list is off)."""
+    with slot:
+        for page in PAGES:
+            link_to(page, page.title)
+
+
 def begin_page(title: str, icon: str, shown: Keyed, known: Keyed, key: str) -> bool:
     """Start a page run: restore the one state, put ``shown`` in the URL, draw the chrome.
 
@@ -121,7 +138,7 @@ def begin_page(title: str, icon: str, shown: Keyed, known: Keyed, key: str) -> b
     lecture mode is on.
     """
     restore_state(known)
-    sync_url(shown, known)
+    sync_url(known)
     lecture = page_setup(title, icon)
     show_url_notices()
     settings_io(shown, page=key)
@@ -135,6 +152,8 @@ def run_page(key: str) -> None:
     while this one is shown.
     """
     page = PAGES_BY_KEY[key]
+    links = st.sidebar.container(key="ggmi_page_links")
     shown = dict(SHARED_SETTINGS) | page.settings()
     lecture = begin_page(page.title, page.icon, shown, all_settings(), page.key)
+    page_links(links)
     page.module().main(lecture)

@@ -5,20 +5,22 @@ pages (the scenario letters, the divergence, Monte Carlo samples, lecture mode) 
 plain names (``K``, ``metric``, ``lecture``); a page's own display settings carry the
 page's prefix (``dist_projection``, ``gap_sweep``). ``Keyed`` maps keys to ``Param``.
 
-Where a value comes from, at the start of every run (``restore_state``), before any
-widget is drawn:
+The URL holds every setting of the app that differs from its default (all pages', so that
+moving between pages leaves it unchanged and adds one browser-history entry, not two),
+written at most once per run. Where a value comes from, at the start of every run
+(``restore_state``), before any widget is drawn:
 
-1. a URL value this session did not write itself (a link just opened, the browser's back
-   or forward button, an edited address) wins;
-2. else the session's value, which survives moving between pages;
+1. if the URL differs from what this session last wrote (a link just opened, the
+   browser's back or forward button, an edited address), the URL: its values, and the
+   default for every key it lacks;
+2. else the session's value, which survives moving between pages (also when a page
+   switch arrives with an empty URL);
 3. else the default.
 
 Every value is then put into ``st.session_state`` through the Session State API. That is
 what keeps it across pages: Streamlit forgets the value of a widget that a run does not
 draw, and gives a widget that appears on a new page its own default (a slider's minimum),
-unless the key was set through that API. After the widgets are drawn, the URL holds the
-shared settings and the current page's own, and nothing of another page's
-(``sync_url``); so a copied link reopens exactly what is shown.
+unless the key was set through that API.
 
 Invalid URL values fall back (to the session's value or the default) with a notice that
 names the key; notices stay until the visitor changes a setting.
@@ -31,6 +33,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from ggmi_app.messages import escape_markdown, show_notices
 from ggmi_app.params import (
@@ -82,24 +85,40 @@ def _url_notice(key: str, param: Param, exc: ValueError, used: Any) -> str:
     return f"URL setting '{key}' was ignored ({exc}); using {param.to_url(used)}."
 
 
+def _url_texts(known: Keyed) -> dict[str, str]:
+    """The URL's text of every key in ``known`` that it holds."""
+    return {key: st.query_params[key] for key in known if key in st.query_params}
+
+
+def _url_is_news(known: Keyed) -> bool:
+    """Whether the URL says something this session did not write itself."""
+    written = st.session_state.get(_WRITTEN)
+    url = _url_texts(known)
+    if written is None:
+        return True  # a new session: the link it was opened with
+    written_here = {key: text for key, text in written.items() if key in known}
+    # A page switch may arrive with an empty URL: that is no news, keep the session's.
+    return url != written_here and bool(url)
+
+
 def restore_state(known: Keyed) -> None:
     """Give every key in ``known`` its value before any widget is drawn (see module doc).
 
     Call once at the top of every run with every key of the app, so that settings of
     pages not shown in this run are kept too.
     """
-    written: dict[str, str] = st.session_state.setdefault(_WRITTEN, {})
+    from_url = _url_is_news(known)
     notices: dict[str, str] = {}
     for key, param in known.items():
-        current = _valid_or_default(param, st.session_state.get(key, param.default))
-        raw = st.query_params.get(key)
-        if raw is not None and raw != written.get(key):
-            try:
-                current = param.parse(raw)
-            except ValueError as exc:
-                notices[key] = _url_notice(key, param, exc, current)
-            written.pop(key, None)
-        st.session_state[key] = current
+        value = _valid_or_default(param, st.session_state.get(key, param.default))
+        if from_url:
+            value = param.default
+            if key in st.query_params:
+                try:
+                    value = param.parse(st.query_params[key])
+                except ValueError as exc:
+                    notices[key] = _url_notice(key, param, exc, value)
+        st.session_state[key] = value
     if notices:
         # Several restores in one run (keys outside the registry) add up their notices.
         snapshot, earlier = st.session_state.get(_NOTICES, ({}, {}))
@@ -119,23 +138,47 @@ def show_url_notices() -> None:
     show_notices(list(notices.values()))
 
 
-def _write_url(key: str, param: Param, value: Any) -> None:
-    written: dict[str, str] = st.session_state.setdefault(_WRITTEN, {})
-    text = param.to_url(value)
-    if st.query_params.get(key) != text:
-        st.query_params[key] = text
-    written[key] = text
+def sync_url(known: Keyed) -> None:
+    """Put the session's values of ``known`` into the URL: non-default ones, in one message.
+
+    Keys at their default leave the URL; nothing is sent when the URL already says it.
+    Each message from the server adds a browser-history entry unless its text equals the
+    address bar's, so keys keep the order the URL last had: a page switch (which arrives
+    with the old address and an empty server-side URL) then writes the same text back and
+    adds no second entry.
+    """
+    desired: dict[str, str] = {}
+    for key, param in known.items():
+        value = _valid_or_default(param, st.session_state.get(key, param.default))
+        if value != param.default:
+            desired[key] = param.to_url(value)
+    last: dict[str, str] = st.session_state.get(_WRITTEN) or {}
+    current = _url_texts(known)
+    if current != desired:
+        if current and set(current) <= set(desired):
+            st.query_params.update({k: v for k, v in desired.items() if current.get(k) != v})
+        else:
+            _rewrite_url(known, desired, order=list(current) or list(last))
+    # Remember the URL's text of every key synced so far, in the URL's order.
+    synced = set(last) | set(known)
+    st.session_state[_WRITTEN] = {k: v for k, v in st.query_params.to_dict().items() if k in synced}
 
 
-def sync_url(shown: Keyed, known: Keyed) -> None:
-    """Write every ``shown`` setting to the URL and drop other known keys from it."""
-    for key, param in shown.items():
-        _write_url(key, param, st.session_state.get(key, param.default))
-    written: dict[str, str] = st.session_state.setdefault(_WRITTEN, {})
-    for key in known:
-        if key not in shown and key in st.query_params:
+def url_settings() -> dict[str, str]:
+    """The URL's settings as written this run (for links that carry them to a page)."""
+    return st.query_params.to_dict()
+
+
+def _rewrite_url(known: Keyed, desired: dict[str, str], order: list[str]) -> None:
+    """Replace the URL's ``known`` keys by ``desired`` in one message, keeping ``order``."""
+    ordered = {k: desired[k] for k in order if k in desired} | desired
+    others = {k: v for k, v in st.query_params.to_dict().items() if k not in known}
+    try:
+        st.query_params.from_dict(others | ordered)
+    except StreamlitAPIException:  # a key bound to a widget (tabs) may not be rewritten
+        for key in set(_url_texts(known)) - set(desired):
             del st.query_params[key]
-            written.pop(key, None)
+        st.query_params.update(ordered)
 
 
 # ------------------------------------------------------------------------ widgets
@@ -191,7 +234,9 @@ def sidebar_controls(schema: Schema, *, prefix: str = "", container: Any = None)
         # A value outside a (budget-lowered) range would make Streamlit raise.
         st.session_state[key] = _valid_or_default(param, st.session_state[key])
         values[param.name] = _valid_or_default(param, _draw_widget(target, param, key))
-        _write_url(key, param, values[param.name])
+    # Usually a no-op: the run began by writing the URL. A value lowered by the budget or
+    # a range offered for a new sweep changes here.
+    sync_url(params)
     return values
 
 
@@ -217,7 +262,7 @@ def check_settings(known: Keyed, values: Mapping[str, Any]) -> tuple[dict, list[
 
 
 def apply_preset(values: Mapping[str, Any], known: Keyed) -> None:
-    """Set session state and URL to ``values`` (keys of ``known``).
+    """Set the session's ``values`` (keys of ``known``); the run writes them to the URL.
 
     Call it from a widget callback (``on_click``/``on_change``) or before the widgets
     are drawn in a run: Streamlit forbids changing a drawn widget's state.
@@ -232,7 +277,6 @@ def apply_preset(values: Mapping[str, Any], known: Keyed) -> None:
         raise ValueError("; ".join(errors))
     for key, value in clean.items():
         st.session_state[key] = value
-        _write_url(key, known[key], value)
     st.session_state.pop(_NOTICES, None)
 
 

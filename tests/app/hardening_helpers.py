@@ -12,6 +12,9 @@ from typing import Final
 from page_helpers import plain
 from streamlit.testing.v1 import AppTest
 
+from ggmi_app.params import Param
+from ggmi_app.registry import PAGES, PAGES_BY_KEY, SHARED_SETTINGS
+
 ROOT: Final[Path] = Path(__file__).resolve().parents[2]
 TIMEOUT: Final[int] = 120  # seconds; a cold Figure-4 fallback computes several sweeps
 
@@ -36,13 +39,19 @@ TRACEBACK: Final = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]
 
 
 def page_files() -> list[str]:
-    """Home plus every page under ``pages/`` (repo-relative), so new pages join the tests."""
-    return ["app.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))]
+    """The router and every page of the registry (repo-relative), so new pages join."""
+    return ["app.py", *(page.entry for page in PAGES)]
 
 
 def work_pages() -> list[str]:
     """The pages that compute something (all but Home)."""
-    return [p for p in page_files() if p != "app.py"]
+    return [page.entry for page in PAGES if page.key != "home"]
+
+
+def page_settings(page_file: str) -> dict[str, Param]:
+    """Every URL setting ``page_file`` reads: the shared ones and the page's own."""
+    spec = next((p for p in PAGES if p.entry == page_file), PAGES_BY_KEY["home"])
+    return dict(SHARED_SETTINGS) | dict(spec.settings())
 
 
 def new_app(page: str, query: dict[str, object] | None = None) -> AppTest:

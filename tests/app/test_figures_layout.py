@@ -68,7 +68,7 @@ def test_lecture_mode_from_url_enlarges_type() -> None:
     at.toggle(key="lecture").set_value(False).run()
     spec, _ = _chart(at)
     assert spec["layout"]["template"]["layout"]["font"]["size"] == 14
-    assert at.query_params["lecture"] == "0"
+    assert "lecture" not in at.query_params  # off is the default
 
 
 def test_missing_chromium_shows_message_and_keeps_csv(

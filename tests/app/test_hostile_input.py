@@ -1,11 +1,12 @@
 """Hostile URLs and settings files against every real page (property-based, AppTest).
 
-For each page a clean run gives the baseline: the URL keys the page writes, the widget
-value behind each key and the number of charts. Hypothesis then puts invalid text under
-a few of those keys (garbage, markup, huge and negative numbers, NaN/inf, non-ASCII,
-over-long strings, repeated keys whose last copy is bad) and the page must show no
-exception and no traceback, name each rejected key in a visible notice, fall back to
-the default value in the widget and in the rewritten URL, and still draw its charts.
+For each page a clean run gives the baseline: the URL it writes (only settings off their
+defaults), the widget value behind each key and the number of charts. Hypothesis then puts
+invalid text under a few of the settings the page reads (the shared ones and its own, from
+the registry): garbage, markup, huge and negative numbers, NaN/inf, non-ASCII, over-long
+strings, repeated keys whose last copy is bad. The page must show no exception and no
+traceback, name each rejected key in a visible notice, fall back to the default value in
+the widget and in the rewritten URL, and still draw its charts.
 
 Every hostile value is invalid for every parameter type (no parameter accepts negative
 numbers, numbers beyond 10^12, non-ASCII text, or the listed words), so the expected
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hardening_helpers import assert_no_leak, new_app, page_files
+from hardening_helpers import assert_no_leak, new_app, page_files, page_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from page_helpers import messages, plain
@@ -114,7 +115,6 @@ def baseline(variant: str) -> Baseline:
     at.run()
     assert_no_leak(at)
     url = {k: v for k, v in at.query_params.items() if k not in STREAMLIT_KEYS}
-    assert url, f"{page} writes no settings to its URL"
     return Baseline(page, query, url, _widgets(at), len(at.get("plotly_chart")))
 
 
@@ -123,10 +123,11 @@ VARIANT_IDS = [*page_files(), *(v for v in VARIANTS if v.split("#")[0] in page_f
 
 def _hostile_query(variant: str) -> st.SearchStrategy[dict[str, object]]:
     base = baseline(variant)
-    keys = sorted(base.url)
+    known = page_settings(base.page)
+    keys = sorted(known)
 
     def with_key(key: str) -> st.SearchStrategy[tuple[str, object]]:
-        good = base.url[key]
+        good = base.url.get(key, known[key].to_url(known[key].default))
         one = hostile_value
         # A repeated key: Streamlit reads the last copy, which is the bad one.
         twice = hostile_value.map(lambda bad: [good, bad])
@@ -152,7 +153,7 @@ def test_hostile_url_values_fall_back_to_defaults_with_a_notice(variant: str) ->
             assert f"URL setting '{key}' was ignored" in notices, (key, notices[:300])
             if key in base.widgets:
                 assert _widgets(at)[key] == base.widgets[key], key
-            assert at.query_params[key] == base.url[key], key
+            assert at.query_params.get(key) == base.url.get(key), key
         assert len(at.get("plotly_chart")) == base.charts
         assert not [e for e in messages(at, "error") if "units of work" in e]
 

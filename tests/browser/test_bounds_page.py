@@ -18,7 +18,7 @@ from ggmi_viz.export import png_size
 
 pytestmark = pytest.mark.browser
 
-QUERY = "scenarios=10&n_mc=1000"
+QUERY = "bounds_scenarios=10&n_mc=1000"
 GEN_TERM = "C·TV(D_M, D_gen) ↓"
 SCREENSHOTS = Path("/tmp")
 
@@ -58,7 +58,9 @@ def test_noise_slider_moves_generation_term_and_png_downloads(page, app_url: str
 
 
 def test_sweep_tab_from_url_shows_the_trade_off(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{app_url}/Bound_terms?{QUERY}&tab=How+terms+move&move_points=4&lecture=1")
+    page.goto(
+        f"{app_url}/Bound_terms?{QUERY}&bounds_tab=How+terms+move&bounds_move_points=4&lecture=1"
+    )
     wait_for_app_idle(page)
     _no_exceptions(page)
     fig = plotly_figure_json(page, 0)

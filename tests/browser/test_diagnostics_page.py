@@ -19,7 +19,7 @@ from ggmi_viz.export import png_size
 
 pytestmark = pytest.mark.browser
 
-FAST = "dg_scenarios=5&dg_permutations=19&dg_n=100"
+FAST = "diag_scenarios=5&diag_permutations=19&n_synthetic=100"
 SCREENSHOTS = Path("/tmp")
 
 
@@ -32,7 +32,7 @@ def _no_exceptions(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_adherence_slider_moves_hsic_and_png_downloads(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{app_url}/Diagnostics?{FAST}&dg_sweep=n_anchor_per_component&dg_b=0.2")
+    page.goto(f"{app_url}/Diagnostics?{FAST}&diag_sweep=n_anchor_per_component&adherence=0.2")
     wait_for_app_idle(page)
     _no_exceptions(page)
     before = plotly_figure_titled(page, "Dependence of synthetic samples")
@@ -42,7 +42,7 @@ def test_adherence_slider_moves_hsic_and_png_downloads(page, app_url: str) -> No
     move_slider(page, "b: prompt adherence", 12)  # 0.2 -> 0.8 in steps of 0.05
     _no_exceptions(page)
     after = plotly_figure_titled(page, "Dependence of synthetic samples")
-    assert parse_qs(urlparse(page.url).query)["dg_b"] == ["0.8"]
+    assert parse_qs(urlparse(page.url).query)["adherence"] == ["0.8"]
     assert sum(_mean_hsic(after)) > 3 * sum(_mean_hsic(before))
 
     name, data = download_bytes(page, "Download PNG")
@@ -59,7 +59,7 @@ def test_adherence_slider_moves_hsic_and_png_downloads(page, app_url: str) -> No
 
 
 def test_example_button_then_a_malformed_upload(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{app_url}/Diagnostics?dg_tab=Your+data")
+    page.goto(f"{app_url}/Diagnostics?diag_tab=Your+data")
     wait_for_app_idle(page)
     _no_exceptions(page)
     page.get_by_role("button", name="Try the example data").click()

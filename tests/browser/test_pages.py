@@ -97,7 +97,10 @@ def test_distributions_slider_redraws_and_png_matches(page: Any, app_url: str) -
 
 
 def test_gap_curves_rounds_slider_redraws_the_sweep(page: Any, app_url: str) -> None:
-    _open(page, f"{app_url}/KL_Gap_curves?sweep_points=4&sweep_from=2&sweep_to=5&rounds=10")
+    _open(
+        page,
+        f"{app_url}/KL_Gap_curves?gap_sweep_points=4&gap_sweep_from=2&gap_sweep_to=5&gap_rounds=10",
+    )
     page.locator(".js-plotly-plot").nth(1).wait_for(state="visible")
     fig4 = plotly_figure_json(page, 0)
     assert len({(t.get("xaxis"), t.get("yaxis")) for t in fig4["data"]}) == 6
@@ -108,7 +111,7 @@ def test_gap_curves_rounds_slider_redraws_the_sweep(page: Any, app_url: str) -> 
     after = plotly_figure_json(page, 1)
     box = next(t for t in after["data"] if t["type"] == "box")
     assert _length(box["y"]) == 4 * 20
-    assert "rounds=20" in page.url
+    assert "gap_rounds=20" in page.url
     png = _download_png(page, 1)
     assert png_size(png) == _expected_png_size(after)
     page.locator(".js-plotly-plot").nth(1).scroll_into_view_if_needed()
