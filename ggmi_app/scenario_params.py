@@ -15,9 +15,9 @@ from typing import Any, Final
 import numpy as np
 
 from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
-from ggmi_core.config import FIELD_LIMITS, ScenarioConfig
+from ggmi_core.config import DEFAULT_N_MC, FIELD_LIMITS, PARAM_LABELS, ScenarioConfig
+from ggmi_core.metrics import METRIC_LABELS
 from ggmi_viz.distributions import DEFAULT_LAYERS, LAYERS
-from ggmi_viz.gap_curves import METRIC_LABELS, PARAM_LABELS
 
 COV_LABELS: Final[dict[str, str]] = {
     "published": "published (SVD substitute of A B^T)",
@@ -115,7 +115,7 @@ SWEEP_SCHEMA: Final[tuple[Param, ...]] = (
     IntParam("sweep_points", "values in the range", 14, 2, 20),
     rounds_param(),
     ChoiceParam("metric", "Divergence", "js", tuple(METRIC_LABELS), labels=METRIC_LABELS),
-    IntParam("n_mc", "Monte Carlo samples per divergence", 2000, 500, 10000, 500),
+    IntParam("n_mc", "Monte Carlo samples per divergence", DEFAULT_N_MC, 500, 10000, 500),
     ChoiceParam("band", "Summary", "std", ("std", "quantile", "both"),
                 labels={"std": "mean +- 1 std (as published)",
                         "quantile": "median and 10-90% band",

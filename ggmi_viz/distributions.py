@@ -147,7 +147,7 @@ class ScenarioView:
 
 
 def view_from_result(result: Any, r: int = 0) -> ScenarioView:
-    """Scenario ``r`` of a ``ggmi_core.simulate.SimulationResult`` as a ``ScenarioView``."""
+    """Scenario ``r`` of a ``ggmi_core.simulation.SimulationResult`` as a ``ScenarioView``."""
     sc = result.scenarios
     return ScenarioView(
         target=sc.target[r],
