@@ -28,7 +28,7 @@ from ggmi_app.params import IntParam
 from ggmi_app.scenario_params import cap_param
 from ggmi_core.budget import check_budget, estimate_cost, estimate_sweep_cost, work_budget
 from ggmi_core.config import ScenarioConfig
-from ggmi_viz.distributions import ScenarioView, divergence_table, view_from_result
+from ggmi_core.scenario_report import ScenarioView, divergence_table, view_from_result
 from ggmi_viz.gap_curves import per_scenario_table
 
 ASSETS: Final[Path] = Path(__file__).resolve().parents[1] / "assets"
