@@ -56,7 +56,7 @@ class SimulationResult:
     Attributes:
         config, metric, n_mc: what was run.
         gap, gap_stderr: (R,) div(pi^anchor, G) - div(pi^gen, G) and its Monte Carlo
-            standard error (nats, or unitless for ``tv``).
+            standard error (nats; ``tv`` is a probability).
         div_anchor, div_anchor_stderr: (R,) div(pi^anchor, G) (``kl_reverse``: KL(G||pi)).
         div_synthetic, div_synthetic_stderr: (R,) div(pi^gen, G).
         scenarios: the drawn ``ScenarioBatch`` (targets, models, data).
@@ -209,7 +209,7 @@ def sweep(
         workers: processes to use (1 runs in this process).
 
     Returns:
-        DataFrame with columns ``SUMMARY_COLUMNS`` (gaps in nats, ``tv`` unitless).
+        DataFrame with columns ``SUMMARY_COLUMNS`` (gaps in nats; ``tv`` is a probability).
     """
     return sweep_params(
         config, {param: values}, rounds, metric, progress=progress, workers=workers, n_mc=n_mc
