@@ -294,9 +294,10 @@ def default_figures() -> dict[str, Any]:
         scenario_config,
     )
     from ggmi_core.bounds import bound_terms
-    from ggmi_core.simulate import simulate
+    from ggmi_core.scenario_report import view_from_result
+    from ggmi_core.simulation import simulate
     from ggmi_viz import bounds as bound_figures
-    from ggmi_viz.distributions import scenario_figure, view_from_result
+    from ggmi_viz.distributions import scenario_figure
     from ggmi_viz.theme import apply_theme
 
     values = defaults((*SCENARIO_SCHEMA, *DISPLAY_SCHEMA))

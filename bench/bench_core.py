@@ -47,8 +47,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ggmi_core.config import ScenarioConfig  # noqa: E402
 from ggmi_core.em import fit_gmm_batch  # noqa: E402
+from ggmi_core.metrics import METRICS  # noqa: E402
 from ggmi_core.scenario import ScenarioBatch, generate_scenarios  # noqa: E402
-from ggmi_core.simulate import METRIC_FUNCTIONS, simulate, sweep_params  # noqa: E402
+from ggmi_core.simulation import simulate, sweep_params  # noqa: E402
 
 FIG4_VALUES = range(2, 16)
 FIG4_GRID = {p: FIG4_VALUES for p in ("K", "J", "L")}
@@ -98,7 +99,7 @@ def ggmi_core_on(scen: ScenarioBatch, metric: str, seed: int) -> np.ndarray:
     c = scen.config
     fa = fit_gmm_batch(scen.anchor_X, c.K, rng).gmm
     fs = fit_gmm_batch(scen.synth_X, c.n_model_components, rng).gmm
-    return np.asarray(METRIC_FUNCTIONS[metric](fa, fs, scen.target, 2000, rng)[2].value)
+    return np.asarray(METRICS[metric].estimate_gap(fa, fs, scen.target, 2000, rng)[2].value)
 
 
 def bench_published(per_value: int) -> dict[str, float]:

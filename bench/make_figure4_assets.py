@@ -7,7 +7,7 @@ The committed tables were written by (from the repository root, nice'd on 2 core
 For each metric: K, J and L each swept over 2..15 with the other two at 2 (defaults
 otherwise, ``ScenarioConfig().seed`` = ``SEED`` = 0), ``ROUNDS`` = 1,000 scenarios a value,
 written as ``assets/figure4_<metric>.csv`` with the columns of
-``ggmi_core.simulate.SUMMARY_COLUMNS`` (one row per parameter and value; column ``param``
+``ggmi_core.simulation.SUMMARY_COLUMNS`` (one row per parameter and value; column ``param``
 names the swept letter). Every row equals ``figure4_row(metric, param, value)``, i.e.
 ``simulate`` on that setting, so it can be checked cheaply.
 
@@ -29,8 +29,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ggmi_core.config import ScenarioConfig  # noqa: E402
-from ggmi_core.simulate import DEFAULT_N_MC, summary_row, sweep_params  # noqa: E402
+from ggmi_core.config import DEFAULT_N_MC, ScenarioConfig  # noqa: E402
+from ggmi_core.simulation import summary_row, sweep_params  # noqa: E402
 
 ASSETS = ROOT / "assets"
 PARAMS = ("K", "J", "L")

@@ -28,7 +28,7 @@ from ggmi_app.scenario_params import cap_param
 from ggmi_app.state import sidebar_controls
 from ggmi_core.budget import check_budget, estimate_cost, estimate_sweep_cost, work_budget
 from ggmi_core.config import ScenarioConfig
-from ggmi_viz.distributions import ScenarioView, divergence_table, view_from_result
+from ggmi_core.scenario_report import ScenarioView, divergence_table, view_from_result
 from ggmi_viz.gap_curves import per_scenario_table
 
 #: Entries kept per ``st.cache_data`` function (least recently used ones are dropped
@@ -63,10 +63,10 @@ def check_scenario_budget(config: ScenarioConfig) -> float:
 def scenario_view(settings: dict[str, Any]) -> ScenarioView:
     """One scenario of ``settings`` (a ``ScenarioConfig`` dict) with both fitted mixtures.
 
-    The scenario and its fits come from ``ggmi_core.simulate(config, rounds=1)``, so the
+    The scenario and its fits come from ``ggmi_core.simulation.simulate(config, rounds=1)``, so the
     same seed gives the same numbers here and in a one-scenario sweep.
     """
-    from ggmi_core.simulate import simulate
+    from ggmi_core.simulation import simulate
 
     config = ScenarioConfig.from_dict(settings)
     check_scenario_budget(config)
@@ -160,7 +160,7 @@ def run_sweep(
         text: progress-bar text (default: "Sweeping <param> over <n> values").
 
     Returns:
-        ``(summary, per_scenario)``: ``ggmi_core.simulate.SUMMARY_COLUMNS`` rows, one per
+        ``(summary, per_scenario)``: ``ggmi_core.simulation.SUMMARY_COLUMNS`` rows, one per
         value, and ``value, scenario, gap`` rows, one per scenario; gaps in nats (TV: a
         probability).
 
@@ -168,7 +168,7 @@ def run_sweep(
         BudgetExceeded: the sweep would cost more than the server allows.
         ValueError: a value outside its field's range, or an invalid combination.
     """
-    from ggmi_core.simulate import gap_point
+    from ggmi_core.simulation import gap_point
 
     base = ScenarioConfig.from_dict(settings)
     configs = [base.replace(**{param: v}) for v in values]  # validates every value first

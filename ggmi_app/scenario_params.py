@@ -17,8 +17,8 @@ from typing import Any, Final
 import numpy as np
 
 from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
-from ggmi_core.config import FIELD_LIMITS, ScenarioConfig
-from ggmi_viz.gap_curves import METRIC_LABELS
+from ggmi_core.config import DEFAULT_N_MC, FIELD_LIMITS, ScenarioConfig
+from ggmi_core.metrics import METRIC_LABELS
 
 COV_LABELS: Final[dict[str, str]] = {
     "published": "published (SVD substitute of A B^T)",
@@ -55,7 +55,7 @@ METRIC_PARAM: Final[ChoiceParam] = ChoiceParam(
     "metric", "Divergence", "js", tuple(METRIC_LABELS), labels=METRIC_LABELS
 )
 N_MC_PARAM: Final[IntParam] = IntParam(
-    "n_mc", "Monte Carlo samples per divergence", 2000, 500, 10000, 500
+    "n_mc", "Monte Carlo samples per divergence", DEFAULT_N_MC, 500, 10000, 500
 )
 LECTURE_KEY: Final[str] = "lecture"
 LECTURE_PARAM: Final[BoolParam] = BoolParam(

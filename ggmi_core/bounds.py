@@ -16,7 +16,7 @@ have an exact or Monte Carlo value, computed here per scenario with a standard e
 * Entropy terms: differential entropies (nats per sample) of the anchor-sampling mixture
   and of D_gen, and the entropy drop ``delta = H(S_anchor) - H(S_gen)``.
 * Generalization gain measured directly: ``Err(pi_anchor) - Err(pi_gen)`` beside the gap
-  of the chosen divergence metric on the same fits (from ``ggmi_core.simulate``).
+  of the chosen divergence metric on the same fits (from ``ggmi_core.simulation``).
 
 What the simulation cannot measure: anything that involves trained weights W as a random
 variable (``I(S; W)``, ``B_{e_p} = I(e_p; W)``, ``H(S | W)``), the curation/prompting
@@ -39,10 +39,11 @@ from scipy.special import entr
 
 from ggmi_core import divergences
 from ggmi_core.budget import estimate_cost
-from ggmi_core.config import FIELD_LIMITS, ScenarioConfig
+from ggmi_core.config import DEFAULT_N_MC, FIELD_LIMITS, N_MC_RANGE, ScenarioConfig
 from ggmi_core.estimate import Estimate
 from ggmi_core.gmm import GMMBatch
-from ggmi_core.simulate import simulate
+from ggmi_core.metrics import METRICS
+from ggmi_core.simulation import simulate
 
 Array = NDArray[np.float64]
 Progress = Callable[[int, int], None]
@@ -50,9 +51,9 @@ Progress = Callable[[int, int], None]
 DEFAULT_LOSS_CAP = 10.0
 """Default cap C of the log-loss, in nats (well above a typical -log density here)."""
 LOSS_CAP_RANGE = (0.1, 100.0)
-DEFAULT_N_MC = 2000
-"""Default Monte Carlo sample size per expectation and scenario."""
-N_MC_RANGE = (100, 200_000)
+MIN_BOUND_N_MC = 100
+"""Fewest Monte Carlo draws for bound terms (stricter than ``N_MC_RANGE``): the lemma check
+compares differences of Monte Carlo means, whose standard errors need a real sample."""
 HOLD_TOLERANCE_SE = 3.0
 """``bound_holds`` allows the measured error to exceed the bound by this many standard
 errors of the Monte Carlo difference (the true quantities obey the lemma exactly)."""
@@ -252,18 +253,10 @@ BOUND_SWEEP_PARAMS: tuple[str, ...] = (
     "n_synthetic",
 )
 
-_METRIC_LABELS = {
-    "js": "JS",
-    "tv": "TV",
-    "kl": "KL",
-    "kl_reverse": "reverse KL",
-    "kl_published": "KL (published histogram)",
-}
-
 
 def metric_label(metric: str) -> str:
     """Short human name of a divergence metric key (e.g. ``"js"`` -> ``"JS"``)."""
-    return _METRIC_LABELS.get(metric, metric.upper())
+    return METRICS[metric].short if metric in METRICS else metric.upper()
 
 
 # --------------------------------------------------------------------------- loss
@@ -680,7 +673,7 @@ def bound_terms(
 ) -> BoundTerms:
     """Measure every bound term for ``rounds`` scenarios of ``config``.
 
-    The scenarios and the two EM fits come from ``ggmi_core.simulate`` (so the metric gap
+    The scenarios and the two EM fits come from ``ggmi_core.simulation`` (so the metric gap
     is computed on the very fits whose errors are measured here); this function adds the
     loss-based, information and entropy terms with its own seeded Monte Carlo stream.
 
@@ -689,7 +682,7 @@ def bound_terms(
         rounds: number of scenarios R >= 1.
         loss_cap: cap C of the log-loss, in nats.
         n_mc: Monte Carlo draws per expectation and scenario.
-        metric: divergence metric of the gap (a key of ``ggmi_core.simulate.METRICS``).
+        metric: divergence metric of the gap (a key of ``ggmi_core.metrics.METRICS``).
         progress: ``progress(done, total)`` called between units of work; it may raise
             to cancel.
 
@@ -1104,7 +1097,7 @@ def _check_loss_cap(loss_cap: float) -> None:
 
 
 def _check_n_mc(n_mc: int) -> None:
-    low, high = N_MC_RANGE
+    low, high = MIN_BOUND_N_MC, N_MC_RANGE[1]
     if isinstance(n_mc, bool) or not (isinstance(n_mc, int | np.integer) and low <= n_mc <= high):
         raise ValueError(
             f"n_mc (Monte Carlo draws) must be an integer in {low}..{high}; got {n_mc!r}"

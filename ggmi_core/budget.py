@@ -11,16 +11,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from ggmi_core.config import ScenarioConfig
+from ggmi_core.config import DEFAULT_N_MC, ScenarioConfig
+from ggmi_core.metrics import get_metric
 
 EM_ITERATIONS_TYPICAL = 30
 """EM sweeps assumed per fit (the cap is 100; converged fits stop far earlier)."""
 
-HISTOGRAM_COST_PER_SCENARIO = 45.0
-"""Work of the published histogram KL for one scenario, in default-scenario units (one
-default scenario = 1/100 unit). Measured: 50 scenarios cost 2.9 s with ``kl_published``
-against 0.06 s with exact JS at the defaults; the histogram work (1,000 samples x 100
-resamplings x 2 distributions x 2 fits) hardly depends on the component counts."""
 
 DEFAULT_WORK_BUDGET = 150.0
 """Units one request may use: enough for a full published Figure-4 sweep of one letter
@@ -50,16 +46,18 @@ def _raw_cost(config: ScenarioConfig, rounds: int, n_mc: int, metric: str) -> fl
     # each divergence evaluates both mixtures on samples from both sides
     evaluated = 2 * (config.K + config.n_model_components + 2 * config.n_target_components)
     monte_carlo = 2 * n_mc * evaluated * d_work
-    histogram = _DEFAULT_SCENARIO * HISTOGRAM_COST_PER_SCENARIO if metric == "kl_published" else 0
-    return rounds * (em + monte_carlo + histogram)
+    # a metric with its own sample sizes (the published histograms) adds a fixed cost
+    extra = get_metric(metric).extra_cost
+    fixed = _DEFAULT_SCENARIO * extra if extra else 0.0  # the default scenario costs none
+    return rounds * (em + monte_carlo + fixed)
 
 
-_DEFAULT_SCENARIO = _raw_cost(ScenarioConfig(), rounds=1, n_mc=2000, metric="js")
+_DEFAULT_SCENARIO = _raw_cost(ScenarioConfig(), rounds=1, n_mc=DEFAULT_N_MC, metric="js")
 _UNIT = 100 * _DEFAULT_SCENARIO
 
 
 def estimate_cost(
-    config: ScenarioConfig, rounds: int, n_mc: int = 2000, metric: str = "js"
+    config: ScenarioConfig, rounds: int, n_mc: int = DEFAULT_N_MC, metric: str = "js"
 ) -> float:
     """Work of one ``simulate(config, rounds, metric, n_mc)`` call in default-setting units."""
     if rounds < 1 or n_mc < 1:
@@ -72,7 +70,7 @@ def estimate_sweep_cost(
     param: str,
     values: Iterable[float],
     rounds: int,
-    n_mc: int = 2000,
+    n_mc: int = DEFAULT_N_MC,
     metric: str = "js",
 ) -> float:
     """Work of a sweep: the sum of the per-value costs (units as ``estimate_cost``)."""
@@ -93,7 +91,7 @@ def check_budget(cost: float, budget: float | None = None, what: str = "This req
 
 def max_rounds_within_budget(
     config: ScenarioConfig,
-    n_mc: int = 2000,
+    n_mc: int = DEFAULT_N_MC,
     metric: str = "js",
     budget: float | None = None,
     n_points: int = 1,

@@ -25,13 +25,16 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
-from ggmi_core.config import COV_RECIPES, FIELD_LIMITS, SWEEPABLE_PARAMS, ScenarioConfig
-from ggmi_core.distributed import DaskUnavailable
-from ggmi_core.simulate import (
+from ggmi_core.config import (
+    COV_RECIPES,
     DEFAULT_N_MC,
-    METRIC_LABELS,
-    METRIC_UNITS,
-    METRICS,
+    FIELD_LIMITS,
+    SWEEPABLE_PARAMS,
+    ScenarioConfig,
+)
+from ggmi_core.distributed import DaskUnavailable
+from ggmi_core.metrics import METRIC_LABELS, METRIC_UNITS, METRICS
+from ggmi_core.simulation import (
     SimulationResult,
     simulate,
     summarise,

@@ -13,6 +13,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+DEFAULT_N_MC = 2000
+"""Monte Carlo draws per divergence (or expectation) and scenario (JS: half from each side)."""
+N_MC_RANGE = (4, 200_000)
+"""Allowed Monte Carlo draws per divergence and scenario, inclusive."""
+
 COV_RECIPES: tuple[str, ...] = ("published", "aat")
 """Covariance recipes: ``published`` is the SVD substitute of A B^T that numpy sampled in the
 published code; ``aat`` is the symmetric A A^T alternative."""
@@ -20,27 +25,59 @@ published code; ``aat`` is the symmetric A A^T alternative."""
 
 @dataclass(frozen=True)
 class FieldLimit:
-    """Allowed closed range of one numeric field; ``integer`` fields reject fractions."""
+    """One numeric setting: its allowed closed range and how the app names it.
+
+    Attributes:
+        low, high: inclusive range.
+        integer: whether fractions are refused.
+        meaning: what it is, in words ("anchor-sampled target components").
+        symbol: its letter in the paper and theory.md ("K", "N_k"), or "" if none.
+        analogue: what it stands for in LLM post-training, where the paper says so.
+    """
 
     low: float
     high: float
     integer: bool
     meaning: str
+    symbol: str = ""
+    analogue: str = ""
+
+    @property
+    def label(self) -> str:
+        """Axis or menu title, e.g. ``"K, anchor-sampled target components"``."""
+        return f"{self.symbol}, {self.meaning}" if self.symbol else self.meaning
+
+    @property
+    def short(self) -> str:
+        """The letter, or the meaning when there is none (``"N_k"``)."""
+        return self.symbol or self.meaning
+
+    @property
+    def short_label(self) -> str:
+        """Letter first, meaning in brackets, e.g. ``"N_k (anchor samples per ...)"``."""
+        return f"{self.symbol} ({self.meaning})" if self.symbol else self.meaning
 
 
 FIELD_LIMITS: dict[str, FieldLimit] = {
-    "K": FieldLimit(1, 40, True, "anchor-sampled target components"),
-    "J": FieldLimit(0, 40, True, "unsampled target components"),
-    "L": FieldLimit(0, 40, True, "task-irrelevant model components"),
-    "n_anchor_per_component": FieldLimit(2, 5000, True, "anchor samples per anchor component"),
-    "n_synthetic": FieldLimit(2, 50000, True, "synthetic samples"),
-    "dim": FieldLimit(1, 10, True, "data dimension"),
-    "noise_std": FieldLimit(0.0, 10.0, False, "curation noise standard deviation"),
-    "adherence": FieldLimit(0.0, 1.0, False, "prompt adherence probability"),
+    "K": FieldLimit(1, 40, True, "anchor-sampled target components", "K"),
+    "J": FieldLimit(0, 40, True, "unsampled target components", "J"),
+    "L": FieldLimit(0, 40, True, "task-irrelevant model components", "L"),
+    "n_anchor_per_component": FieldLimit(
+        2, 5000, True, "anchor samples per anchor component", "N_k", "in-context examples"
+    ),
+    "n_synthetic": FieldLimit(2, 50000, True, "synthetic samples", "n"),
+    "dim": FieldLimit(1, 10, True, "data dimension", "d"),
+    "noise_std": FieldLimit(0.0, 10.0, False, "curation noise standard deviation", "s"),
+    "adherence": FieldLimit(0.0, 1.0, False, "prompt adherence probability", "b"),
     "seed": FieldLimit(0, 2**32 - 1, True, "random seed"),
     "cov_scale": FieldLimit(0.01, 10.0, False, "covariance scale factor"),
     "mean_gap": FieldLimit(0.0, 10.0, False, "extra offset between component means"),
 }
+"""One record per numeric setting of ``ScenarioConfig``: range and names (the one place
+every menu, axis title and error message reads them from)."""
+
+PARAM_LABELS: dict[str, str] = {name: limit.label for name, limit in FIELD_LIMITS.items()}
+"""Display title of each numeric setting (derived from ``FIELD_LIMITS``)."""
 
 SWEEPABLE_PARAMS: tuple[str, ...] = (
     "K",

@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.linalg import eigh
 from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
+from sklearn.neighbors import NearestNeighbors
 
 from ggmi_core.estimate import Estimate
+from ggmi_core.pca import principal_axes
 
 if TYPE_CHECKING:  # pragma: no cover - import only for type hints
     import pandas as pd
@@ -38,10 +39,8 @@ if TYPE_CHECKING:  # pragma: no cover - import only for type hints
 Array = NDArray[np.float64]
 
 #: Above this dimension a k-d tree degenerates into a slow brute-force search, so
-#: neighbour distances come from BLAS-computed distance blocks instead.
+#: neighbours come from a brute-force (BLAS) search instead.
 KD_TREE_MAX_DIM = 16
-#: Rows per block when neighbour distances are computed by brute force.
-_BLOCK_ROWS = 512
 
 
 # ---------------------------------------------------------------------------
@@ -297,28 +296,20 @@ def _nearest_distances(queries: Array, reference: Array, kk: int, skip_self: boo
     point is not its own neighbour.
     """
     if reference.shape[1] <= KD_TREE_MAX_DIM:
+        # scipy's cKDTree: exact, and about 3x faster than scikit-learn's KDTree here.
         dist, _ = cKDTree(reference).query(queries, k=kk + 1 if skip_self else kk)
         dist = np.asarray(dist).reshape(queries.shape[0], -1)
         return dist[:, 1:] if skip_self else dist
-    # High dimension: exact brute force in blocks so memory stays O(block * n).
-    ref_norms = np.einsum("ij,ij->i", reference, reference)
-    out = np.empty((queries.shape[0], kk))
-    for start in range(0, queries.shape[0], _BLOCK_ROWS):
-        block = queries[start : start + _BLOCK_ROWS]
-        rows = np.arange(block.shape[0])
-        sq = ref_norms[None, :] - 2.0 * (block @ reference.T)
-        sq += np.einsum("ij,ij->i", block, block)[:, None]
-        if skip_self:
-            sq[rows, np.arange(start, start + block.shape[0])] = np.inf
-        idx = np.argpartition(sq, kk - 1, axis=1)[:, :kk]
-        # The Gram identity loses precision for close points, so the chosen neighbours'
-        # distances are recomputed directly.
-        exact = np.empty((block.shape[0], kk))
-        for j in range(kk):  # one neighbour rank at a time keeps memory at block x d
-            diff = block - reference[idx[:, j]]
-            exact[:, j] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-        out[start : start + block.shape[0]] = np.sort(exact, axis=1)
-    return out
+    # High dimension: scikit-learn's chunked brute-force search picks the neighbours.
+    search = NearestNeighbors(n_neighbors=kk, algorithm="brute").fit(reference)
+    idx = search.kneighbors(None if skip_self else queries, return_distance=False)
+    # Its distances come from the Gram identity, which loses precision for close points,
+    # and the estimators take their logarithm: recompute the chosen ones directly.
+    exact = np.empty((queries.shape[0], kk))
+    for j in range(kk):  # one neighbour rank at a time keeps memory at n x d
+        diff = queries - reference[idx[:, j]]
+        exact[:, j] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    return np.sort(exact, axis=1)
 
 
 def _kth_distances(queries: Array, reference: Array, k: int, skip_self: bool) -> Array:
@@ -491,11 +482,8 @@ class Projection:
 def pca_2d(sets: Sequence[ArrayLike]) -> Projection:
     """Project several (n_i, d) sets onto the first two principal axes of their union.
 
-    The two axes are the top eigenvectors of the smaller of the two Gram matrices of the
-    centred pooled data (X^T X, d x d, or X X^T, N x N): the same axes an SVD gives, about
-    ten times faster for a 2000 x 768 input on the shared server (SVD took 4 s). Signs are
-    fixed so the largest-magnitude loading of each axis is positive, which makes the
-    picture reproducible.
+    Axes and signs as ``ggmi_core.pca.principal_axes`` (largest loading positive, so the
+    picture is reproducible).
     """
     arrays = [as_points(s, f"set {i}") for i, s in enumerate(sets)]
     if not arrays:
@@ -503,39 +491,11 @@ def pca_2d(sets: Sequence[ArrayLike]) -> Projection:
     dims = {a.shape[1] for a in arrays}
     if len(dims) != 1:
         raise ValueError(f"all sets must have the same dimension; got {sorted(dims)}")
-    pooled = np.vstack(arrays)
-    mean = pooled.mean(axis=0)
-    centred = pooled - mean
-    n, d = centred.shape
-    n_axes = min(2, d, n)
-    total = float(np.einsum("ij,ij->", centred, centred))
-    comps = np.zeros((2, d))
-    top = np.zeros(2)
-    if total > 0:
-        top[:n_axes], comps[:n_axes] = _top_axes(centred, n_axes)
-    for i in range(n_axes):
-        if comps[i, np.argmax(np.abs(comps[i]))] < 0:
-            comps[i] = -comps[i]
-    explained = top / total if total > 0 else np.zeros(2)
-    coords = [(a - mean) @ comps.T for a in arrays]
-    return Projection(coords=coords, explained=explained, components=comps, mean=mean)
-
-
-def _top_axes(centred: Array, n_axes: int) -> tuple[Array, Array]:
-    """Largest ``n_axes`` eigenvalues of X^T X (descending) and their unit axes (rows)."""
-    n, d = centred.shape
-    if d <= n:
-        gram = centred.T @ centred
-        values, vectors = eigh(gram, subset_by_index=[d - n_axes, d - 1])
-        axes = vectors.T
-    else:
-        gram = centred @ centred.T
-        values, vectors = eigh(gram, subset_by_index=[n - n_axes, n - 1])
-        axes = (centred.T @ vectors).T
-        norms = np.linalg.norm(axes, axis=1, keepdims=True)
-        axes = np.divide(axes, norms, out=np.zeros_like(axes), where=norms > 0)
-    order = np.argsort(values)[::-1]
-    return np.maximum(values[order], 0.0), axes[order]
+    found = principal_axes(np.vstack(arrays), 2)
+    coords = [(a - found.mean) @ found.axes.T for a in arrays]
+    return Projection(
+        coords=coords, explained=found.explained, components=found.axes, mean=found.mean
+    )
 
 
 # ---------------------------------------------------------------------------

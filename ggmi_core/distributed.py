@@ -2,7 +2,7 @@
 
 Each sweep value is one task, ``summary_row(config, param, rounds, metric, n_mc)``, the
 same call a local sweep makes; a configuration's scenarios draw from seeds fixed by the
-configuration alone (``ggmi_core.simulate``), so a Dask sweep gives the same numbers as
+configuration alone (``ggmi_core.simulation``), so a Dask sweep gives the same numbers as
 a local one, whatever the number of workers.
 
 The workers need the same ``ggmi_core`` (and numpy/scipy) as the caller: the tasks refer

@@ -144,7 +144,7 @@ def entropy(p: Mixture, n_samples: int, rng: np.random.Generator) -> Estimate:
 
 
 def total_variation(p: Mixture, q: Mixture, n_samples: int, rng: np.random.Generator) -> Estimate:
-    """Total variation sup_A |P(A) - Q(A)| = E_P[(1 - q/p)_+] (unitless, in [0, 1])."""
+    """Total variation sup_A |P(A) - Q(A)| = E_P[(1 - q/p)_+] (a probability, in [0, 1])."""
     pb, qb, single = as_batch_pair(p, q)
     X = draw(pb, _checked_samples(n_samples), rng)
     return _finish(tv_terms(log_density(pb, X), log_density(qb, X)), single)

@@ -44,6 +44,20 @@ _CSV_CHUNK_CELLS = 200_000
 PARQUET_TIMEOUT_S = 30.0
 #: Exit status of the Parquet worker when it refuses a file with a message on stderr.
 _WORKER_REFUSED = 3
+#: Environment of the Parquet worker. Its address-space cap counts reserved, not used,
+#: memory, and every extra thread reserves a lot: a glibc malloc arena (64 MB), a stack,
+#: BLAS buffers. How many arenas a threaded read creates depends on how its threads
+#: interleave, i.e. on machine load, so under load the same file could cross the cap.
+#: One BLAS thread, one malloc arena and arrow's plain malloc pool keep the reservation
+#: small and equal on every run: the cap then measures the file, not the scheduler.
+#: (glibc reads ``MALLOC_ARENA_MAX`` at start-up, so it must come from the parent.)
+_WORKER_ENV = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "MALLOC_ARENA_MAX": "1",
+    "ARROW_DEFAULT_MEMORY_POOL": "system",
+}
 _NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats
 
 
@@ -421,6 +435,7 @@ def _parse_parquet(data: bytes, name: str, limits: Limits) -> Array:
     root = str(Path(__file__).resolve().parents[1])
     env = {
         **os.environ,
+        **_WORKER_ENV,
         "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
     }
     try:
@@ -525,7 +540,8 @@ def read_parquet_in_process(data: bytes, name: str, limits: Limits) -> Array:
             "single column of numeric lists"
         )
     try:
-        table = parquet.read()
+        # One thread: a reader's threads only add reserved memory (see _WORKER_ENV).
+        table = parquet.read(use_threads=False)
     except Exception as err:
         raise UploadError(f"{_label(name)} could not be read: {_short(err)}") from None
     if list_fields:

@@ -23,20 +23,22 @@ from contextlib import contextmanager
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
 
+from threadpoolctl import threadpool_limits
+
 _BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _MAIN_LOCK = threading.Lock()
 
 
 def init_worker() -> None:
-    """Keep this worker process to one BLAS thread (an executor's ``initializer``)."""
+    """Keep this worker process to one BLAS thread (an executor's ``initializer``).
+
+    The variables only reach BLAS libraries loaded later; a fork server that preloaded
+    numpy (and scikit-learn's OpenMP code) already started their thread pools, so
+    threadpoolctl resizes those.
+    """
     for name in _BLAS_THREAD_VARIABLES:
         os.environ[name] = "1"
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except Exception:  # threadpoolctl is optional; the env settings still help
-        pass
+    threadpool_limits(1)
 
 
 @contextmanager

@@ -71,18 +71,7 @@ SWEEP_PANELS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
 #: File-name stems of the panels, same order as ``SWEEP_PANELS``.
 SWEEP_PANEL_NAMES: Final[tuple[str, ...]] = ("tradeoff", "lemma31", "entropies", "gain")
 
-_PARAM_SHORT: Final[dict[str, str]] = {
-    "K": "K",
-    "J": "J",
-    "L": "L",
-    "n_anchor_per_component": "N_k",
-    "n_synthetic": "n",
-    "noise_std": "noise s",
-    "adherence": "adherence b",
-    "dim": "d",
-    "cov_scale": "covariance scale",
-    "mean_gap": "mean gap",
-}
+_PARAM_SHORT: Final[dict[str, str]] = {p: limit.short for p, limit in FIELD_LIMITS.items()}
 
 
 def param_label(param: str) -> str:

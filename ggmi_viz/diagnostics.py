@@ -26,7 +26,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ggmi_core.diagnostics import EmbeddingReport, HSICResult
+from ggmi_core.config import FIELD_LIMITS
+from ggmi_core.diagnostics import DIAGNOSTIC_SWEEP_PARAMS, EmbeddingReport, HSICResult
 from ggmi_viz.theme import GREY, OKABE_ITO, ROLE_COLORS, apply_theme, with_alpha
 
 ANCHOR_COLOR: Final[str] = ROLE_COLORS["fit on anchor"]
@@ -34,10 +35,11 @@ SYNTHETIC_COLOR: Final[str] = ROLE_COLORS["fit on synthetic"]
 HSIC_COLOR: Final[str] = OKABE_ITO["blue"]
 REJECT_COLOR: Final[str] = OKABE_ITO["vermillion"]
 
-#: Axis titles of the swept parameters.
+#: Axis titles of the swept parameters (records in ``ggmi_core.config.FIELD_LIMITS``).
 PARAM_LABELS: Final[dict[str, str]] = {
-    "n_anchor_per_component": "N_k: anchor samples per component (in-context examples analogue)",
-    "adherence": "b: prompt adherence",
+    p: f"{FIELD_LIMITS[p].symbol}: {FIELD_LIMITS[p].meaning}"
+    + (f" ({FIELD_LIMITS[p].analogue} analogue)" if FIELD_LIMITS[p].analogue else "")
+    for p in DIAGNOSTIC_SWEEP_PARAMS
 }
 
 #: Significance level whose rejection rate the HSIC figure shows.
@@ -46,8 +48,7 @@ ALPHA: Final[float] = 0.05
 
 #: Short axis titles for the two-panel entropy figure.
 PARAM_SHORT: Final[dict[str, str]] = {
-    "n_anchor_per_component": "N_k (anchor samples per component)",
-    "adherence": "b (prompt adherence)",
+    p: FIELD_LIMITS[p].short_label for p in DIAGNOSTIC_SWEEP_PARAMS
 }
 
 #: Parameters whose sweep values span orders of magnitude get a logarithmic axis.

@@ -24,8 +24,7 @@ No Streamlit here; no LaTeX in any text (PNG export must not fetch MathJax).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -33,6 +32,14 @@ import plotly.graph_objects as go
 from numpy.typing import NDArray
 
 from ggmi_core.gmm import GMM
+from ggmi_core.scenario_report import (
+    ProjectionMethod,
+    ScenarioContours,
+    ScenarioView,
+    grid_axes,
+    scenario_contours,
+    view_projection,
+)
 from ggmi_viz.theme import (
     GREY,
     PART_COLORS,
@@ -44,7 +51,6 @@ from ggmi_viz.theme import (
 )
 
 Array = NDArray[np.float64]
-ProjectionMethod = Literal["coordinates", "pca"]
 
 #: Drawable layers with their toggle labels (in the order the toggles are listed).
 LAYERS: Final[dict[str, str]] = {
@@ -92,207 +98,8 @@ _DASHES: Final[dict[str, str]] = {**ROLE_DASH, "D_gen": "longdash"}
 MASS_LEVELS: Final[tuple[float, float]] = (0.5, 0.9)
 #: At most this many points per sample group are drawn (the rest are thinned evenly).
 MAX_POINTS_PER_GROUP: Final[int] = 3000
-GRID_SIZE: Final[int] = 120
-_MASS_MC_SAMPLES: Final[int] = 20_000
-_MASS_SEED: Final[int] = 20_250_124  # fixed: contour levels must not flicker between redraws
+_JITTER_SEED: Final[int] = 20_250_124  # fixed: the 1-D rugs must not jump between redraws
 _ELLIPSE_SIGMAS: Final[float] = 2.0
-
-
-@dataclass(frozen=True)
-class ScenarioView:
-    """One scenario's mixtures and samples, ready to draw (no batching).
-
-    Attributes:
-        target: G, K+J components.
-        model: M, K+J+L components.
-        fit_anchor: mixture fitted on the anchor samples (K components), or None.
-        fit_synthetic: mixture fitted on the synthetic samples (K+J+L components), or None.
-        anchor_X: anchor samples, (m, d).
-        anchor_labels: G's component of each anchor sample, (m,).
-        synth_X: synthetic samples, (n, d).
-        synth_labels: M's component of each synthetic sample, (n,).
-        model_part: part of each of M's components, (K+J+L,), 0/1/2 as in PART_COLORS.
-        gen: D_gen, the law of a synthetic sample (M with noise and adherence), or None.
-    """
-
-    target: GMM
-    model: GMM
-    fit_anchor: GMM | None
-    fit_synthetic: GMM | None
-    anchor_X: Array
-    anchor_labels: NDArray[np.int64]
-    synth_X: Array
-    synth_labels: NDArray[np.int64]
-    model_part: NDArray[np.int64]
-    gen: GMM | None = None
-
-    @property
-    def dim(self) -> int:
-        return self.target.dim
-
-    @property
-    def synth_part(self) -> NDArray[np.int64]:
-        """Part of the model component each synthetic sample came from, (n,)."""
-        return np.asarray(self.model_part)[np.asarray(self.synth_labels)]
-
-    def mixture(self, layer: str) -> GMM | None:
-        """The mixture drawn by a contour layer (``"target"``, ``"model"``, ...)."""
-        return {
-            "target": self.target,
-            "model": self.model,
-            "gen": self.gen,
-            "fit_anchor": self.fit_anchor,
-            "fit_synthetic": self.fit_synthetic,
-        }[layer]
-
-
-def view_from_result(result: Any, r: int = 0) -> ScenarioView:
-    """Scenario ``r`` of a ``ggmi_core.simulate.SimulationResult`` as a ``ScenarioView``."""
-    sc = result.scenarios
-    return ScenarioView(
-        target=sc.target[r],
-        model=sc.model[r],
-        fit_anchor=result.fit_anchor[r],
-        fit_synthetic=result.fit_synthetic[r],
-        anchor_X=np.asarray(sc.anchor_X[r]),
-        anchor_labels=np.asarray(sc.anchor_labels[r]),
-        synth_X=np.asarray(sc.synth_X[r]),
-        synth_labels=np.asarray(sc.synth_labels[r]),
-        model_part=np.asarray(sc.model_part),
-        gen=sc.gen[r],
-    )
-
-
-# --------------------------------------------------------------------------- projection
-
-
-@dataclass(frozen=True)
-class Projection:
-    """An affine map x -> B^T (x - c) from R^d onto two display axes.
-
-    Attributes:
-        center: c, (d,).
-        basis: B, (d, 2) with orthonormal columns.
-        method: ``"coordinates"`` (first two axes) or ``"pca"``.
-        axis_titles: display titles of the two axes.
-        description: one sentence for the caption saying what is shown.
-    """
-
-    center: Array
-    basis: Array
-    method: ProjectionMethod
-    axis_titles: tuple[str, str]
-    description: str
-    explained: tuple[float, float] | None = field(default=None)
-
-    def points(self, X: Array) -> Array:
-        """Projected points, (n, 2) for X of shape (n, d)."""
-        return (np.asarray(X, dtype=float) - self.center) @ self.basis
-
-    def mixture(self, gmm: GMM) -> GMM:
-        """The exact law of the projected point when x ~ ``gmm``: a 2-D mixture."""
-        means = (gmm.means - self.center) @ self.basis
-        covs = np.einsum("da,kde,eb->kab", self.basis, gmm.covariances, self.basis)
-        return GMM(gmm.weights, means, covs)
-
-
-def make_projection(
-    dim: int, method: ProjectionMethod = "coordinates", points: Array | None = None
-) -> Projection:
-    """The projection used for data of dimension ``dim`` >= 2.
-
-    Args:
-        dim: data dimension d.
-        method: ``"coordinates"`` keeps x1 and x2; ``"pca"`` uses the two leading principal
-            axes of ``points`` (needed then), centred on their mean. For d = 2 the data are
-            shown as they are whatever the method.
-        points: pooled samples (n, d), used by ``"pca"``.
-    """
-    if dim < 2:
-        raise ValueError(f"dim must be at least 2 for a 2-D projection; got {dim}")
-    if method not in ("coordinates", "pca"):
-        raise ValueError(f"projection method must be 'coordinates' or 'pca'; got {method!r}")
-    if dim == 2 or method == "coordinates":
-        basis = np.eye(dim)[:, :2]
-        what = (
-            "the data space itself (d = 2)"
-            if dim == 2
-            else f"the first two of the {dim} coordinates (x1, x2); every contour is the "
-            "exact density of that two-coordinate marginal"
-        )
-        return Projection(
-            center=np.zeros(dim),
-            basis=basis,
-            method="coordinates",
-            axis_titles=("x1 (data units)", "x2 (data units)"),
-            description=f"Shown: {what}.",
-        )
-    if points is None or len(points) < 3:
-        raise ValueError("the PCA projection needs at least 3 pooled sample points")
-    X = np.asarray(points, dtype=float)
-    center = X.mean(axis=0)
-    eigval, eigvec = np.linalg.eigh(np.cov(X - center, rowvar=False))
-    order = np.argsort(eigval)[::-1][:2]
-    basis = eigvec[:, order]
-    # eigh's sign is arbitrary: fix it so the same data always give the same picture
-    signs = np.sign(basis[np.argmax(np.abs(basis), axis=0), [0, 1]])
-    basis = basis * np.where(signs == 0, 1.0, signs)
-    share = eigval[order] / max(eigval.sum(), 1e-300)
-    return Projection(
-        center=center,
-        basis=basis,
-        method="pca",
-        axis_titles=(
-            f"principal axis 1 ({share[0]:.0%} of variance)",
-            f"principal axis 2 ({share[1]:.0%} of variance)",
-        ),
-        description=(
-            f"Shown: the two leading principal axes of the pooled anchor and synthetic "
-            f"samples ({share[0] + share[1]:.0%} of their variance in d = {dim}); every "
-            "contour is the exact density of the projected mixture"
-        )
-        + ".",
-        explained=(float(share[0]), float(share[1])),
-    )
-
-
-# ------------------------------------------------------------------------ mass contours
-
-
-def enclosed_mass(gmm: GMM, X: Array, rng: np.random.Generator, n_mc: int = _MASS_MC_SAMPLES):
-    """For each point x, the probability mass of the region where ``gmm`` is denser than at x.
-
-    A contour of this function at level a encloses the densest region holding a fraction
-    a of the mass (a highest-density region). Estimated by Monte Carlo from ``n_mc``
-    draws of ``gmm``.
-
-    Args:
-        gmm: the mixture, dimension d.
-        X: query points, (n, d).
-        rng: generator for the Monte Carlo draws.
-
-    Returns:
-        Fractions in [0, 1], (n,).
-    """
-    draws = gmm.sample(n_mc, rng)
-    sorted_logp = np.sort(gmm.logpdf(draws))
-    below = np.searchsorted(sorted_logp, gmm.logpdf(X), side="left")
-    return 1.0 - below / n_mc
-
-
-def _grid_axes(points: Array, mixtures: Iterable[GMM], n: int = GRID_SIZE):
-    """Evenly spaced grid axes covering the points and 3 sd around every component."""
-    lows, highs = [], []
-    if len(points):
-        lows.append(points.min(axis=0))
-        highs.append(points.max(axis=0))
-    for g in mixtures:
-        sd = np.sqrt(np.diagonal(g.covariances, axis1=-2, axis2=-1))
-        lows.append((g.means - 3 * sd).min(axis=0))
-        highs.append((g.means + 3 * sd).max(axis=0))
-    low, high = np.min(lows, axis=0), np.max(highs, axis=0)
-    pad = 0.05 * (high - low)
-    return [np.linspace(lo - p, hi + p, n) for lo, hi, p in zip(low, high, pad, strict=True)]
 
 
 def _synthetic_marker(part: int, size: int) -> dict[str, object]:
@@ -320,6 +127,7 @@ def scenario_figure(
     projection: ProjectionMethod = "coordinates",
     lecture: bool = False,
     title: str | None = None,
+    contours: ScenarioContours | None = None,
 ) -> go.Figure:
     """The paper's Figure 2 for one scenario.
 
@@ -329,6 +137,8 @@ def scenario_figure(
         projection: for d > 2, ``"coordinates"`` or ``"pca"`` (see ``make_projection``).
         lecture: large type and thick lines.
         title: figure title; a default names K, J, L.
+        contours: for d >= 2, ``ggmi_core.scenario_report.scenario_contours(view, layers,
+            projection)`` computed by the caller; computed here when omitted.
 
     Returns:
         A themed figure. d >= 2: axes are the projection's axes, contours are
@@ -341,7 +151,9 @@ def scenario_figure(
     if view.dim == 1:
         fig = _figure_1d(view, layers)
     else:
-        fig = _figure_2d(view, layers, projection)
+        if contours is None:
+            contours = scenario_contours(view, layers, projection)
+        fig = _figure_2d(view, layers, contours)
     K = int(np.sum(view.model_part == 0))
     J = int(np.sum(view.model_part == 1))
     L = int(np.sum(view.model_part == 2))
@@ -360,18 +172,9 @@ def scenario_figure(
     return fig
 
 
-def _figure_2d(view: ScenarioView, layers: set[str], method: ProjectionMethod) -> go.Figure:
-    pooled = np.vstack([view.anchor_X, view.synth_X])
-    proj = make_projection(view.dim, method, pooled)
-    anchor_2d, synth_2d = proj.points(view.anchor_X), proj.points(view.synth_X)
-    mixtures = {
-        key: proj.mixture(g)
-        for key in _ROLE_OF_LAYER
-        if key in layers and (g := view.mixture(key)) is not None
-    }
-    model_2d = proj.mixture(view.model)
-    xs, ys = _grid_axes(np.vstack([anchor_2d, synth_2d]), [proj.mixture(view.target), model_2d])
-    grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+def _figure_2d(view: ScenarioView, layers: set[str], contours: ScenarioContours) -> go.Figure:
+    proj, xs, ys = contours.projection, contours.xs, contours.ys
+    anchor_2d, synth_2d, model_2d = contours.anchor_2d, contours.synth_2d, contours.model_2d
     fig = go.Figure()
     # Drawing order: filled ellipses at the back, then the points, then the contour
     # lines on top, so dense point clouds cannot hide a fitted mixture's outline.
@@ -383,9 +186,7 @@ def _figure_2d(view: ScenarioView, layers: set[str], method: ProjectionMethod) -
     if "synthetic_samples" in layers:
         for trace in _synthetic_scatters(synth_2d, view.synth_labels, view.model_part):
             fig.add_trace(trace)
-    rng = np.random.default_rng(_MASS_SEED)
-    for key, g in mixtures.items():
-        mass = enclosed_mass(g, grid, rng).reshape(len(ys), len(xs))
+    for key, mass in contours.mass.items():
         fig.add_trace(_mass_contour(key, xs, ys, mass))
         fig.add_trace(_contour_hover(key, xs, ys, mass))
     fig.update_xaxes(title=proj.axis_titles[0], range=[xs[0], xs[-1]])
@@ -564,7 +365,7 @@ def _figure_1d(view: ScenarioView, layers: set[str]) -> go.Figure:
         key: g for key in _ROLE_OF_LAYER if key in layers and (g := view.mixture(key)) is not None
     }
     pooled = np.concatenate([view.anchor_X[:, 0], view.synth_X[:, 0]])
-    (xs,) = _grid_axes(pooled[:, None], [view.target, view.model], n=600)
+    (xs,) = grid_axes(pooled[:, None], [view.target, view.model], n=600)
     fig = go.Figure()
     peak = 0.0
     for key, g in mixtures.items():
@@ -609,7 +410,7 @@ def _figure_1d(view: ScenarioView, layers: set[str]) -> go.Figure:
                 )
             )
     peak = peak or 1.0
-    rng = np.random.default_rng(_MASS_SEED)  # jitter only spreads the rug vertically
+    rng = np.random.default_rng(_JITTER_SEED)  # jitter only spreads the rug vertically
     if "anchor_samples" in layers:
         idx = _thin(np.arange(len(view.anchor_X)))
         fig.add_trace(
@@ -677,9 +478,7 @@ def figure_data(view: ScenarioView, projection: ProjectionMethod = "coordinates"
         frames.append(df)
     data = pd.concat(frames, ignore_index=True)
     if view.dim >= 2:
-        pooled = np.vstack([view.anchor_X, view.synth_X])
-        proj = make_projection(view.dim, projection, pooled)
-        shown = proj.points(pooled)
+        shown = view_projection(view, projection).points(view.pooled)
         data["axis1"], data["axis2"] = shown[:, 0], shown[:, 1]
     return data
 
@@ -688,67 +487,4 @@ def projection_caption(view: ScenarioView, projection: ProjectionMethod = "coord
     """A sentence saying which plane the figure shows (for the page caption)."""
     if view.dim == 1:
         return "Shown: the one data axis (d = 1); samples are rugs below zero."
-    pooled = np.vstack([view.anchor_X, view.synth_X])
-    return make_projection(view.dim, projection, pooled).description
-
-
-# ------------------------------------------------------------------- divergence table
-
-#: Rows of the divergence table: key, display name, unit.
-DIVERGENCE_ROWS: Final[tuple[tuple[str, str, str], ...]] = (
-    ("kl", "KL(fit || G), exact", "nats"),
-    ("kl_reverse", "KL(G || fit), exact", "nats"),
-    ("js", "Jensen-Shannon, exact", "nats"),
-    ("tv", "total variation, exact", "probability"),
-    ("kl_published", "KL(fit || G), published histogram", "nats"),
-)
-
-
-def divergence_table(
-    view: ScenarioView, rng: np.random.Generator, n_mc: int = 4000, histogram: bool = True
-) -> pd.DataFrame:
-    """Divergences of both fitted mixtures from the target G for this scenario.
-
-    Args:
-        view: the scenario; needs both fits.
-        rng: generator for the Monte Carlo draws.
-        n_mc: Monte Carlo draws per divergence.
-        histogram: include the published histogram KL (only computed for d <= 2).
-
-    Returns:
-        One row per divergence with columns ``divergence, unit, anchor_fit, anchor_fit_se,
-        synthetic_fit, synthetic_fit_se, gap, gap_se``; ``gap = anchor_fit - synthetic_fit``
-        (positive: the synthetic data brought the learner closer to G); standard errors are
-        Monte Carlo errors (the two fits use independent draws).
-    """
-    from ggmi_core import divergences as dv
-
-    if view.fit_anchor is None or view.fit_synthetic is None:
-        raise ValueError("the divergence table needs both fitted mixtures")
-    g = view.target
-    estimators = {
-        "kl": lambda fit: dv.kl_divergence(fit, g, n_mc, rng),
-        "kl_reverse": lambda fit: dv.kl_divergence(g, fit, n_mc, rng),
-        "js": lambda fit: dv.js_divergence(fit, g, n_mc, rng),
-        "tv": lambda fit: dv.total_variation(fit, g, n_mc, rng),
-        "kl_published": lambda fit: dv.histogram_kl(fit, g, rng),
-    }
-    rows = []
-    for key, name, unit in DIVERGENCE_ROWS:
-        if key == "kl_published" and (not histogram or view.dim > 2):
-            continue
-        a = estimators[key](view.fit_anchor)
-        s = estimators[key](view.fit_synthetic)
-        rows.append(
-            {
-                "divergence": name,
-                "unit": unit,
-                "anchor_fit": float(a.value),
-                "anchor_fit_se": float(a.stderr),
-                "synthetic_fit": float(s.value),
-                "synthetic_fit_se": float(s.stderr),
-                "gap": float(a.value) - float(s.value),
-                "gap_se": float(np.hypot(a.stderr, s.stderr)),
-            }
-        )
-    return pd.DataFrame(rows)
+    return view_projection(view, projection).description

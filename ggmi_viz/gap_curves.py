@@ -27,48 +27,18 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ggmi_core.config import FIELD_LIMITS, SWEEPABLE_PARAMS
+from ggmi_core.metrics import METRICS
 from ggmi_viz.theme import COLORWAY, OKABE_ITO, apply_theme, with_alpha
 
 Band = Literal["std", "sem", "quantile"]
 
-#: Display names of the divergences (keys as in ``ggmi_core.simulate.METRICS``).
-METRIC_LABELS: Final[dict[str, str]] = {
-    "kl_published": "KL, published histogram estimator",
-    "kl": "KL(fit || G), exact Monte Carlo",
-    "kl_reverse": "KL(G || fit), exact Monte Carlo",
-    "js": "Jensen-Shannon, exact Monte Carlo",
-    "tv": "total variation, exact Monte Carlo",
-}
-#: Short names used in axis titles.
-METRIC_SHORT: Final[dict[str, str]] = {
-    "kl_published": "KL Gap (published estimator)",
-    "kl": "KL Gap, KL(fit || G)",
-    "kl_reverse": "KL Gap, KL(G || fit)",
-    "js": "JS gap",
-    "tv": "TV gap",
-}
-#: Unit of each divergence: TV is a probability, the others are in nats.
-METRIC_UNITS: Final[dict[str, str]] = {
-    "kl_published": "nats",
-    "kl": "nats",
-    "kl_reverse": "nats",
-    "js": "nats",
-    "tv": "probability, no unit",
-}
-
+#: Display names of the divergences, their gap titles and units (from ``ggmi_core.metrics``).
+METRIC_LABELS: Final[dict[str, str]] = {key: m.label for key, m in METRICS.items()}
+METRIC_SHORT: Final[dict[str, str]] = {key: m.gap_title for key, m in METRICS.items()}
+METRIC_UNITS: Final[dict[str, str]] = {key: m.unit for key, m in METRICS.items()}
 #: Display names of the swept settings (``ScenarioConfig`` field -> axis title).
-PARAM_LABELS: Final[dict[str, str]] = {
-    "K": "K, anchor-sampled components",
-    "J": "J, unsampled components",
-    "L": "L, task-irrelevant components",
-    "n_anchor_per_component": "N_k, anchor samples per component",
-    "n_synthetic": "n, synthetic samples",
-    "dim": "d, dimension",
-    "noise_std": "s, curation noise standard deviation",
-    "adherence": "b, prompt adherence",
-    "cov_scale": "covariance scale",
-    "mean_gap": "offset between component means",
-}
+PARAM_LABELS: Final[dict[str, str]] = {p: FIELD_LIMITS[p].label for p in SWEEPABLE_PARAMS}
 
 _MEAN_COLOR: Final[str] = COLORWAY[0]
 _MEDIAN_COLOR: Final[str] = OKABE_ITO["vermillion"]
@@ -304,13 +274,7 @@ def gap_curve_figure(
 
 FIGURE4_PARAMS: Final[tuple[str, ...]] = ("K", "J", "L")
 #: Row titles of the Figure-4 grid (on each row's y axis, above the unit).
-FIGURE4_ROW_TITLES: Final[dict[str, str]] = {
-    "kl_published": "KL Gap, published estimator",
-    "kl": "KL Gap, exact KL(fit || G)",
-    "kl_reverse": "KL Gap, exact KL(G || fit)",
-    "js": "JS gap, exact",
-    "tv": "TV gap, exact",
-}
+FIGURE4_ROW_TITLES: Final[dict[str, str]] = METRIC_SHORT
 
 
 def with_standard_error(summary: pd.DataFrame) -> pd.DataFrame:

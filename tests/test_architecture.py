@@ -12,7 +12,6 @@ FORBIDDEN = {
         "streamlit",
         "plotly",
         "kaleido",
-        "sklearn",
         "matplotlib",
         "ggmi_viz",
         "ggmi_app",

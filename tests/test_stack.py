@@ -146,7 +146,7 @@ import hashlib, json, pickle
 from ggmi_app.compute import ComputeService, Job
 from ggmi_app.result_store import shared_results_from_env
 from ggmi_core.config import ScenarioConfig
-from ggmi_core.simulate import gap_point
+from ggmi_core.simulation import gap_point
 service = ComputeService(workers=0, shared=shared_results_from_env())
 [result] = service.run([Job.of(gap_point, ScenarioConfig(K=3, seed=77), "K", 5, "js", 300)])
 stats = service.stats()

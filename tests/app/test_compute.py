@@ -26,7 +26,7 @@ from ggmi_app.compute import (
     workers_from_env,
 )
 from ggmi_core.config import ScenarioConfig
-from ggmi_core.simulate import gap_point
+from ggmi_core.simulation import gap_point
 
 
 @pytest.fixture

@@ -120,9 +120,9 @@ def _raiser(exc: BaseException) -> Callable[..., Any]:
 #: Per page: the real function its cached call runs, a cheap URL, and the next
 #: interaction (a slider key and its new value).
 CASES: dict[str, tuple[str, dict[str, str], str, float]] = {
-    "pages/1_Distributions.py": ("ggmi_core.simulate.simulate", {}, "noise_std", 0.05),
+    "pages/1_Distributions.py": ("ggmi_core.simulation.simulate", {}, "noise_std", 0.05),
     "pages/2_KL_Gap_curves.py": (
-        "ggmi_core.simulate.simulate",
+        "ggmi_core.simulation.simulate",
         {
             "gap_sweep_from": "2",
             "gap_sweep_to": "4",
@@ -218,7 +218,7 @@ def test_a_failed_call_is_not_cached(monkeypatch: pytest.MonkeyPatch) -> None:
     page = "pages/1_Distributions.py"
     at = new_app(page, _seed_query(page, "not-cached"))
     with monkeypatch.context() as broken:
-        _patch_target(broken, "ggmi_core.simulate.simulate", _raiser(RuntimeError(SECRET)))
+        _patch_target(broken, "ggmi_core.simulation.simulate", _raiser(RuntimeError(SECRET)))
         at.run()
     assert any("Something went wrong" in e for e in messages(at, "error"))
     at.run()  # unchanged settings: a rerun (e.g. a reload) must not replay the failure

@@ -21,7 +21,7 @@ import pytest
 from ggmi_app import result_store as rs
 from ggmi_app.compute import ComputeService, Job, canonical
 from ggmi_core.config import ScenarioConfig
-from ggmi_core.simulate import gap_point
+from ggmi_core.simulation import gap_point
 from tests.redis_helpers import RedisServer, needs_redis
 
 SECRET = b"a test secret of enough length"
@@ -215,7 +215,7 @@ def test_job_keys_are_the_same_in_another_process() -> None:
     code = (
         "from ggmi_app.compute import Job\n"
         "from ggmi_core.config import ScenarioConfig\n"
-        "from ggmi_core.simulate import gap_point\n"
+        "from ggmi_core.simulation import gap_point\n"
         "print(Job.of(gap_point, ScenarioConfig(K=4, noise_std=0.25, seed=5), 'K', 10, 'js',"
         " 500).key())\n"
     )

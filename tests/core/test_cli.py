@@ -11,7 +11,7 @@ import pytest
 
 from ggmi_core.cli import CliError, main, parse_values
 from ggmi_core.config import ScenarioConfig
-from ggmi_core.simulate import SUMMARY_COLUMNS, simulate, summarise
+from ggmi_core.simulation import SUMMARY_COLUMNS, simulate, summarise
 
 REPO = Path(__file__).resolve().parents[2]
 

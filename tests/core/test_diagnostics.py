@@ -181,7 +181,7 @@ def test_knn_entropy_drops_duplicate_rows():
 
 def test_brute_force_and_kd_tree_neighbours_agree(monkeypatch):
     rng = np.random.default_rng(10)
-    X = rng.normal(size=(700, 6))  # more rows than one brute-force block
+    X = rng.normal(size=(700, 6))
     Q = rng.normal(size=(300, 6))
     tree_h, tree_kl = D.knn_entropy(X, k=4).value, D.knn_kl_divergence(X, Q, k=2)
     monkeypatch.setattr(D, "KD_TREE_MAX_DIM", 0)

@@ -20,7 +20,7 @@ import pytest
 from ggmi_core import cli
 from ggmi_core import distributed as gd
 from ggmi_core.config import ScenarioConfig
-from ggmi_core.simulate import sweep, sweep_params
+from ggmi_core.simulation import sweep, sweep_params
 
 distributed = pytest.importorskip("distributed")
 
@@ -121,7 +121,7 @@ def test_a_task_error_reaches_the_caller(thread_cluster: Any) -> None:
 
 def test_importing_the_core_and_the_app_service_loads_no_dask_or_redis() -> None:
     code = (
-        "import sys, ggmi_core, ggmi_core.cli, ggmi_core.simulate, ggmi_app.compute\n"
+        "import sys, ggmi_core, ggmi_core.cli, ggmi_core.simulation, ggmi_app.compute\n"
         "print(sorted(m for m in ('dask', 'distributed', 'redis') if m in sys.modules))\n"
     )
     out = subprocess.run(

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ggmi_core.simulate import SUMMARY_COLUMNS
+from ggmi_core.simulation import SUMMARY_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
 

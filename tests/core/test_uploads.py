@@ -330,6 +330,16 @@ def test_parquet_that_aborted_pyarrow_is_refused_and_we_survive():
     assert "damaged.parquet" in msg and "could not be read" in msg
 
 
+def test_the_largest_accepted_parquet_file_reads_under_the_worker_caps():
+    # MAX_ROWS x (MAX_VALUES / MAX_ROWS) numbers, compressible so the file stays under the
+    # byte limit while the decoded table is as large as the limits allow.
+    cols = uploads.MAX_VALUES // uploads.MAX_ROWS
+    big = np.random.default_rng(1).integers(0, 1000, size=(uploads.MAX_ROWS, cols)) / 8
+    data = _parquet(pd.DataFrame(big, columns=[f"e{j}" for j in range(cols)]))
+    assert len(data) < MAX_UPLOAD_BYTES
+    np.testing.assert_array_equal(load_embeddings(data, "big.parquet"), big)
+
+
 def test_a_dying_parquet_reader_becomes_a_message(monkeypatch):
     monkeypatch.setattr(
         uploads,

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import chi2, multivariate_normal
-from sklearn.decomposition import PCA
 
 from ggmi_core.gmm import GMM
+from ggmi_core.scenario_report import ScenarioView, scenario_contours, view_projection
 from ggmi_viz.distributions import (
     DEFAULT_LAYERS,
     LAYERS,
     MASS_LEVELS,
     MAX_POINTS_PER_GROUP,
-    ScenarioView,
-    divergence_table,
-    enclosed_mass,
     figure_data,
     level_crossings,
-    make_projection,
     projection_caption,
     scenario_figure,
 )
@@ -142,67 +137,23 @@ def test_ellipse_has_the_2_sd_mahalanobis_radius():
     np.testing.assert_allclose(maha, 4.0, rtol=1e-8)
 
 
-def test_coordinate_projection_gives_the_exact_two_coordinate_marginal():
-    view = handmade_view(d=5)
-    proj = make_projection(5, "coordinates")
-    g2 = proj.mixture(view.target)
-    pts = np.random.default_rng(1).uniform(0, 10, (50, 2))
-    expected = sum(
-        w * multivariate_normal(m[:2], c[:2, :2]).pdf(pts)
-        for w, m, c in zip(
-            view.target.weights, view.target.means, view.target.covariances, strict=True
-        )
-    )
-    np.testing.assert_allclose(np.exp(g2.logpdf(pts)), expected, rtol=1e-9)
-    assert "first two" in proj.description
-
-
-def _mixture_moments(g: GMM) -> tuple[np.ndarray, np.ndarray]:
-    mean = g.weights @ g.means
-    second = np.einsum(
-        "k,kij->ij", g.weights, g.covariances + np.einsum("ki,kj->kij", g.means, g.means)
-    )
-    return mean, second - np.outer(mean, mean)
-
-
-def test_pca_projection_matches_sklearn_and_preserves_mixture_moments():
+def test_pca_figure_plots_the_projected_points_on_principal_axes():
     view = handmade_view(d=4, n=400)
-    pooled = np.vstack([view.anchor_X, view.synth_X])
-    proj = make_projection(4, "pca", pooled)
-    np.testing.assert_allclose(proj.basis.T @ proj.basis, np.eye(2), atol=1e-12)
-    pca = PCA(n_components=2).fit(pooled)
-    # same axes up to sign, same explained share
-    np.testing.assert_allclose(np.abs(proj.basis.T @ pca.components_.T), np.eye(2), atol=1e-8)
-    np.testing.assert_allclose(proj.explained, pca.explained_variance_ratio_, rtol=1e-8)
-    # the projected mixture's mean/cov are the linear images of the full mixture's
-    m, c = _mixture_moments(view.model)
-    m2, c2 = _mixture_moments(proj.mixture(view.model))
-    np.testing.assert_allclose(m2, (m - proj.center) @ proj.basis, atol=1e-10)
-    np.testing.assert_allclose(c2, proj.basis.T @ c @ proj.basis, atol=1e-10)
-    # and the projected points are what the figure plots
+    proj = view_projection(view, "pca")
     fig = scenario_figure(view, layers={"anchor_samples"}, projection="pca")
     (trace,) = _traces(fig, "scatter")
     np.testing.assert_allclose(trace.x, proj.points(view.anchor_X)[:, 0])
     assert "principal axis 1" in fig.layout.xaxis.title.text
 
 
-def test_projected_samples_follow_the_projected_mixture():
+def test_precomputed_contours_draw_the_same_figure():
     view = handmade_view(d=3)
-    rng = np.random.default_rng(5)
-    X = view.model.sample(40_000, rng)
-    proj = make_projection(3, "pca", X[:500])
-    shown = proj.points(X)
-    m2, c2 = _mixture_moments(proj.mixture(view.model))
-    np.testing.assert_allclose(shown.mean(axis=0), m2, atol=0.05)
-    np.testing.assert_allclose(np.cov(shown, rowvar=False), c2, atol=0.15)
-
-
-def test_enclosed_mass_matches_the_chi_square_law_for_a_standard_normal():
-    g = GMM([1.0], np.zeros((1, 2)), np.eye(2)[None])
-    radii = np.array([0.5, 1.0, 1.5, 2.0, 3.0])
-    pts = np.stack([radii, np.zeros_like(radii)], axis=1)
-    mass = enclosed_mass(g, pts, np.random.default_rng(0), n_mc=50_000)
-    np.testing.assert_allclose(mass, chi2(df=2).cdf(radii**2), atol=0.01)
+    layers = {"target", "fit_anchor", "anchor_samples"}
+    shown = scenario_contours(view, layers, "pca")
+    given = scenario_figure(view, layers=layers, projection="pca", contours=shown)
+    assert given.to_json() == scenario_figure(view, layers=layers, projection="pca").to_json()
+    (contour, *_) = _traces(given, "contour")
+    np.testing.assert_array_equal(contour.z, shown.mass["target"])
 
 
 def test_one_dimensional_view_draws_densities_that_integrate_to_one():
@@ -251,27 +202,6 @@ def test_figure_data_lists_every_sample_with_its_part_and_projection():
 def test_same_view_gives_the_same_figure():
     view = handmade_view()
     assert scenario_figure(view).to_json() == scenario_figure(view).to_json()
-
-
-def test_divergence_table_vanishes_when_a_fit_equals_the_target():
-    view = handmade_view()
-    exact = ScenarioView(**{**view.__dict__, "fit_anchor": view.target})
-    rows = divergence_table(exact, np.random.default_rng(0), n_mc=2000)
-    exact_rows = rows[~rows.divergence.str.contains("histogram")]
-    np.testing.assert_allclose(exact_rows.anchor_fit, 0.0, atol=1e-12)
-    # synthetic fit is M (with L extra parts): strictly positive divergence from G
-    assert (exact_rows.synthetic_fit > 5 * exact_rows.synthetic_fit_se).all()
-    np.testing.assert_allclose(rows.gap, rows.anchor_fit - rows.synthetic_fit)
-    assert set(rows.unit) == {"nats", "probability"}
-    # the histogram estimator has a floor: not zero even for identical mixtures
-    hist = rows[rows.divergence.str.contains("histogram")]
-    assert len(hist) == 1 and hist.anchor_fit.iloc[0] > 0.5
-
-
-def test_divergence_table_skips_the_histogram_above_two_dimensions():
-    rows = divergence_table(handmade_view(d=3), np.random.default_rng(0), n_mc=500)
-    assert len(rows) == 4 and not rows.divergence.str.contains("histogram").any()
-    assert (rows.loc[rows.unit == "probability", ["anchor_fit", "synthetic_fit"]] <= 1).all().all()
 
 
 def test_gen_layer_draws_d_gen_in_its_own_style():

@@ -5,13 +5,8 @@ anchor data and pi^gen (K+J+L components) to the synthetic data with batched EM,
 
     gap = div(pi^anchor, G) - div(pi^gen, G)
 
-(larger: the synthetic data helped more). Metrics (all in nats except ``tv``):
-
-* ``kl_published``  the published histogram estimate of KL(pi || G) (biased; d <= 2);
-* ``kl``            exact-density Monte Carlo KL(pi || G), the published direction;
-* ``kl_reverse``    exact-density Monte Carlo KL(G || pi);
-* ``js``            Jensen-Shannon divergence JS(pi, G) (bounded by log 2);
-* ``tv``            total variation TV(pi, G) (in [0, 1]).
+(larger: the synthetic data helped more), for any metric of ``ggmi_core.metrics.METRICS``
+(all in nats except ``tv``, a probability).
 
 Seeds: a configuration's scenarios are processed in chunks whose size depends only on
 the configuration; chunk c draws from ``SeedSequence(config.seed).spawn(...)[c]``, so the
@@ -32,32 +27,17 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ggmi_core import divergences as dv
-from ggmi_core.config import SWEEPABLE_PARAMS, ScenarioConfig
+from ggmi_core.config import DEFAULT_N_MC, N_MC_RANGE, SWEEPABLE_PARAMS, ScenarioConfig
 from ggmi_core.em import EMResult, fit_gmm_batch
-from ggmi_core.estimate import Estimate, mean_and_stderr
+from ggmi_core.estimate import Estimate
 from ggmi_core.gmm import GMMBatch
+from ggmi_core.metrics import METRICS, check_metric
 from ggmi_core.scenario import ScenarioBatch, generate_scenarios
 from ggmi_core.workers import init_worker, main_hidden, pool_context
 
 Array = NDArray[np.float64]
 Progress = Callable[[int, int], Any]
 
-METRICS: tuple[str, ...] = ("kl_published", "kl", "kl_reverse", "js", "tv")
-METRIC_LABELS: dict[str, str] = {
-    "kl_published": "KL(π || G), histogram estimator as published",
-    "kl": "KL(π || G), exact densities",
-    "kl_reverse": "KL(G || π), exact densities",
-    "js": "Jensen-Shannon JS(π, G)",
-    "tv": "total variation TV(π, G)",
-}
-METRIC_UNITS: dict[str, str] = {m: ("unitless" if m == "tv" else "nats") for m in METRICS}
-
-DEFAULT_N_MC = 2000
-"""Monte Carlo draws per divergence and scenario (JS: half from each side)."""
-N_MC_RANGE = (4, 200_000)
-HISTOGRAM_SAMPLES = 1000
-HISTOGRAM_BINS = 50
-HISTOGRAM_RESAMPLES = 100
 ROUNDS_RANGE = (1, 100_000)
 
 MAX_CHUNK_ROUNDS = 100
@@ -76,7 +56,7 @@ class SimulationResult:
     Attributes:
         config, metric, n_mc: what was run.
         gap, gap_stderr: (R,) div(pi^anchor, G) - div(pi^gen, G) and its Monte Carlo
-            standard error (nats, or unitless for ``tv``).
+            standard error (nats; ``tv`` is a probability).
         div_anchor, div_anchor_stderr: (R,) div(pi^anchor, G) (``kl_reverse``: KL(G||pi)).
         div_synthetic, div_synthetic_stderr: (R,) div(pi^gen, G).
         scenarios: the drawn ``ScenarioBatch`` (targets, models, data).
@@ -183,10 +163,11 @@ def _metric_in_blocks(
     per_row = n_mc * (G.n_components + max(fa.n_components, fs.n_components))
     step = max(1, _MAX_MC_ELEMENTS // per_row)
     rows = G.n_scenarios
-    if metric == "kl_published" or step >= rows:  # the histogram metric blocks by itself
-        return METRIC_FUNCTIONS[metric](fa, fs, G, n_mc, rng)
+    estimate = METRICS[metric].estimate_gap
+    if METRICS[metric].fixed_samples or step >= rows:  # fixed sample sizes block by themselves
+        return estimate(fa, fs, G, n_mc, rng)
     parts = [
-        METRIC_FUNCTIONS[metric](
+        estimate(
             *(dv.repeat_rows(b, slice(start, start + step), 1) for b in (fa, fs, G)), n_mc, rng
         )
         for start in range(0, rows, step)
@@ -198,98 +179,6 @@ def _metric_in_blocks(
         )
         for i in range(3)
     )
-
-
-# ------------------------------------------------------------------- metric estimators
-# Each returns (div(pi^anchor, G), div(pi^gen, G), gap) as Estimates of (R,) arrays.
-# Draws of G are shared by both fits where a metric needs them (common random numbers),
-# and the gap's standard error accounts for that sharing.
-
-Triple = tuple[Estimate, Estimate, Estimate]
-
-
-def _gap_independent(a: Estimate, s: Estimate) -> Estimate:
-    return Estimate(np.asarray(a.value) - np.asarray(s.value), np.hypot(a.stderr, s.stderr))
-
-
-def _metric_kl(fa: GMMBatch, fs: GMMBatch, G: GMMBatch, n: int, rng) -> Triple:
-    ests = []
-    for fit in (fa, fs):
-        X = dv.draw(fit, n, rng)
-        log_fit, log_g = dv.log_densities([fit, G], X)
-        ests.append(mean_and_stderr(log_fit - log_g))
-    return ests[0], ests[1], _gap_independent(*ests)
-
-
-def _metric_tv(fa: GMMBatch, fs: GMMBatch, G: GMMBatch, n: int, rng) -> Triple:
-    ests = []
-    for fit in (fa, fs):
-        X = dv.draw(fit, n, rng)
-        ests.append(dv.tv_terms(*dv.log_densities([fit, G], X)))
-    return ests[0], ests[1], _gap_independent(*ests)
-
-
-def _metric_kl_reverse(fa: GMMBatch, fs: GMMBatch, G: GMMBatch, n: int, rng) -> Triple:
-    X = dv.draw(G, n, rng)
-    log_g, log_a, log_s = dv.log_densities([G, fa, fs], X)
-    # Shared draws: the gap's per-draw terms are log pi^gen - log pi^anchor.
-    return (
-        mean_and_stderr(log_g - log_a),
-        mean_and_stderr(log_g - log_s),
-        mean_and_stderr(log_s - log_a),
-    )
-
-
-def _metric_js(fa: GMMBatch, fs: GMMBatch, G: GMMBatch, n: int, rng) -> Triple:
-    n_fit = n // 2
-    Y = dv.draw(G, n - n_fit, rng)
-    log_g_y, log_a_y, log_s_y = dv.log_densities([G, fa, fs], Y)
-    parts = []
-    for fit, log_fit_y in ((fa, log_a_y), (fs, log_s_y)):
-        X = dv.draw(fit, n_fit, rng)
-        log_fit_x, log_g_x = dv.log_densities([fit, G], X)
-        f_x = dv.LOG2 - np.logaddexp(0.0, log_g_x - log_fit_x)
-        f_y = dv.LOG2 - np.logaddexp(0.0, log_fit_y - log_g_y)
-        parts.append((f_x, f_y))
-    ests = [dv.js_terms_from_summands(f_x, f_y) for f_x, f_y in parts]
-    (fx_a, fy_a), (fx_s, fy_s) = parts
-    x_a, x_s, y_diff = (mean_and_stderr(v) for v in (fx_a, fx_s, fy_a - fy_s))
-    gap = Estimate(
-        np.asarray(ests[0].value) - np.asarray(ests[1].value),
-        0.5 * np.sqrt(np.square(x_a.stderr) + np.square(x_s.stderr) + np.square(y_diff.stderr)),
-    )
-    return ests[0], ests[1], gap
-
-
-def _metric_kl_published(fa: GMMBatch, fs: GMMBatch, G: GMMBatch, n: int, rng) -> Triple:
-    """Per scenario: 100 resamplings of 1,000 draws from G and from each fit (one G set
-    shared by both fits in a resampling, as published); histogram KL on each."""
-    del n  # the published estimator has its own sample sizes
-    if G.dim > 2:
-        raise ValueError(
-            f"metric 'kl_published' (histograms with 50 bins per axis) needs dim <= 2; "
-            f"got dim={G.dim}. Use 'kl', 'kl_reverse', 'js' or 'tv'."
-        )
-    r, t_all = G.n_scenarios, HISTOGRAM_RESAMPLES
-    kl_a = np.empty((r, t_all))
-    kl_s = np.empty((r, t_all))
-    for rows, cols in dv.histogram_blocks(r, t_all, HISTOGRAM_SAMPLES):
-        t = cols.stop - cols.start
-        XG = dv.draw(dv.repeat_rows(G, rows, t), HISTOGRAM_SAMPLES, rng)
-        Xa = dv.draw(dv.repeat_rows(fa, rows, t), HISTOGRAM_SAMPLES, rng)
-        Xs = dv.draw(dv.repeat_rows(fs, rows, t), HISTOGRAM_SAMPLES, rng)
-        kl_a[rows, cols] = dv.histogram_kl_from_samples(Xa, XG, HISTOGRAM_BINS).reshape(-1, t)
-        kl_s[rows, cols] = dv.histogram_kl_from_samples(Xs, XG, HISTOGRAM_BINS).reshape(-1, t)
-    return mean_and_stderr(kl_a), mean_and_stderr(kl_s), mean_and_stderr(kl_a - kl_s)
-
-
-METRIC_FUNCTIONS: dict[str, Callable[..., Triple]] = {
-    "kl_published": _metric_kl_published,
-    "kl": _metric_kl,
-    "kl_reverse": _metric_kl_reverse,
-    "js": _metric_js,
-    "tv": _metric_tv,
-}
 
 
 # ---------------------------------------------------------------------------- sweep
@@ -325,7 +214,7 @@ def sweep(
             numbers (``ggmi_core.distributed``).
 
     Returns:
-        DataFrame with columns ``SUMMARY_COLUMNS`` (gaps in nats, ``tv`` unitless).
+        DataFrame with columns ``SUMMARY_COLUMNS`` (gaps in nats; ``tv`` is a probability).
     """
     return sweep_params(
         config, {param: values}, rounds, metric, progress=progress, workers=workers, n_mc=n_mc,
@@ -505,13 +394,7 @@ def _checked_run(
     low, high = ROUNDS_RANGE
     if isinstance(rounds, bool) or int(rounds) != rounds or not low <= rounds <= high:
         raise ValueError(f"rounds (scenarios) must be an integer in {low}..{high}; got {rounds!r}")
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
-    if metric == "kl_published" and config.dim > 2:
-        raise ValueError(
-            f"metric 'kl_published' (histograms with 50 bins per axis) needs dim <= 2; "
-            f"got dim={config.dim}. Use 'kl', 'kl_reverse', 'js' or 'tv'."
-        )
+    check_metric(metric, config.dim)
     low, high = N_MC_RANGE
     if isinstance(n_mc, bool) or int(n_mc) != n_mc or not low <= n_mc <= high:
         raise ValueError(

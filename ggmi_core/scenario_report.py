@@ -1,0 +1,337 @@
+"""The numbers behind the Distributions page (the paper's Figure 2) for one scenario.
+
+* ``ScenarioView``: one scenario's mixtures and samples (no batch axis);
+* ``make_projection``: a 2-D view of d-dimensional data (two coordinates, or the two
+  leading principal axes of the pooled samples); a linear map of a Gaussian mixture is
+  again one, with means ``B^T (mu - c)`` and covariances ``B^T Sigma B``, so projected
+  contours are exact densities of the projected mixture;
+* ``enclosed_mass`` / ``scenario_contours``: for grid points, the probability mass of the
+  region where a mixture is denser (a contour at level a encloses the densest fraction a);
+* ``divergence_table``: every metric of ``ggmi_core.metrics`` for both fits against G.
+
+Figures in ``ggmi_viz.distributions`` draw these results. Divergences are in nats, total
+variation is a probability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from ggmi_core.gmm import GMM
+from ggmi_core.metrics import METRICS
+from ggmi_core.pca import principal_axes
+
+Array = NDArray[np.float64]
+ProjectionMethod = Literal["coordinates", "pca"]
+
+#: Mixture layers in drawing order (their Monte Carlo draws come in this order too).
+MIXTURE_LAYERS: tuple[str, ...] = ("target", "model", "gen", "fit_anchor", "fit_synthetic")
+#: Grid points per axis of the 2-D contour grid.
+GRID_SIZE = 120
+#: Monte Carlo draws per mixture for the enclosed-mass levels.
+MASS_MC_SAMPLES = 20_000
+#: Fixed seed of those draws: contour levels must not flicker between redraws.
+MASS_SEED = 20_250_124
+
+
+@dataclass(frozen=True)
+class ScenarioView:
+    """One scenario's mixtures and samples, ready to draw (no batching).
+
+    Attributes:
+        target: G, K+J components.
+        model: M, K+J+L components.
+        fit_anchor: mixture fitted on the anchor samples (K components), or None.
+        fit_synthetic: mixture fitted on the synthetic samples (K+J+L components), or None.
+        anchor_X: anchor samples, (m, d).
+        anchor_labels: G's component of each anchor sample, (m,).
+        synth_X: synthetic samples, (n, d).
+        synth_labels: M's component of each synthetic sample, (n,).
+        model_part: part of each of M's components, (K+J+L,), 0 anchor-sampled,
+            1 unsampled, 2 task-irrelevant.
+        gen: D_gen, the law of a synthetic sample (M with noise and adherence), or None.
+    """
+
+    target: GMM
+    model: GMM
+    fit_anchor: GMM | None
+    fit_synthetic: GMM | None
+    anchor_X: Array
+    anchor_labels: NDArray[np.int64]
+    synth_X: Array
+    synth_labels: NDArray[np.int64]
+    model_part: NDArray[np.int64]
+    gen: GMM | None = None
+
+    @property
+    def dim(self) -> int:
+        return self.target.dim
+
+    @property
+    def synth_part(self) -> NDArray[np.int64]:
+        """Part of the model component each synthetic sample came from, (n,)."""
+        return np.asarray(self.model_part)[np.asarray(self.synth_labels)]
+
+    @property
+    def pooled(self) -> Array:
+        """Anchor then synthetic samples, (m + n, d)."""
+        return np.vstack([self.anchor_X, self.synth_X])
+
+    def mixture(self, layer: str) -> GMM | None:
+        """The mixture of a layer (one of ``MIXTURE_LAYERS``)."""
+        return {
+            "target": self.target,
+            "model": self.model,
+            "gen": self.gen,
+            "fit_anchor": self.fit_anchor,
+            "fit_synthetic": self.fit_synthetic,
+        }[layer]
+
+
+def view_from_result(result: Any, r: int = 0) -> ScenarioView:
+    """Scenario ``r`` of a ``ggmi_core.simulation.SimulationResult`` as a ``ScenarioView``."""
+    sc = result.scenarios
+    return ScenarioView(
+        target=sc.target[r],
+        model=sc.model[r],
+        fit_anchor=result.fit_anchor[r],
+        fit_synthetic=result.fit_synthetic[r],
+        anchor_X=np.asarray(sc.anchor_X[r]),
+        anchor_labels=np.asarray(sc.anchor_labels[r]),
+        synth_X=np.asarray(sc.synth_X[r]),
+        synth_labels=np.asarray(sc.synth_labels[r]),
+        model_part=np.asarray(sc.model_part),
+        gen=sc.gen[r],
+    )
+
+
+# --------------------------------------------------------------------------- projection
+
+
+@dataclass(frozen=True)
+class Projection:
+    """An affine map x -> B^T (x - c) from R^d onto two display axes.
+
+    Attributes:
+        center: c, (d,).
+        basis: B, (d, 2) with orthonormal columns.
+        method: ``"coordinates"`` (first two axes) or ``"pca"``.
+        axis_titles: display titles of the two axes.
+        description: one sentence for the caption saying what is shown.
+        explained: for ``"pca"``, the fraction of the pooled variance along each axis.
+    """
+
+    center: Array
+    basis: Array
+    method: ProjectionMethod
+    axis_titles: tuple[str, str]
+    description: str
+    explained: tuple[float, float] | None = field(default=None)
+
+    def points(self, X: Array) -> Array:
+        """Projected points, (n, 2) for X of shape (n, d)."""
+        return (np.asarray(X, dtype=float) - self.center) @ self.basis
+
+    def mixture(self, gmm: GMM) -> GMM:
+        """The exact law of the projected point when x ~ ``gmm``: a 2-D mixture."""
+        means = (gmm.means - self.center) @ self.basis
+        covs = np.einsum("da,kde,eb->kab", self.basis, gmm.covariances, self.basis)
+        return GMM(gmm.weights, means, covs)
+
+
+def make_projection(
+    dim: int, method: ProjectionMethod = "coordinates", points: Array | None = None
+) -> Projection:
+    """The projection used for data of dimension ``dim`` >= 2.
+
+    Args:
+        dim: data dimension d.
+        method: ``"coordinates"`` keeps x1 and x2; ``"pca"`` uses the two leading principal
+            axes of ``points`` (needed then), centred on their mean. For d = 2 the data are
+            shown as they are whatever the method.
+        points: pooled samples (n, d), used by ``"pca"``.
+    """
+    if dim < 2:
+        raise ValueError(f"dim must be at least 2 for a 2-D projection; got {dim}")
+    if method not in ("coordinates", "pca"):
+        raise ValueError(f"projection method must be 'coordinates' or 'pca'; got {method!r}")
+    if dim == 2 or method == "coordinates":
+        what = (
+            "the data space itself (d = 2)"
+            if dim == 2
+            else f"the first two of the {dim} coordinates (x1, x2); every contour is the "
+            "exact density of that two-coordinate marginal"
+        )
+        return Projection(
+            center=np.zeros(dim),
+            basis=np.eye(dim)[:, :2],
+            method="coordinates",
+            axis_titles=("x1 (data units)", "x2 (data units)"),
+            description=f"Shown: {what}.",
+        )
+    if points is None or len(points) < 3:
+        raise ValueError("the PCA projection needs at least 3 pooled sample points")
+    found = principal_axes(np.asarray(points, dtype=float), 2)
+    share = found.explained
+    return Projection(
+        center=found.mean,
+        basis=found.axes.T,
+        method="pca",
+        axis_titles=(
+            f"principal axis 1 ({share[0]:.0%} of variance)",
+            f"principal axis 2 ({share[1]:.0%} of variance)",
+        ),
+        description=(
+            f"Shown: the two leading principal axes of the pooled anchor and synthetic "
+            f"samples ({share[0] + share[1]:.0%} of their variance in d = {dim}); every "
+            "contour is the exact density of the projected mixture."
+        ),
+        explained=(float(share[0]), float(share[1])),
+    )
+
+
+def view_projection(view: ScenarioView, method: ProjectionMethod = "coordinates") -> Projection:
+    """``make_projection`` of a scenario (principal axes of its pooled samples)."""
+    return make_projection(view.dim, method, view.pooled)
+
+
+# ------------------------------------------------------------------------ mass contours
+
+
+def enclosed_mass(
+    gmm: GMM, X: Array, rng: np.random.Generator, n_mc: int = MASS_MC_SAMPLES
+) -> Array:
+    """For each point x, the probability mass of the region where ``gmm`` is denser than at x.
+
+    A contour of this function at level a encloses the densest region holding a fraction
+    a of the mass (a highest-density region). Estimated by Monte Carlo from ``n_mc``
+    draws of ``gmm``.
+
+    Args:
+        gmm: the mixture, dimension d.
+        X: query points, (n, d).
+        rng: generator for the Monte Carlo draws.
+
+    Returns:
+        Fractions in [0, 1], (n,).
+    """
+    draws = gmm.sample(n_mc, rng)
+    sorted_logp = np.sort(gmm.logpdf(draws))
+    below = np.searchsorted(sorted_logp, gmm.logpdf(X), side="left")
+    return 1.0 - below / n_mc
+
+
+def grid_axes(points: Array, mixtures: Iterable[GMM], n: int = GRID_SIZE) -> list[Array]:
+    """Evenly spaced grid axes (one (n,) array per dimension) covering the points (m, d)
+    and 3 standard deviations around every component of the mixtures."""
+    lows, highs = [], []
+    if len(points):
+        lows.append(points.min(axis=0))
+        highs.append(points.max(axis=0))
+    for g in mixtures:
+        sd = np.sqrt(np.diagonal(g.covariances, axis1=-2, axis2=-1))
+        lows.append((g.means - 3 * sd).min(axis=0))
+        highs.append((g.means + 3 * sd).max(axis=0))
+    low, high = np.min(lows, axis=0), np.max(highs, axis=0)
+    pad = 0.05 * (high - low)
+    return [np.linspace(lo - p, hi + p, n) for lo, hi, p in zip(low, high, pad, strict=True)]
+
+
+@dataclass(frozen=True)
+class ScenarioContours:
+    """A scenario shown on a plane (d >= 2): projected samples and mixtures, and the
+    enclosed-mass surfaces the contour lines are drawn from.
+
+    Attributes:
+        projection: the plane.
+        anchor_2d, synth_2d: projected samples, (m, 2) and (n, 2).
+        model_2d: M's projected mixture (its components are drawn as ellipses).
+        xs, ys: grid axes, (nx,) and (ny,).
+        mass: layer key -> enclosed-mass fractions on the grid, (ny, nx), for the mixture
+            layers asked for (in ``MIXTURE_LAYERS`` order).
+    """
+
+    projection: Projection
+    anchor_2d: Array
+    synth_2d: Array
+    model_2d: GMM
+    xs: Array
+    ys: Array
+    mass: dict[str, Array]
+
+
+def scenario_contours(
+    view: ScenarioView,
+    layers: Iterable[str],
+    method: ProjectionMethod = "coordinates",
+    n_mc: int = MASS_MC_SAMPLES,
+) -> ScenarioContours:
+    """Project the scenario and compute the enclosed mass of each asked mixture layer.
+
+    The Monte Carlo draws come from ``MASS_SEED``, so the same view gives the same
+    contours on every redraw.
+    """
+    wanted = set(layers)
+    proj = view_projection(view, method)
+    anchor_2d, synth_2d = proj.points(view.anchor_X), proj.points(view.synth_X)
+    model_2d = proj.mixture(view.model)
+    xs, ys = grid_axes(np.vstack([anchor_2d, synth_2d]), [proj.mixture(view.target), model_2d])
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    rng = np.random.default_rng(MASS_SEED)
+    mass = {}
+    for key in MIXTURE_LAYERS:
+        g = view.mixture(key)
+        if key in wanted and g is not None:
+            mass[key] = enclosed_mass(proj.mixture(g), grid, rng, n_mc).reshape(len(ys), len(xs))
+    return ScenarioContours(proj, anchor_2d, synth_2d, model_2d, xs, ys, mass)
+
+
+# ------------------------------------------------------------------- divergence table
+
+
+def divergence_table(
+    view: ScenarioView, rng: np.random.Generator, n_mc: int = 4000, histogram: bool = True
+) -> pd.DataFrame:
+    """Every metric of ``METRICS`` for both fitted mixtures against the target G.
+
+    Args:
+        view: the scenario; needs both fits.
+        rng: generator for the Monte Carlo draws.
+        n_mc: Monte Carlo draws per divergence (metrics with fixed samples ignore it).
+        histogram: include metrics limited to low dimension (the published histogram KL)
+            where the dimension allows.
+
+    Returns:
+        One row per metric, the published estimator last, with columns ``divergence,
+        unit, anchor_fit, anchor_fit_se, synthetic_fit, synthetic_fit_se, gap, gap_se``;
+        ``gap = anchor_fit - synthetic_fit`` (positive: the synthetic data brought the
+        learner closer to G). Standard errors are Monte Carlo errors (the two fits use
+        independent draws).
+    """
+    if view.fit_anchor is None or view.fit_synthetic is None:
+        raise ValueError("the divergence table needs both fitted mixtures")
+    rows = []
+    for metric in sorted(METRICS.values(), key=lambda m: m.published):
+        if metric.max_dim is not None and (not histogram or view.dim > metric.max_dim):
+            continue
+        a = metric.divergence(view.fit_anchor, view.target, n_mc, rng)
+        s = metric.divergence(view.fit_synthetic, view.target, n_mc, rng)
+        rows.append(
+            {
+                "divergence": metric.label,
+                "unit": metric.unit,
+                "anchor_fit": float(a.value),
+                "anchor_fit_se": float(a.stderr),
+                "synthetic_fit": float(s.value),
+                "synthetic_fit_se": float(s.stderr),
+                "gap": float(a.value) - float(s.value),
+                "gap_se": float(np.hypot(a.stderr, s.stderr)),
+            }
+        )
+    return pd.DataFrame(rows)
