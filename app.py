@@ -47,47 +47,17 @@ def home() -> None:
     lecture = page_setup("GGMI Explorer")
 
     st.title("GGMI Explorer")
-    st.markdown(
-        "An interactive companion to Gan & Liu, *Towards a Theoretical Understanding of "
-        "Synthetic Data in LLM Post-Training: A Reverse-Bottleneck Perspective* (ICLR 2025)."
-    )
-
-    st.header("The claim, in plain words")
-    st.markdown(
-        """
-    - **Real data is scarce.** Post-training often starts from a handful of real examples,
-      the *anchor data*, which show only part of what the task needs.
-    - **Synthetic data is made in a chain.** The anchor examples go into a prompt, a large
-      model answers it, and the answers are filtered or edited (curation). Each step only
-      sees what the previous one handed over.
-    - **The model can add, not just pass on.** A prompt squeezes the anchor data into a few
-      lines, but the model answers from everything it learned before. What it adds beyond
-      the prompt is the *information gain*. An encoder can only lose information on the way
-      through; here the generation step can put some back: a *reverse bottleneck*.
-    - **So synthetic data can generalise better than the anchor data alone,** and the paper
-      bounds by how much: the gain (GGMI, generalisation gain via mutual information) is
-      larger when the model adds more, and it is limited by how far the model's output and
-      the curated data drift from the real task.
-    - **A toy world shows it.** The paper simulates all of this with Gaussian mixtures: the
-      task is a mixture, the anchor data covers some of its components, the "model" knows
-      the missing ones plus some irrelevant extras. The pages below let you run that
-      simulation yourself.
-    """
-    )
-
-    show_figure(
-        chain_figure(lecture=lecture),
-        "generation-chain",
-        pd.DataFrame(stages_table()),
-        lecture=lecture,
-        key="home",
-    )
-    st.caption(
-        "Top: how one synthetic example is made. Bottom: a sketch of the information carried "
-        "at each step. The prompt is the narrow point; the model's own knowledge widens the "
-        "band again, which an ordinary encoder/decoder bottleneck (dashed) never could. "
-        "Hover over a box for what it stands for."
-    )
+    if lecture:
+        # Projected, the drawing is the page: it comes first, the text below it.
+        _chain_drawing(lecture)
+        _claims()
+    else:
+        st.markdown(
+            "An interactive companion to Gan & Liu, *Towards a Theoretical Understanding of "
+            "Synthetic Data in LLM Post-Training: A Reverse-Bottleneck Perspective* (ICLR 2025)."
+        )
+        _claims()
+        _chain_drawing(lecture)
 
     st.header("The letters used on every page")
     st.warning(
@@ -111,6 +81,49 @@ def home() -> None:
             # Pages under construction must not break Home: st.page_link refuses unknown files.
             st.markdown(f"**{label}** (not available yet)")
         st.caption(description)
+
+
+def _claims() -> None:
+    """The paper's claim in plain words."""
+    st.header("The claim, in plain words")
+    st.markdown(
+        """
+    - **Real data is scarce.** Post-training often starts from a handful of real examples,
+      the *anchor data*, which show only part of what the task needs.
+    - **Synthetic data is made in a chain.** The anchor examples go into a prompt, a large
+      model answers it, and the answers are filtered or edited (curation). Each step only
+      sees what the previous one handed over.
+    - **The model can add, not just pass on.** A prompt squeezes the anchor data into a few
+      lines, but the model answers from everything it learned before. What it adds beyond
+      the prompt is the *information gain*. An encoder can only lose information on the way
+      through; here the generation step can put some back: a *reverse bottleneck*.
+    - **So synthetic data can generalise better than the anchor data alone,** and the paper
+      bounds by how much: the gain (GGMI, generalisation gain via mutual information) is
+      larger when the model adds more, and it is limited by how far the model's output and
+      the curated data drift from the real task.
+    - **A toy world shows it.** The paper simulates all of this with Gaussian mixtures: the
+      task is a mixture, the anchor data covers some of its components, the "model" knows
+      the missing ones plus some irrelevant extras. The pages below let you run that
+      simulation yourself.
+    """
+    )
+
+
+def _chain_drawing(lecture: bool) -> None:
+    """The generation chain figure, its downloads and its caption."""
+    show_figure(
+        chain_figure(lecture=lecture),
+        "generation-chain",
+        pd.DataFrame(stages_table()),
+        lecture=lecture,
+        key="home",
+    )
+    st.caption(
+        "Top: how one synthetic example is made. Bottom: a sketch of the information carried "
+        "at each step. The prompt is the narrow point; the model's own knowledge widens the "
+        "band again, which an ordinary encoder/decoder bottleneck (dashed) never could. "
+        "Hover over a box for what it stands for."
+    )
 
 
 def navigation() -> list:

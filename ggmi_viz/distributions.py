@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from ggmi_core.gmm import GMM
 from ggmi_viz.theme import (
     GREY,
+    INTERACTIVE_HINT,
     PART_COLORS,
     PART_LABELS,
     ROLE_COLORS,
@@ -354,7 +355,7 @@ def scenario_figure(
             f"One scenario: K = {K} anchor-sampled, J = {J} unsampled, "
             f"L = {L} task-irrelevant components"
         )
-        legend = {"title": {"text": "lines: densest 50% and 90%<br>click an entry to hide it"}}
+        legend = {"title": {"text": f"lines: densest 50% and 90%<br>{INTERACTIVE_HINT}"}}
     fig.update_layout(title=title or default_title, legend=legend, height=980 if lecture else 620)
     apply_theme(fig, lecture=lecture)
     return fig

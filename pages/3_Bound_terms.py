@@ -10,14 +10,15 @@ from ggmi_app.state import settings_io
 
 lecture = page_setup(bp.PAGE_TITLE, icon="📐")
 st.title("Bound terms: the paper's inequalities, measured")
-st.markdown(
-    "The paper bounds the error of a model post-trained on synthetic data, and the gain "
-    "over training on the anchor data alone, but never evaluates its bounds. In the "
-    "Gaussian-mixture simulation most terms become numbers: divergences, risks and "
-    "entropies are exact or Monte Carlo with exact densities. Move the sliders and see "
-    "which terms move; the last tab says which quantities no simulation of this kind "
-    "can measure."
-)
+if not lecture:
+    st.markdown(
+        "The paper bounds the error of a model post-trained on synthetic data, and the gain "
+        "over training on the anchor data alone, but never evaluates its bounds. In the "
+        "Gaussian-mixture simulation most terms become numbers: divergences, risks and "
+        "entropies are exact or Monte Carlo with exact densities. Move the sliders and see "
+        "which terms move; the last tab says which quantities no simulation of this kind "
+        "can measure."
+    )
 
 values = bp.draw_controls()
 settings_io(bp.SIDEBAR_SCHEMA, values, page="bounds")
