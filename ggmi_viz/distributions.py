@@ -94,6 +94,11 @@ MASS_LEVELS: Final[tuple[float, float]] = (0.5, 0.9)
 #: At most this many points per sample group are drawn (the rest are thinned evenly).
 MAX_POINTS_PER_GROUP: Final[int] = 3000
 GRID_SIZE: Final[int] = 120
+#: Most grid lines per axis after refining around thin components (bounds the payload).
+MAX_GRID_SIZE: Final[int] = 240
+#: Grid lines per standard deviation across a component (its thinnest direction along
+#: the axis). Fewer and a thin component's 50% line breaks into beads.
+_LINES_PER_SD: Final[float] = 2.5
 _MASS_MC_SAMPLES: Final[int] = 20_000
 _MASS_SEED: Final[int] = 20_250_124  # fixed: contour levels must not flicker between redraws
 _ELLIPSE_SIGMAS: Final[float] = 2.0
@@ -296,6 +301,51 @@ def _grid_axes(points: Array, mixtures: Iterable[GMM], n: int = GRID_SIZE):
     return [np.linspace(lo - p, hi + p, n) for lo, hi, p in zip(low, high, pad, strict=True)]
 
 
+def refine_grid_axes(xs: Array, ys: Array, mixtures: Iterable[GMM]) -> tuple[Array, Array]:
+    """Re-space the grid axes so thin components of 2-D ``mixtures`` get more lines.
+
+    A component only a grid cell or two thick has its contour drawn from too few samples
+    and it breaks into beads. Within 3.5 sd of each component's mean, an axis asks for
+    ``_LINES_PER_SD`` lines per conditional standard deviation (the component's
+    thickness along that axis at a fixed value of the other coordinate); elsewhere the
+    base spacing. Lines are placed by that local density, so the spacing changes
+    smoothly, and each axis keeps its ends and holds at most ``MAX_GRID_SIZE`` lines.
+
+    Args:
+        xs, ys: evenly spaced base axes, (nx,) and (ny,).
+        mixtures: 2-D mixtures whose contours are drawn on the grid.
+
+    Returns:
+        Sorted axes ``(xs, ys)`` spanning the same ranges, at least as fine everywhere
+        as the base axes when the cap allows.
+    """
+    mixtures = list(mixtures)
+    return _refined_axis(np.asarray(xs, float), mixtures, 0), _refined_axis(
+        np.asarray(ys, float), mixtures, 1
+    )
+
+
+def _refined_axis(axis: Array, mixtures: list[GMM], a: int) -> Array:
+    lo, hi = float(axis[0]), float(axis[-1])
+    base_step = (hi - lo) / max(len(axis) - 1, 1)
+    t = np.linspace(lo, hi, 4001)
+    step = np.full_like(t, base_step)
+    b = 1 - a
+    for g in mixtures:
+        for mean, cov in zip(g.means, g.covariances, strict=True):
+            cond_var = cov[a, a] - cov[a, b] ** 2 / cov[b, b]
+            wanted = np.sqrt(max(cond_var, 1e-12)) / _LINES_PER_SD
+            near = np.abs(t - mean[a]) <= 3.5 * np.sqrt(cov[a, a])
+            step[near] = np.minimum(step[near], wanted)
+    if np.all(step >= base_step):
+        return axis  # every component is wide enough for the base grid
+    # Lines per unit length, integrated: equal steps of it place the lines.
+    density = 1.0 / step
+    cumulative = np.concatenate([[0.0], np.cumsum(0.5 * (density[1:] + density[:-1]) * np.diff(t))])
+    count = int(min(max(np.ceil(cumulative[-1]) + 1, len(axis)), MAX_GRID_SIZE))
+    return np.interp(np.linspace(0.0, cumulative[-1], count), cumulative, t)
+
+
 def _synthetic_marker(part: int, size: int) -> dict[str, object]:
     """Thin crosses in the part's colour: synthetic samples in the 2-D and 1-D views.
 
@@ -372,6 +422,7 @@ def _figure_2d(view: ScenarioView, layers: set[str], method: ProjectionMethod) -
     }
     model_2d = proj.mixture(view.model)
     xs, ys = _grid_axes(np.vstack([anchor_2d, synth_2d]), [proj.mixture(view.target), model_2d])
+    xs, ys = refine_grid_axes(xs, ys, mixtures.values())
     grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
     fig = go.Figure()
     # Drawing order: filled ellipses at the back, then the points, then the contour
@@ -386,7 +437,8 @@ def _figure_2d(view: ScenarioView, layers: set[str], method: ProjectionMethod) -
             fig.add_trace(trace)
     rng = np.random.default_rng(_MASS_SEED)
     for key, g in mixtures.items():
-        mass = enclosed_mass(g, grid, rng).reshape(len(ys), len(xs))
+        # float32 halves the figure's size; contour levels need no more precision
+        mass = enclosed_mass(g, grid, rng).reshape(len(ys), len(xs)).astype(np.float32)
         fig.add_trace(_mass_contour(key, xs, ys, mass))
         fig.add_trace(_contour_hover(key, xs, ys, mass))
     fig.update_xaxes(title=proj.axis_titles[0], range=[xs[0], xs[-1]])
@@ -416,7 +468,7 @@ def _mass_contour(key: str, xs: Array, ys: Array, mass: Array) -> go.Contour:
             "size": hi - lo,
             "showlabels": False,
         },
-        line={"dash": _DASHES[role], "width": 2.5},
+        line={"dash": _DASHES[role], "width": 2.5, "smoothing": 1.3},
         # A contour trace answers hovers anywhere on its grid, which would hide the
         # samples' hover text; the lines get their own hover points instead.
         hoverinfo="skip",
@@ -519,11 +571,13 @@ def _anchor_scatter(points_2d: Array, labels: NDArray[np.int64]) -> go.Scatter:
         mode="markers",
         name="anchor samples",
         legendgroup="anchor_samples",
+        # Half-transparent: dense anchor clouds must not bury the fit-on-anchor lines
+        # drawn over them (that fit sits right on its data).
         marker={
             "color": PART_COLORS[0],
             "symbol": "circle",
-            "size": 7,
-            "line": {"color": "white", "width": 0.5},
+            "size": 6,
+            "opacity": 0.45,
         },
         customdata=np.asarray(labels)[idx] + 1,
         hovertemplate=(
