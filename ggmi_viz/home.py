@@ -79,7 +79,7 @@ STAGES: Final[tuple[Stage, ...]] = (
 _BOX_HALF_WIDTH: Final[float] = 0.42
 _CHAIN_Y: Final[float] = 3.0  # centre of the chain boxes
 _BOX_HALF_HEIGHT: Final[float] = 0.55
-_LECTURE_BOX_HALF_HEIGHT: Final[float] = 0.95
+_LECTURE_BOX_HALF_HEIGHT: Final[float] = 1.05
 _BAND_Y: Final[float] = 0.0  # centre line of the information band
 _BAND_SCALE: Final[float] = 1.1  # half-height of the band for info = 1
 #: Lecture mode enlarges the diagram's own text less than the theme does elsewhere: the
@@ -149,7 +149,7 @@ def _add_chain(fig: go.Figure, scale: float, lecture: bool) -> None:
             label = stage.label.replace(" ", "<br>") if len(stage.label) > 8 else stage.label
             fig.add_annotation(
                 x=i,
-                y=_CHAIN_Y + 0.05,
+                y=_CHAIN_Y + 0.12,
                 yanchor="bottom",
                 text=f"<b>{label}</b>",
                 showarrow=False,
@@ -159,9 +159,9 @@ def _add_chain(fig: go.Figure, scale: float, lecture: bool) -> None:
                 x=i,
                 y=_CHAIN_Y - 0.05,
                 yanchor="top",
-                text=_wrap(stage.symbol, 12),
+                text=_wrap(stage.symbol, 13),
                 showarrow=False,
-                font={"size": round(12 * scale)},
+                font={"size": round(11 * scale)},
             )
         else:
             fig.add_annotation(
