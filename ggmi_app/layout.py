@@ -75,8 +75,13 @@ div[data-testid="stCaptionContainer"] p { font-size: 1.05rem; line-height: 1.4; 
 [data-testid="stMetric"] { overflow: visible; }
 [data-testid="stExpander"] summary p { font-size: 1.2rem; }
 /* The interactive grid draws on a canvas that ignores CSS fonts: scale the whole grid.
-   zoom (not transform) keeps the layout box in step, so nothing overlaps. */
-[data-testid="stDataFrame"] { zoom: 1.25; }
+   zoom (not transform) keeps the layout box in step, so nothing overlaps; the width is
+   divided by the zoom so the grid still ends at the column edge (it scrolls sideways). */
+[data-testid="stFullScreenFrame"]:has(> [data-testid="stDataFrame"]) {
+  zoom: 1.2; width: calc(100% / 1.2) !important; max-width: calc(100% / 1.2);
+}
+/* Three download buttons share a row: smaller type than the body, wrapped, never cut. */
+[data-testid="stDownloadButton"] button p { font-size: 1rem; white-space: normal; }
 [data-testid="stSidebar"] label p { font-size: 1.1rem; }
 /* Slider value and tick labels stay clear of the track at the larger size. */
 [data-testid="stSliderThumbValue"] { line-height: 1.1; transform: translateY(-0.45rem); }
