@@ -175,20 +175,22 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
     cols[2].metric("Information gain Δ_I", f"{table.loc['info_gain', 'mean']:.3f} nats")
     cols[3].metric("Entropy drop δ", f"{table.loc['entropy_drop', 'mean']:.3f} nats")
 
-    st.caption(
-        "Measured here, per scenario: total variations, risks under the capped log-loss, "
-        "the information terms of the synthetic factors and differential entropies. Not "
-        "measurable in any simulation of this kind: mutual information with the trained "
-        "parameters $W$, the bottleneck $B_{e_p}$ and $H(S\\mid W)$ (see the Statements tab)."
-    )
+    if not lecture:
+        st.caption(
+            "Measured here, per scenario: total variations, risks under the capped log-loss, "
+            "the information terms of the synthetic factors and differential entropies. Not "
+            "measurable in any simulation of this kind: mutual information with the trained "
+            "parameters $W$, the bottleneck $B_{e_p}$ and $H(S\\mid W)$ (see the Statements tab)."
+        )
     st.subheader("Lemma 3.1: the bound, term by term, against the measured error")
-    st.markdown(
-        "The bar on the left stacks the three terms of the lemma; the bar beside it is the "
-        "error actually measured for the mixture fitted to the synthetic data. On the right, "
-        "every scenario is a point: the lemma holds for points on or above the dashed line. "
-        "Curation noise and prompt adherence move the generation term; with neither, "
-        "$\\mathcal D_{\\mathrm{gen}} = \\mathcal D_M$ and that term is exactly 0."
-    )
+    if not lecture:
+        st.markdown(
+            "The bar on the left stacks the three terms of the lemma; the bar beside it is the "
+            "error actually measured for the mixture fitted to the synthetic data. On the right, "
+            "every scenario is a point: the lemma holds for points on or above the dashed line. "
+            "Curation noise and prompt adherence move the generation term; with neither, "
+            "$\\mathcal D_{\\mathrm{gen}} = \\mathcal D_M$ and that term is exactly 0."
+        )
     show_figure(
         lemma31,
         "bounds-lemma31",

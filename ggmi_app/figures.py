@@ -1,6 +1,6 @@
-"""Show a plotly figure with PNG and CSV downloads that can never break the page.
+"""Show a plotly figure with PNG, SVG and CSV downloads that can never break the page.
 
-The PNG bytes are built only when the visitor clicks the button: Streamlit (>= 1.50)
+The PNG and SVG bytes are built only when the visitor clicks the button: Streamlit (>= 1.50)
 accepts a callable as ``st.download_button(data=...)`` and runs it on click, in a
 worker thread, outside the script run. A failure there cannot reach the page, so the
 callable records it in a per-session dict and the next run shows a warning pointing
@@ -23,7 +23,12 @@ import streamlit as st
 
 from ggmi_app.cached import CACHE_MAX_ENTRIES_LARGE, CACHE_TTL_S
 from ggmi_app.messages import error_boundary, escape_markdown
-from ggmi_viz.export import dataframe_to_csv_bytes, figure_to_png, png_export_available
+from ggmi_viz.export import (
+    dataframe_to_csv_bytes,
+    figure_to_png,
+    figure_to_svg,
+    png_export_available,
+)
 from ggmi_viz.theme import EXPORT_HEIGHT, EXPORT_WIDTH, apply_theme
 
 _LOG = logging.getLogger(__name__)
@@ -98,31 +103,50 @@ def _export_size(fig_dict: dict[str, Any]) -> tuple[int, int]:
     return int(layout.get("width") or EXPORT_WIDTH), int(layout.get("height") or EXPORT_HEIGHT)
 
 
-def _png_maker(fig: FigureLike, name: str, failures: dict[str, str]) -> Callable[[], bytes]:
-    """A callable that renders ``fig`` when the PNG button is clicked.
+def _image_maker(
+    fig: FigureLike, name: str, fmt: str, failures: dict[str, str]
+) -> Callable[[], bytes]:
+    """A callable that renders ``fig`` as ``fmt`` ("png" or "svg") when its button is clicked.
 
-    It holds a dict snapshot (not the live figure) so later edits cannot leak in.
+    It holds a dict snapshot (not the live figure) so later edits cannot leak in. A
+    failure is recorded under ``name`` for the next run's warning, then re-raised.
     """
     fig_dict = fig.to_dict() if isinstance(fig, go.Figure) else fig
     width, height = _export_size(fig_dict)
+    slot = _failure_slot(name, fmt)
 
-    def make_png() -> bytes:
+    def make_image() -> bytes:
         try:
-            data = figure_to_png(
-                go.Figure(fig_dict),
-                scale=PNG_SCALE,
-                width=width,
-                height=height,
-                timeout_s=PNG_TIMEOUT_S,
-            )
+            if fmt == "svg":
+                data = figure_to_svg(
+                    go.Figure(fig_dict), width=width, height=height, timeout_s=PNG_TIMEOUT_S
+                )
+            else:
+                data = figure_to_png(
+                    go.Figure(fig_dict),
+                    scale=PNG_SCALE,
+                    width=width,
+                    height=height,
+                    timeout_s=PNG_TIMEOUT_S,
+                )
         except Exception as exc:
-            _LOG.warning("PNG export of %s failed: %s", name, exc)
-            failures[name] = str(exc)
+            _LOG.warning("%s export of %s failed: %s", fmt.upper(), name, exc)
+            failures[slot] = str(exc)
             raise
-        failures.pop(name, None)
+        failures.pop(slot, None)
         return data
 
-    return make_png
+    return make_image
+
+
+def _failure_slot(name: str, fmt: str) -> str:
+    """Where a failed export of figure ``name`` as ``fmt`` is recorded (PNG keeps ``name``)."""
+    return name if fmt == "png" else f"{name}#{fmt}"
+
+
+def _png_maker(fig: FigureLike, name: str, failures: dict[str, str]) -> Callable[[], bytes]:
+    """A callable that renders ``fig`` as PNG when the PNG button is clicked."""
+    return _image_maker(fig, name, "png", failures)
 
 
 def show_figure(
@@ -133,12 +157,12 @@ def show_figure(
     *,
     key: str | None = None,
 ) -> None:
-    """Draw ``fig`` themed, then a PNG download (built on click) and a CSV of ``data``.
+    """Draw ``fig`` themed, then PNG and SVG downloads (built on click) and a CSV of ``data``.
 
     Args:
         fig: the figure (themed in place with ``apply_theme(fig, lecture)``), or a
             dict from ``cached_figures``, shown as it is (already themed).
-        name: file name stem for the PNG/CSV and the toolbar PNG; unique per page.
+        name: file name stem for the PNG/SVG/CSV and the toolbar PNG; unique per page.
         data: the numbers behind the figure, offered as CSV (omitted when None).
         lecture: lecture-mode theme (large type, thick lines).
         key: element key prefix; defaults to ``safe_filename(name)``.
@@ -159,10 +183,10 @@ def _download_row(
     fig: FigureLike, name: str, stem: str, key: str, data: pd.DataFrame | None
 ) -> None:
     failures: dict[str, str] = st.session_state.setdefault(_FAILURES, {})
-    left, right = st.columns(2)
+    png_col, svg_col, csv_col = st.columns(3)
     ok, reason = png_export_available()
     if ok:
-        left.download_button(
+        png_col.download_button(
             "Download PNG",
             data=_png_maker(fig, name, failures),
             file_name=f"{stem}.png",
@@ -171,17 +195,31 @@ def _download_row(
             on_click="ignore",
             icon=":material/image:",
         )
-        if name in failures:
-            left.warning(
-                escape_markdown(f"The last PNG export failed: {failures[name]} ") + TOOLBAR_HINT,
-                icon="⚠️",
-            )
+        svg_col.download_button(
+            "Download SVG",
+            data=_image_maker(fig, name, "svg", failures),
+            file_name=f"{stem}.svg",
+            mime="image/svg+xml",
+            key=f"{key}-svg",
+            on_click="ignore",
+            icon=":material/draw:",
+            help="A vector image: sharp at any size on a slide.",
+        )
+        for fmt in ("png", "svg"):
+            failed = failures.get(_failure_slot(name, fmt))
+            if failed is not None:
+                png_col.warning(
+                    escape_markdown(f"The last {fmt.upper()} export failed: {failed} ")
+                    + TOOLBAR_HINT,
+                    icon=":material/warning:",
+                )
     else:
-        left.info(
-            escape_markdown(f"Server-side PNG export is unavailable: {reason}. ") + TOOLBAR_HINT
+        png_col.info(
+            escape_markdown(f"Server-side image export is unavailable: {reason}. ") + TOOLBAR_HINT,
+            icon=":material/info:",
         )
     if data is not None:
-        right.download_button(
+        csv_col.download_button(
             "Download data (CSV)",
             data=dataframe_to_csv_bytes(data),
             file_name=f"{stem}.csv",

@@ -17,11 +17,42 @@ SETTINGS: dict = {}
 def main(lecture: bool) -> None:
     """The Home page."""
     st.title("GGMI Explorer")
+    if lecture:
+        # Projected, the drawing is the page: it comes first, the words below it.
+        _chain_drawing(lecture)
+        _claims()
+    else:
+        st.markdown(
+            "An interactive companion to Gan & Liu, *Towards a Theoretical Understanding of "
+            "Synthetic Data in LLM Post-Training: A Reverse-Bottleneck Perspective* (ICLR "
+            "2025)."
+        )
+        _claims()
+        _chain_drawing(lecture)
+
+    st.header("The letters used on every page")
+    st.warning(
+        "Section 3.1 of the paper uses different letters for the same simulation: there K "
+        "counts **all** target components and J the anchor-sampled ones. This app follows "
+        "Appendix B and the published code, as in the table.",
+        icon=WARNING_ICON,
+    )
+    st.table(pd.DataFrame(letters_table()).set_index("letter"))
     st.markdown(
-        "An interactive companion to Gan & Liu, *Towards a Theoretical Understanding of "
-        "Synthetic Data in LLM Post-Training: A Reverse-Bottleneck Perspective* (ICLR 2025)."
+        "The target G has K + J components, the model M has K + J + L. The anchor data are "
+        "N_k points from each of G's first K components; the synthetic data are n points from "
+        "M. Every divergence and entropy in the app is in **nats** (natural logarithms)."
     )
 
+    st.header("Pages")
+    for page in PAGES:
+        if page.key != "home":
+            link_to(page, page.link_label)
+            st.caption(page.description)
+
+
+def _claims() -> None:
+    """The paper's claim in plain words, each point with its section."""
     st.header("The claim, in plain words")
     st.markdown(
         """
@@ -51,6 +82,9 @@ def main(lecture: bool) -> None:
     """
     )
 
+
+def _chain_drawing(lecture: bool) -> None:
+    """The generation chain figure, its downloads and its caption."""
     show_figure(
         chain_figure(lecture=lecture),
         "generation-chain",
@@ -64,23 +98,3 @@ def main(lecture: bool) -> None:
         "band again, which an ordinary encoder/decoder bottleneck (dashed) never could. "
         "Hover over a box for what it stands for."
     )
-
-    st.header("The letters used on every page")
-    st.warning(
-        "Section 3.1 of the paper uses different letters for the same simulation: there K "
-        "counts **all** target components and J the anchor-sampled ones. This app follows "
-        "Appendix B and the published code, as in the table.",
-        icon=WARNING_ICON,
-    )
-    st.table(pd.DataFrame(letters_table()).set_index("letter"))
-    st.markdown(
-        "The target G has K + J components, the model M has K + J + L. The anchor data are "
-        "N_k points from each of G's first K components; the synthetic data are n points from "
-        "M. Every divergence and entropy in the app is in **nats** (natural logarithms)."
-    )
-
-    st.header("Pages")
-    for page in PAGES:
-        if page.key != "home":
-            link_to(page, page.link_label)
-            st.caption(page.description)

@@ -23,12 +23,55 @@ _BASE_CSS: Final[str] = """
 
 _LECTURE_CSS: Final[str] = """
 <style>
-/* Lecture mode: type readable from the back of a room, no decorative clutter. */
+/* Lecture mode: type readable from the back of a room, no decorative clutter.
+   1 rem = 20 px here (16 px in normal mode), so every rem-sized text grows by 25 %. */
 html { font-size: 20px; }
-[data-testid="stMainBlockContainer"] { padding-top: 1rem; max-width: 100%; }
+/* The header bar is empty in lecture mode (toolbar hidden) but would still cover the
+   page title: make it see-through and let clicks through, except on its buttons. */
+header[data-testid="stHeader"] { background: transparent; pointer-events: none; }
+header[data-testid="stHeader"] button,
+header[data-testid="stHeader"] a { pointer-events: auto; }
+[data-testid="stMainBlockContainer"] {
+  padding-top: 1.25rem; padding-bottom: 2rem; max-width: 100%;
+  padding-left: 4rem; padding-right: 4rem;
+}
+/* Headings: larger than normal mode but compact, so the figure reaches the first screen. */
+[data-testid="stMainBlockContainer"] h1 { font-size: 2.4rem; line-height: 1.15; }
+[data-testid="stMainBlockContainer"] h2 { font-size: 1.9rem; line-height: 1.2; }
+[data-testid="stMainBlockContainer"] h3 { font-size: 1.5rem; line-height: 1.2; }
 [data-testid="stMarkdownContainer"] p,
-[data-testid="stMarkdownContainer"] li { font-size: 1.3rem; line-height: 1.5; }
+[data-testid="stMarkdownContainer"] li { font-size: 1.3rem; line-height: 1.45; }
+/* Captions, tables, metrics and tab labels grow with the body text. */
+div[data-testid="stCaptionContainer"],
+div[data-testid="stCaptionContainer"] p { font-size: 1.05rem; line-height: 1.4; color: #333333; }
+[data-testid="stTable"] table,
+[data-testid="stTable"] th,
+[data-testid="stTable"] td { font-size: 1.05rem; line-height: 1.35; }
+[data-testid="stMetricValue"],
+[data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p {
+  font-size: 2.1rem; line-height: 1.2;
+}
+[data-testid="stMetricLabel"],
+[data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"] p { font-size: 1.1rem; }
+/* Metric labels and values wrap instead of ending in an ellipsis. */
+[data-testid="stMetricLabel"] *,
+[data-testid="stMetricValue"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+}
+[data-testid="stMetric"] { overflow: visible; }
+[data-testid="stExpander"] summary p { font-size: 1.2rem; }
+/* The interactive grid draws on a canvas that ignores CSS fonts: scale the whole grid.
+   zoom (not transform) keeps the layout box in step, so nothing overlaps; the width is
+   divided by the zoom so the grid still ends at the column edge (it scrolls sideways). */
+[data-testid="stFullScreenFrame"]:has(> [data-testid="stDataFrame"]) {
+  zoom: 1.2; width: calc(100% / 1.2) !important; max-width: calc(100% / 1.2);
+}
+/* Three download buttons share a row: smaller type than the body, wrapped, never cut. */
+[data-testid="stDownloadButton"] button p { font-size: 1rem; white-space: normal; }
 [data-testid="stSidebar"] label p { font-size: 1.1rem; }
+/* Slider value and tick labels stay clear of the track at the larger size. */
+[data-testid="stSliderThumbValue"] { line-height: 1.1; transform: translateY(-0.45rem); }
+[data-testid="stSliderTickBar"] { line-height: 1.1; }
 [data-testid="stToolbar"],
 [data-testid="stDecoration"],
 [data-testid="stAppDeployButton"],
@@ -38,13 +81,19 @@ footer { display: none !important; }
 """
 
 
-def page_setup(title: str, icon: str = "📈", *, layout: str = "wide") -> bool:
+def page_setup(title: str, icon: str = ":material/insights:", *, layout: str = "wide") -> bool:
     """Configure the page, draw the lecture-mode toggle, inject CSS; return lecture.
 
     The toggle is kept in the URL as ``lecture=1``/``lecture=0`` (widget key
-    ``"lecture"``). Call once at the top of every page, before other elements.
+    ``"lecture"``). Call once at the top of every page, before other elements. In
+    lecture mode the sidebar starts collapsed, so the figure gets the whole screen width
+    (its arrow still opens it); ``icon`` should be a ``:material/...:`` icon, which
+    renders everywhere (emoji need an emoji font the projector's browser may lack).
     """
     st.set_page_config(page_title=title, page_icon=icon, layout=layout)
     lecture = bool(sidebar_controls([LECTURE_PARAM])[LECTURE_KEY])
+    # A second call only overrides the sidebar state (the calls are additive), so it can
+    # follow the toggle, whose value is only known once the sidebar control exists.
+    st.set_page_config(initial_sidebar_state="collapsed" if lecture else "auto")
     st.html(_LECTURE_CSS if lecture else _BASE_CSS)
     return lecture

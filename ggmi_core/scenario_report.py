@@ -34,6 +34,11 @@ ProjectionMethod = Literal["coordinates", "pca"]
 MIXTURE_LAYERS: tuple[str, ...] = ("target", "model", "gen", "fit_anchor", "fit_synthetic")
 #: Grid points per axis of the 2-D contour grid.
 GRID_SIZE = 120
+#: Most grid lines per axis after refining around thin components (bounds the payload).
+MAX_GRID_SIZE = 240
+#: Grid lines per standard deviation across a component (its thinnest direction along
+#: the axis). Fewer and a thin component's 50% line breaks into beads.
+LINES_PER_SD = 2.5
 #: Monte Carlo draws per mixture for the enclosed-mass levels.
 MASS_MC_SAMPLES = 20_000
 #: Fixed seed of those draws: contour levels must not flicker between redraws.
@@ -243,6 +248,51 @@ def grid_axes(points: Array, mixtures: Iterable[GMM], n: int = GRID_SIZE) -> lis
     return [np.linspace(lo - p, hi + p, n) for lo, hi, p in zip(low, high, pad, strict=True)]
 
 
+def refine_grid_axes(xs: Array, ys: Array, mixtures: Iterable[GMM]) -> tuple[Array, Array]:
+    """Re-space the grid axes so thin components of 2-D ``mixtures`` get more lines.
+
+    A component only a grid cell or two thick has its contour drawn from too few samples
+    and it breaks into beads. Within 3.5 sd of each component's mean, an axis asks for
+    ``LINES_PER_SD`` lines per conditional standard deviation (the component's thickness
+    along that axis at a fixed value of the other coordinate); elsewhere the base
+    spacing. Lines are placed by that local density, so the spacing changes smoothly, and
+    each axis keeps its ends and holds at most ``MAX_GRID_SIZE`` lines.
+
+    Args:
+        xs, ys: evenly spaced base axes, (nx,) and (ny,).
+        mixtures: 2-D mixtures whose contours are drawn on the grid.
+
+    Returns:
+        Sorted axes ``(xs, ys)`` spanning the same ranges, at least as fine everywhere as
+        the base axes when the cap allows.
+    """
+    mixtures = list(mixtures)
+    return _refined_axis(np.asarray(xs, float), mixtures, 0), _refined_axis(
+        np.asarray(ys, float), mixtures, 1
+    )
+
+
+def _refined_axis(axis: Array, mixtures: list[GMM], a: int) -> Array:
+    lo, hi = float(axis[0]), float(axis[-1])
+    base_step = (hi - lo) / max(len(axis) - 1, 1)
+    t = np.linspace(lo, hi, 4001)
+    step = np.full_like(t, base_step)
+    b = 1 - a
+    for g in mixtures:
+        for mean, cov in zip(g.means, g.covariances, strict=True):
+            cond_var = cov[a, a] - cov[a, b] ** 2 / cov[b, b]
+            wanted = np.sqrt(max(cond_var, 1e-12)) / LINES_PER_SD
+            near = np.abs(t - mean[a]) <= 3.5 * np.sqrt(cov[a, a])
+            step[near] = np.minimum(step[near], wanted)
+    if np.all(step >= base_step):
+        return axis  # every component is wide enough for the base grid
+    # Lines per unit length, integrated: equal steps of it place the lines.
+    density = 1.0 / step
+    cumulative = np.concatenate([[0.0], np.cumsum(0.5 * (density[1:] + density[:-1]) * np.diff(t))])
+    count = int(min(max(np.ceil(cumulative[-1]) + 1, len(axis)), MAX_GRID_SIZE))
+    return np.interp(np.linspace(0.0, cumulative[-1], count), cumulative, t)
+
+
 @dataclass(frozen=True)
 class ScenarioContours:
     """A scenario shown on a plane (d >= 2): projected samples and mixtures, and the
@@ -281,14 +331,20 @@ def scenario_contours(
     proj = view_projection(view, method)
     anchor_2d, synth_2d = proj.points(view.anchor_X), proj.points(view.synth_X)
     model_2d = proj.mixture(view.model)
+    shown = {
+        key: proj.mixture(g)
+        for key in MIXTURE_LAYERS
+        if key in wanted and (g := view.mixture(key)) is not None
+    }
     xs, ys = grid_axes(np.vstack([anchor_2d, synth_2d]), [proj.mixture(view.target), model_2d])
+    xs, ys = refine_grid_axes(xs, ys, shown.values())
     grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
     rng = np.random.default_rng(MASS_SEED)
-    mass = {}
-    for key in MIXTURE_LAYERS:
-        g = view.mixture(key)
-        if key in wanted and g is not None:
-            mass[key] = enclosed_mass(proj.mixture(g), grid, rng, n_mc).reshape(len(ys), len(xs))
+    # float32 halves the figure's size; contour levels need no more precision
+    mass = {
+        key: enclosed_mass(g, grid, rng, n_mc).reshape(len(ys), len(xs)).astype(np.float32)
+        for key, g in shown.items()
+    }
     return ScenarioContours(proj, anchor_2d, synth_2d, model_2d, xs, ys, mass)
 
 

@@ -42,6 +42,7 @@ from ggmi_core.scenario_report import (
 )
 from ggmi_viz.theme import (
     GREY,
+    INTERACTIVE_HINT,
     PART_COLORS,
     PART_LABELS,
     ROLE_COLORS,
@@ -166,7 +167,7 @@ def scenario_figure(
             f"One scenario: K = {K} anchor-sampled, J = {J} unsampled, "
             f"L = {L} task-irrelevant components"
         )
-        legend = {"title": {"text": "lines: densest 50% and 90%<br>click an entry to hide it"}}
+        legend = {"title": {"text": f"lines: densest 50% and 90%<br>{INTERACTIVE_HINT}"}}
     fig.update_layout(title=title or default_title, legend=legend, height=980 if lecture else 620)
     apply_theme(fig, lecture=lecture)
     return fig
@@ -216,7 +217,7 @@ def _mass_contour(key: str, xs: Array, ys: Array, mass: Array) -> go.Contour:
             "size": hi - lo,
             "showlabels": False,
         },
-        line={"dash": _DASHES[role], "width": 2.5},
+        line={"dash": _DASHES[role], "width": 2.5, "smoothing": 1.3},
         # A contour trace answers hovers anywhere on its grid, which would hide the
         # samples' hover text; the lines get their own hover points instead.
         hoverinfo="skip",
@@ -319,11 +320,13 @@ def _anchor_scatter(points_2d: Array, labels: NDArray[np.int64]) -> go.Scatter:
         mode="markers",
         name="anchor samples",
         legendgroup="anchor_samples",
+        # Half-transparent: dense anchor clouds must not bury the fit-on-anchor lines
+        # drawn over them (that fit sits right on its data).
         marker={
             "color": PART_COLORS[0],
             "symbol": "circle",
-            "size": 7,
-            "line": {"color": "white", "width": 0.5},
+            "size": 6,
+            "opacity": 0.45,
         },
         customdata=np.asarray(labels)[idx] + 1,
         hovertemplate=(

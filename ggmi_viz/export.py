@@ -1,4 +1,4 @@
-"""Server-side PNG export with kaleido (v1) and CSV export. No streamlit here.
+"""Server-side PNG and SVG export with kaleido (v1) and CSV export. No streamlit here.
 
 Design:
 
@@ -15,6 +15,9 @@ Design:
   only then hands back the image. Here the reload runs in the background instead, so a
   download does not wait for it; the next render waits for it in kaleido's tab queue.
   A reload that fails or hangs marks the browser broken and the next call restarts it.
+- Every export is slide-clean (``slide_ready``): hints meant for the interactive chart
+  ("click an entry to hide it") are dropped, and title and plot keep a margin from the
+  canvas edge.
 - MathJax is disabled (kaleido would otherwise load it from a CDN) and plotly.js comes
   from the installed plotly package, so export never touches the network.
 
@@ -41,7 +44,7 @@ from typing import Any, Final
 import pandas as pd
 import plotly.graph_objects as go
 
-from ggmi_viz.theme import EXPORT_HEIGHT, EXPORT_WIDTH
+from ggmi_viz.theme import EXPORT_HEIGHT, EXPORT_WIDTH, INTERACTIVE_HINT, TITLE_PAD_PX
 
 _LOG = logging.getLogger(__name__)
 
@@ -56,10 +59,35 @@ MIN_STARTUP_S: Final[float] = 30.0
 #: declared broken and restarted on the next call.
 RELOAD_TIMEOUT_S: Final[float] = 30.0
 PNG_MAGIC: Final[bytes] = b"\x89PNG\r\n\x1a\n"
+#: Smallest margin (CSS px) an exported figure keeps on every side.
+MIN_EXPORT_MARGIN: Final[int] = 20
 
 
 class PngExportError(RuntimeError):
-    """PNG export failed, timed out or is unavailable; the message says why."""
+    """PNG (or SVG) export failed, timed out or is unavailable; the message says why."""
+
+
+def slide_ready(fig: go.Figure) -> go.Figure:
+    """A copy of ``fig`` fit for a slide; ``fig`` itself is not changed.
+
+    Drops legend-title lines holding the interactive hint (a slide cannot be clicked),
+    keeps at least ``MIN_EXPORT_MARGIN`` px of margin on every side and pads a
+    left-aligned title off the canvas edge.
+    """
+    out = go.Figure(fig)
+    legend_title = out.layout.legend.title.text
+    if legend_title:
+        kept = [line for line in legend_title.split("<br>") if INTERACTIVE_HINT not in line]
+        out.layout.legend.title.text = "<br>".join(kept) or None
+    margin = out.layout.margin
+    for side in ("l", "r", "t", "b"):
+        value = margin[side]
+        margin[side] = MIN_EXPORT_MARGIN if value is None else max(value, MIN_EXPORT_MARGIN)
+    title = out.layout.title
+    if title.text:
+        pad_left = title.pad.l if title.pad is not None and title.pad.l is not None else 0
+        title.pad.l = max(pad_left, TITLE_PAD_PX)
+    return out
 
 
 def find_chromium() -> str | None:
@@ -271,7 +299,7 @@ def figure_to_png(
     height: int | None = None,
     timeout_s: float = 20,
 ) -> bytes:
-    """Render ``fig`` to PNG bytes with kaleido and a warm headless Chromium.
+    """Render ``slide_ready(fig)`` to PNG bytes with kaleido and a warm headless Chromium.
 
     The image is ``round(width * scale) x round(height * scale)`` pixels; width and
     height (CSS px) default to the figure's layout size, else 1280 x 720.
@@ -282,28 +310,63 @@ def figure_to_png(
             or any step took longer than ``timeout_s`` seconds (the browser is then
             restarted on the next call).
     """
+    return _export(fig, "png", scale, width, height, timeout_s)
+
+
+def figure_to_svg(
+    fig: go.Figure,
+    width: int | None = None,
+    height: int | None = None,
+    timeout_s: float = 20,
+) -> bytes:
+    """Render ``slide_ready(fig)`` to SVG bytes (UTF-8 vector image, scales without blur).
+
+    Width and height (CSS px, the SVG's own size) default to the figure's layout size,
+    else 1280 x 720. Same browser, lock, timeouts and errors as ``figure_to_png``.
+    """
+    return _export(fig, "svg", 1, width, height, timeout_s)
+
+
+def _export(
+    fig: go.Figure,
+    fmt: str,
+    scale: float,
+    width: int | None,
+    height: int | None,
+    timeout_s: float,
+) -> bytes:
     w, h = _canvas_size(fig, width, height)
     _validate_size(scale, w, h)
     if timeout_s <= 0:
         raise ValueError(f"timeout_s must be positive, got {timeout_s!r}")
+    name = fmt.upper()
     ok, reason = png_export_available()
     if not ok:
-        raise PngExportError(f"PNG export is unavailable: {reason}.")
+        raise PngExportError(f"{name} export is unavailable: {reason}.")
     path = find_chromium()
     assert path is not None  # png_export_available checked it
 
-    fig_dict = fig.to_dict()
-    opts = {"format": "png", "scale": scale, "width": w, "height": h}
+    fig_dict = slide_ready(fig).to_dict()
+    opts = {"format": fmt, "scale": scale, "width": w, "height": h}
     deadline = time.monotonic() + timeout_s
     if not _LOCK.acquire(timeout=timeout_s):
         raise PngExportError(
-            f"PNG export is busy with other requests; gave up after {timeout_s:g} s. "
+            f"{name} export is busy with other requests; gave up after {timeout_s:g} s. "
             "Try again in a moment, or use the camera icon in the chart toolbar."
         )
     try:
-        return _render_locked(fig_dict, opts, path, timeout_s, deadline)
+        data = _render_locked(fig_dict, opts, path, timeout_s, deadline)
     finally:
         _LOCK.release()
+    return data
+
+
+def _looks_like(data: object, fmt: str) -> bool:
+    if not isinstance(data, bytes):
+        return False
+    if fmt == "png":
+        return data.startswith(PNG_MAGIC)
+    return data.lstrip()[:200].find(b"<svg") >= 0
 
 
 def _render_locked(
@@ -313,12 +376,15 @@ def _render_locked(
     timeout_s: float,
     deadline: float,
 ) -> bytes:
+    name = str(opts["format"]).upper()
     try:
         browser = _get_browser(path, timeout_s)
     except TimeoutError:
-        raise PngExportError("PNG export timed out while starting the Chromium browser.") from None
+        raise PngExportError(
+            f"{name} export timed out while starting the Chromium browser."
+        ) from None
     except Exception as exc:
-        raise PngExportError(f"PNG export could not start Chromium: {exc}") from exc
+        raise PngExportError(f"{name} export could not start Chromium: {exc}") from exc
 
     remaining = max(deadline - time.monotonic(), 1.0)
     try:
@@ -326,15 +392,18 @@ def _render_locked(
     except TimeoutError:
         _shutdown_browser()
         raise PngExportError(
-            f"PNG export timed out after {timeout_s:g} s; the renderer was restarted. "
+            f"{name} export timed out after {timeout_s:g} s; the renderer was restarted. "
             "Try again, or use the camera icon in the chart toolbar."
         ) from None
     except Exception as exc:
         _shutdown_browser()
-        raise PngExportError(f"PNG export failed: {exc}") from exc
-    if not isinstance(data, bytes) or not data.startswith(PNG_MAGIC):
+        raise PngExportError(f"{name} export failed: {exc}") from exc
+    if not _looks_like(data, str(opts["format"])):
         _shutdown_browser()
-        raise PngExportError("PNG export returned something that is not a PNG image.")
+        article = "an" if name == "SVG" else "a"
+        raise PngExportError(
+            f"{name} export returned something that is not {article} {name} image."
+        )
     return data
 
 

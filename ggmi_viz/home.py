@@ -79,6 +79,7 @@ STAGES: Final[tuple[Stage, ...]] = (
 _BOX_HALF_WIDTH: Final[float] = 0.42
 _CHAIN_Y: Final[float] = 3.0  # centre of the chain boxes
 _BOX_HALF_HEIGHT: Final[float] = 0.55
+_LECTURE_BOX_HALF_HEIGHT: Final[float] = 1.05
 _BAND_Y: Final[float] = 0.0  # centre line of the information band
 _BAND_SCALE: Final[float] = 1.1  # half-height of the band for info = 1
 #: Lecture mode enlarges the diagram's own text less than the theme does elsewhere: the
@@ -110,11 +111,11 @@ def chain_figure(lecture: bool = False) -> go.Figure:
     fig = go.Figure()
     scale = _LECTURE_TEXT_SCALE if lecture else 1.0
     _add_chain(fig, scale, lecture)
-    _add_knowledge_inflow(fig, scale)
+    _add_knowledge_inflow(fig, scale, _box_half_height(lecture))
     _add_information_band(fig, scale)
     _add_hover_points(fig)
     fig.update_xaxes(visible=False, range=[-0.6, len(STAGES) - 0.4])
-    fig.update_yaxes(visible=False, range=[-1.75, 5.0])
+    fig.update_yaxes(visible=False, range=[-1.75, 5.4 if lecture else 5.0])
     fig.update_layout(
         title="How synthetic data is made, and why it can carry more than its anchor data",
         showlegend=True,
@@ -130,27 +131,37 @@ def chain_figure(lecture: bool = False) -> go.Figure:
 
 
 def _add_chain(fig: go.Figure, scale: float, lecture: bool) -> None:
+    half_height = _box_half_height(lecture)
     for i, (stage, color) in enumerate(zip(STAGES, _BOX_COLORS, strict=True)):
         fig.add_shape(
             type="rect",
             x0=i - _BOX_HALF_WIDTH,
             x1=i + _BOX_HALF_WIDTH,
-            y0=_CHAIN_Y - _BOX_HALF_HEIGHT,
-            y1=_CHAIN_Y + _BOX_HALF_HEIGHT,
+            y0=_CHAIN_Y - half_height,
+            y1=_CHAIN_Y + half_height,
             line={"color": color, "width": 3},
             fillcolor=with_alpha(color, 0.15),
             layer="below",
         )
         if lecture:
-            # Large type in a narrow box: wrap long labels and leave the symbols to the
-            # hover text, so nothing spills over the box edges.
+            # Large type in a narrow box: the label and the symbol line each wrap onto
+            # two short lines so neither spills over the box edges at 1024 px.
             label = stage.label.replace(" ", "<br>") if len(stage.label) > 8 else stage.label
             fig.add_annotation(
                 x=i,
-                y=_CHAIN_Y,
+                y=_CHAIN_Y + 0.12,
+                yanchor="bottom",
                 text=f"<b>{label}</b>",
                 showarrow=False,
                 font={"size": round(16 * scale)},
+            )
+            fig.add_annotation(
+                x=i,
+                y=_CHAIN_Y - 0.05,
+                yanchor="top",
+                text=_wrap(stage.symbol, 13),
+                showarrow=False,
+                font={"size": round(11 * scale)},
             )
         else:
             fig.add_annotation(
@@ -172,6 +183,11 @@ def _add_chain(fig: go.Figure, scale: float, lecture: bool) -> None:
                 width=2.5,
                 color="#333333",
             )
+
+
+def _box_half_height(lecture: bool) -> float:
+    """Half-height of a chain box (layout units): taller in lecture mode for 4 text lines."""
+    return _LECTURE_BOX_HALF_HEIGHT if lecture else _BOX_HALF_HEIGHT
 
 
 def _add_arrow(
@@ -202,20 +218,20 @@ def _add_arrow(
     )
 
 
-def _add_knowledge_inflow(fig: go.Figure, scale: float) -> None:
+def _add_knowledge_inflow(fig: go.Figure, scale: float, half_height: float) -> None:
     """Arrow from 'pre-trained knowledge' down into the model box: the information gain."""
     model_x = 2
     _add_arrow(
         fig,
-        tail=(model_x, _CHAIN_Y + 1.55),
-        head=(model_x, _CHAIN_Y + _BOX_HALF_HEIGHT),
+        tail=(model_x, _CHAIN_Y + half_height + 1.0),
+        head=(model_x, _CHAIN_Y + half_height),
         size=1.3,
         width=4,
         color=_GAIN_COLOR,
     )
     fig.add_annotation(
         x=model_x,
-        y=_CHAIN_Y + 1.75,
+        y=_CHAIN_Y + half_height + 1.2,
         text="<b>the model's own knowledge</b> → information gain ΔI",
         showarrow=False,
         font={"size": round(15 * scale), "color": _GAIN_COLOR},

@@ -13,6 +13,7 @@ fetch MathJax from the internet while exporting.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 import plotly.graph_objects as go
@@ -75,13 +76,17 @@ COLORWAY: Final[tuple[str, ...]] = (
 # Fonts that exist on Debian (Chromium used by kaleido) and on most visitors' machines.
 FONT_FAMILY: Final[str] = "Arial, 'Liberation Sans', 'DejaVu Sans', Helvetica, sans-serif"
 
-# Sizes in CSS pixels (PNG export multiplies them by the export scale).
+# Sizes in CSS pixels (PNG export multiplies them by the export scale). Lecture type is
+# sized for a 1024 px wide projector: larger ones push titles and legends off the chart.
 NORMAL_FONT_SIZE: Final[int] = 14
-LECTURE_FONT_SIZE: Final[int] = 24
+LECTURE_FONT_SIZE: Final[int] = 20
 NORMAL_LINE_WIDTH: Final[float] = 2.5
 LECTURE_LINE_WIDTH: Final[float] = 5.0
 NORMAL_MARKER_SIZE: Final[float] = 6.0
 LECTURE_MARKER_SIZE: Final[float] = 10.0
+
+#: Interactive-only hint in legend titles: ``ggmi_viz.export`` drops it from exports.
+INTERACTIVE_HINT: Final[str] = "click an entry to hide it"
 
 #: Default PNG canvas in CSS pixels (16:9, slide-ready once multiplied by scale 2).
 EXPORT_WIDTH: Final[int] = 1280
@@ -113,7 +118,7 @@ def build_template(lecture: bool = False) -> go.layout.Template:
         "linewidth": 2 if lecture else 1,
         "ticks": "outside",
         "tickwidth": 2 if lecture else 1,
-        "title": {"font": {"size": round(font_size * 1.1)}},
+        "title": {"font": {"size": round(font_size * 1.1)}, "standoff": 12 if lecture else 8},
         "automargin": True,
     }
     if lecture:
@@ -122,7 +127,13 @@ def build_template(lecture: bool = False) -> go.layout.Template:
     template = go.layout.Template(base)
     template.layout.update(
         font={"family": FONT_FAMILY, "size": font_size, "color": "#222222"},
-        title={"font": {"size": round(font_size * 1.3)}, "x": 0.0, "xanchor": "left"},
+        # Left-aligned, but never on the canvas edge (exports are cropped to the canvas).
+        title={
+            "font": {"size": round(font_size * 1.3)},
+            "x": 0.0,
+            "xanchor": "left",
+            "pad": {"l": TITLE_PAD_PX},
+        },
         colorway=list(COLORWAY),
         xaxis=axis,
         yaxis=axis,
@@ -138,6 +149,9 @@ def build_template(lecture: bool = False) -> go.layout.Template:
     template.data.contour = [go.Contour(line={"width": line_width * 0.6})]
     return template
 
+
+#: Left padding of the figure title and the smallest margins of every figure (CSS px).
+TITLE_PAD_PX: Final[int] = 16
 
 _TEMPLATES: dict[bool, go.layout.Template] = {}
 
@@ -172,11 +186,170 @@ def _thicken_explicit_lines(fig: go.Figure) -> None:
             marker.size = max(size, LECTURE_MARKER_SIZE * 0.8)
 
 
+# ------------------------------------------------------------- lecture-mode layout
+# Plotly never wraps text and places titles, subplot titles and legends without regard
+# for each other. In lecture mode the type is large, so ``apply_theme`` wraps long texts
+# for the narrowest screen a lecture is planned for and reserves room for each block.
+
+#: Chart width (CSS px) lecture layouts are planned for: the main column of a 1024 px
+#: wide screen with the sidebar collapsed. Wider screens only add room.
+LECTURE_PLAN_WIDTH: Final[int] = 840
+#: Figure height (CSS px) when a figure sets none: plotly's 450 squashes panels once
+#: lecture type and a legend take their share.
+LECTURE_DEFAULT_HEIGHT: Final[int] = 600
+#: Average glyph width of the sans-serif fonts above, in em (a slight overestimate).
+_GLYPH_EM: Final[float] = 0.56
+#: Line height of plotly's multi-line text, in em.
+_LINE_EM: Final[float] = 1.3
+_TITLE_TOP_PAD: Final[int] = 12
+_TAG: Final = re.compile(r"<[^>]+>")
+
+
+def visible_length(text: str) -> int:
+    """Characters of ``text`` that are drawn (plotly's pseudo-HTML tags removed)."""
+    return len(_TAG.sub("", text))
+
+
+def wrap_label(text: str, max_chars: int) -> str:
+    """Break ``text`` with ``<br>`` so no line is longer than ``max_chars`` (words kept).
+
+    Existing ``<br>`` breaks stay; each line between them is wrapped on its own. A single
+    word longer than ``max_chars`` stays whole. Idempotent.
+    """
+    max_chars = max(max_chars, 8)
+    lines: list[str] = []
+    for part in text.split("<br>"):
+        current = ""
+        for word in part.split(" "):
+            if current and visible_length(current) + 1 + visible_length(word) > max_chars:
+                lines.append(current)
+                current = word
+            else:
+                current = f"{current} {word}" if current else word
+        lines.append(current)
+    return "<br>".join(lines)
+
+
+def _line_count(text: str | None) -> int:
+    return 0 if not text else text.count("<br>") + 1
+
+
+def _chars_for(width_px: float, font_size: float) -> int:
+    return int(width_px / (font_size * _GLYPH_EM))
+
+
+def _subplot_titles(fig: go.Figure) -> list[go.layout.Annotation]:
+    """Annotations placed like ``make_subplots`` titles: above a panel, in paper units."""
+    return [
+        ann
+        for ann in fig.layout.annotations
+        if ann.text
+        and ann.showarrow is False
+        and ann.xref == "paper"
+        and ann.yref == "paper"
+        and ann.yanchor == "bottom"
+    ]
+
+
+def _panel_columns(fig: go.Figure) -> int:
+    """Number of panels side by side (distinct x-axis domains starting at different x)."""
+    starts = set()
+    for name in fig.layout:
+        if name.startswith("xaxis"):
+            domain = fig.layout[name].domain
+            starts.add(round(float(domain[0]), 3) if domain is not None else 0.0)
+    return max(len(starts), 1)
+
+
+def _lecture_layout(fig: go.Figure) -> None:
+    """Wrap titles, size subplot titles, move the legend to the bottom, reserve room.
+
+    Mutates ``fig``; idempotent (wrapped text is not wrapped again, sizes are set, not
+    scaled).
+    """
+    size = LECTURE_FONT_SIZE
+    title_size = round(size * 1.3)
+    height = fig.layout.height or LECTURE_DEFAULT_HEIGHT
+    if fig.layout.height is None:
+        fig.layout.height = height
+    usable = LECTURE_PLAN_WIDTH - 2 * TITLE_PAD_PX
+
+    columns = _panel_columns(fig)
+    panel_width = (LECTURE_PLAN_WIDTH - 130) / columns * 0.92
+    top_row_lines = 0
+    for ann in _subplot_titles(fig):
+        ann.font.size = size
+        ann.text = wrap_label(ann.text, _chars_for(panel_width, size))
+        if float(ann.y) >= 0.97:  # a title above the top row of panels
+            top_row_lines = max(top_row_lines, _line_count(ann.text))
+    # Room for the subplot titles of the top row, between the figure title and the plot.
+    subplot_room = round(top_row_lines * size * _LINE_EM) + 12
+
+    title = fig.layout.title
+    if title.text:
+        title.text = wrap_label(title.text, _chars_for(usable, title_size))
+        subtitle = title.subtitle
+        if subtitle is not None and subtitle.text:
+            subtitle.font.size = size
+            subtitle.text = wrap_label(subtitle.text, _chars_for(usable, size))
+            # plotly's title automargin does not count the subtitle drawn under it
+            subplot_room += round(_line_count(subtitle.text) * size * _LINE_EM) + 6
+        # Sat on the plot area with automargin, plotly grows the top margin to fit the
+        # title however many lines it has (anchored to the canvas top instead, a
+        # multi-line title is drawn partly above the canvas); the bottom padding keeps
+        # the subplot titles clear of it.
+        title.update(
+            yref="paper",
+            y=1.0,
+            yanchor="bottom",
+            automargin=True,
+            pad={"b": subplot_room, "l": TITLE_PAD_PX},
+        )
+        fig.layout.margin.t = _TITLE_TOP_PAD
+    else:
+        fig.layout.margin.t = max(subplot_room + _TITLE_TOP_PAD, 30)
+
+    _wrap_y_titles(fig, height)
+
+    if fig.layout.showlegend is not False:
+        # A horizontal legend pinned to the bottom of the canvas: plotly then reserves
+        # its height in the margin, so it can never cover axis titles or tick labels.
+        fig.layout.legend.update(
+            orientation="h",
+            xref="container",
+            x=0.0,
+            xanchor="left",
+            yref="container",
+            y=0.0,
+            yanchor="bottom",
+            font={"size": size},
+        )
+
+
+def _wrap_y_titles(fig: go.Figure, height: float) -> None:
+    """Wrap y-axis titles longer than their panel is tall (they would spill into titles)."""
+    # A rough plot height: the canvas less the typical title, axis and legend room.
+    plot_height = height - 220
+    axis_size = round(LECTURE_FONT_SIZE * 1.1)
+    for name in fig.layout:
+        if not name.startswith("yaxis"):
+            continue
+        axis = fig.layout[name]
+        text = axis.title.text
+        if not text:
+            continue
+        domain = axis.domain if axis.domain is not None else (0.0, 1.0)
+        panel_px = max(plot_height * (float(domain[1]) - float(domain[0])), 80.0)
+        axis.title.text = wrap_label(text, _chars_for(panel_px * 0.95, axis_size))
+
+
 def apply_theme(fig: go.Figure, lecture: bool = False) -> go.Figure:
     """Pin the explicit template, fonts and margins on ``fig`` and return it.
 
     Mutates ``fig`` in place (and returns it for chaining). Idempotent. In lecture mode
-    the type is much larger, lines thicker and grid lines fewer.
+    the type is much larger, lines thicker and grid lines fewer; long titles are wrapped,
+    subplot titles take the body size and the legend sits below the chart, with room
+    reserved for each, so nothing overlaps on a 1024 px wide screen.
     """
     fig.update_layout(
         template=_template(lecture),
@@ -185,6 +358,7 @@ def apply_theme(fig: go.Figure, lecture: bool = False) -> go.Figure:
     )
     if lecture:
         _thicken_explicit_lines(fig)
+        _lecture_layout(fig)
     return fig
 
 

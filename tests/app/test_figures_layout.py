@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from ggmi_app import figures
+from ggmi_viz.export import png_export_available
+from ggmi_viz.theme import INTERACTIVE_HINT, LECTURE_FONT_SIZE, NORMAL_FONT_SIZE
 
 TIMEOUT = 30
 
@@ -58,17 +64,64 @@ def test_figure_gets_explicit_template_and_toolbar_png_config() -> None:
         "scale": 2,
     }
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["Download PNG", "Download data (CSV)"]
+    assert labels == ["Download PNG", "Download SVG", "Download data (CSV)"]
 
 
 def test_lecture_mode_from_url_enlarges_type() -> None:
     at = _run(figure_page, {"lecture": "1"})
     spec, _ = _chart(at)
-    assert spec["layout"]["template"]["layout"]["font"]["size"] == 24
+    assert spec["layout"]["template"]["layout"]["font"]["size"] == LECTURE_FONT_SIZE
+    assert LECTURE_FONT_SIZE > NORMAL_FONT_SIZE
     at.toggle(key="lecture").set_value(False).run()
     spec, _ = _chart(at)
-    assert spec["layout"]["template"]["layout"]["font"]["size"] == 14
+    assert spec["layout"]["template"]["layout"]["font"]["size"] == NORMAL_FONT_SIZE
     assert "lecture" not in at.query_params  # off is the default
+
+
+def test_lecture_mode_injects_its_css_and_normal_mode_does_not() -> None:
+    def css(at: AppTest) -> str:
+        return " ".join(h.proto.body for h in at.get("html"))
+
+    at = _run(figure_page, {"lecture": "1"})
+    assert "font-size: 20px" in css(at) and "stCaptionContainer" in css(at)
+    at.toggle(key="lecture").set_value(False).run()
+    assert "font-size: 20px" not in css(at)
+
+
+needs_chromium = pytest.mark.skipif(
+    not png_export_available()[0], reason="no Chromium on this machine"
+)
+
+
+def hinted_page() -> None:
+    import plotly.graph_objects as go
+
+    from ggmi_app.figures import show_figure
+    from ggmi_viz.theme import INTERACTIVE_HINT
+
+    fig = go.Figure(go.Scatter(x=[1, 2], y=[1, 2], name="a"))
+    fig.add_trace(go.Scatter(x=[1, 2], y=[2, 1], name="b"))
+    fig.update_layout(title="slide", legend_title_text=f"note<br>{INTERACTIVE_HINT}")
+    show_figure(fig, "slide")
+
+
+@needs_chromium
+def test_svg_button_exports_a_slide_clean_vector_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[tuple[str, Callable[[], bytes]]] = []
+    real = figures._image_maker
+
+    def spy(fig: Any, name: str, fmt: str, failures: dict[str, str]) -> Callable[[], bytes]:
+        maker = real(fig, name, fmt, failures)
+        made.append((fmt, maker))
+        return maker
+
+    monkeypatch.setattr(figures, "_image_maker", spy)
+    at = _run(hinted_page)
+    spec, _ = _chart(at)
+    assert INTERACTIVE_HINT in spec["layout"]["legend"]["title"]["text"]  # on screen
+    svg = dict(made)["svg"]()  # what Streamlit runs when "Download SVG" is clicked
+    assert svg.lstrip().startswith(b"<svg") and b"slide" in svg
+    assert b"note" in svg and INTERACTIVE_HINT.encode() not in svg
 
 
 def test_missing_chromium_shows_message_and_keeps_csv(

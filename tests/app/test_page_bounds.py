@@ -12,6 +12,8 @@ from page_helpers import figure_titled as _figure
 from page_helpers import figures as _figures
 from streamlit.testing.v1 import AppTest
 
+from ggmi_viz.theme import LECTURE_FONT_SIZE
+
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "3_Bound_terms.py")
 TIMEOUT = 30
 FAST = {"bounds_scenarios": "10", "n_mc": "1000"}  # keep each run well under a second
@@ -106,7 +108,7 @@ def test_url_restores_sliders_and_results() -> None:
     assert _bar_by_x(info, "Δ_I") == pytest.approx(math.log(4))
     lemma = _figure(at, "Lemma 3.1")
     assert _bar(lemma, GEN_TERM) > 0.0
-    assert lemma["layout"]["template"]["layout"]["font"]["size"] == 24  # lecture mode
+    assert lemma["layout"]["template"]["layout"]["font"]["size"] == LECTURE_FONT_SIZE
 
 
 def test_bad_url_values_give_notices_and_defaults() -> None:

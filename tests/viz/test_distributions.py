@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.stats import chi2
 
 from ggmi_core.gmm import GMM
-from ggmi_core.scenario_report import ScenarioView, scenario_contours, view_projection
+from ggmi_core.scenario_report import (
+    MAX_GRID_SIZE,
+    ScenarioView,
+    refine_grid_axes,
+    scenario_contours,
+    view_projection,
+)
 from ggmi_viz.distributions import (
     DEFAULT_LAYERS,
     LAYERS,
@@ -249,3 +256,46 @@ def test_level_crossings_of_a_radial_surface_lie_on_the_circle():
 def test_component_ellipses_answer_hovers_only_on_their_outline():
     fig = scenario_figure(handmade_view(), layers={"components"})
     assert {t.hoveron for t in _traces(fig, "scatter")} == {"points"}
+
+
+def _thin_diagonal(minor_sd: float) -> GMM:
+    """One component at 35 degrees through (5.02, 5): major sd 2, minor sd ``minor_sd``.
+
+    Off the grid's own diagonal, so the ridge passes between grid nodes.
+    """
+    c, s = np.cos(np.radians(35.0)), np.sin(np.radians(35.0))
+    rot = np.array([[c, -s], [s, c]])
+    cov = rot @ np.diag([4.0, minor_sd**2]) @ rot.T
+    return GMM([1.0], [[5.02, 5.0]], cov[None])
+
+
+def _columns_seeing_the_50_percent_region(g: GMM, xs, ys) -> np.ndarray:
+    """For each grid column within 1 of x = 5: does a grid node lie inside the 50% line?"""
+    inside_logpdf = g.logpdf(np.array([[5.0, 5.0]]))[0] - chi2.ppf(0.5, 2) / 2
+    logp = g.logpdf(np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)).reshape(len(ys), len(xs))
+    return (logp > inside_logpdf).any(axis=0)[np.abs(xs - 5.0) < 1.0]
+
+
+def test_refined_grid_is_fine_across_a_thin_component_and_keeps_the_ends():
+    base = np.linspace(0.0, 10.0, 120)
+    g = _thin_diagonal(0.02)
+    xs, ys = refine_grid_axes(base, base, [g])
+    for axis in (xs, ys):
+        assert axis[0] == base[0] and axis[-1] == base[-1]
+        assert np.all(np.diff(axis) > 0) and len(axis) <= MAX_GRID_SIZE
+        # across the component (conditional sd 0.05 * sqrt(2)) the lines are several
+        # times closer than the base spacing of 10 / 119
+        near = np.abs(axis - 5.0) < 0.5
+        assert np.diff(axis[near]).max() < (10 / 119) / 2
+    # The base grid steps over the ridge in some columns (its contour breaks into
+    # beads); the refined grid has a node inside the 50% region in every column.
+    assert not _columns_seeing_the_50_percent_region(g, base, base).all()
+    assert _columns_seeing_the_50_percent_region(g, xs, ys).all()
+
+
+def test_refining_leaves_a_grid_alone_when_every_component_is_wide():
+    base = np.linspace(-5.0, 5.0, 120)
+    wide = GMM([0.5, 0.5], [[-1.0, 0.0], [1.0, 0.0]], np.stack([np.eye(2), np.eye(2)]))
+    xs, ys = refine_grid_axes(base, base, [wide])
+    np.testing.assert_array_equal(xs, base)
+    np.testing.assert_array_equal(ys, base)

@@ -1,4 +1,4 @@
-"""PNG/CSV export: real kaleido renders, the lock, the timeout and no-browser paths."""
+"""PNG/SVG/CSV export: real kaleido renders, the lock, the timeout and no-browser paths."""
 
 from __future__ import annotations
 
@@ -13,13 +13,16 @@ import pytest
 
 from ggmi_viz import export
 from ggmi_viz.export import (
+    MIN_EXPORT_MARGIN,
     PngExportError,
     dataframe_to_csv_bytes,
     figure_to_png,
+    figure_to_svg,
     png_export_available,
     png_size,
+    slide_ready,
 )
-from ggmi_viz.theme import apply_theme
+from ggmi_viz.theme import INTERACTIVE_HINT, TITLE_PAD_PX, apply_theme
 
 needs_chromium = pytest.mark.skipif(
     not png_export_available()[0], reason="no Chromium on this machine"
@@ -197,3 +200,65 @@ def test_failed_background_reload_restarts_the_browser(monkeypatch: pytest.Monke
     monkeypatch.undo()
     assert png_size(figure_to_png(_figure(250, 150), scale=1)) == (250, 150)
     assert export._browser is not first_browser
+
+
+@needs_chromium
+def test_svg_is_a_vector_image_of_the_layout_size_with_the_figure_text() -> None:
+    import xml.etree.ElementTree as ET
+
+    data = figure_to_svg(_figure(400, 300))
+    root = ET.fromstring(data.decode("utf-8"))
+    assert root.tag.endswith("svg")
+    assert (float(root.get("width")), float(root.get("height"))) == (400.0, 300.0)
+    text = "".join(root.itertext())
+    assert "test figure" in text and "0.4" in text  # title and a tick label, as text
+    # vector, not a picture of one: the curve is an SVG path, no embedded bitmap
+    assert b"<path" in data and b"data:image/png" not in data
+
+
+@needs_chromium
+def test_svg_export_drops_the_interactive_hint() -> None:
+    fig = _figure(400, 300)
+    fig.update_layout(
+        showlegend=True, legend_title_text=f"lines: densest 50%<br>{INTERACTIVE_HINT}"
+    )
+    data = figure_to_svg(fig)
+    assert b"densest 50%" in data and INTERACTIVE_HINT.encode() not in data
+
+
+def test_slide_ready_keeps_the_legend_note_but_not_the_hint_and_leaves_fig_alone() -> None:
+    fig = _figure()
+    fig.update_layout(legend_title_text=f"lines: densest 50%<br>{INTERACTIVE_HINT}")
+    clean = slide_ready(fig)
+    assert clean.layout.legend.title.text == "lines: densest 50%"
+    assert INTERACTIVE_HINT in fig.layout.legend.title.text  # the on-screen figure keeps it
+    only_hint = go.Figure(layout={"legend_title_text": INTERACTIVE_HINT})
+    assert slide_ready(only_hint).layout.legend.title.text is None
+
+
+def test_slide_ready_pads_the_title_and_margins_off_the_canvas_edge() -> None:
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1]))
+    fig.update_layout(title={"text": "edge", "x": 0, "xanchor": "left", "pad": {"l": 0}})
+    fig.update_layout(margin={"l": 0, "r": 0, "t": 5, "b": 0})
+    clean = slide_ready(fig)
+    assert clean.layout.title.pad.l >= TITLE_PAD_PX
+    for side in "lrtb":
+        assert clean.layout.margin[side] >= MIN_EXPORT_MARGIN
+    assert apply_theme(go.Figure(fig), lecture=True).layout.margin.l >= MIN_EXPORT_MARGIN
+
+
+@needs_chromium
+def test_exported_title_does_not_touch_the_left_edge() -> None:
+    """A title asked to sit at x = 0 with no padding is drawn off the canvas edge."""
+    import re
+
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1]))
+    fig.update_layout(
+        title={"text": "edge title", "x": 0, "xanchor": "left", "pad": {"l": 0}},
+        width=400,
+        height=200,
+        margin={"l": 0, "r": 0, "t": 60, "b": 0},
+    )
+    svg = figure_to_svg(fig).decode("utf-8")
+    title = re.search(r'<text class="gtitle"[^>]*\sx="([0-9.]+)"', svg)
+    assert title is not None and float(title.group(1)) >= TITLE_PAD_PX

@@ -1,0 +1,169 @@
+"""Lecture mode on a projector-sized screen: every page, measured in headless Chromium.
+
+For each page with ``?lecture=1`` the test checks what a lecturer needs on the first
+screen: the page title whole and inside the viewport, the main chart starting above the
+fold, the sidebar collapsed, type larger than in normal mode, and inside every chart the
+title, axis titles and legend inside the chart and clear of one another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from browser_helpers import IDLE_TIMEOUT_MS, plotly_figure_json, wait_for_app_idle
+
+PAGES = ("", "Distributions", "KL_Gap_curves", "Bound_terms", "Diagnostics")
+VIEWPORTS = ((1280, 720), (1024, 768))
+#: Pixels two boxes may share before they count as overlapping (anti-aliasing, rounding).
+TOLERANCE_PX = 1.0
+
+_BOX_JS = """
+(sel) => {
+  const el = document.querySelector(sel);
+  if (!el) return null;
+  const r = el.getBoundingClientRect();
+  return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+}
+"""
+
+_FONTS_JS = """
+() => {
+  const size = (sel) => {
+    const el = document.querySelector(sel);
+    return el ? parseFloat(getComputedStyle(el).fontSize) : null;
+  };
+  return {
+    h1: size('[data-testid="stMainBlockContainer"] h1'),
+    body: size('[data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p'),
+    caption: size('[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"]'),
+    root: parseFloat(getComputedStyle(document.documentElement).fontSize),
+  };
+}
+"""
+
+# Per chart: its SVG box and the boxes of the figure title, every axis title and the
+# legend (plotly names them gtitle, xtitle, x2title, ..., ytitle, y2title, ...).
+_CHART_PARTS_JS = """
+() => [...document.querySelectorAll('.js-plotly-plot')].map((plot) => {
+  const box = (el) => {
+    const r = el.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+  };
+  const parts = [];
+  for (const el of plot.querySelectorAll('text')) {
+    const cls = el.getAttribute('class') || '';
+    if (/^(gtitle|[xy][0-9]*title)$/.test(cls) && (el.textContent || '').trim()) {
+      parts.push({name: cls + ': ' + el.textContent.trim().slice(0, 40), box: box(el)});
+    }
+  }
+  const legend = plot.querySelector('g.legend');
+  if (legend) parts.push({name: 'legend', box: box(legend)});
+  return {chart: box(plot.querySelector('.main-svg')), parts};
+})
+"""
+
+
+@pytest.fixture
+def lecture_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh page at the viewport given by the test's ``viewport`` parameter."""
+    width, height = request.param
+    context = chromium.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(IDLE_TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _open(page: Any, app_url: str, path: str, lecture: bool) -> None:
+    page.goto(f"{app_url}/{path}?lecture={int(lecture)}")
+    page.wait_for_selector('[data-testid="stMainBlockContainer"] h1')
+    wait_for_app_idle(page)
+    plotly_figure_json(page, 0)  # waits until every chart on the page is drawn
+    wait_for_app_idle(page)
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> float:
+    """Area (px^2) two boxes share beyond the tolerance, 0 when they are clear."""
+    dx = min(a["right"], b["right"]) - max(a["left"], b["left"]) - TOLERANCE_PX
+    dy = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) - TOLERANCE_PX
+    return max(dx, 0.0) * max(dy, 0.0)
+
+
+def _inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
+    return (
+        inner["left"] >= outer["left"] - TOLERANCE_PX
+        and inner["top"] >= outer["top"] - TOLERANCE_PX
+        and inner["right"] <= outer["right"] + TOLERANCE_PX
+        and inner["bottom"] <= outer["bottom"] + TOLERANCE_PX
+    )
+
+
+@pytest.mark.parametrize(
+    "lecture_page", VIEWPORTS, indirect=True, ids=lambda v: "x".join(map(str, v))
+)
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p or "Home")
+def test_first_screen_shows_the_title_and_the_chart_with_the_sidebar_closed(
+    lecture_page: Any, app_url: str, path: str
+) -> None:
+    page = lecture_page
+    _open(page, app_url, path, lecture=True)
+    view = page.viewport_size
+
+    title = page.evaluate(_BOX_JS, '[data-testid="stMainBlockContainer"] h1')
+    assert title is not None
+    assert title["top"] >= 0 and title["left"] >= 0, f"title clipped: {title}"
+    assert title["bottom"] <= view["height"] and title["right"] <= view["width"], title
+    header = page.evaluate(_BOX_JS, 'header[data-testid="stHeader"]')
+    if header is not None:  # a header with a background would cover the title
+        background = page.evaluate(
+            "() => getComputedStyle(document.querySelector('header[data-testid=\"stHeader\"]'))"
+            ".backgroundColor"
+        )
+        assert header["bottom"] <= title["top"] or background in ("transparent", "rgba(0, 0, 0, 0)")
+
+    chart = page.evaluate(_BOX_JS, ".js-plotly-plot")
+    assert chart["top"] < view["height"] - 100, f"the main chart starts below the fold: {chart}"
+
+    sidebar = page.evaluate(_BOX_JS, '[data-testid="stSidebar"]')
+    assert sidebar is None or sidebar["right"] <= 1 or sidebar["left"] >= view["width"], sidebar
+
+
+@pytest.mark.parametrize(
+    "lecture_page", VIEWPORTS, indirect=True, ids=lambda v: "x".join(map(str, v))
+)
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p or "Home")
+def test_chart_titles_axis_titles_and_legends_stay_inside_and_apart(
+    lecture_page: Any, app_url: str, path: str
+) -> None:
+    page = lecture_page
+    _open(page, app_url, path, lecture=True)
+    charts = page.evaluate(_CHART_PARTS_JS)
+    assert charts, "no chart drawn"
+    for chart in charts:
+        parts = chart["parts"]
+        assert any(p["name"].startswith("gtitle") for p in parts) or not parts
+        for part in parts:
+            assert _inside(part["box"], chart["chart"]), f"{part['name']} leaves its chart"
+        for i, a in enumerate(parts):
+            for b in parts[i + 1 :]:
+                assert _overlap(a["box"], b["box"]) == 0, f"{a['name']} overlaps {b['name']}"
+
+
+@pytest.mark.parametrize("lecture_page", [VIEWPORTS[0]], indirect=True, ids=["1280x720"])
+@pytest.mark.parametrize("path", ["", "KL_Gap_curves"], ids=["Home", "KL_Gap_curves"])
+def test_lecture_type_is_larger_than_normal_type(
+    lecture_page: Any, app_url: str, path: str
+) -> None:
+    page = lecture_page
+    _open(page, app_url, path, lecture=False)
+    normal = page.evaluate(_FONTS_JS)
+    _open(page, app_url, path, lecture=True)
+    lecture = page.evaluate(_FONTS_JS)
+    for key, size in normal.items():
+        if size is not None and lecture[key] is not None:
+            assert lecture[key] > size, f"{key}: {lecture[key]} px in lecture, {size} px normally"
+    assert lecture["root"] > normal["root"] and lecture["caption"] is not None
