@@ -135,11 +135,11 @@ STEPS: Final[tuple[Step, ...]] = (
         "model's answer to a prompt plus curation noise; the published code has neither a "
         "prompt effect nor noise). They reach the J unsampled components, knowledge the "
         "prompt never carried. What the model adds beyond the prompt is the information gain "
-        "Delta_I = H(e_M | e_p) (Definitions 4.1 and 4.2); that generation can add "
-        "information at all is the reverse bottleneck (Section 4.1). Here Delta_I = "
+        "Δ_I = H(e_M | e_p) (Definitions 4.1 and 4.2); that generation can add "
+        "information at all is the reverse bottleneck (Section 4.1). Here Δ_I = "
         "log(K + J + L) = {info_gain:.2f} nats, and the synthetic points also land on the L "
         "task-irrelevant components.",
-        "The model adds what the prompt lacks: the information gain Delta_I (Definition 4.2), "
+        "The model adds what the prompt lacks: the information gain Δ_I (Definition 4.2), "
         "the reverse bottleneck (Section 4.1).",
         "Definitions 4.1-4.2, Section 4.1, Section 3.2",
         "model",
@@ -165,7 +165,7 @@ STEPS: Final[tuple[Step, ...]] = (
         "More task-irrelevant components put synthetic points where the task has none, and "
         "the synthetic fit spends components on them: the gap falls from {js_L_first:.2f} to "
         "{js_L_last:.2f} nats. Section 4.4 reads this as a trade-off behind Theorem 4.10: L "
-        "raises Delta_I but lowers the entropy drop. Step 8 shows which term separates J "
+        "raises Δ_I but lowers the entropy drop. Step 8 shows which term separates J "
         "from L in the simulation.",
         "More task-irrelevant components: the gain shrinks and turns negative (Figure 4).",
         "Figure 4, Section 4.4, Theorem 4.10",
@@ -207,14 +207,14 @@ STEPS: Final[tuple[Step, ...]] = (
     ),
     Step(
         "Information gain against task divergence",
-        "With adherence 0, Delta_I = log(K + J + L) (Definition 4.2): one more J or one more "
+        "With adherence 0, Δ_I = log(K + J + L) (Definition 4.2): one more J or one more "
         "L component raises it by the same amount. Yet the gap rises with J and falls with "
         "L. The term that separates them is Lemma 3.1's task divergence C TV(G, M): it falls "
         "with J ({task_J_first:.1f} to {task_J_last:.1f}) and rises with L ({task_L_first:.1f} "
-        "to {task_L_last:.1f}). The gap follows the task divergence, not Delta_I, which "
+        "to {task_L_last:.1f}). The gap follows the task divergence, not Δ_I, which "
         "cannot tell task-relevant from task-irrelevant diversity; Section 4.4's reading via "
         "Theorem 4.10 does not explain this simulation.",
-        "J and L raise Delta_I alike; only the task divergence C TV(G, M) tells them apart.",
+        "J and L raise Δ_I alike; only the task divergence C TV(G, M) tells them apart.",
         "Definition 4.2, Lemma 3.1, Section 4.4, Theorem 4.10",
         "jl",
         "bounds",
@@ -240,7 +240,7 @@ STEPS: Final[tuple[Step, ...]] = (
     Step(
         "The Appendix G checks",
         "Appendix G.3 estimates the information gain indirectly: lower HSIC between synthetic "
-        "and anchor data means less dependence on the anchor data, read as a larger Delta_I. "
+        "and anchor data means less dependence on the anchor data, read as a larger Δ_I. "
         "Here each synthetic point is paired with an anchor point from the component its "
         "prompt named: HSIC is about {hsic_first:.3f} at prompt adherence b = 0 (the "
         "published recipe: the model ignores the prompt) and rises to {hsic_last:.3f} at "

@@ -292,8 +292,10 @@ SLIDE_HEIGHT: Final[int] = 1080
 SLIDE_TITLE_SIZE: Final[int] = 52
 SLIDE_TEXT_SIZE: Final[int] = 30
 SLIDE_FOOTER_SIZE: Final[int] = 20
-#: Pixel rows taken by the title and the text above the figure, and by the footer.
-_HEADER_PX: Final[int] = 250
+#: Pixel rows: where the slide text starts, per text line, gap above the figure, footer.
+_TEXT_TOP_PX: Final[int] = 110
+_TEXT_LINE_PX: Final[int] = 40
+_GAP_PX: Final[int] = 20
 _FOOTER_PX: Final[int] = 44
 _MARGIN_PX: Final[int] = 40
 #: Characters per line of the slide text (30 px Arial is ~15 px per character).
@@ -321,10 +323,16 @@ def _without_hints(fig: go.Figure) -> go.Figure:
     return fig
 
 
+def header_px(text: str) -> int:
+    """Pixel rows above the figure: the title plus one row per wrapped line of ``text``."""
+    lines = wrap_for_slide(text).count("<br>") + 1
+    return _TEXT_TOP_PX + _TEXT_LINE_PX * lines + _GAP_PX
+
+
 def slide_figure(figure_png: bytes, title: str, text: str, footer: str) -> go.Figure:
     """A 1920 x 1080 slide: ``title`` and ``text`` on top, the PNG below, ``footer`` last."""
     source = "data:image/png;base64," + base64.b64encode(figure_png).decode("ascii")
-    top = 1 - _HEADER_PX / SLIDE_HEIGHT
+    top = 1 - header_px(text) / SLIDE_HEIGHT
     bottom = _FOOTER_PX / SLIDE_HEIGHT
     fig = go.Figure()
     fig.update_layout(
@@ -352,7 +360,7 @@ def slide_figure(figure_png: bytes, title: str, text: str, footer: str) -> go.Fi
         ],
         annotations=[
             _slide_text(title, 1 - 28 / SLIDE_HEIGHT, SLIDE_TITLE_SIZE, bold=True),
-            _slide_text(wrap_for_slide(text), 1 - 110 / SLIDE_HEIGHT, SLIDE_TEXT_SIZE),
+            _slide_text(wrap_for_slide(text), 1 - _TEXT_TOP_PX / SLIDE_HEIGHT, SLIDE_TEXT_SIZE),
             {
                 **_slide_text(footer, 10 / SLIDE_HEIGHT, SLIDE_FOOTER_SIZE),
                 "yanchor": "bottom",
@@ -382,8 +390,12 @@ def _slide_text(text: str, y: float, size: int, *, bold: bool = False) -> dict[s
 def slide_png(fig: go.Figure, title: str, text: str, footer: str, timeout_s: float = 30) -> bytes:
     """One 1920 x 1080 PNG slide of ``fig`` (rendered in lecture style) with its words."""
     width = SLIDE_WIDTH - 2 * _MARGIN_PX
-    height = SLIDE_HEIGHT - _HEADER_PX - _FOOTER_PX
+    height = SLIDE_HEIGHT - header_px(text) - _FOOTER_PX
     inner = _without_hints(fig)
+    # A figure drawn taller than the slide's space is rendered at its own height (and
+    # shrunk into place) so that its stacked panels and axis titles do not collide.
+    zoom = max(1.0, float(inner.layout.height or height) / height)
+    width, height = round(width * zoom), round(height * zoom)
     inner.update_layout(width=width, height=height)
     figure_png = figure_to_png(inner, scale=1, width=width, height=height, timeout_s=timeout_s)
     slide = slide_figure(figure_png, title, text, footer)
