@@ -9,6 +9,7 @@ PAGE_FILES = (
     "pages/2_KL_Gap_curves.py",
     "pages/3_Bound_terms.py",
     "pages/4_Diagnostics.py",
+    "pages/5_Guided_tour.py",
 )
 
 
