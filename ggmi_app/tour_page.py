@@ -451,10 +451,10 @@ def _nav_row(step_no: int) -> None:
     first, last = step_no == 1, step_no == len(STEPS)
     row = st.container(horizontal=True, vertical_alignment="center")
     row.button("Previous", key="tour_prev", on_click=_go, args=(-1,), disabled=first,
-               shortcut="Left", icon=":material/arrow_back:")  # fmt: skip
+               shortcut="Left")  # fmt: skip
     row.markdown(f"**Step {step_no} of {len(STEPS)}**")
     row.button("Next", key="tour_next", on_click=_go, args=(1,), disabled=last,
-               shortcut="Right", icon=":material/arrow_forward:", type="primary")  # fmt: skip
+               shortcut="Right", type="primary")  # fmt: skip
     # Presentation clickers send PageUp/PageDown; one shortcut per button, so a second,
     # visually hidden pair carries them.
     hidden = st.container(key="tour_clicker")
@@ -498,7 +498,13 @@ def main(lecture: bool) -> None:
     st.title(step.title)
     _nav_row(step_no)
     with error_boundary("this step"):
-        st.markdown(escape_markdown(step_body(step)))
+        if lecture:
+            # On a projector the figure matters most: the short version, the rest on demand.
+            st.markdown(f"**{escape_markdown(step.slide)}**")
+            with st.expander("The whole step, with its citations"):
+                st.markdown(escape_markdown(step_body(step)))
+        else:
+            st.markdown(escape_markdown(step_body(step)))
         page = PAGES_BY_KEY[step.page]
         show_figure(
             step_figure_dict(step.figure, lecture),

@@ -222,7 +222,7 @@ def estimator_figure(lecture: bool) -> go.Figure:
         tables,
         bands=("quantile",),
         lecture=lecture,
-        title="Figure 4, two estimators: the sign of the KL Gap flips (median, 10-90% band)",
+        title="Figure 4: published estimator (top), exact KL (bottom); median, 10-90%",
     )
 
 
