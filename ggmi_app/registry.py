@@ -99,6 +99,11 @@ PAGES: Final[tuple[PageSpec, ...]] = (
         "The paper's Appendix G checks (HSIC, entropy) on simulated or uploaded data.",
         ":material/biotech:", "pages/4_Diagnostics.py", "ggmi_app.diagnostics_page",
     ),
+    PageSpec(
+        "tour", "Guided tour", "Guided tour (the paper's argument in ten steps)",
+        "One figure a step, each with the settings that make it; downloadable as slides.",
+        ":material/tour:", "pages/5_Guided_tour.py", "ggmi_app.tour_page",
+    ),
 )  # fmt: skip
 PAGES_BY_KEY: Final[dict[str, PageSpec]] = {page.key: page for page in PAGES}
 SHARED_SETTINGS: Final[Keyed] = keyed(SHARED_SCHEMA)

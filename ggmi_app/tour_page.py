@@ -1,0 +1,530 @@
+"""Guided tour: the paper's argument in ten steps, one figure each, and as slides.
+
+Each step has a title, a few plain sentences citing the paper, one figure and the
+settings that produce it, with a button that applies those settings on the page where
+they can be changed live. The step lives in the URL (``tour_step``), so every step has
+its own link and the browser's back button returns to it.
+
+Speed: the figures come from precomputed tables (``assets/tour/``, written by
+``bench/make_tour_assets.py``) or from one seeded scenario; a background thread started
+when this module is first imported (any page run imports every page module) builds all
+of them in both themes, so a step opens without waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Final
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from ggmi_app.figures import show_figure
+from ggmi_app.messages import INFO_ICON, error_boundary, escape_markdown
+from ggmi_app.params import IntParam
+from ggmi_app.registry import PAGES_BY_KEY, SHARED_SETTINGS
+from ggmi_app.scenario_params import SCENARIO_SCHEMA
+from ggmi_app.state import apply_preset, keyed, sidebar_controls, url_settings
+from ggmi_core.diagnostics import summarise_sweep
+from ggmi_viz import tour
+from ggmi_viz.export import png_export_available
+from ggmi_viz.theme import apply_theme
+
+_LOG = logging.getLogger(__name__)
+
+PREFIX: Final[str] = "tour_"
+
+#: Scenario settings of every step: the defaults, i.e. the paper's published recipe.
+SCENARIO: Final[dict[str, Any]] = {
+    p.name: getattr(tour.TOUR_CONFIG, p.name) for p in SCENARIO_SCHEMA
+}
+_LAYER_KEYS: Final[tuple[str, ...]] = (
+    "target", "model", "gen", "fit_anchor", "fit_synthetic", "components",
+    "anchor_samples", "synthetic_samples",
+)  # fmt: skip
+
+
+def _layers(kind: str) -> dict[str, Any]:
+    """Distributions-page layer toggles showing exactly the layers of tour figure ``kind``."""
+    shown = tour.SCENARIO_LAYERS[kind]
+    return {f"dist_show_{key}": key in shown for key in _LAYER_KEYS} | {
+        "dist_projection": "coordinates"
+    }
+
+
+def _gap_page(letter: str, metric: str, band: str) -> dict[str, Any]:
+    start, stop = float(min(tour.KL_EXACT_VALUES)), float(max(tour.KL_EXACT_VALUES))
+    return {
+        "metric": metric, "n_mc": tour.TOUR_N_MC, "gap_sweep": letter,
+        "gap_sweep_from": start, "gap_sweep_to": stop,
+        "gap_sweep_points": len(tour.KL_EXACT_VALUES), "gap_band": band,
+    }  # fmt: skip
+
+
+_BOUNDS_PAGE: Final[dict[str, Any]] = {
+    "metric": tour.TOUR_METRIC,
+    "n_mc": tour.TOUR_N_MC,
+    "bounds_C": tour.TOUR_LOSS_CAP,
+    "bounds_scenarios": tour.BREAKDOWN_ROUNDS,
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the tour.
+
+    Attributes:
+        title: the step's heading (and slide title).
+        body: two to four sentences (Markdown); ``{name}`` fields are filled from
+            ``numbers()``, measured from the same tables as the figure.
+        slide: one or two short sentences for the slide.
+        cites: where in the paper the step comes from (slide footer).
+        figure: a key of ``ggmi_viz.tour.FIGURES``.
+        page: key of the page where the figure can be explored (``registry.PAGES``).
+        settings: the settings that produce the figure there (shared and page keys).
+        tab: ``(key, label)`` of a page tab to open there, if any.
+    """
+
+    title: str
+    body: str
+    slide: str
+    cites: str
+    figure: str
+    page: str
+    settings: Mapping[str, Any]
+    tab: tuple[str, str] | None = field(default=None)
+
+
+STEPS: Final[tuple[Step, ...]] = (
+    Step(
+        "The toy world",
+        "The paper replaces an LLM and its task by Gaussian mixtures (Section 3.1; set-up in "
+        "Appendix B; picture in Figure 2, Section 3.2). The task G has K + J components; the "
+        "model M has the same K + J plus L task-irrelevant ones that its pre-training brought "
+        "along. Ellipses colour M's components by part: anchor-sampled (blue), unsampled "
+        "(orange), task-irrelevant (purple). The letters follow Appendix B; Section 3.1 "
+        "names the same counts with other letters.",
+        "The task G has K + J components; the model M has those plus L task-irrelevant ones "
+        "(Appendix B).",
+        "Section 3.1, Figure 2 (Section 3.2), Appendix B",
+        "world",
+        "distributions",
+        SCENARIO | _layers("world"),
+    ),
+    Step(
+        "What the anchor data sees",
+        "The real (anchor) data are N_k = {N_k} points from each of G's first K = {K} "
+        "components only (Appendix B): scarce data that miss part of the task (Section 3.1). "
+        "A {K}-component mixture fitted to them covers those components and cannot know the "
+        "J = {J} it never saw. Lemma 4.8 (Section 4.3) bounds this learner's error; it assumes "
+        "the anchor data come from the whole task, which here they do not.",
+        "Anchor data cover only K of the K + J task components; the fit on them cannot know "
+        "the rest.",
+        "Section 3.1, Appendix B, Lemma 4.8",
+        "anchor",
+        "distributions",
+        SCENARIO | _layers("anchor"),
+    ),
+    Step(
+        "What the model adds",
+        "Synthetic data are n = {n} points drawn from M (Section 3.2 models them as the "
+        "model's answer to a prompt plus curation noise; the published code has neither a "
+        "prompt effect nor noise). They reach the J unsampled components, knowledge the "
+        "prompt never carried. What the model adds beyond the prompt is the information gain "
+        "Δ_I = H(e_M | e_p) (Definitions 4.1 and 4.2); that generation can add "
+        "information at all is the reverse bottleneck (Section 4.1). Here Δ_I = "
+        "log(K + J + L) = {info_gain:.2f} nats, and the synthetic points also land on the L "
+        "task-irrelevant components.",
+        "The model adds what the prompt lacks: the information gain Δ_I (Definition 4.2), "
+        "the reverse bottleneck (Section 4.1).",
+        "Definitions 4.1-4.2, Section 4.1, Section 3.2",
+        "model",
+        "distributions",
+        SCENARIO | _layers("model"),
+    ),
+    Step(
+        "Unsampled components (J) help",
+        "The gap is divergence(anchor fit, G) minus divergence(synthetic fit, G): the paper's "
+        "KL Gap (Section 4.4), here with the exact Jensen-Shannon divergence; positive means "
+        "synthetic data helped. As J grows the anchor data miss more of the task and the "
+        "model supplies it: the gap rises from {js_J_first:.2f} to {js_J_last:.2f} nats "
+        "({js_rounds:,} scenarios a value). This is Figure 4's J trend.",
+        "More unsampled components: the synthetic fit gains more over the anchor fit "
+        "(Figure 4, Section 4.4).",
+        "Figure 4, Section 4.4",
+        "gap_J",
+        "gap-curves",
+        SCENARIO | _gap_page("J", "js", "std"),
+    ),
+    Step(
+        "Task-irrelevant components (L) hurt",
+        "More task-irrelevant components put synthetic points where the task has none, and "
+        "the synthetic fit spends components on them: the gap falls from {js_L_first:.2f} to "
+        "{js_L_last:.2f} nats. Section 4.4 reads this as a trade-off behind Theorem 4.10: L "
+        "raises Δ_I but lowers the entropy drop. Step 8 shows which term separates J "
+        "from L in the simulation.",
+        "More task-irrelevant components: the gain shrinks and turns negative (Figure 4).",
+        "Figure 4, Section 4.4, Theorem 4.10",
+        "gap_L",
+        "gap-curves",
+        SCENARIO | _gap_page("L", "js", "std"),
+    ),
+    Step(
+        "Figure 4 and the estimator's artefact",
+        "Figure 4 (Section 4.4) plots the KL Gap. The published code estimates KL with "
+        "histograms whose empty bins are floored (the paper does not describe this). With "
+        "exact densities the sign flips: at K = J = L = 2 the median exact KL Gap is "
+        "{kl_median:.1f} nats and its 90th percentile {kl_q90:.1f}, so nine scenarios in ten "
+        "are negative, while the histogram estimator reports a median of "
+        "+{pub_median:.1f}. The simulation does not reproduce the published positive KL Gap; "
+        "bounded divergences (steps 4 and 5) keep the trends.",
+        "Exact KL reverses the sign of the published KL Gap; the histogram estimator made it "
+        "positive.",
+        "Figure 4, Section 4.4",
+        "estimator",
+        "gap-curves",
+        SCENARIO | _gap_page("L", "kl", "quantile"),
+    ),
+    Step(
+        "Lemma 3.1, term by term",
+        "Lemma 3.1 (Section 3.3, proof in Appendix D) bounds the synthetic learner's "
+        "generalization error by the task divergence C TV(G, M), the generation divergence "
+        "C TV(M, D_gen) and a sampling term. With the log-loss capped at C = {C:g} nats: "
+        "task term {task:.2f}, generation term {generation:.2f} (no noise or adherence, so "
+        "D_gen = M), sampling term {sampling:.2f}, against a measured error of "
+        "{err:.2f}. The bound holds in {holds} of {rounds} scenarios, loosely; the task term "
+        "dominates.",
+        "The task divergence dominates Lemma 3.1's bound; the bound holds, loosely.",
+        "Lemma 3.1 (Section 3.3), Appendix D",
+        "lemma31",
+        "bounds",
+        SCENARIO | _BOUNDS_PAGE,
+        ("bounds_tab", "Breakdown"),
+    ),
+    Step(
+        "Information gain against task divergence",
+        "With adherence 0, Δ_I = log(K + J + L) (Definition 4.2): one more J or one more "
+        "L component raises it by the same amount. Yet the gap rises with J and falls with "
+        "L. The term that separates them is Lemma 3.1's task divergence C TV(G, M): it falls "
+        "with J ({task_J_first:.1f} to {task_J_last:.1f}) and rises with L ({task_L_first:.1f} "
+        "to {task_L_last:.1f}). The gap follows the task divergence, not Δ_I, which "
+        "cannot tell task-relevant from task-irrelevant diversity; Section 4.4's reading via "
+        "Theorem 4.10 does not explain this simulation.",
+        "J and L raise Δ_I alike; only the task divergence C TV(G, M) tells them apart.",
+        "Definition 4.2, Lemma 3.1, Section 4.4, Theorem 4.10",
+        "jl",
+        "bounds",
+        SCENARIO | _BOUNDS_PAGE,
+        ("bounds_tab", "How terms move"),
+    ),
+    Step(
+        "Synthetic count against anchor count",
+        "Lemma 4.8 (Section 4.3) bounds the anchor learner's error with m = K N_k = {m} "
+        "samples where the synthetic bound (Lemma 4.6, Theorem 4.7) has n; since usually "
+        "n >> m, the paper expects synthetic data to win. Measured (left): Err(pi_gen) falls "
+        "from {err_gen_first:.2f} at n = {n_first} to {err_gen_min:.2f}, while "
+        "Err(pi_anchor) stays near {err_anchor:.2f} because the anchor data miss the J "
+        "components, which Lemma 4.8 assumes away. Right: a labelled stand-in for the bound "
+        "shapes; the paper's mutual information has no finite value for fitted mixtures.",
+        "Many synthetic samples beat few anchor samples here, mostly through coverage (Lemma 4.8).",
+        "Lemma 4.8 (Section 4.3), Lemma 4.6, Theorem 4.7",
+        "sample_size",
+        "bounds",
+        SCENARIO | _BOUNDS_PAGE,
+        ("bounds_tab", "How terms move"),
+    ),
+    Step(
+        "The Appendix G checks",
+        "Appendix G.3 estimates the information gain indirectly: lower HSIC between synthetic "
+        "and anchor data means less dependence on the anchor data, read as a larger Δ_I. "
+        "Here each synthetic point is paired with an anchor point from the component its "
+        "prompt named: HSIC is about {hsic_first:.3f} at prompt adherence b = 0 (the "
+        "published recipe: the model ignores the prompt) and rises to {hsic_last:.3f} at "
+        "b = 1, where the permutation test rejects independence in {reject_last:.0%} of "
+        "scenarios. The paper's HSIC values (Table 2, about 7.87 with GPT-4o) come from text "
+        "embeddings and are not on this scale; the entropy checks (Table 3) are on the "
+        "Diagnostics page.",
+        "Stronger prompt adherence: more dependence on the anchor data (HSIC up), less "
+        "information gain (Appendix G.3).",
+        "Appendix G.3, Definition 4.2",
+        "hsic",
+        "diagnostics",
+        SCENARIO
+        | {
+            "diag_sweep": "adherence",
+            "diag_scenarios": tour.HSIC_ROUNDS,
+            "diag_permutations": tour.HSIC_PERMUTATIONS,
+        },
+        ("diag_tab", "Simulation"),
+    ),
+)
+
+STEP_PARAM: Final[IntParam] = IntParam(
+    "step", "Tour step", 1, 1, len(STEPS), help="Also Left/Right arrows and PageUp/PageDown."
+)
+STEP_KEY: Final[str] = PREFIX + STEP_PARAM.name
+#: This page's own settings (URL/widget key -> param): the current step.
+SETTINGS: Final = keyed([STEP_PARAM], PREFIX)
+
+_GOTO: Final[str] = "_tour_goto"
+_SLIDE_FAILURE: Final[str] = "_tour_slides_failed"
+
+# Visually hidden but mounted: the second button of each direction only carries the
+# clicker's PageUp/PageDown shortcut. Static CSS, nothing from user input.
+_HIDDEN_NAV_CSS: Final[str] = """
+<style>
+.st-key-tour_clicker { position: absolute; left: -10000px; width: 1px; height: 1px;
+  overflow: hidden; }
+</style>
+"""
+
+
+# ------------------------------------------------------------------- numbers
+
+
+@lru_cache(maxsize=1)
+def numbers() -> dict[str, Any]:
+    """Values quoted in the step texts, read from the same tables as the figures."""
+    out: dict[str, Any] = {
+        "K": tour.TOUR_CONFIG.K,
+        "J": tour.TOUR_CONFIG.J,
+        "N_k": tour.TOUR_CONFIG.n_anchor_per_component,
+        "n": tour.TOUR_CONFIG.n_synthetic,
+        "C": tour.TOUR_LOSS_CAP,
+        "m": tour.TOUR_CONFIG.K * tour.TOUR_CONFIG.n_anchor_per_component,
+    }
+    js = tour.load_table("js")
+    for letter in ("J", "L"):
+        rows = js[js["param"] == letter].sort_values("value")
+        out[f"js_{letter}_first"] = float(rows["gap_mean"].iloc[0])
+        out[f"js_{letter}_last"] = float(rows["gap_mean"].iloc[-1])
+    out["js_rounds"] = int(js["rounds"].iloc[0])
+    kl = tour.load_table("kl_exact")
+    base = kl[(kl["param"] == "K") & (kl["value"] == 2)].iloc[0]
+    out["kl_median"], out["kl_q90"] = float(base["gap_median"]), float(base["gap_q90"])
+    pub = tour.load_table("kl_published")
+    out["pub_median"] = float(
+        pub[(pub["param"] == "K") & (pub["value"] == 2)]["gap_median"].iloc[0]
+    )
+    terms = tour.load_lemma31_terms()
+    summary = terms.summary().set_index("term")["mean"]
+    out |= {
+        "info_gain": float(summary["info_gain"]),
+        "task": float(summary["task_term"]),
+        "generation": float(summary["generation_term"]),
+        "sampling": float(summary["sampling_term"]),
+        "err": float(summary["err_synthetic"]),
+        "holds": int(terms.bound_holds.sum()),
+        "rounds": terms.rounds,
+    }
+    sweeps = tour.jl_sweeps()
+    for letter, table in sweeps.items():
+        task = table[table["term"] == "task_term"].sort_values("value")["mean"]
+        out[f"task_{letter}_first"], out[f"task_{letter}_last"] = (
+            float(task.iloc[0]),
+            float(task.iloc[-1]),
+        )
+    size = tour.load_table("sample_size").sort_values("n")
+    out |= {
+        "err_gen_first": float(size["err_synthetic"].iloc[0]),
+        "err_gen_min": float(size["err_synthetic"].min()),
+        "n_first": int(size["n"].iloc[0]),
+        "err_anchor": float(size["err_anchor"].mean()),
+    }
+    hsic = summarise_sweep(tour.load_table("hsic"))
+    out |= {
+        "hsic_first": float(hsic["hsic_mean"].iloc[0]),
+        "hsic_last": float(hsic["hsic_mean"].iloc[-1]),
+        "reject_last": float(hsic["hsic_reject_rate"].iloc[-1]),
+    }
+    return out
+
+
+def step_body(step: Step) -> str:
+    """The step's sentences with their numbers filled in."""
+    return step.body.format(**numbers())
+
+
+# ------------------------------------------------------------------- figures
+
+_FIGURE_CACHE: dict[tuple[str, bool], dict[str, Any]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def step_figure_dict(figure_id: str, lecture: bool) -> dict[str, Any]:
+    """The themed figure ``figure_id`` as a plotly dict, built once per process and theme."""
+    key = (figure_id, lecture)
+    with _CACHE_LOCK:
+        cached = _FIGURE_CACHE.get(key)
+    if cached is None:
+        cached = apply_theme(tour.step_figure(figure_id, lecture), lecture).to_dict()
+        with _CACHE_LOCK:
+            _FIGURE_CACHE.setdefault(key, cached)
+    return cached
+
+
+def _warm_up() -> None:
+    """Build every step's figure in both themes (and the quoted numbers) in the background."""
+    try:
+        numbers()
+        for lecture in (False, True):
+            for step in STEPS:
+                step_figure_dict(step.figure, lecture)
+    except Exception:  # a missing asset is reported on the page itself
+        _LOG.warning("guided-tour warm-up failed", exc_info=True)
+
+
+threading.Thread(target=_warm_up, name="tour-warm-up", daemon=True).start()
+
+
+# ------------------------------------------------------------------- slides
+
+
+def _slides_zip() -> bytes:
+    """Every step as a 1920 x 1080 PNG slide, zipped; runs when the button is clicked."""
+    try:
+        names = tour.slide_names([s.title for s in STEPS])
+        pngs = []
+        for i, step in enumerate(STEPS, start=1):
+            fig = go.Figure(step_figure_dict(step.figure, True))
+            footer = (
+                f"Gan & Liu (ICLR 2025): {step.cites}. GGMI Explorer guided tour, "
+                f"step {i} of {len(STEPS)}; Gaussian-mixture simulation."
+            )
+            pngs.append(tour.slide_png(fig, f"{i}. {step.title}", step.slide, footer))
+    except Exception as exc:
+        _LOG.warning("slide export failed: %s", exc)
+        _SLIDE_ERRORS["last"] = str(exc)
+        raise
+    _SLIDE_ERRORS.pop("last", None)
+    return tour.slides_zip(zip(names, pngs, strict=True))
+
+
+#: The last slide-export failure (the download runs outside the script run).
+_SLIDE_ERRORS: dict[str, str] = {}
+
+
+def _slides_button(container: Any) -> None:
+    ok, reason = png_export_available()
+    if not ok:
+        container.info(escape_markdown(f"Slides need server-side PNG export: {reason}."))
+        return
+    container.download_button(
+        "Download the tour as slides (ZIP)",
+        data=_slides_zip,
+        file_name="ggmi-guided-tour-slides.zip",
+        mime="application/zip",
+        key="tour_slides",
+        on_click="ignore",
+        icon=":material/slideshow:",
+        help=f"{len(STEPS)} slides, 1920 x 1080 PNG each; takes about half a minute.",
+    )
+    if "last" in _SLIDE_ERRORS:
+        container.warning(escape_markdown(f"The last slide export failed: {_SLIDE_ERRORS['last']}"))
+
+
+# ------------------------------------------------------------------- navigation
+
+
+def _go(delta: int) -> None:
+    """Callback: move ``delta`` steps, staying inside the tour."""
+    current = int(st.session_state.get(STEP_KEY, 1))
+    st.session_state[STEP_KEY] = min(max(current + delta, 1), len(STEPS))
+
+
+def _open_on_page(index: int) -> None:
+    """Callback: apply step ``index``'s settings; the run then switches to its page."""
+    step = STEPS[index]
+    target = PAGES_BY_KEY[step.page]
+    apply_preset(step.settings, dict(SHARED_SETTINGS) | target.settings())
+    if step.tab is not None:
+        key, label = step.tab
+        st.session_state[key] = label
+    st.session_state[_GOTO] = target.entry
+
+
+def _nav_row(step_no: int) -> None:
+    first, last = step_no == 1, step_no == len(STEPS)
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.button("Previous", key="tour_prev", on_click=_go, args=(-1,), disabled=first,
+               shortcut="Left")  # fmt: skip
+    row.markdown(f"**Step {step_no} of {len(STEPS)}**")
+    row.button("Next", key="tour_next", on_click=_go, args=(1,), disabled=last,
+               shortcut="Right", type="primary")  # fmt: skip
+    # Presentation clickers send PageUp/PageDown; one shortcut per button, so a second,
+    # visually hidden pair carries them.
+    hidden = st.container(key="tour_clicker")
+    hidden.button("Previous (clicker)", key="tour_prev_page", on_click=_go, args=(-1,),
+                  disabled=first, shortcut="PageUp")  # fmt: skip
+    hidden.button("Next (clicker)", key="tour_next_page", on_click=_go, args=(1,),
+                  disabled=last, shortcut="PageDown")  # fmt: skip
+
+
+def _settings_line(step: Step) -> str:
+    page = PAGES_BY_KEY[step.page]
+    own = {k: v for k, v in step.settings.items() if k not in SCENARIO}
+    scenario = ", ".join(f"{k} = {SCENARIO[k]}" for k in ("K", "J", "L"))
+    extra = "; ".join(f"{k} = {v}" for k, v in own.items() if not str(k).startswith("dist_show"))
+    shown = sorted(
+        k[len("dist_show_") :] for k, v in own.items() if k.startswith("dist_show") and v
+    )
+    parts = [f"Made with the published recipe ({scenario}, N_k = 50, n = 200, seed 0)"]
+    if extra:
+        parts.append(extra)
+    if shown:
+        parts.append("layers: " + ", ".join(shown))
+    return escape_markdown(f"{'; '.join(parts)}. Explore it live on the {page.title} page.")
+
+
+# ------------------------------------------------------------------- the page
+
+
+def main(lecture: bool) -> None:
+    """The tour: the current step's words, figure, settings button and navigation."""
+    goto = st.session_state.pop(_GOTO, None)
+    if goto:
+        # The URL already holds the step's settings (written as this run began): carry it.
+        st.switch_page(goto, query_params=url_settings())
+    st.html(_HIDDEN_NAV_CSS)
+    with st.sidebar:
+        st.subheader("Tour")
+    step_no = int(sidebar_controls([STEP_PARAM], prefix=PREFIX)[STEP_PARAM.name])
+    _slides_button(st.sidebar)
+    step = STEPS[step_no - 1]
+    st.caption(f"Guided tour of Gan & Liu (ICLR 2025), step {step_no} of {len(STEPS)}")
+    st.title(step.title)
+    _nav_row(step_no)
+    with error_boundary("this step"):
+        if lecture:
+            # On a projector the figure matters most: the short version, the rest on demand.
+            st.markdown(f"**{escape_markdown(step.slide)}**")
+            with st.expander("The whole step, with its citations"):
+                st.markdown(escape_markdown(step_body(step)))
+        else:
+            st.markdown(escape_markdown(step_body(step)))
+        page = PAGES_BY_KEY[step.page]
+        show_figure(
+            step_figure_dict(step.figure, lecture),
+            f"tour-{step_no:02d}-{step.figure}",
+            tour.step_data(step.figure),
+            lecture,
+            key=f"tour-{step.figure}",
+        )
+        st.caption(_settings_line(step))
+        st.button(
+            f"Open this on the {page.title} page",
+            key="tour_open",
+            on_click=_open_on_page,
+            args=(step_no - 1,),
+            icon=":material/open_in_new:",
+        )
+    if step_no == len(STEPS) and not lecture:
+        st.info(
+            "End of the tour. Every figure came from the Gaussian-mixture simulation of "
+            "Appendix B; the pages in the sidebar let you change any setting.",
+            icon=INFO_ICON,
+        )

@@ -1,0 +1,81 @@
+"""Tour figures, assets and slides: assets match their recipes, slides are 1920x1080 PNGs."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ggmi_core.bounds import bound_terms_without_scenarios, sample_size_table, sweep_bound_terms
+from ggmi_viz import tour
+from ggmi_viz.export import png_export_available, png_size
+
+
+def test_bound_terms_survive_the_json_round_trip() -> None:
+    terms = bound_terms_without_scenarios(tour.TOUR_CONFIG, 4, tour.TOUR_LOSS_CAP, 500, "js")
+    back = tour.terms_from_json(tour.terms_to_json(terms))
+    pd.testing.assert_frame_equal(back.summary(), terms.summary())
+    np.testing.assert_array_equal(back.bound_holds, terms.bound_holds)
+    assert back.config == terms.config
+
+
+def test_lemma31_asset_is_what_its_recipe_computes() -> None:
+    fresh = bound_terms_without_scenarios(
+        tour.TOUR_CONFIG, tour.BREAKDOWN_ROUNDS, tour.TOUR_LOSS_CAP, tour.TOUR_N_MC,
+        tour.TOUR_METRIC,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(tour.load_lemma31_terms().summary(), fresh.summary())
+
+
+def test_sample_size_asset_is_what_its_recipe_computes() -> None:
+    sweep = sweep_bound_terms(
+        tour.TOUR_CONFIG, "n_synthetic", list(tour.N_GRID), tour.LESSON_ROUNDS,
+        tour.TOUR_LOSS_CAP, tour.TOUR_N_MC, tour.TOUR_METRIC,
+    )  # fmt: skip
+    stored = tour.load_table("sample_size")
+    fresh = sample_size_table(tour.TOUR_CONFIG, sweep)
+    pd.testing.assert_frame_equal(stored, fresh, check_dtype=False)
+
+
+@pytest.mark.parametrize("figure_id", list(tour.FIGURES))
+@pytest.mark.parametrize("lecture", [False, True])
+def test_every_tour_figure_builds_with_data(figure_id: str, lecture: bool) -> None:
+    fig = tour.step_figure(figure_id, lecture)
+    assert fig.data
+    assert len(tour.step_data(figure_id)) > 0
+
+
+def test_exact_kl_asset_has_the_figure4_grid() -> None:
+    table = tour.load_table("kl_exact")
+    assert set(table["param"]) == {"K", "J", "L"}
+    for _, rows in table.groupby("param"):
+        assert tuple(rows["value"]) == tour.KL_EXACT_VALUES
+    assert (table["rounds"] == tour.KL_EXACT_ROUNDS).all()
+
+
+def test_slide_names_are_numbered_and_safe() -> None:
+    names = tour.slide_names(["The toy world", "Lemma 3.1, term by term"])
+    assert names == ["01-the-toy-world.png", "02-lemma-3-1-term-by-term.png"]
+
+
+def test_hints_are_removed_from_slide_figures() -> None:
+    fig = tour.step_figure("world", lecture=False)
+    assert "click" in (fig.layout.legend.title.text or "")
+    cleaned = tour._without_hints(fig)
+    assert "click" not in (cleaned.layout.legend.title.text or "").lower()
+
+
+@pytest.mark.skipif(not png_export_available()[0], reason="no Chromium for PNG export")
+def test_tour_slides_zip_holds_one_full_hd_png_per_step() -> None:
+    from ggmi_app import tour_page
+
+    data = tour_page._slides_zip()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        assert len(names) == len(tour_page.STEPS)
+        for name in names:
+            assert png_size(archive.read(name)) == (tour.SLIDE_WIDTH, tour.SLIDE_HEIGHT)
+    assert (tour.SLIDE_WIDTH, tour.SLIDE_HEIGHT) == (1920, 1080)
