@@ -50,19 +50,23 @@ TRACEBACK = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\", li
 #: Cheap URL settings for a new visitor of each page (the soak is about memory, not
 #: about the most expensive corner, which the budget tests cover).
 CHEAP_URL: dict[str, dict[str, str]] = {
-    "pages/2_KL_Gap_curves.py": {"rounds": "10", "sweep_points": "4", "n_mc": "500"},
+    "pages/2_KL_Gap_curves.py": {"gap_rounds": "10", "gap_sweep_points": "4", "n_mc": "500"},
     "pages/3_Bound_terms.py": {
-        "scenarios": "10",
+        "bounds_scenarios": "10",
         "n_mc": "1000",
-        "move_points": "3",
-        "move_scenarios": "5",
+        "bounds_move_points": "3",
+        "bounds_move_scenarios": "5",
     },
-    "pages/4_Diagnostics.py": {"dg_scenarios": "5", "dg_permutations": "19", "dg_n": "100"},
+    "pages/4_Diagnostics.py": {
+        "diag_scenarios": "5",
+        "diag_permutations": "19",
+        "n_synthetic": "100",
+    },
 }
 #: Tabs a new visitor may open through the URL.
 TABS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "pages/3_Bound_terms.py": ("tab", ("Breakdown", "How terms move", "Statements")),
-    "pages/4_Diagnostics.py": ("dg_tab", ("Simulation", "Your data")),
+    "pages/3_Bound_terms.py": ("bounds_tab", ("Breakdown", "How terms move", "Statements")),
+    "pages/4_Diagnostics.py": ("diag_tab", ("Simulation", "Your data")),
 }
 #: Highest value the random walk gives a slider (keeps each run to about a second).
 SLIDER_CAP: dict[str, float] = {
@@ -70,30 +74,23 @@ SLIDER_CAP: dict[str, float] = {
     "J": 6,
     "L": 6,
     "n_anchor_per_component": 150,
-    "n_synthetic": 800,
+    "n_synthetic": 400,
     "dim": 4,
-    "rounds": 20,
-    "sweep_points": 6,
     "n_mc": 2000,
-    "scenarios": 20,
-    "move_points": 4,
-    "move_scenarios": 10,
-    "dg_K": 4,
-    "dg_J": 4,
-    "dg_L": 4,
-    "dg_Nk": 100,
-    "dg_n": 200,
-    "dg_d": 4,
-    "dg_scenarios": 10,
-    "dg_permutations": 59,
-    "dgu_permutations": 199,
+    "gap_rounds": 20,
+    "gap_sweep_points": 6,
+    "bounds_scenarios": 20,
+    "bounds_move_points": 4,
+    "bounds_move_scenarios": 10,
+    "diag_scenarios": 10,
+    "diag_permutations": 59,
+    "diag_data_permutations": 199,
 }
 #: Number inputs the walk may change, with the values it picks from.
 NUMBER_CHOICES: dict[str, tuple[float, ...]] = {
     "seed": (0, 1, 2, 3, 7, 42),
-    "dg_seed": (0, 1, 2, 3),
-    "sweep_from": (2.0, 3.0),
-    "sweep_to": (5.0, 6.0),
+    "gap_sweep_from": (2.0, 3.0),
+    "gap_sweep_to": (5.0, 6.0),
 }
 #: Bad URL values a visitor sometimes arrives with.
 BAD_URL_VALUES = ("abc", "-1", "1e309", "nan", "<b>x</b>", "٣", "9" * 80)
@@ -133,8 +130,10 @@ class SoakReport:
 
 
 def page_files() -> list[str]:
-    """Home plus every page under ``pages/`` (repo-relative)."""
-    return ["app.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))]
+    """The router and every page of the registry (repo-relative)."""
+    from ggmi_app.registry import PAGES
+
+    return ["app.py", *(page.entry for page in PAGES)]
 
 
 def quiet_bare_mode_warnings() -> None:
