@@ -1,4 +1,4 @@
-"""Measured stand-ins for the terms of the paper's bounds (theory.md §2 and §4).
+"""Measured stand-ins for the terms of the paper's bounds (Lemma 3.1 and Section 4).
 
 The paper states its bounds but never evaluates them. In the GMM simulation most terms
 have an exact or Monte Carlo value, computed here per scenario with a standard error:

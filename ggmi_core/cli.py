@@ -47,7 +47,7 @@ PROGRESS_AFTER_S = 1.0  # stay quiet on runs shorter than this
 
 EPILOG = (
     """\
-Letters follow the published code (theory.md): K anchor-sampled target components,
+Letters follow Appendix B of the paper and its published code: K anchor-sampled target components,
 J unsampled target components, L task-irrelevant model components, N_k anchor samples
 per anchor component, n synthetic samples, d dimension. The gap is
 div(pi_anchor, G) - div(pi_gen, G): positive means synthetic data helped.

@@ -1,6 +1,6 @@
 """Scenario configuration: the letters of the published GMM simulation and their ranges.
 
-Letters follow the published code and Appendix B of the paper (see theory.md §3):
+Letters follow the published code and Appendix B of the paper:
 ``K`` anchor-sampled target components, ``J`` unsampled target components,
 ``L`` task-irrelevant components that only the model has, ``N_k`` anchor samples per
 anchor component (``n_anchor_per_component``), ``n`` synthetic samples (``n_synthetic``).
@@ -31,7 +31,7 @@ class FieldLimit:
         low, high: inclusive range.
         integer: whether fractions are refused.
         meaning: what it is, in words ("anchor-sampled target components").
-        symbol: its letter in the paper and theory.md ("K", "N_k"), or "" if none.
+        symbol: its letter in Appendix B of the paper ("K", "N_k"), or "" if none.
         analogue: what it stands for in LLM post-training, where the paper says so.
     """
 

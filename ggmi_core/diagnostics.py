@@ -1,6 +1,6 @@
 """Appendix G diagnostics: dependence (HSIC) and entropy of synthetic data, from samples.
 
-The paper measures real synthetic text with two statistics (theory.md §5):
+The paper measures real synthetic text with two statistics (Appendix G.3):
 
 * HSIC between each synthetic sample and the anchor sample behind its prompt: low HSIC
   means the synthetic data depend little on the anchor data, the paper's reading of a large

@@ -1,8 +1,8 @@
 """One record per divergence metric of the KL-Gap experiment: names, unit, limits, cost,
 estimators. Every module that names a metric reads it from ``METRICS`` here.
 
-A metric compares a fitted mixture pi with the target G (theory.md §3, the paper's
-Figure 4 and Appendix B). Values are in nats, except total variation (a probability).
+A metric compares a fitted mixture pi with the target G (the paper's Section 4.4,
+Figure 4, and Appendix B). Values are in nats, except total variation (a probability).
 
 * ``kl_published``  the published histogram estimate of KL(pi || G) (biased; d <= 2);
 * ``kl``            exact-density Monte Carlo KL(pi || G), the published direction;

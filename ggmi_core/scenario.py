@@ -1,4 +1,4 @@
-"""Batched generation of the paper's GMM scenarios (theory.md §3, the published recipe).
+"""Batched generation of the paper's GMM scenarios (Appendix B; the published code's recipe).
 
 One scenario is: a target G (K+J components), anchor data from G's first K components,
 a model M (K+J+L components: anchor-cluster estimates, G's unsampled components, and
@@ -92,7 +92,7 @@ class ScenarioBatch:
 def generate_scenarios(
     config: ScenarioConfig, rounds: int, rng: np.random.Generator
 ) -> ScenarioBatch:
-    """Draw ``rounds`` independent scenarios of ``config`` (theory.md §3, steps 1-4).
+    """Draw ``rounds`` independent scenarios of ``config`` (the published recipe, steps 1-4).
 
     Args:
         config: the scenario letters and extensions.

@@ -1,6 +1,6 @@
 """Figure builders for the Distributions page: the paper's Figure 2, live.
 
-What is drawn for one scenario (see theory.md §3 for the recipe):
+What is drawn for one scenario (the recipe of Appendix B and the published code):
 
 * density contours of the target G, the model M, the mixture fitted on the anchor data
   (K components) and the one fitted on the synthetic data (K+J+L components);

@@ -449,7 +449,7 @@ def per_scenario_table(values: Sequence[float], gaps: Sequence[np.ndarray]) -> p
     )
 
 
-#: Why the estimators disagree (theory.md §3), in plain words for the page. The numbers
+#: Why the estimators disagree (Section 4.4, Figure 4), in plain words for the page. The numbers
 #: were measured with this code at the defaults (K=J=L=2, seed 0), 300 scenarios:
 #:   simulate(ScenarioConfig(), rounds=300, metric="kl")            -> exact KL(fit || G) gap
 #:   simulate(ScenarioConfig(), rounds=300, metric="kl_published")  -> histogram estimator
