@@ -284,11 +284,14 @@ class SessionLog:
 
 
 def page_paths() -> dict[str, str]:
-    """URL path of every page: '' for Home, then 'Distributions', 'KL_Gap_curves', ..."""
-    paths = {"Home": ""}
-    for file in sorted((ROOT / "pages").glob("*.py")):
-        name = re.sub(r"^\d+_", "", file.stem)
-        paths[name] = name
+    """URL path of every page of the registry: '' for Home (the default page), then
+    'Distributions', 'KL_Gap_curves', ..."""
+    from ggmi_app.registry import PAGES
+
+    paths = {}
+    for page in PAGES:
+        name = re.sub(r"^\d+_", "", Path(page.entry).stem)
+        paths[name] = "" if page.key == "home" else name
     return paths
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ggmi_app.scenario_params import SWEEP_PARAMS, SWEEP_SCHEMA
+from ggmi_app.gap_curves_page import SWEEP_SCHEMA
+from ggmi_app.scenario_params import METRIC_PARAM, SWEEP_PARAMS
 from ggmi_core.config import FIELD_LIMITS, PARAM_LABELS, SWEEPABLE_PARAMS, ScenarioConfig
 from ggmi_core.diagnostics import DIAGNOSTIC_SWEEP_PARAMS
 from ggmi_core.metrics import METRICS, check_metric, get_metric
@@ -88,7 +89,7 @@ def test_metric_records_are_complete_and_distinct():
 def test_figures_and_menus_offer_exactly_the_registered_metrics():
     for table in (gap_curves.METRIC_LABELS, gap_curves.METRIC_UNITS, gap_curves.METRIC_SHORT):
         assert list(table) == list(METRICS)
-    (menu,) = [p for p in SWEEP_SCHEMA if p.name == "metric"]
+    menu = METRIC_PARAM
     assert tuple(menu.options) == tuple(METRICS)
 
 

@@ -44,8 +44,8 @@ def page_files() -> list[str]:
 
 
 def work_pages() -> list[str]:
-    """The pages that compute something (all but Home)."""
-    return [page.entry for page in PAGES if page.key != "home"]
+    """The pages that compute on request (not Home; the tour shows stored results)."""
+    return [page.entry for page in PAGES if page.key not in ("home", "tour")]
 
 
 def page_settings(page_file: str) -> dict[str, Param]:
