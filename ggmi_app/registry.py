@@ -142,7 +142,7 @@ def begin_page(title: str, icon: str, shown: Keyed, known: Keyed, key: str) -> b
     file controls (for ``shown``: the shared settings and the page's own). Returns whether
     lecture mode is on.
     """
-    restore_state(known)
+    restore_state(known, page=key)
     sync_url(known)
     lecture = page_setup(title, icon)
     show_url_notices()

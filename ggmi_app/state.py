@@ -17,10 +17,11 @@ written at most once per run. Where a value comes from, at the start of every ru
    switch arrives with an empty URL);
 3. else the default.
 
-Every value is then put into ``st.session_state`` through the Session State API. That is
-what keeps it across pages: Streamlit forgets the value of a widget that a run does not
-draw, and gives a widget that appears on a new page its own default (a slider's minimum),
-unless the key was set through that API.
+When the page changes, every value is put into ``st.session_state`` through the Session
+State API. That is what keeps it across pages: Streamlit forgets the value of a widget
+that a run does not draw, and gives a widget that appears on a new page its own default
+(a slider's minimum), unless the key was set through that API. Within a page, widget
+values are left to the widgets (re-setting them would undo key presses made mid-run).
 
 Invalid URL values fall back (to the session's value or the default) with a notice that
 names the key; notices stay until the visitor changes a setting.
@@ -59,6 +60,7 @@ SETTINGS_VERSION: Final[int] = 2
 _WRITTEN: Final[str] = "_ggmi_url_written"
 _NOTICES: Final[str] = "_ggmi_url_notices"
 _UPLOAD_MSG: Final[str] = "_ggmi_upload_msg"
+_PAGE: Final[str] = "_ggmi_page"
 
 
 def keyed(schema: Schema, prefix: str = "") -> dict[str, Param]:
@@ -90,27 +92,53 @@ def _url_texts(known: Keyed) -> dict[str, str]:
     return {key: st.query_params[key] for key in known if key in st.query_params}
 
 
+def _session_texts(known: Keyed) -> dict[str, str]:
+    """The URL text of every session value of ``known`` that differs from its default."""
+    texts = {}
+    for key, param in known.items():
+        value = _valid_or_default(param, st.session_state.get(key, param.default))
+        if value != param.default:
+            texts[key] = param.to_url(value)
+    return texts
+
+
 def _url_is_news(known: Keyed) -> bool:
-    """Whether the URL says something this session did not write itself."""
+    """Whether the URL says something this session did not write itself.
+
+    The browser's address can lag behind what the server wrote: a slider moved twice
+    quickly sends its second rerun with the address of before the first. So the URL
+    counts as news only when the session's settings are still those last written (the
+    visitor changed nothing) and the URL differs from them: a link just opened, the back
+    or forward button, an edited address.
+    """
     written = st.session_state.get(_WRITTEN)
-    url = _url_texts(known)
     if written is None:
         return True  # a new session: the link it was opened with
+    url = _url_texts(known)
     written_here = {key: text for key, text in written.items() if key in known}
-    # A page switch may arrive with an empty URL: that is no news, keep the session's.
-    return url != written_here and bool(url)
+    if not url or url == written_here:
+        return False  # a page switch may arrive with an empty URL: keep the session's
+    return _session_texts(known) == written_here
 
 
-def restore_state(known: Keyed) -> None:
+def restore_state(known: Keyed, page: str | None = None) -> None:
     """Give every key in ``known`` its value before any widget is drawn (see module doc).
 
     Call once at the top of every run with every key of the app, so that settings of
-    pages not shown in this run are kept too.
+    pages not shown in this run are kept too, and with the page's key: when the page
+    changed, every value is re-set through the Session State API (which keeps a value a
+    widget owned on the previous page). Within a page, a value the visitor is moving is
+    left alone: re-setting it would send it back to the browser and undo key presses
+    made while the run was going.
     """
     from_url = _url_is_news(known)
+    page_changed = page is not None and st.session_state.get(_PAGE) != page
+    if page is not None:
+        st.session_state[_PAGE] = page
     notices: dict[str, str] = {}
     for key, param in known.items():
-        value = _valid_or_default(param, st.session_state.get(key, param.default))
+        current = st.session_state.get(key, param.default)
+        value = _valid_or_default(param, current)
         if from_url:
             value = param.default
             if key in st.query_params:
@@ -118,7 +146,8 @@ def restore_state(known: Keyed) -> None:
                     value = param.parse(st.query_params[key])
                 except ValueError as exc:
                     notices[key] = _url_notice(key, param, exc, value)
-        st.session_state[key] = value
+        if from_url or page_changed or key not in st.session_state or value != current:
+            st.session_state[key] = value
     if notices:
         # Several restores in one run (keys outside the registry) add up their notices.
         snapshot, earlier = st.session_state.get(_NOTICES, ({}, {}))
@@ -147,11 +176,7 @@ def sync_url(known: Keyed) -> None:
     with the old address and an empty server-side URL) then writes the same text back and
     adds no second entry.
     """
-    desired: dict[str, str] = {}
-    for key, param in known.items():
-        value = _valid_or_default(param, st.session_state.get(key, param.default))
-        if value != param.default:
-            desired[key] = param.to_url(value)
+    desired = _session_texts(known)
     last: dict[str, str] = st.session_state.get(_WRITTEN) or {}
     current = _url_texts(known)
     if current != desired:
@@ -232,7 +257,9 @@ def sidebar_controls(schema: Schema, *, prefix: str = "", container: Any = None)
     values: dict[str, Any] = {}
     for key, param in params.items():
         # A value outside a (budget-lowered) range would make Streamlit raise.
-        st.session_state[key] = _valid_or_default(param, st.session_state[key])
+        valid = _valid_or_default(param, st.session_state[key])
+        if valid != st.session_state[key]:
+            st.session_state[key] = valid
         values[param.name] = _valid_or_default(param, _draw_widget(target, param, key))
     # Usually a no-op: the run began by writing the URL. A value lowered by the budget or
     # a range offered for a new sweep changes here.

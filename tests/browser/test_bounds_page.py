@@ -11,6 +11,7 @@ from browser_helpers import (
     move_slider,
     plotly_array,
     plotly_figure_json,
+    plotly_figure_titled,
     wait_for_app_idle,
 )
 
@@ -63,7 +64,8 @@ def test_sweep_tab_from_url_shows_the_trade_off(page, app_url: str) -> None:  # 
     )
     wait_for_app_idle(page)
     _no_exceptions(page)
-    fig = plotly_figure_json(page, 0)
+    # The tab opens with the J-against-L contrast; the trade-off panel follows.
+    fig = plotly_figure_titled(page, "Trade-off")
     gain = next(t for t in fig["data"] if t["name"].startswith("Δ_I"))
     drop = next(t for t in fig["data"] if t["name"].startswith("δ"))
     assert plotly_array(gain["x"]) == [0.0, 4.0, 8.0, 12.0]
