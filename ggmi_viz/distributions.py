@@ -506,13 +506,13 @@ def slide_divergence_table(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame
 
     ``table`` has the columns of ``ggmi_core.scenario_report.divergence_table``
     (divergence, unit, and value/error pairs). The result has five columns of text,
-    e.g. ``"0.640 ± 0.005"``: narrow enough for a projector-sized table that wraps
-    instead of scrolling sideways. Values keep their units (nats; TV a probability).
+    e.g. ``"0.640 ± 0.005"`` (non-breaking spaces): narrow enough for a projector-sized
+    table that wraps instead of scrolling sideways. Units stay (nats; TV a probability).
     """
     out = table[["divergence", "unit"]].copy()
     for value, error, heading in _SLIDE_TABLE_PAIRS:
         out[heading] = [
-            f"{v:.{digits}f} ± {e:.{digits}f}"
+            f"{v:.{digits}f}\u00a0±\u00a0{e:.{digits}f}"  # no break inside a cell's number
             for v, e in zip(table[value], table[error], strict=True)
         ]
     return out.reset_index(drop=True)

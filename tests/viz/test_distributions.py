@@ -310,7 +310,7 @@ def test_slide_divergence_table_puts_each_value_beside_its_error():
     assert list(slide.columns[:2]) == ["divergence", "unit"]
     assert len(slide.columns) == 5 and len(slide) == len(table)
     for (_, row), (_, cells) in zip(table.iterrows(), slide.iterrows(), strict=True):
-        values = [cells[c].split(" ± ") for c in slide.columns[2:]]
+        values = [cells[c].split("\u00a0±\u00a0") for c in slide.columns[2:]]
         for (value, error), (v_col, e_col) in zip(
             values, [("anchor_fit", "anchor_fit_se"), ("synthetic_fit", "synthetic_fit_se"),
                      ("gap", "gap_se")], strict=True
