@@ -19,6 +19,7 @@ from ggmi_viz.distributions import (
     figure_data,
     projection_caption,
     scenario_figure,
+    slide_divergence_table,
 )
 
 PREFIX: Final[str] = "dist_"
@@ -96,7 +97,7 @@ def main(lecture: bool) -> None:
     with error_boundary("the scenario"):
         _figure2(config, values, lecture)
     with error_boundary("the divergence table"):
-        _divergence_table(config)
+        _divergence_table(config, lecture)
 
 
 def _figure2(config: Any, values: Mapping[str, Any], lecture: bool) -> None:
@@ -129,11 +130,14 @@ def _figure2(config: Any, values: Mapping[str, Any], lecture: bool) -> None:
     )
 
 
-def _divergence_table(config: Any) -> None:
+def _divergence_table(config: Any, lecture: bool) -> None:
     st.subheader("How far each learner is from the target, in this scenario")
     with st.spinner("Estimating divergences..."):
         table = scenario_divergences(config.to_dict())
-    st.dataframe(table, hide_index=True, width="stretch", column_config=_DIVERGENCE_COLUMNS)
+    if lecture:  # a wrapping table with value ± error cells: no sideways scroll on a projector
+        st.table(slide_divergence_table(table), hide_index=True)
+    else:
+        st.dataframe(table, hide_index=True, width="stretch", column_config=_DIVERGENCE_COLUMNS)
     st.caption(
         "Gap > 0: the learner trained on synthetic data is closer to G than the one trained "
         "on anchor data. The paper's KL Gap (Section 4.4, Figure 4) is the last row, with its "

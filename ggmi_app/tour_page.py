@@ -495,15 +495,15 @@ def main(lecture: bool) -> None:
     step_no = int(sidebar_controls([STEP_PARAM], prefix=PREFIX)[STEP_PARAM.name])
     _slides_button(st.sidebar)
     step = STEPS[step_no - 1]
-    st.caption(f"Guided tour of Gan & Liu (ICLR 2025), step {step_no} of {len(STEPS)}")
+    if not lecture:  # on a projector the navigation row already says which step this is
+        st.caption(f"Guided tour of Gan & Liu (ICLR 2025), step {step_no} of {len(STEPS)}")
     st.title(step.title)
     _nav_row(step_no)
     with error_boundary("this step"):
         if lecture:
-            # On a projector the figure matters most: the short version, the rest on demand.
+            # On a projector the figure matters most: the short version above it, the
+            # whole step on demand below it, so the figure starts on the first screen.
             st.markdown(f"**{escape_markdown(step.slide)}**")
-            with st.expander("The whole step, with its citations"):
-                st.markdown(escape_markdown(step_body(step)))
         else:
             st.markdown(escape_markdown(step_body(step)))
         page = PAGES_BY_KEY[step.page]
@@ -514,6 +514,9 @@ def main(lecture: bool) -> None:
             lecture,
             key=f"tour-{step.figure}",
         )
+        if lecture:
+            with st.expander("The whole step, with its citations"):
+                st.markdown(escape_markdown(step_body(step)))
         st.caption(_settings_line(step))
         st.button(
             f"Open this on the {page.title} page",

@@ -34,7 +34,7 @@ from plotly.subplots import make_subplots
 
 from ggmi_core.bounds import LEMMA31_TERMS, PART_LABELS, TERM_INFO, BoundTerms, metric_label
 from ggmi_core.config import FIELD_LIMITS
-from ggmi_viz.theme import GREY, OKABE_ITO, PART_COLORS, apply_theme, with_alpha
+from ggmi_viz.theme import GREY, OKABE_ITO, PART_COLORS, apply_theme, with_alpha, wrap_label
 
 #: Colour of each term, shared by every figure on the page.
 TERM_COLORS: Final[dict[str, str]] = {
@@ -109,13 +109,26 @@ def term_label(
 def tick_label(key: str, terms: BoundTerms | None = None, lecture: bool = False) -> str:
     """Narrow category label for a bar or box: the symbol, its definition on a second line.
 
-    In lecture mode the definition is dropped (it stays in the hover text), since large
-    type leaves room for only a few characters per category.
+    In lecture mode the definition stays (on a slide it is what the bar means: Δ_I is
+    H(e_M | e_p), δ is H(S_anchor) − H(S_gen)) but is wrapped to a few characters per
+    line and set a little smaller than the symbol, so neighbouring labels stay apart.
     """
     if key == "err_gain":
         return "Err(π_anchor)<br>− Err(π_gen)" + _ARROWS[TERM_INFO[key].better]
     label = term_label(key, terms, two_lines=True)
-    return label.split("<br>", 1)[0] if lecture else label
+    if not lecture or "<br>" not in label:
+        return label
+    head, definition = label.split("<br>", 1)
+    lines = wrap_label(definition, _LECTURE_TICK_CHARS).split("<br>")
+    small = [f"<span style='font-size:{_LECTURE_DEFINITION_PX}px'>{line}</span>" for line in lines]
+    return "<br>".join([head, *small])
+
+
+#: Lecture-mode bar labels: type size of the symbol (CSS px), of its definition, and the
+#: characters per definition line (three bars share a panel about 300 px wide).
+_LECTURE_TICK_PX: Final[int] = 18
+_LECTURE_DEFINITION_PX: Final[int] = 16
+_LECTURE_TICK_CHARS: Final[int] = 14
 
 
 def _term_bar(terms: BoundTerms, key: str, lecture: bool, *, error_bar: bool) -> go.Bar:
@@ -149,7 +162,7 @@ def _leave_room_for_subtitle(fig: go.Figure, lecture: bool) -> None:
         note.update(y=top + 0.01, yanchor="bottom")
     if lecture:
         # Category labels of three bars share a narrow panel; large type would collide.
-        fig.update_xaxes(tickfont={"size": 18})
+        fig.update_xaxes(tickfont={"size": _LECTURE_TICK_PX})
 
 
 def _hover(key: str) -> str:
@@ -696,7 +709,7 @@ def jl_contrast_figure(
             "subtitle": {"text": "the gap follows C·TV(G, M), not Δ_I"},
         },
         legend={"orientation": "h", "yanchor": "top", "y": -0.12 if lecture else -0.08, "x": 0.0},
-        height=1050 if lecture else 780,
+        height=960 if lecture else 780,
     )
     return apply_theme(fig, lecture)
 

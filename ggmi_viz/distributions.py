@@ -491,3 +491,28 @@ def projection_caption(view: ScenarioView, projection: ProjectionMethod = "coord
     if view.dim == 1:
         return "Shown: the one data axis (d = 1); samples are rugs below zero."
     return view_projection(view, projection).description
+
+
+#: Value and error column pairs of ``divergence_table`` with their slide headings.
+_SLIDE_TABLE_PAIRS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("anchor_fit", "anchor_fit_se", "fit on anchor vs G"),
+    ("synthetic_fit", "synthetic_fit_se", "fit on synthetic vs G"),
+    ("gap", "gap_se", "gap (anchor − synthetic)"),
+)
+
+
+def slide_divergence_table(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """The divergence table with each value and its Monte Carlo error in one cell.
+
+    ``table`` has the columns of ``ggmi_core.scenario_report.divergence_table``
+    (divergence, unit, and value/error pairs). The result has five columns of text,
+    e.g. ``"0.640 ± 0.005"`` (non-breaking spaces): narrow enough for a projector-sized
+    table that wraps instead of scrolling sideways. Units stay (nats; TV a probability).
+    """
+    out = table[["divergence", "unit"]].copy()
+    for value, error, heading in _SLIDE_TABLE_PAIRS:
+        out[heading] = [
+            f"{v:.{digits}f}\u00a0±\u00a0{e:.{digits}f}"  # no break inside a cell's number
+            for v, e in zip(table[value], table[error], strict=True)
+        ]
+    return out.reset_index(drop=True)

@@ -365,11 +365,12 @@ def figure4_figure(
         height=(420 if lecture else 330) * len(metrics) + 120,
     )
     apply_theme(fig, lecture=lecture)
-    # subplot titles are annotations: size them with the theme's type
-    size = 24 if lecture else 14
-    for ann in fig.layout.annotations:
-        if ann.text and ann.text.startswith("vary"):
-            ann.font = {"size": size}
+    if not lecture:
+        # subplot titles are annotations: size them with the theme's type (the lecture
+        # theme sizes and wraps them itself, so the column headings never run together)
+        for ann in fig.layout.annotations:
+            if ann.text and ann.text.startswith("vary"):
+                ann.font = {"size": 14}
     return fig
 
 

@@ -80,6 +80,8 @@ FONT_FAMILY: Final[str] = "Arial, 'Liberation Sans', 'DejaVu Sans', Helvetica, s
 # sized for a 1024 px wide projector: larger ones push titles and legends off the chart.
 NORMAL_FONT_SIZE: Final[int] = 14
 LECTURE_FONT_SIZE: Final[int] = 20
+#: Subplot titles (panel headings) in lecture mode: the axis-title size.
+LECTURE_SUBPLOT_TITLE_SIZE: Final[int] = round(LECTURE_FONT_SIZE * 1.1)
 NORMAL_LINE_WIDTH: Final[float] = 2.5
 LECTURE_LINE_WIDTH: Final[float] = 5.0
 NORMAL_MARKER_SIZE: Final[float] = 6.0
@@ -220,7 +222,7 @@ def wrap_label(text: str, max_chars: int) -> str:
     lines: list[str] = []
     for part in text.split("<br>"):
         current = ""
-        for word in part.split(" "):
+        for word in _unbreakable_words(part):
             if current and visible_length(current) + 1 + visible_length(word) > max_chars:
                 lines.append(current)
                 current = word
@@ -228,6 +230,24 @@ def wrap_label(text: str, max_chars: int) -> str:
                 current = f"{current} {word}" if current else word
         lines.append(current)
     return "<br>".join(lines)
+
+
+def _unbreakable_words(line: str) -> list[str]:
+    """Words of ``line`` split at spaces, except inside brackets.
+
+    A bracket holds one thought ("KL(fit || G)", "(J = L = 2)"): a line break inside it
+    reads as two unrelated fragments, so its words stay together.
+    """
+    words: list[str] = []
+    depth = 0
+    for word in line.split(" "):
+        if depth > 0 and words:
+            words[-1] = f"{words[-1]} {word}"
+        else:
+            words.append(word)
+        opened = word.count("(") + word.count("[")
+        depth = max(depth + opened - word.count(")") - word.count("]"), 0)
+    return words
 
 
 def _line_count(text: str | None) -> int:
@@ -269,6 +289,8 @@ def _lecture_layout(fig: go.Figure) -> None:
     """
     size = LECTURE_FONT_SIZE
     title_size = round(size * 1.3)
+    # Subplot titles head whole panels: as large as the axis titles, read from afar.
+    subplot_size = LECTURE_SUBPLOT_TITLE_SIZE
     height = fig.layout.height or LECTURE_DEFAULT_HEIGHT
     if fig.layout.height is None:
         fig.layout.height = height
@@ -278,12 +300,12 @@ def _lecture_layout(fig: go.Figure) -> None:
     panel_width = (LECTURE_PLAN_WIDTH - 130) / columns * 0.92
     top_row_lines = 0
     for ann in _subplot_titles(fig):
-        ann.font.size = size
-        ann.text = wrap_label(ann.text, _chars_for(panel_width, size))
+        ann.font.size = subplot_size
+        ann.text = wrap_label(ann.text, _chars_for(panel_width, subplot_size))
         if float(ann.y) >= 0.97:  # a title above the top row of panels
             top_row_lines = max(top_row_lines, _line_count(ann.text))
     # Room for the subplot titles of the top row, between the figure title and the plot.
-    subplot_room = round(top_row_lines * size * _LINE_EM) + 12
+    subplot_room = round(top_row_lines * subplot_size * _LINE_EM) + 12
 
     title = fig.layout.title
     if title.text:

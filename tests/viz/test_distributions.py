@@ -10,6 +10,7 @@ from ggmi_core.gmm import GMM
 from ggmi_core.scenario_report import (
     MAX_GRID_SIZE,
     ScenarioView,
+    divergence_table,
     refine_grid_axes,
     scenario_contours,
     view_projection,
@@ -23,6 +24,7 @@ from ggmi_viz.distributions import (
     level_crossings,
     projection_caption,
     scenario_figure,
+    slide_divergence_table,
 )
 from ggmi_viz.theme import PART_COLORS, ROLE_COLORS
 
@@ -299,3 +301,19 @@ def test_refining_leaves_a_grid_alone_when_every_component_is_wide():
     xs, ys = refine_grid_axes(base, base, [wide])
     np.testing.assert_array_equal(xs, base)
     np.testing.assert_array_equal(ys, base)
+
+
+def test_slide_divergence_table_puts_each_value_beside_its_error():
+    view = handmade_view()
+    table = divergence_table(view, np.random.default_rng(3), n_mc=400)
+    slide = slide_divergence_table(table)
+    assert list(slide.columns[:2]) == ["divergence", "unit"]
+    assert len(slide.columns) == 5 and len(slide) == len(table)
+    for (_, row), (_, cells) in zip(table.iterrows(), slide.iterrows(), strict=True):
+        values = [cells[c].split("\u00a0±\u00a0") for c in slide.columns[2:]]
+        for (value, error), (v_col, e_col) in zip(
+            values, [("anchor_fit", "anchor_fit_se"), ("synthetic_fit", "synthetic_fit_se"),
+                     ("gap", "gap_se")], strict=True
+        ):  # fmt: skip
+            assert float(value) == pytest.approx(row[v_col], abs=5e-4)
+            assert float(error) == pytest.approx(row[e_col], abs=5e-4)

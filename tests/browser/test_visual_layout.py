@@ -1,0 +1,188 @@
+"""What visitors see beyond the lecture pages: the tour on a projector, captions, phones.
+
+Measured in headless Chromium against the real app:
+
+* the Guided tour in lecture mode at 1280x720: the step title and the start of its figure
+  on the first screen, and inside the figure the title, subtitle, axis titles, legend and
+  panel headings clear of one another;
+* captions in lecture mode: their drawn colour (opacity included) against the page
+  background has a contrast ratio of at least 4.5 (WCAG AA for body text);
+* a 390 px wide phone: no page's main block is wider than the screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from browser_helpers import IDLE_TIMEOUT_MS, plotly_figure_json, wait_for_app_idle
+
+#: Tour steps with the tallest figures and the longest titles (Figure 4, Lemma 3.1, J/L).
+TOUR_STEPS = (1, 6, 8, 9)
+PAGES = ("", "Distributions", "KL_Gap_curves", "Bound_terms", "Diagnostics", "Guided_tour")
+TOLERANCE_PX = 1.0
+#: WCAG 2 AA minimum contrast for normal-size text.
+MIN_CONTRAST = 4.5
+
+# Figure title and subtitle, axis titles, legend and panel headings (annotations) of
+# each chart, with their screen boxes.
+_PARTS_JS = """
+() => [...document.querySelectorAll('.js-plotly-plot')].map((plot) => {
+  const box = (el) => {
+    const r = el.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+  };
+  const parts = [];
+  for (const el of plot.querySelectorAll('text')) {
+    const cls = el.getAttribute('class') || '';
+    const text = (el.textContent || '').trim();
+    if (text && /^(gtitle|gtitle-subtitle|[xy][0-9]*title)$/.test(cls)) {
+      parts.push({name: cls + ': ' + text.slice(0, 40), box: box(el)});
+    }
+  }
+  for (const el of plot.querySelectorAll('g.annotation-text-g')) {
+    const text = (el.textContent || '').trim();
+    if (text) parts.push({name: 'annotation: ' + text.slice(0, 40), box: box(el)});
+  }
+  const legend = plot.querySelector('g.legend');
+  if (legend) parts.push({name: 'legend', box: box(legend)});
+  return {chart: box(plot.querySelector('.main-svg')), parts};
+})
+"""
+
+# The colour a caption is drawn in: its colour with the product of its and its
+# ancestors' opacity, over the first opaque background behind it (white by default).
+_CAPTION_CONTRAST_JS = """
+() => {
+  const rgba = (s) => {
+    const m = s.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const v = m[1].split(',').map((x) => parseFloat(x));
+    return {r: v[0], g: v[1], b: v[2], a: v.length > 3 ? v[3] : 1};
+  };
+  const lum = (c) => {
+    const f = (x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+  };
+  const out = [];
+  const sel = '[data-testid="stMain"] [data-testid="stCaptionContainer"]';
+  for (const cap of document.querySelectorAll(sel)) {
+    const textEl = cap.querySelector('p') || cap;
+    let alpha = rgba(getComputedStyle(textEl).color).a;
+    let bg = {r: 255, g: 255, b: 255, a: 1};
+    for (let el = textEl; el; el = el.parentElement) {
+      alpha *= parseFloat(getComputedStyle(el).opacity);
+    }
+    for (let el = textEl; el; el = el.parentElement) {
+      const c = rgba(getComputedStyle(el).backgroundColor);
+      if (c && c.a >= 0.99) { bg = c; break; }
+    }
+    const fg = rgba(getComputedStyle(textEl).color);
+    const drawn = {r: fg.r * alpha + bg.r * (1 - alpha), g: fg.g * alpha + bg.g * (1 - alpha),
+                   b: fg.b * alpha + bg.b * (1 - alpha)};
+    const [hi, lo] = [lum(drawn), lum(bg)].sort((a, b) => b - a);
+    out.push({text: (cap.textContent || '').trim().slice(0, 50), ratio: (hi + 0.05) / (lo + 0.05)});
+  }
+  return out;
+}
+"""
+
+_OVERFLOW_JS = """
+() => {
+  const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+  const r = main.getBoundingClientRect();
+  return {width: window.innerWidth, mainRight: r.right, mainScroll: main.scrollWidth,
+          mainClient: main.clientWidth, doc: document.documentElement.scrollWidth};
+}
+"""
+
+
+@pytest.fixture
+def sized_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh page at the viewport ``request.param`` = (width, height)."""
+    width, height = request.param
+    context = chromium.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(IDLE_TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _open(page: Any, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stMainBlockContainer"] h1')
+    wait_for_app_idle(page)
+    plotly_figure_json(page, 0)  # every chart drawn
+    wait_for_app_idle(page)
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> float:
+    dx = min(a["right"], b["right"]) - max(a["left"], b["left"]) - TOLERANCE_PX
+    dy = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) - TOLERANCE_PX
+    return max(dx, 0.0) * max(dy, 0.0)
+
+
+def _inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
+    return (
+        inner["left"] >= outer["left"] - TOLERANCE_PX
+        and inner["top"] >= outer["top"] - TOLERANCE_PX
+        and inner["right"] <= outer["right"] + TOLERANCE_PX
+        and inner["bottom"] <= outer["bottom"] + TOLERANCE_PX
+    )
+
+
+@pytest.mark.parametrize("sized_page", [(1280, 720)], indirect=True, ids=["1280x720"])
+@pytest.mark.parametrize("step", TOUR_STEPS)
+def test_tour_step_in_lecture_mode_shows_title_and_figure_with_nothing_overlapping(
+    sized_page: Any, app_url: str, step: int
+) -> None:
+    page = sized_page
+    _open(page, f"{app_url}/Guided_tour?tour_step={step}&lecture=1")
+    height = page.viewport_size["height"]
+    title = page.locator('[data-testid="stMainBlockContainer"] h1').first.bounding_box()
+    assert title is not None and title["y"] >= 0 and title["y"] + title["height"] <= height
+    chart = page.locator(".js-plotly-plot").first.bounding_box()
+    # The figure's title and a good part of its plot must be on the first screen, not
+    # only its top edge: at most 40 % of the screen goes to the words above it.
+    assert chart["y"] <= 0.4 * height, f"the figure starts {chart['y']:.0f} px down"
+
+    for figure in page.evaluate(_PARTS_JS):
+        parts = figure["parts"]
+        assert any(p["name"].startswith("gtitle") for p in parts)
+        for part in parts:
+            assert _inside(part["box"], figure["chart"]), f"{part['name']} leaves its chart"
+        for i, a in enumerate(parts):
+            for b in parts[i + 1 :]:
+                assert _overlap(a["box"], b["box"]) == 0, f"{a['name']} overlaps {b['name']}"
+
+
+@pytest.mark.parametrize("sized_page", [(1280, 720)], indirect=True, ids=["1280x720"])
+@pytest.mark.parametrize(
+    "path",
+    ["Distributions", "Bound_terms?bounds_tab=How+terms+move", "Guided_tour?tour_step=6"],
+    ids=["Distributions", "How_terms_move", "tour"],
+)
+def test_captions_in_lecture_mode_have_enough_contrast(
+    sized_page: Any, app_url: str, path: str
+) -> None:
+    page = sized_page
+    sep = "&" if "?" in path else "?"
+    _open(page, f"{app_url}/{path}{sep}lecture=1")
+    captions = page.evaluate(_CAPTION_CONTRAST_JS)
+    assert captions, "no caption on the page"
+    for caption in captions:
+        assert caption["ratio"] >= MIN_CONTRAST, caption
+
+
+@pytest.mark.parametrize("sized_page", [(390, 844)], indirect=True, ids=["phone"])
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p or "Home")
+def test_phone_screen_has_no_sideways_overflow(sized_page: Any, app_url: str, path: str) -> None:
+    page = sized_page
+    _open(page, f"{app_url}/{path}")
+    box = page.evaluate(_OVERFLOW_JS)
+    assert box["mainRight"] <= box["width"] + TOLERANCE_PX, box
+    assert box["mainScroll"] <= box["mainClient"] + TOLERANCE_PX, box
+    assert box["doc"] <= box["width"] + TOLERANCE_PX, box
