@@ -19,7 +19,7 @@ from ggmi_app.result_store import MemoryKV, RedisKV
 from ggmi_app.rooms import CODE_ALPHABET, CODE_LENGTH, ROOM_PREFIX, RoomError, Rooms
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from redis_helpers import RedisServer, needs_redis  # noqa: E402
+from redis_helpers import RedisServer, needs_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -107,7 +107,7 @@ def test_publish_bumps_the_version_only_on_change(memory_rooms: Rooms) -> None:
 
 @pytest.mark.parametrize("wrong", ["", "guess", "x" * 40])
 def test_publish_without_the_secret_changes_nothing(memory_rooms: Rooms, wrong: str) -> None:
-    code, secret = memory_rooms.create("home", {"K": "2"})
+    code, _ = memory_rooms.create("home", {"K": "2"})
     with pytest.raises(RoomError, match="Only the lecturer"):
         memory_rooms.publish(code, wrong, "tour", {"K": "5"})
     with pytest.raises(RoomError):
