@@ -417,6 +417,10 @@ def follow_room(page_key: str) -> None:
 @st.fragment(run_every=POLL_INTERVAL_S)
 def _poll(code: str) -> None:
     """The student's look at the room: rerun the app when the lecturer changed something."""
+    if st.session_state.get(_FOLLOW) != code:
+        # Detach (its button lives here) reruns only this fragment: redraw the whole
+        # sidebar, which also drops this fragment and its timer.
+        st.rerun(scope="app")
     try:
         state = rooms().read(code)
     except RoomError:
