@@ -28,6 +28,7 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from ggmi_app.layout import page_setup
+from ggmi_app.rooms import follow_room, room_controls
 from ggmi_app.scenario_params import SHARED_SCHEMA
 from ggmi_app.state import (
     Keyed,
@@ -157,8 +158,10 @@ def run_page(key: str) -> None:
     while this one is shown.
     """
     page = PAGES_BY_KEY[key]
+    follow_room(key)  # a student in a lecture room takes the lecturer's page and settings
     links = st.sidebar.container(key="ggmi_page_links")
     shown = dict(SHARED_SETTINGS) | page.settings()
     lecture = begin_page(page.title, page.icon, shown, all_settings(), page.key)
     page_links(links)
+    room_controls(key)  # the lecturer publishes; students poll
     page.module().main(lecture)

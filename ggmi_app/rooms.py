@@ -1,0 +1,542 @@
+"""Follow the lecturer: rooms that carry one session's page and settings to many.
+
+A lecturer opens a room and gets a short *code* (six characters from an alphabet without
+look-alikes such as 0/O and 1/I/L) and a *secret* that stays in their session and never
+appears in a URL. Students join by the room's link (``?room=CODE``) or by typing the code.
+
+While the lecturer drives, each of their runs *publishes* the page they are on and the
+URL texts of their settings (every setting off its default, the tour step included;
+lecture mode is left out: it is each screen's own choice). A publish whose page or
+settings differ from the room's bumps the room's version counter. A student's sidebar
+polls the room (a fragment re-run every ``POLL_INTERVAL_S``); when the version changed it
+stores the new state and reruns the whole app, whose first step (``follow_room``) writes
+the lecturer's settings into the session and the URL, and switches page if needed.
+A student can detach (polling stops, they explore on their own) and re-join in one click.
+
+Storage: a ``KeyValueStore`` from ``ggmi_app.result_store`` under its own key prefix, one
+JSON document per room (never pickle), expiring ``ROOM_TTL_S`` after the lecturer's last
+publish; an open lecturer page refreshes it every ``HEARTBEAT_S``. In one process the
+store is in memory; with ``GGMI_RESULT_CACHE=redis://...`` it is Redis, so students on
+any replica follow a lecturer on any other.
+
+Security model: the code only lets one *read* a room (the lecturer's settings, which are
+no secret in a lecture hall). Publishing needs the secret: the room keeps its SHA-256,
+compared in constant time. Codes are checked strictly (length, alphabet) before any
+lookup; a record that is malformed, too large or of another format is ignored; a
+student applies only settings that the app's parameters accept, and only known pages.
+Room creation is rate-limited per session and per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException, StreamlitPageNotFoundError
+
+from ggmi_app.messages import escape_markdown
+from ggmi_app.result_store import RESULT_CACHE_ENV, KeyValueStore, MemoryKV, RedisKV
+from ggmi_app.scenario_params import LECTURE_KEY
+
+_LOG = logging.getLogger(__name__)
+
+#: Characters of room codes: upper-case letters and digits without 0/O, 1/I/L.
+CODE_ALPHABET: Final[str] = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH: Final[int] = 6
+#: Key prefix of rooms in the shared store (results use their own).
+ROOM_PREFIX: Final[str] = "ggmi:room:v1:"
+ROOM_FORMAT: Final[str] = "ggmi-room"
+#: Seconds a room lives after the lecturer's last publish or heartbeat.
+ROOM_TTL_S: Final[float] = 30 * 60.0
+#: Seconds between a lecturer page's refreshes of its room while nothing changes.
+HEARTBEAT_S: Final[float] = 120.0
+#: Seconds between a student's looks at the room.
+POLL_INTERVAL_S: Final[float] = 0.75
+#: Largest room record read or written, in bytes (a real one is under 2 KB).
+MAX_RECORD_BYTES: Final[int] = 16 * 1024
+#: Rooms one session may open per ``CREATE_WINDOW_S``; rooms all sessions of a process may.
+CREATE_PER_SESSION: Final[int] = 3
+CREATE_PER_PROCESS: Final[int] = 60
+CREATE_WINDOW_S: Final[float] = 600.0
+#: Settings a student keeps their own of.
+NOT_FOLLOWED: Final[frozenset[str]] = frozenset({LECTURE_KEY})
+
+# Session-state keys (private to this module).
+_LEAD: Final[str] = "_ggmi_room_lead"  # {"code", "secret"} while this session drives
+_FOLLOW: Final[str] = "_ggmi_room_follow"  # code while following
+_DETACHED: Final[str] = "_ggmi_room_detached"  # code after detaching (for re-join)
+_VERSION: Final[str] = "_ggmi_room_version"  # room version last applied
+_PENDING: Final[str] = "_ggmi_room_pending"  # RoomState seen by the poll, to apply
+_URL_SEEN: Final[str] = "_ggmi_room_url_seen"  # ?room= text already acted on
+_MESSAGE: Final[str] = "_ggmi_room_message"  # (kind, text) shown in the sidebar
+_CREATED: Final[str] = "_ggmi_room_created"  # times this session opened rooms
+_JOIN_INPUT: Final[str] = "ggmi_room_join_code"
+URL_KEY: Final[str] = "room"
+
+
+class RoomError(ValueError):
+    """A refusal with a message fit to show a visitor."""
+
+
+@dataclass(frozen=True)
+class RoomState:
+    """What students see of a room.
+
+    Attributes:
+        code: the room code.
+        version: bumped by every publish that changed ``page`` or ``settings``.
+        page: the lecturer's page key (``ggmi_app.registry.PAGES_BY_KEY``).
+        settings: URL key -> URL text of the lecturer's settings off their defaults.
+    """
+
+    code: str
+    version: int
+    page: str
+    settings: dict[str, str]
+
+
+# ------------------------------------------------------------------ codes and records
+
+
+def normalise_code(text: object) -> str:
+    """``text`` as a room code (spaces and dashes dropped, upper case), or ``RoomError``."""
+    if not isinstance(text, str) or len(text) > 4 * CODE_LENGTH:
+        raise RoomError("That is not a room code.")
+    code = text.strip().replace(" ", "").replace("-", "").upper()
+    if len(code) != CODE_LENGTH:
+        raise RoomError(f"A room code has {CODE_LENGTH} characters; that one has {len(code)}.")
+    if any(ch not in CODE_ALPHABET for ch in code):
+        raise RoomError(
+            "A room code uses only capital letters and digits 2-9 (no 0, O, 1, I or L)."
+        )
+    return code
+
+
+def new_code() -> str:
+    """A random room code (31**6, about 8.9e8, possible codes)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def _secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _is_text_map(value: object) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    )
+
+
+def _decode(code: str, blob: bytes | None) -> dict[str, Any] | None:
+    """The room record in ``blob``, or ``None`` if missing or not a valid record (logged)."""
+    if blob is None:
+        return None
+    if len(blob) > MAX_RECORD_BYTES:
+        _LOG.warning("ignored room %s: record larger than %d bytes", code, MAX_RECORD_BYTES)
+        return None
+    try:
+        doc = json.loads(blob.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        _LOG.warning("ignored room %s: record is not JSON", code)
+        return None
+    ok = (
+        isinstance(doc, dict)
+        and doc.get("format") == ROOM_FORMAT
+        and doc.get("code") == code
+        and isinstance(doc.get("secret_sha256"), str)
+        and len(doc["secret_sha256"]) == 64
+        and isinstance(doc.get("version"), int)
+        and not isinstance(doc.get("version"), bool)
+        and doc["version"] >= 0
+        and isinstance(doc.get("page"), str)
+        and _is_text_map(doc.get("settings"))
+    )
+    if not ok:
+        _LOG.warning("ignored room %s: record has the wrong shape", code)
+        return None
+    return doc
+
+
+class Rooms:
+    """Rooms in a ``KeyValueStore``: create, read, publish, refresh, close.
+
+    Args:
+        store: where room records live (shared by replicas when it is Redis).
+        ttl_s: seconds a room lives after its last publish or refresh.
+        clock: wall clock (seconds) for the records' time stamps.
+    """
+
+    def __init__(
+        self, store: KeyValueStore, ttl_s: float = ROOM_TTL_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:  # fmt: skip
+        if ttl_s <= 0:
+            raise ValueError("ttl_s must be positive")
+        self.store, self.ttl_s, self.clock = store, ttl_s, clock
+
+    def _get(self, code: str) -> dict[str, Any] | None:
+        return _decode(code, self.store.get_many([ROOM_PREFIX + code])[0])
+
+    def _put(self, doc: dict[str, Any]) -> bool:
+        blob = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        if len(blob) > MAX_RECORD_BYTES:
+            raise RoomError("These settings are too large to share.")
+        return self.store.set(ROOM_PREFIX + doc["code"], blob, self.ttl_s)
+
+    def create(self, page: str, settings: Mapping[str, str]) -> tuple[str, str]:
+        """Open a room showing ``page`` and ``settings``; return ``(code, secret)``.
+
+        Raises:
+            RoomError: no free code found, or the store could not be written.
+        """
+        for _ in range(8):
+            code = new_code()
+            if self._get(code) is None:
+                break
+        else:
+            raise RoomError("Could not find a free room code; please try again.")
+        secret = secrets.token_urlsafe(24)
+        now = self.clock()
+        doc = {
+            "format": ROOM_FORMAT, "code": code, "secret_sha256": _secret_hash(secret),
+            "version": 1, "page": page, "settings": dict(settings),
+            "created": now, "updated": now,
+        }  # fmt: skip
+        if not self._put(doc):
+            raise RoomError("The room could not be stored (the shared store is unreachable).")
+        return code, secret
+
+    def read(self, code: str) -> RoomState | None:
+        """The room ``code`` (``RoomError`` if malformed; ``None`` if not open)."""
+        code = normalise_code(code)
+        doc = self._get(code)
+        if doc is None:
+            return None
+        return RoomState(code, doc["version"], doc["page"], dict(doc["settings"]))
+
+    def _owned(self, code: str, secret: str) -> dict[str, Any]:
+        """The record of ``code`` if ``secret`` is its secret, else ``RoomError``."""
+        code = normalise_code(code)
+        doc = self._get(code)
+        if doc is None:
+            raise RoomError(f"Room {code} is no longer open (it ended or expired).")
+        given = _secret_hash(secret if isinstance(secret, str) else "")
+        if not hmac.compare_digest(given, doc["secret_sha256"]):
+            raise RoomError(f"Only the lecturer who opened room {code} can drive it.")
+        return doc
+
+    def publish(self, code: str, secret: str, page: str, settings: Mapping[str, str]) -> int:
+        """Show ``page`` and ``settings`` in the room; return its version.
+
+        The version grows only when something changed; every publish renews the room's
+        time to live.
+
+        Raises:
+            RoomError: a malformed code, a closed room, or the wrong secret.
+        """
+        doc = self._owned(code, secret)
+        settings = dict(settings)
+        if doc["page"] != page or doc["settings"] != settings:
+            doc["version"] += 1
+            doc["page"], doc["settings"] = page, settings
+        doc["updated"] = self.clock()
+        if not self._put(doc):
+            raise RoomError("The room could not be updated (the shared store is unreachable).")
+        return int(doc["version"])
+
+    def close(self, code: str, secret: str) -> None:
+        """End the room (students see it is closed); ``RoomError`` without its secret."""
+        doc = self._owned(code, secret)
+        self.store.delete(ROOM_PREFIX + doc["code"])
+
+
+# ------------------------------------------------------------------ the process's rooms
+
+_ROOMS: Rooms | None = None
+_ROOMS_LOCK = threading.Lock()
+_PROCESS_CREATED: deque[float] = deque()
+
+
+def store_from_env(environ: Mapping[str, str] = os.environ) -> KeyValueStore:
+    """Redis when ``GGMI_RESULT_CACHE`` names it (replicas share rooms), else memory."""
+    url = environ.get(RESULT_CACHE_ENV, "").strip()
+    if url.startswith(("redis://", "rediss://")):
+        try:
+            return RedisKV(url)
+        except (ImportError, ValueError) as exc:
+            _LOG.warning("rooms stay in this process: %s", exc)
+    return MemoryKV(max_entries=4096)
+
+
+def rooms() -> Rooms:
+    """This process's ``Rooms`` (made on first use)."""
+    global _ROOMS
+    with _ROOMS_LOCK:
+        if _ROOMS is None:
+            _ROOMS = Rooms(store_from_env())
+        return _ROOMS
+
+
+def _allow_create(now: float) -> None:
+    """Count one room creation; ``RoomError`` over the session's or the process's limit."""
+    mine = [t for t in st.session_state.get(_CREATED, []) if now - t < CREATE_WINDOW_S]
+    if len(mine) >= CREATE_PER_SESSION:
+        wait = int(CREATE_WINDOW_S - (now - mine[0])) // 60 + 1
+        raise RoomError(f"You opened {len(mine)} rooms recently; try again in {wait} min.")
+    with _ROOMS_LOCK:
+        while _PROCESS_CREATED and now - _PROCESS_CREATED[0] >= CREATE_WINDOW_S:
+            _PROCESS_CREATED.popleft()
+        if len(_PROCESS_CREATED) >= CREATE_PER_PROCESS:
+            raise RoomError("Too many rooms were opened recently; try again in a few minutes.")
+        _PROCESS_CREATED.append(now)
+    st.session_state[_CREATED] = [*mine, now]
+
+
+# ------------------------------------------------------------------ session side
+
+
+def _say(kind: str, text: str) -> None:
+    st.session_state[_MESSAGE] = (kind, text)
+
+
+def _published_settings() -> dict[str, str]:
+    """The URL texts of this session's settings (written this run), lecture mode left out."""
+    from ggmi_app.registry import all_settings
+
+    known = all_settings()
+    return {
+        k: v for k, v in st.query_params.to_dict().items() if k in known and k not in NOT_FOLLOWED
+    }
+
+
+def _start_following(code: str) -> None:
+    st.session_state[_FOLLOW] = code
+    st.session_state.pop(_DETACHED, None)
+    st.session_state[_VERSION] = None  # apply the room's state at the next run's start
+    st.session_state.pop(_PENDING, None)
+    st.session_state.pop(_MESSAGE, None)
+
+
+def _stop_following(kind: str, text: str) -> None:
+    code = st.session_state.pop(_FOLLOW, None)
+    st.session_state.pop(_PENDING, None)
+    if code:
+        st.session_state[_DETACHED] = code
+    st.query_params.pop(URL_KEY, None)
+    _say(kind, text)
+
+
+def _join(text: object) -> None:
+    """Follow the room ``text`` names, or say why not (the room must be open)."""
+    try:
+        code = normalise_code(text)
+        if rooms().read(code) is None:
+            raise RoomError(
+                f"No open room has the code {code}: it may have ended or expired, or the "
+                "code is mistyped."
+            )
+    except RoomError as exc:
+        _say("error", str(exc))
+        return
+    _start_following(code)
+    st.query_params[URL_KEY] = code
+
+
+def _apply(state: RoomState, here: str) -> None:
+    """Make this session show the room's page and settings (before widgets are drawn)."""
+    from ggmi_app.registry import PAGES_BY_KEY, all_settings
+
+    known = all_settings()
+    texts: dict[str, str] = {}
+    for key, param in known.items():
+        if key in NOT_FOLLOWED:
+            if st.session_state.get(key, param.default) != param.default:
+                texts[key] = param.to_url(st.session_state[key])
+            continue
+        value = param.default
+        if key in state.settings:
+            try:
+                value = param.parse(state.settings[key])
+                texts[key] = state.settings[key]
+            except ValueError:
+                _LOG.warning("room %s: ignored bad value for %s", state.code, key)
+        st.session_state[key] = value
+    st.session_state[_VERSION] = state.version
+    query = texts | {URL_KEY: state.code}
+    target = PAGES_BY_KEY.get(state.page)
+    if target is not None and target.key != here:
+        try:
+            st.switch_page(target.entry, query_params=query)
+        except StreamlitPageNotFoundError:  # a page run on its own has no navigation
+            pass
+    # Same page: the URL says what the session now holds (one history entry).
+    try:
+        st.query_params.from_dict(query)
+    except StreamlitAPIException:  # a key bound to a widget may not be rewritten
+        st.query_params.update(query)
+
+
+def follow_room(page_key: str) -> None:
+    """First step of every run: join from ``?room=``, apply what the poll saw.
+
+    May end the run with a page switch (to the lecturer's page).
+    """
+    if _LEAD in st.session_state:
+        return
+    url_room = st.query_params.get(URL_KEY)
+    if url_room is not None and url_room != st.session_state.get(_URL_SEEN):
+        st.session_state[_URL_SEEN] = url_room
+        if url_room != st.session_state.get(_FOLLOW):
+            _join(url_room)
+            if _FOLLOW not in st.session_state:
+                st.query_params.pop(URL_KEY, None)
+    code = st.session_state.get(_FOLLOW)
+    if not code:
+        return
+    pending = st.session_state.pop(_PENDING, None)
+    if pending is None and st.session_state.get(_VERSION) is not None:
+        return
+    state = pending if pending is not None else rooms().read(code)
+    if state is None:
+        _stop_following("warning", f"Room {code} has ended; you are on your own now.")
+        return
+    _apply(state, page_key)
+
+
+@st.fragment(run_every=POLL_INTERVAL_S)
+def _poll(code: str) -> None:
+    """The student's look at the room: rerun the app when the lecturer changed something."""
+    if st.session_state.get(_FOLLOW) != code:
+        # Detach (its button lives here) reruns only this fragment: redraw the whole
+        # sidebar, which also drops this fragment and its timer.
+        st.rerun(scope="app")
+    try:
+        state = rooms().read(code)
+    except RoomError:
+        state = None
+    if state is None:
+        _stop_following("warning", f"Room {code} has ended; you are on your own now.")
+        st.rerun(scope="app")
+    elif state.version != st.session_state.get(_VERSION):
+        st.session_state[_PENDING] = state
+        st.rerun(scope="app")
+    st.success(f"Following room **{code}**: this page follows the lecturer's.")
+    st.button(
+        "Detach (explore on my own)",
+        key="ggmi_room_detach",
+        on_click=_stop_following,
+        args=("info", f"Detached from room {code}."),
+        icon=":material/link_off:",
+    )
+
+
+@st.fragment(run_every=HEARTBEAT_S)
+def _heartbeat(page_key: str) -> None:
+    """Keep the lecturer's room open while their page is open, even when nothing changes."""
+    _publish(page_key)
+
+
+def _publish(page_key: str) -> None:
+    lead = st.session_state.get(_LEAD)
+    if not lead:
+        return
+    try:
+        rooms().publish(lead["code"], lead["secret"], page_key, _published_settings())
+    except RoomError as exc:
+        del st.session_state[_LEAD]
+        _say("warning", f"{exc} You no longer drive a room.")
+
+
+def _open_room(page_key: str) -> None:
+    """Callback: open a room showing this page (rate-limited)."""
+    try:
+        _allow_create(time.monotonic())
+        code, secret = rooms().create(page_key, _published_settings())
+    except RoomError as exc:
+        _say("error", str(exc))
+        return
+    st.session_state.pop(_FOLLOW, None)
+    st.session_state.pop(_DETACHED, None)
+    st.session_state[_LEAD] = {"code": code, "secret": secret}
+    st.query_params.pop(URL_KEY, None)
+    _say("success", f"Room {code} is open.")
+
+
+def _close_room() -> None:
+    lead = st.session_state.pop(_LEAD, None)
+    if lead:
+        try:
+            rooms().close(lead["code"], lead["secret"])
+        except RoomError:
+            pass
+        _say("info", f"Room {lead['code']} is closed.")
+
+
+def _join_typed() -> None:
+    _join(st.session_state.get(_JOIN_INPUT, ""))
+
+
+def _room_link(code: str) -> str:
+    """The link students open: this app's address with ``?room=CODE`` and nothing else."""
+    base = ""
+    try:
+        base = (st.context.url or "").split("?", 1)[0]
+    except Exception:  # no browser context (tests)
+        base = ""
+    return f"{base}?{URL_KEY}={code}"
+
+
+def room_controls(page_key: str) -> None:
+    """The sidebar's room box; for the lecturer, publish this run's page and settings."""
+    lead = st.session_state.get(_LEAD)
+    if lead:
+        _publish(page_key)
+        lead = st.session_state.get(_LEAD)
+    following = st.session_state.get(_FOLLOW)
+    with st.sidebar.expander("Lecture room", icon=":material/co_present:", expanded=True):
+        message = st.session_state.get(_MESSAGE)
+        if message:
+            kind, text = message
+            getattr(st, kind)(escape_markdown(text))
+        if lead:
+            st.markdown(f"You drive room **{lead['code']}**.")
+            st.caption("Students open this link or type the code under Lecture room:")
+            st.code(_room_link(lead["code"]), language=None)
+            st.button("Close the room", key="ggmi_room_close", on_click=_close_room)
+            _heartbeat(page_key)
+            return
+        if following:
+            _poll(following)
+            return
+        detached = st.session_state.get(_DETACHED)
+        if detached:
+            st.button(
+                f"Re-join room {detached}",
+                key="ggmi_room_rejoin",
+                on_click=_join,
+                args=(detached,),
+                icon=":material/link:",
+                type="primary",
+            )
+        st.text_input(
+            "Room code", key=_JOIN_INPUT, max_chars=4 * CODE_LENGTH, placeholder="e.g. K7RM2Q"
+        )
+        st.button("Join the room", key="ggmi_room_join", on_click=_join_typed)
+        st.button(
+            "Open a room (you drive)",
+            key="ggmi_room_open",
+            on_click=_open_room,
+            args=(page_key,),
+            icon=":material/cast_for_education:",
+        )
