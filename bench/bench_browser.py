@@ -33,11 +33,23 @@ export under 0.4 s):
     until the browser has the whole file (wall clock, click -> download complete), after
     one warm-up click.
 
+* **More interactions** (same clock: from the event that starts them to the watched
+  chart redrawn with new data and the app idle): a mouse drag of the Distributions K
+  slider from 2 to 8 (clock starts at the release; fresh seed); on the KL Gap page the
+  fixed-letter J slider (cold, cached; the watched chart is the visitor's sweep), the
+  "Paper Figure 4: sweep K" preset click and the divergence switch published <-> JS on
+  it (stored points); the Bound terms tab switch ('How terms move' <-> 'Breakdown').
+* **First loads**: each page opened in a fresh browser context against the warm server
+  (navigation start to every chart drawn and the app idle), and ``--fresh-starts``
+  servers started afresh: the first Distributions load of a fresh browser, then at once
+  its first 'Download PNG' (click -> complete file), which meets a PNG exporter the
+  server warmed in the background.
+
 The machine's load average is sampled during the run and printed with the table.
 
 Run from the repo root (starts its own server on a free 127.0.0.1 port)::
 
-    /tmp/venv/bin/python bench/bench_browser.py --repeats 7 --out bench/BROWSER_BENCHMARK.md
+    python bench/bench_browser.py --repeats 5 --out bench/BROWSER_BENCHMARK.md
 """
 
 from __future__ import annotations
@@ -309,13 +321,9 @@ def default_figures() -> dict[str, Any]:
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     from ggmi_app import bounds_page
     from ggmi_app.cached import SCENARIO_METRIC, TABLE_MC
+    from ggmi_app.distributions_page import DISPLAY_SCHEMA, layer_selection
     from ggmi_app.params import defaults
-    from ggmi_app.scenario_params import (
-        DISPLAY_SCHEMA,
-        SCENARIO_SCHEMA,
-        layer_selection,
-        scenario_config,
-    )
+    from ggmi_app.scenario_params import SCENARIO_SCHEMA, SHARED_SCHEMA, scenario_config
     from ggmi_core.bounds import bound_terms
     from ggmi_core.scenario_report import view_from_result
     from ggmi_core.simulation import simulate
@@ -330,7 +338,7 @@ def default_figures() -> dict[str, Any]:
         layers=layer_selection(values),
         projection=values["projection"],
     )
-    b = defaults(bounds_page.SIDEBAR_SCHEMA)
+    b = defaults((*SHARED_SCHEMA, *bounds_page.BOUND_SCHEMA))
     terms = bound_terms(
         bounds_page.scenario_config(b),
         rounds=b["scenarios"],
@@ -981,7 +989,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not os.access(CHROMIUM, os.X_OK):
         raise SystemExit(f"no Chromium at {CHROMIUM}; install Debian's 'chromium'")
-    command = shlex.join(["/tmp/venv/bin/python", "bench/bench_browser.py", *sys.argv[1:]])
+    command = shlex.join(["python", "bench/bench_browser.py", *sys.argv[1:]])
     started = datetime.datetime.now()
     results = Results(seeds=fresh_seeds(args.repeats, args.seed_base), png_pause_s=args.png_pause)
     for package in ("streamlit", "plotly", "kaleido"):
