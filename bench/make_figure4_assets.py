@@ -11,6 +11,13 @@ written as ``assets/figure4_<metric>.csv`` with the columns of
 names the swept letter). Every row equals ``figure4_row(metric, param, value)``, i.e.
 ``simulate`` on that setting, so it can be checked cheaply.
 
+The KL Gap page's presets read stored points instead (``--points``): the same 42
+settings for every divergence at the page's default 20 scenarios a value, as summary rows
+(``assets/figure4_points.csv``, keyed by the exact setting) and every scenario's gap
+(``assets/figure4_point_gaps.csv``); about 2 minutes on 2 loaded cores::
+
+    nice -n 19 python bench/make_figure4_assets.py --points --workers 2
+
 Why 1,000 scenarios: a single scenario's published-estimator gap has a standard deviation
 of about 4.6 nats at K=J=L=2, so 100 scenarios leave a standard error near 0.46 nats, as
 large as the differences between neighbouring points; 1,000 bring it to about 0.15.
