@@ -33,11 +33,23 @@ export under 0.4 s):
     until the browser has the whole file (wall clock, click -> download complete), after
     one warm-up click.
 
+* **More interactions** (same clock: from the event that starts them to the watched
+  chart redrawn with new data and the app idle): a mouse drag of the Distributions K
+  slider from 2 to 8 (clock starts at the release; fresh seed); on the KL Gap page the
+  fixed-letter J slider (cold, cached; the watched chart is the visitor's sweep), the
+  "Paper Figure 4: sweep K" preset click and the divergence switch published <-> JS on
+  it (stored points); the Bound terms tab switch ('How terms move' <-> 'Breakdown').
+* **First loads**: each page opened in a fresh browser context against the warm server
+  (navigation start to every chart drawn and the app idle), and ``--fresh-starts``
+  servers started afresh: the first Distributions load of a fresh browser, then at once
+  its first 'Download PNG' (click -> complete file), which meets a PNG exporter the
+  server warmed in the background.
+
 The machine's load average is sampled during the run and printed with the table.
 
 Run from the repo root (starts its own server on a free 127.0.0.1 port)::
 
-    /tmp/venv/bin/python bench/bench_browser.py --repeats 7 --out bench/BROWSER_BENCHMARK.md
+    python bench/bench_browser.py --repeats 5 --out bench/BROWSER_BENCHMARK.md
 """
 
 from __future__ import annotations
@@ -75,9 +87,19 @@ from load_test import (  # noqa: E402
     streamlit_server,
 )
 
-COLD_TARGET_S: Final[float] = 1.0
-CACHED_TARGET_S: Final[float] = 0.3
+#: Slider targets per page: (cold, cached) seconds.
+SLIDER_TARGETS_S: Final[dict[str, tuple[float, float]]] = {
+    "Distributions": (0.4, 0.2),
+    "Bound terms": (0.5, 0.5),
+}
 PNG_TARGET_S: Final[float] = 0.4
+DRAG_TARGET_S: Final[float] = 0.2
+GAP_COLD_TARGET_S: Final[float] = 0.8
+GAP_CACHED_TARGET_S: Final[float] = 0.2
+PRESET_TARGET_S: Final[float] = 1.0
+TAB_TARGET_S: Final[float] = 0.2
+FIRST_LOAD_TARGET_S: Final[float] = 1.2
+FIRST_PNG_TARGET_S: Final[float] = 1.0
 MIN_PNG_RUNS: Final[int] = 7
 SLIDER_LABEL: Final[str] = "K: anchor-sampled components"
 VIEWPORT: Final[dict[str, int]] = {"width": 1400, "height": 1000}
@@ -125,9 +147,19 @@ INIT_JS = """
     }
     return busy;
   };
-  document.addEventListener('keydown', (e) => {
-    if (window.__bbArmed) { window.__bbT0 = e.timeStamp; window.__bbArmed = false; }
-  }, true);
+  // The event that starts the clock: 'keydown' (slider keys), 'pointerdown' (a click on
+  // a button, tab or option) or 'pointerup' (the release that ends a drag; the slider
+  // cancels the mouse events that would follow its pointer events).
+  window.__bbEvent = 'keydown';
+  for (const type of ['keydown', 'pointerdown', 'pointerup']) {
+    document.addEventListener(type, (e) => {
+      if (window.__bbArmed && e.type === window.__bbEvent) {
+        window.__bbT0 = e.timeStamp; window.__bbArmed = false;
+      }
+    }, true);
+  }
+  // Which chart is watched: its index among the page's plotly charts (-1: the last).
+  window.__bbChart = 0;
   const total = (v) => {
     if (v === null || v === undefined) return 0;
     if (ArrayBuffer.isView(v)) {
@@ -145,7 +177,8 @@ INIT_JS = """
   };
   let last = {data: null, fp: null};
   window.__bbFingerprint = () => {
-    const el = document.querySelector('.js-plotly-plot');
+    const all = document.querySelectorAll('.js-plotly-plot');
+    const el = all[window.__bbChart < 0 ? all.length + window.__bbChart : window.__bbChart];
     if (!el || !el.data) return null;
     if (el.data === last.data) return last.fp;  // same arrays: same checksum
     const title = (el.layout && el.layout.title && el.layout.title.text) || '';
@@ -158,7 +191,9 @@ INIT_JS = """
 """
 
 ARM_JS = """
-() => {
+([eventType, chart]) => {
+  window.__bbEvent = eventType;
+  window.__bbChart = chart;
   window.__bbBefore = window.__bbFingerprint();
   window.__bbT0 = null;
   window.__bbLong = [];
@@ -286,13 +321,9 @@ def default_figures() -> dict[str, Any]:
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     from ggmi_app import bounds_page
     from ggmi_app.cached import SCENARIO_METRIC, TABLE_MC
+    from ggmi_app.distributions_page import DISPLAY_SCHEMA, layer_selection
     from ggmi_app.params import defaults
-    from ggmi_app.scenario_params import (
-        DISPLAY_SCHEMA,
-        SCENARIO_SCHEMA,
-        layer_selection,
-        scenario_config,
-    )
+    from ggmi_app.scenario_params import SCENARIO_SCHEMA, SHARED_SCHEMA, scenario_config
     from ggmi_core.bounds import bound_terms
     from ggmi_core.scenario_report import view_from_result
     from ggmi_core.simulation import simulate
@@ -307,7 +338,7 @@ def default_figures() -> dict[str, Any]:
         layers=layer_selection(values),
         projection=values["projection"],
     )
-    b = defaults(bounds_page.SIDEBAR_SCHEMA)
+    b = defaults((*SHARED_SCHEMA, *bounds_page.BOUND_SCHEMA))
     terms = bound_terms(
         bounds_page.scenario_config(b),
         rounds=b["scenarios"],
@@ -385,17 +416,33 @@ def slider_thumb(page: Any, label: str) -> Any:
     )
 
 
-def time_key(page: Any, thumb: Any, key: str, timeout_s: float) -> tuple[float, float]:
-    """Press ``key`` on ``thumb``; return (latency, main thread busy in long tasks), in s."""
-    thumb.focus()
-    if not page.evaluate(ARM_JS):
-        raise RuntimeError("no plotly chart on the page before the key press")
-    thumb.press(key)
+def time_action(
+    page: Any,
+    act: Any,
+    what: str,
+    timeout_s: float,
+    *,
+    event: str = "keydown",
+    chart: int = 0,
+) -> tuple[float, float]:
+    """Run ``act()``; seconds from its first ``event`` until chart number ``chart`` shows
+    new data and the app is idle (two frames later), and main-thread long-task time."""
+    if not page.evaluate(ARM_JS, [event, chart]):
+        raise RuntimeError(f"{what}: no plotly chart number {chart} before the action")
+    act()
     result = page.evaluate(WAIT_JS, timeout_s * 1000)
     if result["timeout"] or result["t0"] is None:
-        raise TimeoutError(f"{key}: chart did not change and settle within {timeout_s:g} s")
-    check_health(page, f"after {key}")
+        raise TimeoutError(f"{what}: chart did not change and settle within {timeout_s:g} s")
+    check_health(page, f"after {what}")
     return (result["end"] - result["t0"]) / 1000, result["busy"] / 1000
+
+
+def time_key(
+    page: Any, thumb: Any, key: str, timeout_s: float, chart: int = 0
+) -> tuple[float, float]:
+    """Press ``key`` on ``thumb``; return (latency, main thread busy in long tasks), in s."""
+    thumb.focus()
+    return time_action(page, lambda: thumb.press(key), key, timeout_s, chart=chart)
 
 
 def time_sliders(
@@ -451,6 +498,204 @@ def time_png_downloads(
     return series, size
 
 
+# ---------------------------------------------------------------- more interactions
+
+GAP_PAGE: Final[PageSpec] = PageSpec("KL Gap curves", "KL_Gap_curves")
+HOME_PAGE: Final[PageSpec] = PageSpec("Home", "")
+FIXED_LETTER_LABEL: Final[str] = "J: unsampled components"
+PRESET_BUTTON: Final[str] = "Paper Figure 4: sweep K"
+METRIC_OPTIONS: Final[dict[str, str]] = {
+    "js": "Jensen-Shannon JS(fit, G), exact Monte Carlo",
+    "kl_published": "KL(fit || G), published histogram estimator",
+}
+TABS: Final[tuple[str, str]] = ("How terms move", "Breakdown")
+
+# Resolves when the app is idle with ``charts`` plotly charts drawn, two frames later;
+# returns the page clock then (ms since navigation start).
+LOADED_JS = """
+([charts, timeoutMs]) => new Promise((resolve) => {
+  const tick = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const idle = app && app.getAttribute('data-test-script-state') === 'notRunning'
+      && !document.querySelector('[data-stale="true"]');
+    const drawn = [...document.querySelectorAll('.js-plotly-plot')]
+      .filter((el) => el.data && el.querySelector('.main-svg')).length;
+    if (idle && drawn >= charts) {
+      requestAnimationFrame(() => requestAnimationFrame(
+        () => resolve({timeout: false, end: performance.now()})));
+      return;
+    }
+    if (performance.now() > timeoutMs) { resolve({timeout: true}); return; }
+    requestAnimationFrame(tick);
+  };
+  tick();
+})
+"""
+
+#: Charts each page draws at its defaults (the load is done when all are drawn).
+PAGE_CHARTS: Final[dict[str, int]] = {
+    "Home": 1, "Distributions": 1, "KL Gap curves": 2, "Bound terms": 1,
+}  # fmt: skip
+
+
+def time_first_load(context: Any, base_url: str, spec: PageSpec, timeout_s: float) -> float:
+    """Seconds from navigation start (fresh page of ``context``) to charts drawn, idle."""
+    page = context.new_page()
+    try:
+        return load_seconds(page, base_url, spec, timeout_s)
+    finally:
+        page.close()
+
+
+def load_seconds(page: Any, base_url: str, spec: PageSpec, timeout_s: float) -> float:
+    """Open ``spec`` in ``page``; seconds from navigation start to its charts drawn, idle."""
+    page.goto(f"{base_url}/{spec.path}", wait_until="commit")
+    result = page.evaluate(LOADED_JS, [PAGE_CHARTS[spec.title], timeout_s * 1000])
+    if result["timeout"]:
+        raise TimeoutError(f"{spec.title}: not loaded within {timeout_s:g} s")
+    check_health(page, f"{spec.title} first load")
+    return result["end"] / 1000
+
+
+def time_fresh_loads(
+    browser: Any, base_url: str, pages: tuple[PageSpec, ...], repeats: int, timeout_s: float
+) -> dict[str, Series]:
+    """First load of each page in a fresh browser context (empty cache), warm server."""
+    out = {spec.title: Series() for spec in pages}
+    for _ in range(repeats):
+        for spec in pages:
+            context = browser.new_context(viewport=VIEWPORT)
+            try:
+                out[spec.title].values.append(time_first_load(context, base_url, spec, timeout_s))
+            finally:
+                context.close()
+    return out
+
+
+def time_drag(
+    page: Any, base_url: str, seeds: list[int], timeout_s: float
+) -> tuple[Series, list[int]]:
+    """Drag the Distributions K slider from 2 to 8 with the mouse (fresh seed each time):
+    seconds from the release to the new figure drawn; also the K each drag landed on."""
+    series, landed = Series(), []
+    for seed in seeds:
+        open_page(page, f"{base_url}/Distributions?seed={seed}", timeout_s)
+        thumb = slider_thumb(page, SLIDER_LABEL)
+        thumb.scroll_into_view_if_needed()
+        slider = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"]').filter(
+            has_text=SLIDER_LABEL
+        )
+        # react-aria slider: the track is the group's first child; the thumb's box is
+        # its hidden range input's parent.
+        track = slider.locator('[role="group"] > div').first.bounding_box()
+        box = thumb.locator("xpath=..").bounding_box()
+        lo, hi = float(thumb.get_attribute("min")), float(thumb.get_attribute("max"))
+        x0, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        x1 = track["x"] + track["width"] * (8 - lo) / (hi - lo)
+
+        def drag(x0: float = x0, x1: float = x1, y: float = y) -> None:
+            page.mouse.move(x0, y)
+            page.mouse.down()
+            for step in range(1, 13):  # a person's drag: a dozen moves over ~0.25 s
+                page.mouse.move(x0 + (x1 - x0) * step / 12, y)
+                time.sleep(0.02)
+            page.mouse.up()
+
+        latency, busy = time_action(page, drag, "drag K", timeout_s, event="pointerup")
+        series.values.append(latency)
+        series.busy.append(busy)
+        landed.append(int(float(thumb.input_value())))
+        print(f"  drag seed {seed}: K -> {landed[-1]} in {latency:.2f} s", flush=True)
+    return series, landed
+
+
+def time_gap_page(
+    page: Any, base_url: str, seeds: list[int], timeout_s: float
+) -> dict[str, Series]:
+    """KL Gap page: fixed-letter slider (cold, cached), the Figure-4 preset click and the
+    divergence switch (published <-> JS) on it. The watched chart is the visitor's sweep."""
+    out = {k: Series() for k in ("cold", "cached", "preset", "switch")}
+    for seed in seeds:
+        open_page(page, f"{base_url}/{GAP_PAGE.path}?seed={seed}", timeout_s)
+        page.wait_for_function(IDLE_JS, timeout=timeout_s * 1000, polling=100)
+        thumb = slider_thumb(page, FIXED_LETTER_LABEL)
+        for kind, key in (
+            ("cold", "ArrowRight"),
+            ("cached", "ArrowLeft"),
+            ("cached", "ArrowRight"),
+        ):
+            latency, busy = time_key(page, thumb, key, timeout_s, chart=-1)
+            out[kind].values.append(latency)
+            out[kind].busy.append(busy)
+        button = page.locator('[data-testid="stSidebar"] button').filter(has_text=PRESET_BUTTON)
+        latency, busy = time_action(
+            page, button.first.click, "preset", timeout_s, event="pointerdown", chart=-1
+        )
+        out["preset"].values.append(latency)
+        out["preset"].busy.append(busy)
+        for metric in ("js", "kl_published"):
+            select = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(
+                has_text="Divergence"
+            )
+            # The combobox lists options as one types; Enter picks the one left.
+            box = select.locator('input[role="combobox"]').first
+            box.click()
+            box.fill(METRIC_OPTIONS[metric])
+            page.locator('[role="option"]').filter(has_text=METRIC_OPTIONS[metric]).wait_for()
+            latency, busy = time_action(
+                page, lambda box=box: box.press("Enter"), f"metric {metric}", timeout_s,
+                chart=-1,
+            )  # fmt: skip
+            out["switch"].values.append(latency)
+            out["switch"].busy.append(busy)
+        print(
+            f"  KL Gap seed {seed}: J cold {out['cold'].values[-1]:.2f} s, cached "
+            f"{out['cached'].values[-1]:.2f} s, preset {out['preset'].values[-1]:.2f} s, "
+            f"switch {out['switch'].values[-2]:.2f} / {out['switch'].values[-1]:.2f} s",
+            flush=True,
+        )
+    return out
+
+
+def time_tabs(page: Any, base_url: str, repeats: int, timeout_s: float) -> Series:
+    """Bound terms: click 'How terms move', then 'Breakdown' (each time the open tab's
+    chart is drawn), ``repeats`` times at the defaults."""
+    open_page(page, f"{base_url}/Bound_terms", timeout_s)
+    series = Series()
+    for _ in range(repeats):
+        for label in TABS:
+            tab = page.get_by_role("tab", name=label)
+            latency, busy = time_action(
+                page, tab.click, f"tab {label}", timeout_s, event="pointerdown"
+            )
+            series.values.append(latency)
+            series.busy.append(busy)
+    print(f"  tabs: median {statistics.median(series.values):.2f} s", flush=True)
+    return series
+
+
+def time_fresh_server(browser: Any, args: argparse.Namespace) -> tuple[float, float]:
+    """A freshly started server: first load of Distributions in a fresh browser, then at
+    once its first 'Download PNG' (click -> complete file). Seconds each."""
+    log_path = Path(tempfile.mkdtemp(prefix="ggmi-bench-fresh-")) / "server.log"
+    with streamlit_server(log_path) as (base_url, _pid):
+        context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+        try:
+            page = context.new_page()
+            load = load_seconds(page, base_url, PAGES[0], args.timeout)
+            button = page.get_by_role("button", name="Download PNG").first
+            button.scroll_into_view_if_needed()
+            t0 = time.perf_counter()
+            with page.expect_download(timeout=args.timeout * 1000) as info:
+                button.click()
+            Path(info.value.path()).read_bytes()
+            first_png = time.perf_counter() - t0
+        finally:
+            context.close()
+    print(f"  fresh server: first load {load:.2f} s, first PNG {first_png:.2f} s", flush=True)
+    return load, first_png
+
+
 @dataclass
 class Results:
     """Everything one run measured (seconds)."""
@@ -462,6 +707,8 @@ class Results:
     direct_png_px: dict[str, tuple[int, int]] = field(default_factory=dict)
     e2e_png: dict[str, Series] = field(default_factory=dict)
     e2e_png_px: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: (measurement, page, series, target in s or None, note), in table order.
+    extra: list[tuple[str, str, Series, float | None, str]] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)
     png_pause_s: float = 1.0
     versions: dict[str, str] = field(default_factory=dict)
@@ -494,9 +741,69 @@ def run_browser(args: argparse.Namespace, base_url: str, results: Results) -> No
                     page, base_url, spec, runs, args.png_pause, args.timeout
                 )
                 results.e2e_png[spec.title], results.e2e_png_px[spec.title] = series, size
+            run_interactions(args, base_url, browser, page, results)
             context.close()
+            if args.fresh_starts:
+                print("fresh servers: first load and first PNG ...", flush=True)
+                loads, pngs = Series(), Series()
+                for _ in range(args.fresh_starts):
+                    load, png = time_fresh_server(browser, args)
+                    loads.values.append(load)
+                    pngs.values.append(png)
+                results.extra += [
+                    ("first page load, fresh server and browser", "Distributions", loads,
+                     FIRST_LOAD_TARGET_S, "a server just started; its first visitor"),
+                    ("first PNG download after start (click -> file)", "Distributions", pngs,
+                     FIRST_PNG_TARGET_S, "clicked as soon as that first load finished"),
+                ]  # fmt: skip
         finally:
             browser.close()
+
+
+def _busy_note(series: Series, extra: str = "") -> str:
+    busy = summarize(series.busy)
+    note = "" if busy is None else f"page busy (long tasks): median {busy['median']:.2f} s"
+    return "; ".join(x for x in (note, extra) if x)
+
+
+def run_interactions(
+    args: argparse.Namespace, base_url: str, browser: Any, page: Any, results: Results
+) -> None:
+    """The drag, the KL Gap page, the tabs and fresh-browser loads (warm server)."""
+    seeds = [seed + 10_000 for seed in results.seeds]  # fresh again: never computed
+    print("Distributions: mouse drag K 2 -> 8 ...", flush=True)
+    drag, landed = time_drag(page, base_url, seeds, args.timeout)
+    results.extra.append(
+        ("mouse drag K 2 -> 8, release -> chart (cold)", "Distributions", drag, DRAG_TARGET_S,
+         _busy_note(drag, f"landed on K = {', '.join(map(str, sorted(set(landed))))}"))
+    )  # fmt: skip
+    print("KL Gap curves: fixed letter, preset, divergence switch ...", flush=True)
+    gap = time_gap_page(page, base_url, [seed + 20_000 for seed in results.seeds], args.timeout)
+    results.extra += [
+        ("fixed-letter slider (J) -> sweep, cold", GAP_PAGE.title, gap["cold"],
+         GAP_COLD_TARGET_S, _busy_note(gap["cold"], "K swept 2..15, 20 scenarios a value")),
+        ("fixed-letter slider (J) -> sweep, cached", GAP_PAGE.title, gap["cached"],
+         GAP_CACHED_TARGET_S, _busy_note(gap["cached"])),
+        ("Figure-4 preset click -> sweep", GAP_PAGE.title, gap["preset"],
+         PRESET_TARGET_S, _busy_note(gap["preset"], "published estimator; stored points")),
+        ("divergence switch on the preset (published <-> JS)", GAP_PAGE.title, gap["switch"],
+         PRESET_TARGET_S, _busy_note(gap["switch"], "stored points")),
+    ]  # fmt: skip
+    print("Bound terms: tab switches ...", flush=True)
+    tabs = time_tabs(page, base_url, args.repeats, args.timeout)
+    results.extra.append(
+        ("tab switch -> chart", "Bound terms", tabs, TAB_TARGET_S,
+         _busy_note(tabs, "'How terms move' <-> 'Breakdown', cached after the first"))
+    )  # fmt: skip
+    print("first loads in a fresh browser (warm server) ...", flush=True)
+    pages = (HOME_PAGE, *PAGES, GAP_PAGE)
+    for title, series in time_fresh_loads(
+        browser, base_url, pages, max(3, args.repeats // 2), args.timeout
+    ).items():
+        results.extra.append(
+            ("first page load, fresh browser (warm server)", title, series, FIRST_LOAD_TARGET_S,
+             "navigation start -> every chart drawn, app idle")
+        )  # fmt: skip
 
 
 # ------------------------------------------------------------------ report
@@ -517,9 +824,10 @@ def table(results: Results) -> str:
     rows: list[tuple[str, str, Series, float | None, str]] = []
     for spec in PAGES:
         t = spec.title
+        cold_target, cached_target = SLIDER_TARGETS_S[t]
         for label, series, target in (
-            ("slider -> chart, cold", results.cold.get(t), COLD_TARGET_S),
-            ("slider -> chart, cached", results.cached.get(t), CACHED_TARGET_S),
+            ("slider -> chart, cold", results.cold.get(t), cold_target),
+            ("slider -> chart, cached", results.cached.get(t), cached_target),
         ):
             if series is not None:
                 busy = summarize(series.busy)
@@ -544,6 +852,7 @@ def table(results: Results) -> str:
                 ("PNG download, click -> file (warm)", t, results.e2e_png[t], None,
                  f"{w} x {h} px; no target, shown for the whole path")
             )  # fmt: skip
+    rows += results.extra
     lines = [
         "| measurement | page | n | median | p90 | min | target | meets (median) | note |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -638,6 +947,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--png-pause", type=float, default=1.0, help="seconds between timed PNG exports"
     )
+    parser.add_argument(
+        "--fresh-starts", type=int, default=3,
+        help="servers started afresh for the first-load and first-PNG rows (0: skip)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -676,7 +989,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not os.access(CHROMIUM, os.X_OK):
         raise SystemExit(f"no Chromium at {CHROMIUM}; install Debian's 'chromium'")
-    command = shlex.join(["/tmp/venv/bin/python", "bench/bench_browser.py", *sys.argv[1:]])
+    command = shlex.join(["python", "bench/bench_browser.py", *sys.argv[1:]])
     started = datetime.datetime.now()
     results = Results(seeds=fresh_seeds(args.repeats, args.seed_base), png_pause_s=args.png_pause)
     for package in ("streamlit", "plotly", "kaleido"):

@@ -1,6 +1,6 @@
 """Benchmark of ggmi_core against the published approach (run by hand, never in tests).
 
-    /tmp/venv/bin/python bench/bench_core.py [--repeats 3] [--published-per-value 1]
+    python bench/bench_core.py [--repeats 3] [--published-per-value 1]
 
 Measures, in one run:
 
@@ -194,6 +194,29 @@ def bench_slider(repeats: int) -> list[float]:
     return times
 
 
+def project_published_table(rounds_sampled: int = 40, workers: int = 2) -> dict[str, float]:
+    """Projected wall time of ``make_figure4_assets.py --metrics kl_published`` at its
+    1,000 scenarios a value: per-scenario time measured at each letter's ends (2 and 15,
+    ``rounds_sampled`` scenarios each, one process), interpolated linearly over 2..15,
+    times 1,000 scenarios, summed over the 42 values, divided by ``workers``."""
+    per_scenario = {}
+    for letter in ("K", "J", "L"):
+        for value in (2, 15):
+            config = ScenarioConfig().replace(**{letter: value})
+            start = time.perf_counter()
+            simulate(config, rounds=rounds_sampled, metric="kl_published")
+            per_scenario[letter, value] = (time.perf_counter() - start) / rounds_sampled
+    total = 0.0
+    for letter in ("K", "J", "L"):
+        low, high = per_scenario[letter, 2], per_scenario[letter, 15]
+        total += sum(low + (high - low) * (v - 2) / 13 for v in FIG4_VALUES) * 1000
+    return {
+        "per_scenario_min_s": min(per_scenario.values()),
+        "per_scenario_max_s": max(per_scenario.values()),
+        "projected_s": total / workers,
+    }
+
+
 def _maxrss_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
 
@@ -209,8 +232,9 @@ def main() -> None:
     parser.add_argument("--skip-published", action="store_true", help="skip the slow part 1")
     args = parser.parse_args()
 
+    load_start = os.getloadavg()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-          f"load average {os.getloadavg()[0]:.2f}", file=sys.stderr)  # fmt: skip
+          f"load average {load_start[0]:.2f}", file=sys.stderr)  # fmt: skip
     slider = bench_slider(max(5, args.repeats))
     sweep_1, cpu_1, _ = bench_full_sweep(1, 1)
     sweep_w, cpu_w, table = bench_full_sweep(args.repeats, args.workers)
@@ -218,10 +242,15 @@ def main() -> None:
     rss_child = _maxrss_mb(resource.RUSAGE_CHILDREN)
     traced = traced_peak_mb()
     pub = None if args.skip_published else bench_published(args.published_per_value)
+    projection = project_published_table(workers=args.workers)
+    load_end = os.getloadavg()
 
     full = statistics.median(sweep_w)
     print("| measurement | value |")
     print("| --- | --- |")
+    print(f"| load average (1 / 5 / 15 min) at start; at end | "
+          f"{' / '.join(f'{x:.1f}' for x in load_start)}; "
+          f"{' / '.join(f'{x:.1f}' for x in load_end)} ({os.cpu_count()} cores) |")  # fmt: skip
     print(f"| one slider setting (100 scenarios, defaults, js), median of {len(slider)} | "
           f"{statistics.median(slider):.3f} s (best {min(slider):.3f} s) |")  # fmt: skip
     runs = ", ".join(f"{t:.2f}" for t in sweep_w)
@@ -265,6 +294,14 @@ def main() -> None:
             f"{pub['paired_diff_mean']:+.2f} +- {pub['paired_diff_sem']:.2f} nats "
             f"(correlation {pub['paired_corr']:.2f}) |"
         )
+    print(
+        f"| kl_published, one scenario of Figure 4 (one process; fastest / slowest setting) | "
+        f"{projection['per_scenario_min_s']:.3f} s / {projection['per_scenario_max_s']:.3f} s |"
+    )
+    print(
+        f"| projected `make_figure4_assets.py --metrics kl_published`, 1,000 scenarios a "
+        f"value, {args.workers} workers | {projection['projected_s'] / 60:.0f} min |"
+    )
     gaps = table.groupby("param")["gap_mean"].agg(["first", "last"])
     print(
         "\nFigure-4 js gap at value 2 -> 15:",

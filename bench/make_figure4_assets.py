@@ -11,6 +11,13 @@ written as ``assets/figure4_<metric>.csv`` with the columns of
 names the swept letter). Every row equals ``figure4_row(metric, param, value)``, i.e.
 ``simulate`` on that setting, so it can be checked cheaply.
 
+The KL Gap page's presets read stored points instead (``--points``): the same 42
+settings for every divergence at the page's default 20 scenarios a value, as summary rows
+(``assets/figure4_points.csv``, keyed by the exact setting) and every scenario's gap
+(``assets/figure4_point_gaps.csv``); about 2 minutes on 2 loaded cores::
+
+    nice -n 19 python bench/make_figure4_assets.py --points --workers 2
+
 Why 1,000 scenarios: a single scenario's published-estimator gap has a standard deviation
 of about 4.6 nats at K=J=L=2, so 100 scenarios leave a standard error near 0.46 nats, as
 large as the differences between neighbouring points; 1,000 bring it to about 0.15.
@@ -19,8 +26,10 @@ large as the differences between neighbouring points; 1,000 bring it to about 0.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ggmi_core.config import DEFAULT_N_MC, ScenarioConfig  # noqa: E402
-from ggmi_core.simulation import summary_row, sweep_params  # noqa: E402
+from ggmi_core.metrics import METRICS as ALL_METRICS  # noqa: E402
+from ggmi_core.simulation import gap_point, summary_row, sweep_params  # noqa: E402
 
 ASSETS = ROOT / "assets"
 PARAMS = ("K", "J", "L")
@@ -38,6 +48,44 @@ VALUES = tuple(range(2, 16))
 ROUNDS = 1000
 SEED = 0
 METRICS = ("kl_published", "js")
+
+
+#: Stored sweep points for the KL Gap page's Figure-4 presets: every metric, at the page's
+#: default scenarios per value (the presets keep it), so a preset click or a metric switch
+#: shows stored numbers instead of computing (``ggmi_app.cached.stored_sweep``).
+POINT_ROUNDS = 20
+POINTS_PATH = ASSETS / "figure4_points.csv"
+POINT_GAPS_PATH = ASSETS / "figure4_point_gaps.csv"
+
+
+def config_key(config: ScenarioConfig) -> str:
+    """The exact setting a stored point belongs to (JSON of every field, sorted keys)."""
+    return json.dumps(config.to_dict(), sort_keys=True)
+
+
+def _point(task: tuple[str, str, int, int, int]) -> tuple[dict[str, Any], list[float]]:
+    metric, param, value, rounds, n_mc = task
+    config = ScenarioConfig(seed=SEED).replace(**{param: value})
+    row, gaps = gap_point(config, param, rounds, metric, n_mc)
+    return {"config": config_key(config), **row}, gaps.tolist()
+
+
+def figure4_points(
+    metrics: tuple[str, ...], rounds: int = POINT_ROUNDS, workers: int = 2
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Summary rows (``config`` + ``SUMMARY_COLUMNS``) of the 42 Figure-4 settings per
+    metric, and every scenario's gap (``point, scenario, gap``; ``point`` is the summary
+    row's position; nats, TV a probability)."""
+    tasks = [(m, p, v, rounds, DEFAULT_N_MC) for m in metrics for p in PARAMS for v in VALUES]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(_point, tasks))
+    rows = [row for row, _ in results]
+    gaps = [
+        {"point": point, "scenario": i, "gap": g}
+        for point, (_, point_gaps) in enumerate(results)
+        for i, g in enumerate(point_gaps)
+    ]
+    return pd.DataFrame(rows), pd.DataFrame(gaps)
 
 
 def asset_path(metric: str) -> Path:
@@ -73,8 +121,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Write assets/figure4_<metric>.csv.")
     parser.add_argument("--metrics", nargs="+", default=list(METRICS), choices=METRICS)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--points",
+        action="store_true",
+        help=f"write the presets' stored points ({POINTS_PATH.name}, {POINT_GAPS_PATH.name}: "
+        f"every metric, {POINT_ROUNDS} scenarios a value) instead of the tables",
+    )
     args = parser.parse_args()
     ASSETS.mkdir(exist_ok=True)
+    if args.points:
+        start = time.perf_counter()
+        rows, gaps = figure4_points(tuple(ALL_METRICS), workers=args.workers)
+        rows.to_csv(POINTS_PATH, index=False)
+        gaps.to_csv(POINT_GAPS_PATH, index=False)
+        print(f"wrote {POINTS_PATH} and {POINT_GAPS_PATH} in {time.perf_counter() - start:.1f} s")
+        return
     for metric in args.metrics:
         start = time.perf_counter()
         table = figure4_table(metric, workers=args.workers)

@@ -13,6 +13,7 @@ count a slider offers (the KL Gap curves and Bound terms pages both use them).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -177,6 +178,67 @@ def run_sweep(
     points = run_jobs(jobs, text or f"Sweeping {param} over {len(values)} values")
     rows = [row for row, _ in points]
     return pd.DataFrame(rows), per_scenario_table(list(values), [gaps for _, gaps in points])
+
+
+#: Stored sweep points (written by ``bench/make_figure4_assets.py --points``): summary rows
+#: keyed by the exact setting, and every scenario's gap by row position.
+STORED_POINTS: Final[str] = "figure4_points.csv"
+STORED_POINT_GAPS: Final[str] = "figure4_point_gaps.csv"
+
+
+def _config_key(config: ScenarioConfig) -> str:
+    """The exact setting of a stored point (the writer's key: JSON, sorted keys)."""
+    return json.dumps(config.to_dict(), sort_keys=True)
+
+
+@st.cache_resource(show_spinner=False)
+def stored_points() -> dict[tuple[str, str, int, int], tuple[dict[str, Any], np.ndarray]]:
+    """``{(config key, metric, rounds, n_mc): (summary row, gaps (R,))}`` from ``assets/``.
+
+    Empty when the files are missing. Loaded once per server (about 0.2 MB).
+    """
+    rows_path, gaps_path = ASSETS / STORED_POINTS, ASSETS / STORED_POINT_GAPS
+    if not (rows_path.is_file() and gaps_path.is_file()):
+        return {}
+    rows = pd.read_csv(rows_path)
+    gaps = pd.read_csv(gaps_path)
+    by_point = {int(p): g["gap"].to_numpy() for p, g in gaps.groupby("point", sort=False)}
+    points = {}
+    for i, row in enumerate(rows.to_dict("records")):
+        key = (row.pop("config"), row["metric"], int(row["rounds"]), int(row["n_mc"]))
+        points[key] = (row, by_point[i])
+    return points
+
+
+def stored_sweep(
+    settings: dict[str, Any],
+    param: str,
+    values: Sequence[float],
+    rounds: int,
+    metric: str,
+    n_mc: int,
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """``run_sweep``'s result from stored points, or None unless every value is stored.
+
+    A point is served only for exactly the same setting (every field, seed included),
+    divergence, scenario count and Monte Carlo draws as it was computed with, so the
+    numbers are those ``run_sweep`` would compute (a test recomputes some).
+    """
+    points = stored_points()
+    if not points:
+        return None
+    base = ScenarioConfig.from_dict(settings)
+    found = []
+    for value in values:
+        config = base.replace(**{param: value})
+        key = (_config_key(config), metric, int(rounds), int(n_mc))
+        if key not in points:
+            return None
+        row, gaps = points[key]
+        # a setting shared by two sweeps (K = J = L = 2) may be stored under either letter
+        found.append(({**row, "param": param, "value": getattr(config, param)}, gaps))
+    summary = pd.DataFrame([row for row, _ in found])
+    return summary, per_scenario_table(list(values), [gaps for _, gaps in found])
 
 
 @st.cache_data(max_entries=4, ttl=CACHE_TTL_S, show_spinner=False)

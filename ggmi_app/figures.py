@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Final
 
@@ -28,10 +29,25 @@ from ggmi_viz.export import (
     figure_to_png,
     figure_to_svg,
     png_export_available,
+    warm_up_in_background,
 )
 from ggmi_viz.theme import EXPORT_HEIGHT, EXPORT_WIDTH, apply_theme
 
 _LOG = logging.getLogger(__name__)
+
+
+def _warm_exporter_under_a_server() -> None:
+    """Start the PNG exporter's browser in the background when a server loads this module.
+
+    Every page imports this module on the server's first request, so a visitor's first
+    download finds Chromium started. Only under ``streamlit run`` (which loads
+    ``streamlit.web.bootstrap``): tests and scripts importing the module start nothing.
+    """
+    if "streamlit.web.bootstrap" in sys.modules:
+        warm_up_in_background()
+
+
+_warm_exporter_under_a_server()
 
 PNG_SCALE: Final[int] = 2
 PNG_TIMEOUT_S: Final[float] = 20.0

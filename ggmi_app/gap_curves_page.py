@@ -8,13 +8,22 @@ import pandas as pd
 import streamlit as st
 from pandas.util import hash_pandas_object
 
-from ggmi_app.cached import budget_capped, figure4_tables, max_rounds, run_sweep, sweep_cost
+from ggmi_app.cached import (
+    STORED_POINTS,
+    budget_capped,
+    figure4_tables,
+    max_rounds,
+    run_sweep,
+    stored_sweep,
+    sweep_cost,
+)
 from ggmi_app.figures import cached_figures, show_figure
 from ggmi_app.messages import INFO_ICON, error_boundary, show_error
 from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
 from ggmi_app.scenario_params import (
     METRIC_PARAM,
     N_MC_PARAM,
+    ROUNDS_DEFAULT,
     SCENARIO_SCHEMA,
     SHARED_SCHEMA,
     SWEEP_DEFAULT_RANGES,
@@ -26,6 +35,7 @@ from ggmi_app.scenario_params import (
 )
 from ggmi_app.state import apply_preset, keyed, preset_buttons, sidebar_controls
 from ggmi_core.budget import check_budget, work_budget
+from ggmi_core.config import DEFAULT_N_MC
 from ggmi_viz.gap_curves import (
     ESTIMATOR_NOTE,
     FIGURE4_CAPTION,
@@ -70,11 +80,15 @@ def range_settings(param: str) -> dict[str, Any]:
 
 def figure4_preset(letter: str, metric: str = "kl_published") -> dict[str, Any]:
     """Settings of one column of the paper's Figure 4: sweep ``letter`` over 2..15."""
+    # Seed, Monte Carlo draws and scenario count are fixed too: with them the preset
+    # names one exact setting, whose points are stored (every divergence), so a click or
+    # a switch of divergence shows stored numbers at once (``cached.stored_sweep``).
     return {
         "K": 2, "J": 2, "L": 2, "n_anchor_per_component": 50, "n_synthetic": 200,
         "dim": 2, "noise_std": 0.0, "adherence": 0.0, "cov_recipe": "published",
-        "metric": metric, f"{PREFIX}sweep": letter, **range_settings(letter),
-        f"{PREFIX}band": "std",
+        "seed": 0, "metric": metric, "n_mc": DEFAULT_N_MC,
+        f"{PREFIX}sweep": letter, **range_settings(letter),
+        f"{PREFIX}rounds": ROUNDS_DEFAULT, f"{PREFIX}band": "std",
     }  # fmt: skip
 
 
@@ -185,6 +199,28 @@ def _figure4(lecture: bool) -> None:
         st.info(ESTIMATOR_NOTE, icon=INFO_ICON)
 
 
+STORED_NOTE: Final[str] = (
+    "Stored results: these exact settings (seed included) were computed ahead of time with "
+    f"this code and are read from assets/{STORED_POINTS}; nothing was computed now."
+)
+
+
+def _sweep_results(args: tuple) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """``(summary, per_scenario, source note)``: stored points when these exact settings
+    were computed ahead (the Figure-4 presets), else a live, budget-checked sweep."""
+    stored = stored_sweep(*args)
+    if stored is not None:
+        return (*stored, STORED_NOTE)
+    settings, swept, xs, rounds, metric, n_mc = args
+    per_round = sweep_cost(settings, swept, xs, 1, metric, n_mc)
+    check_budget(
+        sweep_cost(*args),
+        what=f"This sweep ({len(xs)} values x {rounds} scenarios; at most "
+        f"{int(work_budget() // per_round)} scenarios per value fit)",
+    )
+    return (*run_sweep(*args), "Computed live on this server.")
+
+
 def _your_sweep(values: dict[str, Any], lecture: bool) -> None:
     swept = values["sweep"]
     st.header(f"Your sweep: {param_label(swept)}")
@@ -199,13 +235,7 @@ def _your_sweep(values: dict[str, Any], lecture: bool) -> None:
     settings = config.to_dict()
     args = (settings, swept, xs, values["rounds"], values["metric"], values["n_mc"])
     with error_boundary("your sweep"):
-        per_round = sweep_cost(settings, swept, xs, 1, values["metric"], values["n_mc"])
-        check_budget(
-            sweep_cost(*args),
-            what=f"This sweep ({len(xs)} values x {values['rounds']} scenarios; at most "
-            f"{int(work_budget() // per_round)} scenarios per value fit)",
-        )
-        summary, per_scenario = run_sweep(*args)
+        summary, per_scenario, source = _sweep_results(args)
         bands = ("std", "quantile") if values["band"] == "both" else (values["band"],)
         fixed = ", ".join(f"{p} = {settings[p]}" for p in ("K", "J", "L") if p != swept)
         # ``args`` determine the cached sweep; with the display toggles they fix the figure.
@@ -232,7 +262,7 @@ def _your_sweep(values: dict[str, Any], lecture: bool) -> None:
             f"{metric_label(values['metric'])}; {values['rounds']} scenarios per value, seed "
             f"{config.seed}. Boxes show every scenario (middle half in the box, outliers as "
             "dots) because single gaps are heavy-tailed: the mean and its +- 1 std band can be "
-            "pulled far by a few scenarios, the median and 10-90% band cannot."
+            f"pulled far by a few scenarios, the median and 10-90% band cannot. {source}"
         )
         with st.expander("Numbers behind the curve"):
             st.dataframe(summary, hide_index=True, width="stretch")

@@ -156,10 +156,21 @@ def unnormalised_responsibilities(log_comp: Array) -> tuple[Array, Array, Array]
 _SAFE_TOTAL = (1e-250, 1e250)
 
 
+# exp of an argument below about -708 yields a subnormal number or 0, and takes a slow
+# path in the math library (40x slower for subnormal results, 7x for 0); a fifth of the
+# component log-densities of a typical batch lie there. Arguments are raised to this
+# floor first: exp(-700) ~ 1e-304 is a normal number, and k of them cannot change a sum
+# above _SAFE_TOTAL's lower bound (they are far below half its last bit), so every
+# total, log-total and visible responsibility is unchanged. Columns whose sum falls below
+# that bound are recomputed from the unclamped values below.
+_EXP_FLOOR = -700.0
+
+
 def _exp_and_total(log_comp: Array) -> tuple[Array, Array, Array]:
     """exp(log_comp) (R, k, n), log of its component sums (R, n), and the sums (R, n)."""
-    with np.errstate(under="ignore", over="ignore"):
-        e = np.exp(log_comp)
+    with np.errstate(under="ignore", over="ignore", invalid="ignore"):
+        e = np.maximum(log_comp, _EXP_FLOOR)
+        np.exp(e, out=e)
     total = e.sum(axis=1)
     low, high = _SAFE_TOTAL
     if total.min(initial=np.inf) > low and total.max(initial=0.0) < high:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.decomposition import PCA
 
 Array = NDArray[np.float64]
 
@@ -52,6 +51,10 @@ def principal_axes(X: Array, n_axes: int = 2) -> PrincipalAxes:
         solver = "covariance_eigh"
     else:
         solver = "arpack" if k < min(n, d) else "full"
+    # Imported here: scikit-learn (and the scipy.stats it loads) takes 1-3 s to import,
+    # and most page views (d = 2) never need a projection.
+    from sklearn.decomposition import PCA
+
     pca = PCA(n_components=k, svd_solver=solver, random_state=0).fit(X)
     comps = pca.components_
     signs = np.sign(comps[np.arange(k), np.argmax(np.abs(comps), axis=1)])

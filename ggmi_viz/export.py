@@ -407,6 +407,37 @@ def _render_locked(
     return data
 
 
+_WARM_LOCK = threading.Lock()
+_warm_started = False
+
+
+def warm_up_in_background(timeout_s: float = 60) -> threading.Thread | None:
+    """Start the browser and render one tiny PNG in a daemon thread, once per process.
+
+    The first export otherwise pays Chromium's start and plotly.js's first load (2-3 s on
+    the shared 2-core machine); a server calls this when it starts so a visitor's first
+    download finds a warm browser. Holds the export lock only while it renders, like any
+    export. Returns the thread (None when already started or export is unavailable);
+    failures are logged, never raised: the first real export then simply starts afresh.
+    """
+    global _warm_started
+    with _WARM_LOCK:
+        if _warm_started or not png_export_available()[0]:
+            return None
+        _warm_started = True
+
+    def warm() -> None:
+        try:
+            tiny = go.Figure(go.Scatter(x=[0, 1], y=[0, 1]))
+            figure_to_png(tiny, scale=1, width=64, height=48, timeout_s=timeout_s)
+        except Exception as exc:  # best effort: a real export reports its own failure
+            _LOG.warning("warming the PNG exporter failed: %s", exc)
+
+    thread = threading.Thread(target=warm, name="ggmi-export-warmup", daemon=True)
+    thread.start()
+    return thread
+
+
 def shutdown() -> None:
     """Close the warm browser (also registered to run at interpreter exit).
 

@@ -162,3 +162,53 @@ def test_figure4_comes_from_the_stored_tables_when_present(
     np.testing.assert_allclose(array(means[0]["y"]).astype(float), 0.01 * np.arange(2, 16))
     np.testing.assert_allclose(array(means[2]["y"]).astype(float), 0.01 * np.arange(2, 16) + 2)
     assert any("precomputed" in c.value and "100 scenarios" in c.value for c in at.caption)
+
+
+def _captions(at) -> str:
+    return " ".join(c.value for c in at.caption)
+
+
+def test_figure4_preset_and_divergence_switch_show_stored_points(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The presets name one exact setting whose points are stored for every divergence:
+    no sweep runs, the caption says so, every stored scenario is drawn."""
+    import ggmi_app.gap_curves_page as page
+
+    at = run_page(PAGE, SMALL)
+
+    def no_live_sweep(*args, **kwargs):
+        raise AssertionError("a stored setting must not be computed")
+
+    monkeypatch.setattr(page, "run_sweep", no_live_sweep)
+    at.button(key="_ggmi_preset::Paper Figure 4: sweep L").click().run()
+    assert not at.exception and "Stored results" in _captions(at)
+    (box,) = traces(_sweep(at), "box")
+    assert len(array(box["y"])) == 14 * ROUNDS_DEFAULT
+    at.selectbox(key="metric").set_value("tv").run()
+    assert not at.exception and "Stored results" in _captions(at)
+
+
+def test_a_setting_off_the_stored_ones_is_computed_live() -> None:
+    at = run_page(PAGE, {"seed": "1"})
+    assert "Computed live" in _captions(at) and "Stored results" not in _captions(at)
+
+
+def test_stored_points_equal_a_live_sweep() -> None:
+    """Stored points are served only for their exact setting, and equal what the live
+    sweep computes there (cheap rows: js and tv, L over 2..3)."""
+    from ggmi_app.cached import run_sweep, stored_sweep
+    from ggmi_core.config import ScenarioConfig
+
+    settings = ScenarioConfig().to_dict()
+    for metric in ("js", "tv"):
+        args = (settings, "L", [2.0, 3.0], ROUNDS_DEFAULT, metric, 2000)
+        stored_summary, stored_gaps = stored_sweep(*args)
+        live_summary, live_gaps = run_sweep(*args)
+        np.testing.assert_allclose(stored_gaps["gap"], live_gaps["gap"], rtol=1e-12)
+        for column in ("value", "gap_mean", "gap_std", "gap_q10", "div_anchor_mean"):
+            np.testing.assert_allclose(stored_summary[column], live_summary[column], rtol=1e-12)
+        assert (stored_summary["param"] == "L").all()
+    assert stored_sweep(settings, "L", [2.0, 3.0], ROUNDS_DEFAULT + 10, "js", 2000) is None
+    assert stored_sweep(settings, "L", [2.0, 3.0], ROUNDS_DEFAULT, "js", 1500) is None
+    assert stored_sweep(settings, "L", [2.0, 16.0], ROUNDS_DEFAULT, "js", 2000) is None

@@ -262,3 +262,14 @@ def test_exported_title_does_not_touch_the_left_edge() -> None:
     svg = figure_to_svg(fig).decode("utf-8")
     title = re.search(r'<text class="gtitle"[^>]*\sx="([0-9.]+)"', svg)
     assert title is not None and float(title.group(1)) >= TITLE_PAD_PX
+
+
+@needs_chromium
+def test_warm_up_starts_the_browser_once_in_the_background(monkeypatch) -> None:
+    monkeypatch.setattr(export, "_warm_started", False)
+    export.shutdown()
+    thread = export.warm_up_in_background()
+    assert thread is not None and export.warm_up_in_background() is None
+    thread.join(timeout=60)
+    assert export._browser is not None and export._browser.started
+    assert export.figure_to_png(_figure(), scale=1).startswith(export.PNG_MAGIC)
