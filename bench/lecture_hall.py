@@ -139,9 +139,7 @@ class Client:
         if result.query_string is not None:
             self.query = result.query_string
         label = kind if kind != "poll" or not full_run else "follow"
-        self.log.runs.append(
-            Run(t1, t1 - t0 if ended else None, self.page, label, self.index)
-        )
+        self.log.runs.append(Run(t1, t1 - t0 if ended else None, self.page, label, self.index))
         where = f"session {self.index} {self.page} {kind}"
         if not ended:
             self.log.errors.append(f"{where}: no end of run within {self.timeout_s:g} s")
@@ -189,8 +187,10 @@ class Client:
             return None
         slider = sliders[int(rng.integers(len(sliders)))]
         now = slider.state.double_array_value.data[0]
-        high = min(slider.high, MAX_COMPONENTS) if slider.label[:2] in {"K:", "J:", "L:"} else (
-            slider.high
+        high = (
+            min(slider.high, MAX_COMPONENTS)
+            if slider.label[:2] in {"K:", "J:", "L:"}
+            else (slider.high)
         )
         options = [v for v in (now - slider.step, now + slider.step) if slider.low <= v <= high]
         if not options:

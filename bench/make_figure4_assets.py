@@ -4,6 +4,9 @@ The committed tables were written by (from the repository root, nice'd on 2 core
 
     nice -n 19 python bench/make_figure4_assets.py --metrics js kl_published --workers 2
 
+(kl_published, the published histogram estimator, took 2,395 s on 2 workers of a busy
+2-core machine; js a few minutes.)
+
 For each metric: K, J and L each swept over 2..15 with the other two at 2 (defaults
 otherwise, ``ScenarioConfig().seed`` = ``SEED`` = 0), ``ROUNDS`` = 1,000 scenarios a value,
 written as ``assets/figure4_<metric>.csv`` with the columns of

@@ -77,7 +77,7 @@ div[data-testid="stCaptionContainer"] { opacity: 1; }
 /* Slider value and tick labels stay clear of the track at the larger size. */
 [data-testid="stSliderThumbValue"] { line-height: 1.1; transform: translateY(-0.45rem); }
 [data-testid="stSliderTickBar"] { line-height: 1.1; }
-[data-testid="stToolbar"],
+/* The toolbar stays: it holds the button that opens the collapsed sidebar. */
 [data-testid="stDecoration"],
 [data-testid="stAppDeployButton"],
 [data-testid="stMainMenu"],

@@ -9,7 +9,6 @@ browser context, reopens the same values.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -36,12 +35,11 @@ LIGHT = (
 
 
 def _open_sidebar(page: Any) -> None:
-    """Lecture mode may start with the sidebar collapsed: open it to reach its controls."""
-    button = page.locator('[data-testid="stExpandSidebarButton"]')
-    with contextlib.suppress(Exception):
-        if button.count() and button.first.is_visible():
-            button.first.click()
-            page.locator(".st-key-ggmi_page_links").wait_for(state="visible")
+    """Lecture mode starts with the sidebar collapsed: its own button must open it."""
+    box = page.locator('[data-testid="stSidebar"]').bounding_box()
+    if box is None or box["width"] < 50:
+        page.locator('[data-testid="stExpandSidebarButton"]').click()  # fails if hidden
+        page.locator(".st-key-ggmi_page_links").wait_for(state="visible")
 
 
 def _slider_value(page: Any, label: str) -> float:
