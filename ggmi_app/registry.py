@@ -158,7 +158,11 @@ def run_page(key: str) -> None:
     while this one is shown.
     """
     page = PAGES_BY_KEY[key]
-    follow_room(key)  # a student in a lecture room takes the lecturer's page and settings
+    # A student in a lecture room takes the lecturer's settings, and page.
+    lecturers_page = follow_room(key, all_settings())
+    if lecturers_page in PAGES_BY_KEY:
+        with suppress(StreamlitPageNotFoundError):  # a page run on its own cannot move
+            st.switch_page(PAGES_BY_KEY[lecturers_page].entry, query_params=url_settings())
     links = st.sidebar.container(key="ggmi_page_links")
     shown = dict(SHARED_SETTINGS) | page.settings()
     lecture = begin_page(page.title, page.icon, shown, all_settings(), page.key)

@@ -43,11 +43,12 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException, StreamlitPageNotFoundError
+from streamlit.errors import StreamlitAPIException
 
 from ggmi_app.messages import escape_markdown
 from ggmi_app.result_store import RESULT_CACHE_ENV, KeyValueStore, MemoryKV, RedisKV
 from ggmi_app.scenario_params import LECTURE_KEY
+from ggmi_app.state import Keyed, written_settings
 
 _LOG = logging.getLogger(__name__)
 
@@ -312,12 +313,7 @@ def _say(kind: str, text: str) -> None:
 
 def _published_settings() -> dict[str, str]:
     """The URL texts of this session's settings (written this run), lecture mode left out."""
-    from ggmi_app.registry import all_settings
-
-    known = all_settings()
-    return {
-        k: v for k, v in st.query_params.to_dict().items() if k in known and k not in NOT_FOLLOWED
-    }
+    return {k: v for k, v in written_settings().items() if k not in NOT_FOLLOWED}
 
 
 def _start_following(code: str) -> None:
@@ -353,11 +349,8 @@ def _join(text: object) -> None:
     st.query_params[URL_KEY] = code
 
 
-def _apply(state: RoomState, here: str) -> None:
-    """Make this session show the room's page and settings (before widgets are drawn)."""
-    from ggmi_app.registry import PAGES_BY_KEY, all_settings
-
-    known = all_settings()
+def _apply(state: RoomState, known: Keyed) -> None:
+    """Make this session hold the room's settings (before widgets are drawn)."""
     texts: dict[str, str] = {}
     for key, param in known.items():
         if key in NOT_FOLLOWED:
@@ -373,27 +366,26 @@ def _apply(state: RoomState, here: str) -> None:
                 _LOG.warning("room %s: ignored bad value for %s", state.code, key)
         st.session_state[key] = value
     st.session_state[_VERSION] = state.version
+    # The URL says what the session now holds (one history entry).
     query = texts | {URL_KEY: state.code}
-    target = PAGES_BY_KEY.get(state.page)
-    if target is not None and target.key != here:
-        try:
-            st.switch_page(target.entry, query_params=query)
-        except StreamlitPageNotFoundError:  # a page run on its own has no navigation
-            pass
-    # Same page: the URL says what the session now holds (one history entry).
     try:
         st.query_params.from_dict(query)
     except StreamlitAPIException:  # a key bound to a widget may not be rewritten
         st.query_params.update(query)
 
 
-def follow_room(page_key: str) -> None:
+def follow_room(page_key: str, known: Keyed) -> str | None:
     """First step of every run: join from ``?room=``, apply what the poll saw.
 
-    May end the run with a page switch (to the lecturer's page).
+    Args:
+        page_key: the page this run shows.
+        known: every setting of the app (key -> param).
+
+    Returns:
+        The key of the lecturer's page when the session should move there, else None.
     """
     if _LEAD in st.session_state:
-        return
+        return None
     url_room = st.query_params.get(URL_KEY)
     if url_room is not None and url_room != st.session_state.get(_URL_SEEN):
         st.session_state[_URL_SEEN] = url_room
@@ -403,15 +395,16 @@ def follow_room(page_key: str) -> None:
                 st.query_params.pop(URL_KEY, None)
     code = st.session_state.get(_FOLLOW)
     if not code:
-        return
+        return None
     pending = st.session_state.pop(_PENDING, None)
     if pending is None and st.session_state.get(_VERSION) is not None:
-        return
+        return None
     state = pending if pending is not None else rooms().read(code)
     if state is None:
         _stop_following("warning", f"Room {code} has ended; you are on your own now.")
-        return
-    _apply(state, page_key)
+        return None
+    _apply(state, known)
+    return state.page if state.page != page_key else None
 
 
 @st.fragment(run_every=POLL_INTERVAL_S)

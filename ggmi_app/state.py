@@ -61,6 +61,7 @@ _WRITTEN: Final[str] = "_ggmi_url_written"
 _NOTICES: Final[str] = "_ggmi_url_notices"
 _UPLOAD_MSG: Final[str] = "_ggmi_upload_msg"
 _PAGE: Final[str] = "_ggmi_page"
+_DRAWN: Final[str] = "_ggmi_drawn_params"
 
 
 def keyed(schema: Schema, prefix: str = "") -> dict[str, Param]:
@@ -189,6 +190,11 @@ def sync_url(known: Keyed) -> None:
     st.session_state[_WRITTEN] = {k: v for k, v in st.query_params.to_dict().items() if k in synced}
 
 
+def written_settings() -> dict[str, str]:
+    """The URL texts of the settings this session last wrote (non-default ones only)."""
+    return dict(st.session_state.get(_WRITTEN) or {})
+
+
 def url_settings() -> dict[str, str]:
     """The URL's settings as written this run (for links that carry them to a page)."""
     return st.query_params.to_dict()
@@ -254,12 +260,17 @@ def sidebar_controls(schema: Schema, *, prefix: str = "", container: Any = None)
     if missing:
         restore_state(missing)
     target = st.sidebar if container is None else container
+    drawn: dict[str, str] = st.session_state.setdefault(_DRAWN, {})
     values: dict[str, Any] = {}
     for key, param in params.items():
         # A value outside a (budget-lowered) range would make Streamlit raise.
         valid = _valid_or_default(param, st.session_state[key])
-        if valid != st.session_state[key]:
+        # A widget whose range, label or help changed is a new widget to Streamlit, which
+        # would give it its own default (a slider's minimum) unless the value comes
+        # through the Session State API in this run.
+        if valid != st.session_state[key] or drawn.get(key) != repr(param):
             st.session_state[key] = valid
+        drawn[key] = repr(param)
         values[param.name] = _valid_or_default(param, _draw_widget(target, param, key))
     # Usually a no-op: the run began by writing the URL. A value lowered by the budget or
     # a range offered for a new sweep changes here.
