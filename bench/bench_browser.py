@@ -1,6 +1,6 @@
 """Browser benchmark: slider move -> redrawn chart (cold and cached) and warm PNG export.
 
-What it measures (issue 3's targets: cached under 0.3 s, cold under 1 s, warm PNG
+What it measures (targets: cached under 0.3 s, cold under 1 s, warm PNG
 export under 0.4 s):
 
 * **Slider -> chart**, on the Distributions page and on the Bound terms page at the

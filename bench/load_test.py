@@ -18,7 +18,7 @@ Run from the repo root::
 
     /tmp/venv/bin/python bench/load_test.py --sessions 20
 
-Targets (issue 6): zero errors; p95 under 3 s at the default settings.
+Targets: zero errors; p95 under 3 s at the default settings.
 """
 
 from __future__ import annotations

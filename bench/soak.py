@@ -13,7 +13,7 @@ Run from the repo root::
 
     /tmp/venv/bin/python bench/soak.py --interactions 500
 
-Target (issue 6): memory growth after warm-up under 100 MB, no exception shown.
+Target: memory growth after warm-up under 100 MB, no exception shown.
 ``tests/app/test_soak_short.py`` runs a short version of the same loop in the test suite.
 """
 
