@@ -1,4 +1,4 @@
-"""Shared helpers of the hardening tests (issue 6): page discovery and 'nothing leaked' checks.
+"""Shared helpers of the hardening tests: page discovery and 'nothing leaked' checks.
 
 Import as ``from hardening_helpers import ...`` (pytest puts ``tests/app`` on ``sys.path``).
 """

@@ -167,3 +167,33 @@ def download_bytes(
     download = info.value
     path = download.path()
     return download.suggested_filename, Path(path).read_bytes()
+
+
+def open_and_draw(page: Any, url: str) -> None:
+    """Open ``url`` and wait until the title shows, every chart is drawn and the app idles."""
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stMainBlockContainer"] h1')
+    wait_for_app_idle(page)
+    plotly_figure_json(page, 0)  # waits until every chart on the page is drawn
+    wait_for_app_idle(page)
+
+
+#: Pixels two boxes may share, or stick out, before it counts (anti-aliased edges).
+BOX_TOLERANCE_PX = 1.0
+
+
+def box_overlap(a: dict[str, float], b: dict[str, float]) -> float:
+    """Area (px^2) two boxes share beyond the tolerance, 0 when they are clear."""
+    dx = min(a["right"], b["right"]) - max(a["left"], b["left"]) - BOX_TOLERANCE_PX
+    dy = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) - BOX_TOLERANCE_PX
+    return max(dx, 0.0) * max(dy, 0.0)
+
+
+def box_inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
+    """Whether ``inner`` lies within ``outer`` (up to the tolerance)."""
+    return (
+        inner["left"] >= outer["left"] - BOX_TOLERANCE_PX
+        and inner["top"] >= outer["top"] - BOX_TOLERANCE_PX
+        and inner["right"] <= outer["right"] + BOX_TOLERANCE_PX
+        and inner["bottom"] <= outer["bottom"] + BOX_TOLERANCE_PX
+    )

@@ -12,12 +12,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_helpers import IDLE_TIMEOUT_MS, plotly_figure_json, wait_for_app_idle
+from browser_helpers import (
+    IDLE_TIMEOUT_MS,
+    box_inside,
+    box_overlap,
+    open_and_draw,
+)
 
 PAGES = ("", "Distributions", "KL_Gap_curves", "Bound_terms", "Diagnostics")
 VIEWPORTS = ((1280, 720), (1024, 768))
 #: Pixels two boxes may share before they count as overlapping (anti-aliasing, rounding).
-TOLERANCE_PX = 1.0
 
 _BOX_JS = """
 (sel) => {
@@ -78,30 +82,6 @@ def lecture_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]
         context.close()
 
 
-def _open(page: Any, app_url: str, path: str, lecture: bool) -> None:
-    page.goto(f"{app_url}/{path}?lecture={int(lecture)}")
-    page.wait_for_selector('[data-testid="stMainBlockContainer"] h1')
-    wait_for_app_idle(page)
-    plotly_figure_json(page, 0)  # waits until every chart on the page is drawn
-    wait_for_app_idle(page)
-
-
-def _overlap(a: dict[str, float], b: dict[str, float]) -> float:
-    """Area (px^2) two boxes share beyond the tolerance, 0 when they are clear."""
-    dx = min(a["right"], b["right"]) - max(a["left"], b["left"]) - TOLERANCE_PX
-    dy = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) - TOLERANCE_PX
-    return max(dx, 0.0) * max(dy, 0.0)
-
-
-def _inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
-    return (
-        inner["left"] >= outer["left"] - TOLERANCE_PX
-        and inner["top"] >= outer["top"] - TOLERANCE_PX
-        and inner["right"] <= outer["right"] + TOLERANCE_PX
-        and inner["bottom"] <= outer["bottom"] + TOLERANCE_PX
-    )
-
-
 @pytest.mark.parametrize(
     "lecture_page", VIEWPORTS, indirect=True, ids=lambda v: "x".join(map(str, v))
 )
@@ -110,7 +90,7 @@ def test_first_screen_shows_the_title_and_the_chart_with_the_sidebar_closed(
     lecture_page: Any, app_url: str, path: str
 ) -> None:
     page = lecture_page
-    _open(page, app_url, path, lecture=True)
+    open_and_draw(page, f"{app_url}/{path}?lecture=1")
     view = page.viewport_size
 
     title = page.evaluate(_BOX_JS, '[data-testid="stMainBlockContainer"] h1')
@@ -140,17 +120,17 @@ def test_chart_titles_axis_titles_and_legends_stay_inside_and_apart(
     lecture_page: Any, app_url: str, path: str
 ) -> None:
     page = lecture_page
-    _open(page, app_url, path, lecture=True)
+    open_and_draw(page, f"{app_url}/{path}?lecture=1")
     charts = page.evaluate(_CHART_PARTS_JS)
     assert charts, "no chart drawn"
     for chart in charts:
         parts = chart["parts"]
         assert any(p["name"].startswith("gtitle") for p in parts) or not parts
         for part in parts:
-            assert _inside(part["box"], chart["chart"]), f"{part['name']} leaves its chart"
+            assert box_inside(part["box"], chart["chart"]), f"{part['name']} leaves its chart"
         for i, a in enumerate(parts):
             for b in parts[i + 1 :]:
-                assert _overlap(a["box"], b["box"]) == 0, f"{a['name']} overlaps {b['name']}"
+                assert box_overlap(a["box"], b["box"]) == 0, f"{a['name']} overlaps {b['name']}"
 
 
 @pytest.mark.parametrize("lecture_page", [VIEWPORTS[0]], indirect=True, ids=["1280x720"])
@@ -159,9 +139,9 @@ def test_lecture_type_is_larger_than_normal_type(
     lecture_page: Any, app_url: str, path: str
 ) -> None:
     page = lecture_page
-    _open(page, app_url, path, lecture=False)
+    open_and_draw(page, f"{app_url}/{path}?lecture=0")
     normal = page.evaluate(_FONTS_JS)
-    _open(page, app_url, path, lecture=True)
+    open_and_draw(page, f"{app_url}/{path}?lecture=1")
     lecture = page.evaluate(_FONTS_JS)
     for key, size in normal.items():
         if size is not None and lecture[key] is not None:

@@ -16,12 +16,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_helpers import IDLE_TIMEOUT_MS, plotly_figure_json, wait_for_app_idle
+from browser_helpers import (
+    BOX_TOLERANCE_PX,
+    IDLE_TIMEOUT_MS,
+    box_inside,
+    box_overlap,
+    open_and_draw,
+)
 
 #: Tour steps with the tallest figures and the longest titles (Figure 4, Lemma 3.1, J/L).
 TOUR_STEPS = (1, 6, 8, 9)
 PAGES = ("", "Distributions", "KL_Gap_curves", "Bound_terms", "Diagnostics", "Guided_tour")
-TOLERANCE_PX = 1.0
+
 #: WCAG 2 AA minimum contrast for normal-size text.
 MIN_CONTRAST = 4.5
 
@@ -111,36 +117,13 @@ def sized_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
         context.close()
 
 
-def _open(page: Any, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector('[data-testid="stMainBlockContainer"] h1')
-    wait_for_app_idle(page)
-    plotly_figure_json(page, 0)  # every chart drawn
-    wait_for_app_idle(page)
-
-
-def _overlap(a: dict[str, float], b: dict[str, float]) -> float:
-    dx = min(a["right"], b["right"]) - max(a["left"], b["left"]) - TOLERANCE_PX
-    dy = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) - TOLERANCE_PX
-    return max(dx, 0.0) * max(dy, 0.0)
-
-
-def _inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
-    return (
-        inner["left"] >= outer["left"] - TOLERANCE_PX
-        and inner["top"] >= outer["top"] - TOLERANCE_PX
-        and inner["right"] <= outer["right"] + TOLERANCE_PX
-        and inner["bottom"] <= outer["bottom"] + TOLERANCE_PX
-    )
-
-
 @pytest.mark.parametrize("sized_page", [(1280, 720)], indirect=True, ids=["1280x720"])
 @pytest.mark.parametrize("step", TOUR_STEPS)
 def test_tour_step_in_lecture_mode_shows_title_and_figure_with_nothing_overlapping(
     sized_page: Any, app_url: str, step: int
 ) -> None:
     page = sized_page
-    _open(page, f"{app_url}/Guided_tour?tour_step={step}&lecture=1")
+    open_and_draw(page, f"{app_url}/Guided_tour?tour_step={step}&lecture=1")
     height = page.viewport_size["height"]
     title = page.locator('[data-testid="stMainBlockContainer"] h1').first.bounding_box()
     assert title is not None and title["y"] >= 0 and title["y"] + title["height"] <= height
@@ -153,10 +136,10 @@ def test_tour_step_in_lecture_mode_shows_title_and_figure_with_nothing_overlappi
         parts = figure["parts"]
         assert any(p["name"].startswith("gtitle") for p in parts)
         for part in parts:
-            assert _inside(part["box"], figure["chart"]), f"{part['name']} leaves its chart"
+            assert box_inside(part["box"], figure["chart"]), f"{part['name']} leaves its chart"
         for i, a in enumerate(parts):
             for b in parts[i + 1 :]:
-                assert _overlap(a["box"], b["box"]) == 0, f"{a['name']} overlaps {b['name']}"
+                assert box_overlap(a["box"], b["box"]) == 0, f"{a['name']} overlaps {b['name']}"
 
 
 @pytest.mark.parametrize("sized_page", [(1280, 720)], indirect=True, ids=["1280x720"])
@@ -170,7 +153,7 @@ def test_captions_in_lecture_mode_have_enough_contrast(
 ) -> None:
     page = sized_page
     sep = "&" if "?" in path else "?"
-    _open(page, f"{app_url}/{path}{sep}lecture=1")
+    open_and_draw(page, f"{app_url}/{path}{sep}lecture=1")
     captions = page.evaluate(_CAPTION_CONTRAST_JS)
     assert captions, "no caption on the page"
     for caption in captions:
@@ -181,8 +164,8 @@ def test_captions_in_lecture_mode_have_enough_contrast(
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p or "Home")
 def test_phone_screen_has_no_sideways_overflow(sized_page: Any, app_url: str, path: str) -> None:
     page = sized_page
-    _open(page, f"{app_url}/{path}")
+    open_and_draw(page, f"{app_url}/{path}")
     box = page.evaluate(_OVERFLOW_JS)
-    assert box["mainRight"] <= box["width"] + TOLERANCE_PX, box
-    assert box["mainScroll"] <= box["mainClient"] + TOLERANCE_PX, box
-    assert box["doc"] <= box["width"] + TOLERANCE_PX, box
+    assert box["mainRight"] <= box["width"] + BOX_TOLERANCE_PX, box
+    assert box["mainScroll"] <= box["mainClient"] + BOX_TOLERANCE_PX, box
+    assert box["doc"] <= box["width"] + BOX_TOLERANCE_PX, box
