@@ -6,7 +6,8 @@ Measures, in one run:
 
 1. The published approach -- a per-scenario loop of scikit-learn ``GaussianMixture`` fits
    (K components on the anchor data, K+J+L on the synthetic data) followed by the
-   histogram KL averaged over 100 resamplings of 1,000 draws (the published code's estimator) -- on a sample
+   histogram KL averaged over 100 resamplings of 1,000 draws (the published code's
+   estimator) -- on a sample
    of Figure-4 scenarios (``--published-per-value`` scenarios for each of the 42 values),
    and ggmi_core on exactly the same scenarios (same data sets) with the same estimator
    and with ``js``. The published loop's full-sweep time is *extrapolated* from the

@@ -34,6 +34,7 @@ from ggmi_app.state import (
     Keyed,
     keyed,
     restore_state,
+    session_url,
     settings_io,
     show_url_notices,
     sync_url,
@@ -129,6 +130,29 @@ def link_to(page: PageSpec, label: str) -> None:
         st.page_link(page.entry, label=label, icon=page.icon, query_params=url_settings())
 
 
+_SWITCH: Final[str] = "_ggmi_switch_to"
+
+
+def request_switch(key: str) -> None:
+    """From a widget callback: move to page ``key`` when the next run begins."""
+    st.session_state[_SWITCH] = key
+
+
+def _switch_to(key: str, known: Keyed) -> None:
+    """Move this session to page ``key`` from the server side, settings and URL kept.
+
+    Call before any widget is drawn. A switch the server starts reaches the new page
+    without the browser's widget values, so every setting is first re-set through the
+    Session State API (which survives it). A page run on its own (tests) cannot move.
+    """
+    for setting in known:
+        if setting in st.session_state:
+            st.session_state[setting] = st.session_state[setting]
+    others = {k: v for k, v in url_settings().items() if k not in known}
+    with suppress(StreamlitPageNotFoundError):
+        st.switch_page(PAGES_BY_KEY[key].entry, query_params=others | session_url(known))
+
+
 def page_links(slot: Any) -> None:
     """The page list in ``slot`` (top of the sidebar; Streamlit's own list is off)."""
     with slot:
@@ -159,10 +183,10 @@ def run_page(key: str) -> None:
     """
     page = PAGES_BY_KEY[key]
     # A student in a lecture room takes the lecturer's settings, and page.
-    lecturers_page = follow_room(key, all_settings())
-    if lecturers_page in PAGES_BY_KEY:
-        with suppress(StreamlitPageNotFoundError):  # a page run on its own cannot move
-            st.switch_page(PAGES_BY_KEY[lecturers_page].entry, query_params=url_settings())
+    known = all_settings()
+    target = st.session_state.pop(_SWITCH, None) or follow_room(key, known)
+    if target in PAGES_BY_KEY and target != key:
+        _switch_to(target, known)
     links = st.sidebar.container(key="ggmi_page_links")
     shown = dict(SHARED_SETTINGS) | page.settings()
     lecture = begin_page(page.title, page.icon, shown, all_settings(), page.key)

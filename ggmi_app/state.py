@@ -190,6 +190,11 @@ def sync_url(known: Keyed) -> None:
     st.session_state[_WRITTEN] = {k: v for k, v in st.query_params.to_dict().items() if k in synced}
 
 
+def session_url(known: Keyed) -> dict[str, str]:
+    """The URL texts the session's values of ``known`` call for (non-default ones)."""
+    return _session_texts(known)
+
+
 def written_settings() -> dict[str, str]:
     """The URL texts of the settings this session last wrote (non-default ones only)."""
     return dict(st.session_state.get(_WRITTEN) or {})

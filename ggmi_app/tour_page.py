@@ -26,9 +26,9 @@ import streamlit as st
 from ggmi_app.figures import show_figure
 from ggmi_app.messages import INFO_ICON, error_boundary, escape_markdown
 from ggmi_app.params import IntParam
-from ggmi_app.registry import PAGES_BY_KEY, SHARED_SETTINGS
+from ggmi_app.registry import PAGES_BY_KEY, SHARED_SETTINGS, request_switch
 from ggmi_app.scenario_params import SCENARIO_SCHEMA
-from ggmi_app.state import apply_preset, keyed, sidebar_controls, url_settings
+from ggmi_app.state import apply_preset, keyed, sidebar_controls
 from ggmi_core.diagnostics import summarise_sweep
 from ggmi_viz import tour
 from ggmi_viz.export import png_export_available
@@ -270,7 +270,6 @@ STEP_KEY: Final[str] = PREFIX + STEP_PARAM.name
 #: This page's own settings (URL/widget key -> param): the current step.
 SETTINGS: Final = keyed([STEP_PARAM], PREFIX)
 
-_GOTO: Final[str] = "_tour_goto"
 _SLIDE_FAILURE: Final[str] = "_tour_slides_failed"
 
 # Visually hidden but mounted: the second button of each direction only carries the
@@ -444,7 +443,7 @@ def _open_on_page(index: int) -> None:
     if step.tab is not None:
         key, label = step.tab
         st.session_state[key] = label
-    st.session_state[_GOTO] = target.entry
+    request_switch(target.key)
 
 
 def _nav_row(step_no: int) -> None:
@@ -485,10 +484,6 @@ def _settings_line(step: Step) -> str:
 
 def main(lecture: bool) -> None:
     """The tour: the current step's words, figure, settings button and navigation."""
-    goto = st.session_state.pop(_GOTO, None)
-    if goto:
-        # The URL already holds the step's settings (written as this run began): carry it.
-        st.switch_page(goto, query_params=url_settings())
     st.html(_HIDDEN_NAV_CSS)
     with st.sidebar:
         st.subheader("Tour")

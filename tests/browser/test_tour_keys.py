@@ -45,7 +45,7 @@ def _press(page: Any, key: str, expected: int) -> None:
     page.keyboard.press(key)
     wait_for_app_idle(page, expect_rerun=True)
     page.wait_for_function(
-        "(n) => new URLSearchParams(location.search).get('tour_step') === String(n)",
+        "(n) => (new URLSearchParams(location.search).get('tour_step') ?? '1') === String(n)",
         arg=expected,
     )
     page.get_by_role("heading", name=STEPS[expected - 1].title).wait_for()
