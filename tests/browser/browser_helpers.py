@@ -152,9 +152,12 @@ def move_slider(page: Any, label: str, presses: int) -> None:
     )
     thumb.focus()
     key = "ArrowRight" if presses > 0 else "ArrowLeft"
+    # One press at a time, each waited for, as a hand on a keyboard would: under a full
+    # test suite's load a press sent while the previous rerun is starting was seen lost
+    # now and then (1 in ~50 runs); noted for the slider-latency work.
     for _ in range(abs(presses)):
         thumb.press(key)
-    wait_for_app_idle(page, expect_rerun=presses != 0)
+        wait_for_app_idle(page, expect_rerun=True)
 
 
 def download_bytes(
