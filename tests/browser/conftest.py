@@ -83,3 +83,17 @@ def page(chromium: Any) -> Iterator[Any]:
         yield pg
     finally:
         context.close()
+
+
+@pytest.fixture
+def sized_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh page at the viewport ``request.param`` = (width, height) (parametrize it
+    with ``indirect=True``)."""
+    width, height = request.param
+    context = chromium.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(IDLE_TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()

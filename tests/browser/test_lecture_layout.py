@@ -8,12 +8,10 @@ title, axis titles and legend inside the chart and clear of one another.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from browser_helpers import (
-    IDLE_TIMEOUT_MS,
     box_inside,
     box_overlap,
     open_and_draw,
@@ -69,27 +67,14 @@ _CHART_PARTS_JS = """
 """
 
 
-@pytest.fixture
-def lecture_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh page at the viewport given by the test's ``viewport`` parameter."""
-    width, height = request.param
-    context = chromium.new_context(viewport={"width": width, "height": height})
-    context.set_default_timeout(IDLE_TIMEOUT_MS)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        context.close()
-
-
 @pytest.mark.parametrize(
-    "lecture_page", VIEWPORTS, indirect=True, ids=lambda v: "x".join(map(str, v))
+    "sized_page", VIEWPORTS, indirect=True, ids=lambda v: "x".join(map(str, v))
 )
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p or "Home")
 def test_first_screen_shows_the_title_and_the_chart_with_the_sidebar_closed(
-    lecture_page: Any, app_url: str, path: str
+    sized_page: Any, app_url: str, path: str
 ) -> None:
-    page = lecture_page
+    page = sized_page
     open_and_draw(page, f"{app_url}/{path}?lecture=1")
     view = page.viewport_size
 
@@ -113,13 +98,13 @@ def test_first_screen_shows_the_title_and_the_chart_with_the_sidebar_closed(
 
 
 @pytest.mark.parametrize(
-    "lecture_page", VIEWPORTS, indirect=True, ids=lambda v: "x".join(map(str, v))
+    "sized_page", VIEWPORTS, indirect=True, ids=lambda v: "x".join(map(str, v))
 )
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p or "Home")
 def test_chart_titles_axis_titles_and_legends_stay_inside_and_apart(
-    lecture_page: Any, app_url: str, path: str
+    sized_page: Any, app_url: str, path: str
 ) -> None:
-    page = lecture_page
+    page = sized_page
     open_and_draw(page, f"{app_url}/{path}?lecture=1")
     charts = page.evaluate(_CHART_PARTS_JS)
     assert charts, "no chart drawn"
@@ -133,12 +118,10 @@ def test_chart_titles_axis_titles_and_legends_stay_inside_and_apart(
                 assert box_overlap(a["box"], b["box"]) == 0, f"{a['name']} overlaps {b['name']}"
 
 
-@pytest.mark.parametrize("lecture_page", [VIEWPORTS[0]], indirect=True, ids=["1280x720"])
+@pytest.mark.parametrize("sized_page", [VIEWPORTS[0]], indirect=True, ids=["1280x720"])
 @pytest.mark.parametrize("path", ["", "KL_Gap_curves"], ids=["Home", "KL_Gap_curves"])
-def test_lecture_type_is_larger_than_normal_type(
-    lecture_page: Any, app_url: str, path: str
-) -> None:
-    page = lecture_page
+def test_lecture_type_is_larger_than_normal_type(sized_page: Any, app_url: str, path: str) -> None:
+    page = sized_page
     open_and_draw(page, f"{app_url}/{path}?lecture=0")
     normal = page.evaluate(_FONTS_JS)
     open_and_draw(page, f"{app_url}/{path}?lecture=1")

@@ -12,13 +12,11 @@ Measured in headless Chromium against the real app:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from browser_helpers import (
     BOX_TOLERANCE_PX,
-    IDLE_TIMEOUT_MS,
     box_inside,
     box_overlap,
     open_and_draw,
@@ -102,19 +100,6 @@ _OVERFLOW_JS = """
           mainClient: main.clientWidth, doc: document.documentElement.scrollWidth};
 }
 """
-
-
-@pytest.fixture
-def sized_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh page at the viewport ``request.param`` = (width, height)."""
-    width, height = request.param
-    context = chromium.new_context(viewport={"width": width, "height": height})
-    context.set_default_timeout(IDLE_TIMEOUT_MS)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("sized_page", [(1280, 720)], indirect=True, ids=["1280x720"])
