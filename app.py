@@ -11,7 +11,9 @@ import streamlit as st
 from ggmi_app.registry import PAGES, ROOT
 
 pages = [
-    st.Page(ROOT / page.entry, title=page.title, icon=page.icon, default=i == 0)
+    st.Page(ROOT / page.entry, title=page.title, icon=page.icon, default=True)
+    if i == 0
+    else st.Page(ROOT / page.entry, title=page.title, icon=page.icon, url_path=page.url_path)
     for i, page in enumerate(PAGES)
 ]
 st.navigation(pages, position="hidden").run()

@@ -18,11 +18,13 @@ registry (Home lists the pages) without an import cycle.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Final
+from typing import Any, Final, NoReturn
+from urllib.parse import urlencode
 
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
@@ -57,6 +59,7 @@ class PageSpec:
         entry: the entry file relative to the repository root (the first page is the
             default one, at the app's root URL).
         module_name: the ``ggmi_app`` module holding ``SETTINGS`` and ``main``.
+        url_path: the page's address below the app's root ("" for the default page).
     """
 
     key: str
@@ -66,6 +69,7 @@ class PageSpec:
     icon: str
     entry: str
     module_name: str
+    url_path: str
 
     def module(self) -> ModuleType:
         """The page module (imported on first use)."""
@@ -79,32 +83,34 @@ class PageSpec:
 PAGES: Final[tuple[PageSpec, ...]] = (
     PageSpec(
         "home", "Home", "Home", "The claim in plain words, the generation chain, the letters.",
-        ":material/home:", "pages/0_Home.py", "ggmi_app.home_page",
+        ":material/home:", "pages/0_Home.py", "ggmi_app.home_page", "",
     ),
     PageSpec(
         "distributions", "Distributions", "Distributions (the paper's Figure 2, live)",
         "One simulated scenario: target, model, fitted mixtures and samples, by part.",
         ":material/scatter_plot:", "pages/1_Distributions.py", "ggmi_app.distributions_page",
+        "Distributions",
     ),
     PageSpec(
         "gap-curves", "KL Gap curves", "KL Gap curves (the paper's Figure 4, live)",
         "How the gain from synthetic data changes with K, J, L and more, over many scenarios.",
         ":material/show_chart:", "pages/2_KL_Gap_curves.py", "ggmi_app.gap_curves_page",
+        "KL_Gap_curves",
     ),
     PageSpec(
         "bounds", "Bound terms", "Bound terms",
         "The terms of the paper's bounds, measured one by one in the simulation.",
-        ":material/functions:", "pages/3_Bound_terms.py", "ggmi_app.bounds_page",
+        ":material/functions:", "pages/3_Bound_terms.py", "ggmi_app.bounds_page", "Bound_terms",
     ),
     PageSpec(
         "diagnostics", "Diagnostics", "Diagnostics",
         "The paper's Appendix G checks (HSIC, entropy) on simulated or uploaded data.",
-        ":material/biotech:", "pages/4_Diagnostics.py", "ggmi_app.diagnostics_page",
+        ":material/biotech:", "pages/4_Diagnostics.py", "ggmi_app.diagnostics_page", "Diagnostics",
     ),
     PageSpec(
         "tour", "Guided tour", "Guided tour (the paper's argument in ten steps)",
         "One figure a step, each with the settings that make it; downloadable as slides.",
-        ":material/tour:", "pages/5_Guided_tour.py", "ggmi_app.tour_page",
+        ":material/tour:", "pages/5_Guided_tour.py", "ggmi_app.tour_page", "Guided_tour",
     ),
 )  # fmt: skip
 PAGES_BY_KEY: Final[dict[str, PageSpec]] = {page.key: page for page in PAGES}
@@ -153,6 +159,37 @@ def _switch_to(key: str, known: Keyed) -> None:
         st.switch_page(PAGES_BY_KEY[key].entry, query_params=others | session_url(known))
 
 
+_MOVE_KEY: Final[str] = "ggmi_move_browser"
+_MOVE_SCRIPT: Final[str] = """<script>
+(function go(tries) {
+  const link = document.querySelector(".st-key-ggmi_move_browser a[href]");
+  if (link) { window.location.replace(link.href); }
+  else if (tries > 0) { setTimeout(function () { go(tries - 1); }, 100); }
+})(50);
+</script>"""
+
+
+def page_address(page: PageSpec, query: Mapping[str, str]) -> str:
+    """``page``'s address relative to the current one (so it works under any base path)."""
+    encoded = urlencode(dict(query))
+    return (page.url_path or "./") + (f"?{encoded}" if encoded else "")
+
+
+def move_browser(page: PageSpec, query: Mapping[str, str]) -> NoReturn:
+    """Load ``page`` with ``query`` in the browser itself, then end this run.
+
+    For a student following a room. A server-side ``st.switch_page`` races the student's
+    poll timer: the browser can send a poll with its previous page while the switch is
+    under way, and the page goes blank (Streamlit 1.67 front end, "Bad delta path
+    index"). A browser load has no such race; the new session re-joins from ``?room=``.
+    """
+    with st.container(key=_MOVE_KEY):  # the link is also the way without JavaScript
+        st.info(f"Moving to the lecturer's page: [{page.title}]({page_address(page, query)})")
+    # A constant script: the address reaches it only through Streamlit's own link.
+    st.html(_MOVE_SCRIPT, unsafe_allow_javascript=True)
+    st.stop()
+
+
 def page_links(slot: Any) -> None:
     """The page list in ``slot`` (top of the sidebar; Streamlit's own list is off)."""
     with slot:
@@ -182,9 +219,12 @@ def run_page(key: str) -> None:
     while this one is shown.
     """
     page = PAGES_BY_KEY[key]
-    # A student in a lecture room takes the lecturer's settings, and page.
     known = all_settings()
-    target = st.session_state.pop(_SWITCH, None) or follow_room(key, known)
+    # A student in a lecture room takes the lecturer's settings, and page.
+    room_page = follow_room(key, known)
+    if room_page in PAGES_BY_KEY and room_page != key:
+        move_browser(PAGES_BY_KEY[room_page], st.query_params.to_dict())
+    target = st.session_state.pop(_SWITCH, None)
     if target in PAGES_BY_KEY and target != key:
         _switch_to(target, known)
     links = st.sidebar.container(key="ggmi_page_links")

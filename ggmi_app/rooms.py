@@ -10,7 +10,8 @@ lecture mode is left out: it is each screen's own choice). A publish whose page 
 settings differ from the room's bumps the room's version counter. A student's sidebar
 polls the room (a fragment re-run every ``POLL_INTERVAL_S``); when the version changed it
 stores the new state and reruns the whole app, whose first step (``follow_room``) writes
-the lecturer's settings into the session and the URL, and switches page if needed.
+the lecturer's settings into the session and the URL; when the lecturer is on another
+page, the browser loads that page (``registry.move_browser``) and its new session re-joins.
 A student can detach (polling stops, they explore on their own) and re-join in one click.
 
 Storage: a ``KeyValueStore`` from ``ggmi_app.result_store`` under its own key prefix, one
@@ -78,6 +79,8 @@ _LEAD: Final[str] = "_ggmi_room_lead"  # {"code", "secret"} while this session d
 _FOLLOW: Final[str] = "_ggmi_room_follow"  # code while following
 _DETACHED: Final[str] = "_ggmi_room_detached"  # code after detaching (for re-join)
 _VERSION: Final[str] = "_ggmi_room_version"  # room version last applied
+_ROOM_PAGE: Final[str] = "_ggmi_room_page"  # the room's page at that version
+_HERE: Final[str] = "_ggmi_room_here"  # the page this session's last full run showed
 _PENDING: Final[str] = "_ggmi_room_pending"  # RoomState seen by the poll, to apply
 _URL_SEEN: Final[str] = "_ggmi_room_url_seen"  # ?room= text already acted on
 _MESSAGE: Final[str] = "_ggmi_room_message"  # (kind, text) shown in the sidebar
@@ -320,6 +323,7 @@ def _start_following(code: str) -> None:
     st.session_state[_FOLLOW] = code
     st.session_state.pop(_DETACHED, None)
     st.session_state[_VERSION] = None  # apply the room's state at the next run's start
+    st.session_state.pop(_ROOM_PAGE, None)
     st.session_state.pop(_PENDING, None)
     st.session_state.pop(_MESSAGE, None)
 
@@ -327,6 +331,7 @@ def _start_following(code: str) -> None:
 def _stop_following(kind: str, text: str) -> None:
     code = st.session_state.pop(_FOLLOW, None)
     st.session_state.pop(_PENDING, None)
+    st.session_state.pop(_ROOM_PAGE, None)
     if code:
         st.session_state[_DETACHED] = code
     st.query_params.pop(URL_KEY, None)
@@ -366,6 +371,7 @@ def _apply(state: RoomState, known: Keyed) -> None:
                 _LOG.warning("room %s: ignored bad value for %s", state.code, key)
         st.session_state[key] = value
     st.session_state[_VERSION] = state.version
+    st.session_state[_ROOM_PAGE] = state.page
     # The URL says what the session now holds (one history entry).
     query = texts | {URL_KEY: state.code}
     try:
@@ -396,9 +402,14 @@ def follow_room(page_key: str, known: Keyed) -> str | None:
     code = st.session_state.get(_FOLLOW)
     if not code:
         return None
+    st.session_state[_HERE] = page_key
     pending = st.session_state.pop(_PENDING, None)
     if pending is None and st.session_state.get(_VERSION) is not None:
-        return None
+        # Settled on this version, but not necessarily on its page (a student who
+        # clicked another page while following): a following student's page is the
+        # lecturer's, so move back.
+        room_page = st.session_state.get(_ROOM_PAGE)
+        return room_page if room_page not in (None, page_key) else None
     state = pending if pending is not None else rooms().read(code)
     if state is None:
         _stop_following("warning", f"Room {code} has ended; you are on your own now.")
@@ -421,10 +432,15 @@ def _poll(code: str) -> None:
     if state is None:
         _stop_following("warning", f"Room {code} has ended; you are on your own now.")
         st.rerun(scope="app")
-    elif state.version != st.session_state.get(_VERSION):
+    elif state.version != st.session_state.get(_VERSION) or state.page != st.session_state.get(
+        _HERE, state.page
+    ):
         st.session_state[_PENDING] = state
         st.rerun(scope="app")
-    st.success(f"Following room **{code}**: this page follows the lecturer's.")
+    st.success(
+        f"Following room **{code}**: this page and its settings follow the lecturer's. "
+        "Detach to explore on your own."
+    )
     st.button(
         "Detach (explore on my own)",
         key="ggmi_room_detach",

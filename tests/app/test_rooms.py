@@ -7,14 +7,17 @@ The unit tests drive ``ggmi_app.rooms.Rooms`` directly; the AppTests run the rea
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from ggmi_app import rooms
+from ggmi_app.registry import PAGES
 from ggmi_app.result_store import MemoryKV, RedisKV
 from ggmi_app.rooms import CODE_ALPHABET, CODE_LENGTH, ROOM_PREFIX, RoomError, Rooms
 
@@ -208,6 +211,26 @@ def _session(page: str | None = None, query: dict[str, str] | None = None) -> Ap
     return at
 
 
+def _move_address(at: AppTest) -> str | None:
+    """The address ``registry.move_browser`` sent this session's browser to, if any."""
+    for element in at.info:
+        found = re.fullmatch(r"Moving to the lecturer's page: \[.*\]\((.*)\)", element.value)
+        if found:
+            assert any("location.replace" in e.proto.body for e in at.get("html"))
+            return found.group(1)
+    return None
+
+
+def _load_moved(at: AppTest) -> AppTest:
+    """What the browser does with ``move_browser``: load that address in a new session."""
+    address = _move_address(at)
+    assert address is not None, "no browser move was asked for"
+    path, _, query = address.partition("?")
+    pages = {page.url_path or "./": page.entry for page in PAGES}
+    assert path in pages, address
+    return _session(pages[path], dict(parse_qsl(query)))
+
+
 def _texts(at: AppTest) -> str:
     return " ".join(
         str(e.value) for kind in ("error", "warning", "info", "success") for e in getattr(at, kind)
@@ -224,13 +247,16 @@ def test_lecturer_drives_and_students_follow(fresh_rooms: Rooms) -> None:
     assert any(code in c.value for c in lecturer.code)  # the link students open
     lecturer.button(key="tour_next").click().run()
 
-    by_link = _session(query={"room": code})  # opens Home, follows to the tour
-    assert not by_link.exception
+    on_home = _session(query={"room": code})  # the lecturer is on the tour: move there
+    assert _move_address(on_home) == f"Guided_tour?tour_step=2&room={code}"
+    by_link = _load_moved(on_home)
+    assert not by_link.exception and _move_address(by_link) is None
     assert by_link.session_state["tour_step"] == 2
     assert by_link.query_params["room"] == [code] or by_link.query_params["room"] == code
     typed = _session()
     typed.text_input(key="ggmi_room_join_code").input(code.lower()).run()
     typed.button(key="ggmi_room_join").click().run()
+    typed = _load_moved(typed)
     assert typed.session_state["tour_step"] == 2
 
     lecturer.button(key="tour_next").click().run()
@@ -250,6 +276,23 @@ def test_lecturer_drives_and_students_follow(fresh_rooms: Rooms) -> None:
     typed.button(key="ggmi_room_rejoin").click().run()
     assert typed.session_state["tour_step"] == 4
     assert not typed.exception and not by_link.exception
+
+
+def test_a_following_student_on_another_page_is_moved_back(fresh_rooms: Rooms) -> None:
+    """While following, the student's page is the lecturer's; after detaching, their own."""
+    lecturer = _session("pages/5_Guided_tour.py")
+    lecturer.button(key="ggmi_room_open").click().run()
+    code = lecturer.session_state["_ggmi_room_lead"]["code"]
+    student = _load_moved(_session(query={"room": code}))
+    assert student.button(key="tour_next")  # followed from Home to the tour
+    student.switch_page("pages/0_Home.py").run()  # the student clicks Home
+    assert not student.exception, [e.value for e in student.exception]
+    assert _move_address(student) == f"Guided_tour?room={code}", "not moved back"
+    student.switch_page("pages/5_Guided_tour.py").run()
+    student.button(key="ggmi_room_detach").click().run()
+    student.switch_page("pages/0_Home.py").run()  # detached: free to go elsewhere
+    assert _move_address(student) is None
+    assert not [b for b in student.button if b.key == "tour_next"]
 
 
 def test_students_keep_their_own_lecture_mode(fresh_rooms: Rooms) -> None:

@@ -24,6 +24,8 @@ pytestmark = pytest.mark.browser
 #: a page switch may compute a figure on this busy, shared machine).
 FOLLOW_S = 20.0
 K_LABEL = "K: anchor-sampled components"
+#: Uncaught script errors of each page (Streamlit's front end blanks the page on one).
+PAGE_ERRORS: dict[Any, list[str]] = {}
 
 
 def _eventually(
@@ -68,11 +70,16 @@ def contexts(chromium: Any) -> Iterator[Callable[[], Any]]:
         context = chromium.new_context(viewport={"width": 1400, "height": 1000})
         context.set_default_timeout(IDLE_TIMEOUT_MS)
         made.append(context)
-        return context.new_page()
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)[:300]))
+        PAGE_ERRORS[page] = errors
+        return page
 
     yield new_page
     for context in made:
         context.close()
+    PAGE_ERRORS.clear()
 
 
 def test_students_follow_the_lecturer_detach_and_rejoin(
@@ -99,7 +106,11 @@ def test_students_follow_the_lecturer_detach_and_rejoin(
     wait_for_app_idle(lecturer, expect_rerun=True)
     step2 = tour_page.STEPS[1]
     for student in students:
-        _eventually(lambda s=student: _heading(s) == step2.title, "tour step 2")
+        _eventually(
+            lambda s=student: _heading(s) == step2.title,
+            "tour step 2",
+            diagnose=lambda s=student: f"student at {s.url}; errors {PAGE_ERRORS[s]}",
+        )
         assert "tour_step=2" in student.url and f"room={code}" in student.url
 
     target = tour_page.PAGES_BY_KEY[step2.page].title
@@ -113,7 +124,9 @@ def test_students_follow_the_lecturer_detach_and_rejoin(
         _eventually(
             lambda s=student: _k(s) == k_now,
             f"K = {k_now} on the student's page",
-            diagnose=lambda s=student: f"lecturer at {lecturer.url}; student at {s.url}",
+            diagnose=lambda s=student: (
+                f"lecturer at {lecturer.url}; student at {s.url}; errors {PAGE_ERRORS[s]}"
+            ),
         )
 
     # One student detaches; the lecturer moves on; only the other follows.
@@ -131,6 +144,7 @@ def test_students_follow_the_lecturer_detach_and_rejoin(
     _eventually(lambda: _k(students[1]) == k_next, "the re-joined student catches up")
     for page in (lecturer, *students):
         assert page.locator('[data-testid="stException"]').count() == 0
+        assert not PAGE_ERRORS[page]
 
 
 @pytest.mark.parametrize(
