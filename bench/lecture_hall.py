@@ -8,8 +8,9 @@ moves there. *Students* arrive uniformly over ``--ramp`` seconds:
 
 * most open the room's link (``?room=CODE``) and follow it as a browser would: the
   sidebar fragment's timer (its ``auto_rerun`` message) asks for a fragment run every
-  interval, and when the lecturer changed something the server reruns the whole app on
-  the lecturer's page and settings;
+  interval; when the lecturer changed something the server reruns the whole app with the
+  lecturer's settings, and when the lecturer is on another page the app sends the
+  browser there, which this client does by opening a new session on that address;
 * a share (``--p-self``) follow the same script on their own, a few seconds late (uniform
   jitter up to ``--jitter``): they open the lecturer's page with the lecturer's URL, as
   with a link shown on the projector;
@@ -47,12 +48,22 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
 from websockets.asyncio.client import ClientConnection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # ggmi_app
 from load_test import check_loopback, latency_stats, page_paths, streamlit_server
 from ws_load_test import MAX_COMPONENTS, RunResult, Widget, _connect, read_forward_msg
 
 MB = 1024 * 1024
 ROOM_CODE = re.compile(r"You drive room \*\*([A-Z2-9]{6})\*\*")
 OK = {"FINISHED_SUCCESSFULLY", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"}
+#: The link of a following student's page move (the browser loads it).
+MOVE = re.compile(r"Moving to the lecturer's page: \[[^\]]*\]\(([^)]*)\)")
+
+
+def _page_and_query(address: str) -> tuple[str, str]:
+    """(page name, query string) of a relative address such as 'Guided_tour?room=X'."""
+    path, _, query = address.partition("?")
+    names = {v: k for k, v in page_paths().items()}
+    return names["" if path in {"", "./"} else path], query
 
 
 # ------------------------------------------------------------------ one session
@@ -74,6 +85,7 @@ class Log:
     runs: list[Run] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     follows: list[tuple[int, float]] = field(default_factory=list)  # (event no., lag s)
+    moves: int = 0  # page loads of following students sent to the lecturer's page
 
 
 class Client:
@@ -93,6 +105,8 @@ class Client:
         self.ws: ClientConnection | None = None
         self._page_by_hash: dict[str, str] = {}
         self._timers: dict[str, float] = {}  # fragment timers announced by this run
+        self.move_to: tuple[str, str] | None = None  # (page, query) the app sent us to
+        self.page_hash = ""  # the current page's script hash, from the server
 
     async def send(
         self, kind: str, changed: WidgetState | None = None, fragment: str = "",
@@ -106,8 +120,11 @@ class Client:
             self.last_sent[changed.id] = changed
         if page is not None:
             self.page, states = page, []
+        # As the front end: a run on the current page names it by its script hash (the
+        # server reads an empty hash as the default page), a page load by its URL path.
         client = ClientState(
             query_string=self.query, page_name=page_paths()[self.page],
+            page_script_hash="" if page is not None else self.page_hash,
             widget_states=WidgetStates(widgets=states), fragment_id=fragment,
             is_auto_rerun=bool(fragment),
         )  # fmt: skip
@@ -154,6 +171,7 @@ class Client:
         if what == "navigation":
             for app_page in msg.navigation.app_pages:
                 self._page_by_hash[app_page.page_script_hash] = app_page.url_pathname
+            self.page_hash = msg.navigation.page_script_hash
             path = self._page_by_hash.get(msg.navigation.page_script_hash)
             names = {v: k for k, v in page_paths().items()}
             if path is not None and path in names:
@@ -168,6 +186,8 @@ class Client:
                 self.buttons[key] = element.button.id
             elif kind == "markdown":
                 self.markdown.append(element.markdown.body)
+            elif kind == "alert" and (found := MOVE.search(element.alert.body)):
+                self.move_to = _page_and_query(found.group(1))
 
     async def click(self, key: str) -> RunResult:
         button = self.buttons.get(key)
@@ -267,45 +287,52 @@ async def student(
     on_own = rng.random() < args.p_self
     await asyncio.sleep(float(rng.uniform(0, args.ramp)))
     me = Client(index, ws_url, origin, args.timeout, log)
+    page = "Home"
+    if not on_own:
+        me.query = f"room={hall.code}"
+    seen = 0  # lecturer events this student has caught up with
+    next_play = time.monotonic() + float(rng.uniform(*args.think))
     try:
-        async with _connect(ws_url, origin, args.timeout) as ws:
-            me.ws = ws
-            if not on_own:
-                me.query = f"room={hall.code}"
-            await me.send("open", page="Home")
-            seen = 0  # lecturer events this student has caught up with
-            next_play = time.monotonic() + float(rng.uniform(*args.think))
-            next_poll = time.monotonic()
-            while not hall.done:
-                now = time.monotonic()
-                if not on_own and me.fragments:
-                    interval = min(me.fragments.values())
-                    if now >= next_poll:
+        while not hall.done:
+            # One browser page load: a new session (a following student's page move is one).
+            async with _connect(ws_url, origin, args.timeout) as ws:
+                me.ws, me.move_to = ws, None
+                await me.send("open", page=page)
+                if seen < len(hall.events) and not on_own:
+                    seen = _record_follow(hall, seen, log)  # the moved-to page is shown
+                next_poll = time.monotonic()
+                while not hall.done and me.move_to is None:
+                    now = time.monotonic()
+                    if not on_own and me.fragments and now >= next_poll:
                         fragment = min(me.fragments, key=me.fragments.__getitem__)
+                        interval = me.fragments[fragment]
                         count = len(log.runs)
                         await me.send("poll", fragment=fragment)
-                        if log.runs[count:] and any(
+                        followed = any(
                             r.kind == "follow" and r.session == index for r in log.runs[count:]
-                        ):
+                        )
+                        if followed and me.move_to is None:
                             seen = _record_follow(hall, seen, log)
                         next_poll = time.monotonic() + interval
                         continue
-                if on_own and seen < len(hall.events):
-                    t_event, page, query = hall.events[-1]
-                    lag_target = t_event + float(rng.uniform(0, args.jitter))
-                    if now >= lag_target:
-                        me.query = query
-                        await me.send("navigate", page=page)
-                        log.follows.append((len(hall.events), time.monotonic() - t_event))
-                        seen = len(hall.events)
+                    if on_own and seen < len(hall.events):
+                        t_event, where, query = hall.events[-1]
+                        if now >= t_event + float(rng.uniform(0, args.jitter)):
+                            me.query = query
+                            await me.send("navigate", page=where)
+                            log.follows.append((len(hall.events), time.monotonic() - t_event))
+                            seen = len(hall.events)
+                            continue
+                    if now >= next_play:
+                        moved = me.slider_move(rng) if rng.random() < args.p_play else None
+                        if moved is not None:
+                            await me.send("slider", moved)
+                        next_play = time.monotonic() + float(rng.uniform(*args.think))
                         continue
-                if now >= next_play:
-                    moved = me.slider_move(rng) if rng.random() < args.p_play else None
-                    if moved is not None:
-                        await me.send("slider", moved)
-                    next_play = time.monotonic() + float(rng.uniform(*args.think))
-                    continue
-                await asyncio.sleep(0.05)
+                    await asyncio.sleep(0.05)
+            if me.move_to is not None:
+                page, me.query = me.move_to
+                log.moves += 1
     except Exception as exc:  # a dropped connection is a finding
         log.errors.append(f"session {index}: {type(exc).__name__}: {exc}"[:300])
 
@@ -390,7 +417,9 @@ def report(
     per_run = "n/a" if cpu is None or not timed else f"{1000 * cpu / len(timed):.0f} ms"
     lines += [
         "",
-        f"Errors: {len(log.errors)}. Server CPU: {cpu_text} over {wall:.0f} s "
+        f"Errors: {len(log.errors)}. Page moves (a following student's browser loading "
+        f"the lecturer's page, a new session each): {log.moves}. "
+        f"Server CPU: {cpu_text} over {wall:.0f} s "
         f"({'n/a' if cpu is None else f'{cpu / wall:.2f}'} cores); per interaction "
         f"(polls' cost included): {per}; per run (polls counted): {per_run}. "
         f"Peak RSS per server process tree: "

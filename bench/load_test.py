@@ -45,6 +45,7 @@ import numpy as np
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # ggmi_app
 from devserver import CHROMIUM, ServerStartError, run_streamlit
 from devserver import CHROMIUM_ARGS as BASE_CHROMIUM_ARGS
 
@@ -288,11 +289,7 @@ def page_paths() -> dict[str, str]:
     'Distributions', 'KL_Gap_curves', ..."""
     from ggmi_app.registry import PAGES
 
-    paths = {}
-    for page in PAGES:
-        name = re.sub(r"^\d+_", "", Path(page.entry).stem)
-        paths[name] = "" if page.key == "home" else name
-    return paths
+    return {re.sub(r"^\d+_", "", Path(page.entry).stem): page.url_path for page in PAGES}
 
 
 class _NoChange(Exception):
