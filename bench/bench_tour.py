@@ -10,7 +10,7 @@ the server is warm, the step's figure was never shown in this session).
 
 Run from the repository root (about 10 s per server start)::
 
-    nice -n 5 /work/main/.venv/bin/python bench/bench_tour.py --repeats 3
+    nice -n 5 .venv/bin/python bench/bench_tour.py --repeats 3
 
 Prints one row per step with the medians (seconds) over the repetitions.
 """
