@@ -86,6 +86,8 @@ _URL_SEEN: Final[str] = "_ggmi_room_url_seen"  # ?room= text already acted on
 _MESSAGE: Final[str] = "_ggmi_room_message"  # (kind, text) shown in the sidebar
 _CREATED: Final[str] = "_ggmi_room_created"  # times this session opened rooms
 _JOIN_INPUT: Final[str] = "ggmi_room_join_code"
+_RESUME_CODE: Final[str] = "ggmi_room_resume_code"
+_RESUME_KEY: Final[str] = "ggmi_room_resume_key"
 URL_KEY: Final[str] = "room"
 
 
@@ -239,6 +241,10 @@ class Rooms:
         if not hmac.compare_digest(given, doc["secret_sha256"]):
             raise RoomError(f"Only the lecturer who opened room {code} can drive it.")
         return doc
+
+    def verify(self, code: str, secret: str) -> str:
+        """The normalised ``code`` if ``secret`` drives that open room, else ``RoomError``."""
+        return str(self._owned(code, secret)["code"])
 
     def publish(self, code: str, secret: str, page: str, settings: Mapping[str, str]) -> int:
         """Show ``page`` and ``settings`` in the room; return its version.
@@ -482,6 +488,40 @@ def _open_room(page_key: str) -> None:
     _say("success", f"Room {code} is open.")
 
 
+def _resume() -> None:
+    """Callback: drive again the room whose code and lecturer key were typed (a reload
+    starts a new session, which does not know the key)."""
+    code_text = st.session_state.get(_RESUME_CODE, "")
+    secret = str(st.session_state.get(_RESUME_KEY, "")).strip()
+    try:
+        code = rooms().verify(code_text, secret)
+    except RoomError as exc:
+        _say("error", str(exc))
+        return
+    st.session_state.pop(_FOLLOW, None)
+    st.session_state.pop(_DETACHED, None)
+    st.session_state[_LEAD] = {"code": code, "secret": secret}
+    st.query_params.pop(URL_KEY, None)
+    _say("success", f"You drive room {code} again.")
+
+
+def _lecturer_key(secret: str) -> None:
+    """The lecturer's key, shown only on request (the screen may be projected)."""
+    with st.popover("Lecturer key (to resume after a reload)", icon=":material/key:"):
+        st.caption(
+            "Keep this to yourself: with the room code it lets a new tab or a reloaded "
+            "page drive the room again (under Lecture room, 'Resume driving')."
+        )
+        st.code(secret, language=None)
+
+
+def _resume_form() -> None:
+    with st.popover("Resume driving a room", icon=":material/key:"):
+        st.text_input("Room code", key=_RESUME_CODE, max_chars=4 * CODE_LENGTH)
+        st.text_input("Lecturer key", key=_RESUME_KEY, type="password", max_chars=64)
+        st.button("Resume driving", key="ggmi_room_resume", on_click=_resume)
+
+
 def _close_room() -> None:
     lead = st.session_state.pop(_LEAD, None)
     if lead:
@@ -523,6 +563,7 @@ def room_controls(page_key: str) -> None:
             st.caption("Students open this link or type the code under Lecture room:")
             st.code(_room_link(lead["code"]), language=None)
             st.button("Close the room", key="ggmi_room_close", on_click=_close_room)
+            _lecturer_key(lead["secret"])
             _heartbeat(page_key)
             return
         if following:
@@ -549,3 +590,4 @@ def room_controls(page_key: str) -> None:
             args=(page_key,),
             icon=":material/cast_for_education:",
         )
+        _resume_form()

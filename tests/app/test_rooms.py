@@ -295,6 +295,33 @@ def test_a_following_student_on_another_page_is_moved_back(fresh_rooms: Rooms) -
     assert not [b for b in student.button if b.key == "tour_next"]
 
 
+def test_a_reloaded_lecturer_resumes_with_the_code_and_key(fresh_rooms: Rooms) -> None:
+    lecturer = _session("pages/5_Guided_tour.py")
+    lecturer.button(key="ggmi_room_open").click().run()
+    lead = lecturer.session_state["_ggmi_room_lead"]
+    assert any(lead["secret"] == c.value for c in lecturer.code)  # in the key popover
+    student = _load_moved(_session(query={"room": lead["code"]}))
+
+    reloaded = _session("pages/5_Guided_tour.py")  # a reload: a new session, no key
+    for code, key, refusal in (
+        (lead["code"], "not-the-key", "Only the lecturer"),
+        ("K7RM2O", lead["secret"], "room code"),
+    ):
+        reloaded.text_input(key="ggmi_room_resume_code").input(code)
+        reloaded.text_input(key="ggmi_room_resume_key").input(key)
+        reloaded.button(key="ggmi_room_resume").click().run()
+        assert "_ggmi_room_lead" not in reloaded.session_state
+        assert any(refusal in e.value for e in reloaded.error), _texts(reloaded)
+    reloaded.text_input(key="ggmi_room_resume_code").input(lead["code"].lower())
+    reloaded.text_input(key="ggmi_room_resume_key").input(lead["secret"])
+    reloaded.button(key="ggmi_room_resume").click().run()
+    assert reloaded.session_state["_ggmi_room_lead"]["code"] == lead["code"]
+    assert lead["secret"] not in json.dumps(dict(reloaded.query_params))
+    reloaded.button(key="tour_next").click().run()  # the resumed lecturer drives
+    student.run()
+    assert student.session_state["tour_step"] == 2
+
+
 def test_students_keep_their_own_lecture_mode(fresh_rooms: Rooms) -> None:
     lecturer = _session(query={"lecture": "1", "K": "4"})
     lecturer.button(key="ggmi_room_open").click().run()
