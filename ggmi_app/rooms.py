@@ -507,7 +507,7 @@ def _resume() -> None:
 
 def _lecturer_key(secret: str) -> None:
     """The lecturer's key, shown only on request (the screen may be projected)."""
-    with st.popover("Lecturer key (to resume after a reload)", icon=":material/key:"):
+    with st.popover("Lecturer key", icon=":material/key:"):
         st.caption(
             "Keep this to yourself: with the room code it lets a new tab or a reloaded "
             "page drive the room again (under Lecture room, 'Resume driving')."
