@@ -29,6 +29,8 @@ PHONE_PANEL_HEIGHT: Final[int] = 220
 #: Height of a lone plot area (a figure without side-by-side panels), at most / at least.
 PHONE_MAX_PLOT_HEIGHT: Final[int] = 420
 PHONE_MIN_PLOT_HEIGHT: Final[int] = 260
+#: A diagram may grow taller than a plot to keep its labels apart, up to this height.
+PHONE_MAX_DIAGRAM_HEIGHT: Final[int] = 640
 #: Space between stacked panels: tick labels and x title of one, heading of the next.
 PHONE_PANEL_GAP: Final[int] = 92
 #: Room above the title for plotly's toolbar (the mode bar), drawn over the chart's top.
@@ -365,7 +367,36 @@ def _plot_height(fig: go.Figure, panels: int) -> float:
     if panels > 1:
         return panels * PHONE_PANEL_HEIGHT + (panels - 1) * PHONE_PANEL_GAP
     desktop = (fig.layout.height or 450) - 150
-    return float(min(max(desktop, PHONE_MIN_PLOT_HEIGHT), PHONE_MAX_PLOT_HEIGHT))
+    lone = float(min(max(desktop, PHONE_MIN_PLOT_HEIGHT), PHONE_MAX_PLOT_HEIGHT))
+    return min(max(lone, _height_keeping_notes_apart(fig)), PHONE_MAX_DIAGRAM_HEIGHT)
+
+
+def _height_keeping_notes_apart(fig: go.Figure) -> float:
+    """Plot height (px) at which notes stacked in data coordinates (a label over a
+    formula in a diagram box) no longer overlap, once wrapped; 0 when nothing needs it.
+
+    Only for a fixed y range: the notes' distance in data units is then a known share
+    of the plot height.
+    """
+    y_range = fig.layout.yaxis.range
+    if y_range is None:
+        return 0.0
+    span = abs(float(y_range[1]) - float(y_range[0]))
+    notes = [
+        ann
+        for ann in fig.layout.annotations
+        if ann.text and ann.xref != "paper" and ann.yref != "paper" and ann.x is not None
+    ]
+    needed = 0.0
+    for i, a in enumerate(notes):
+        for b in notes[i + 1 :]:
+            apart = abs(float(a.y) - float(b.y))
+            if abs(float(a.x) - float(b.x)) > 0.01 or apart == 0:
+                continue
+            # Centred notes: half of each one's height must fit between the centres.
+            px = sum(_lines(n.text) * n.font.size * _LINE_EM for n in (a, b)) / 2 + 2
+            needed = max(needed, px / apart * span)
+    return needed
 
 
 def _wrap_y_titles(fig: go.Figure, plot_height: float, panels: int) -> None:

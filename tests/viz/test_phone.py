@@ -142,3 +142,24 @@ def test_notes_in_a_diagram_are_wrapped_to_their_share_of_a_line():
     for note in phone.layout.annotations:
         widest = max(visible_length(line) for line in note.text.split("<br>"))
         assert widest * note.font.size * 0.56 <= PHONE_PLAN_WIDTH / 5
+
+
+def test_the_home_diagram_grows_until_its_stacked_box_labels_are_apart():
+    from ggmi_viz.home import chain_figure
+
+    desktop = chain_figure()
+    phone = for_phone(desktop)
+    assert phone.layout.height > desktop.layout.height
+    y0, y1 = phone.layout.yaxis.range
+    # the plot area: the canvas less the reserved top (title) and bottom (axis, legend)
+    px_per_unit = (phone.layout.height - 300) / abs(y1 - y0)
+    notes = [a for a in phone.layout.annotations if a.text and a.xref != "paper"]
+    pairs = 0
+    for i, a in enumerate(notes):
+        for b in notes[i + 1 :]:
+            if a.x == b.x and a.y != b.y:
+                pairs += 1
+                half_heights = sum(n.text.count("<br>") + 1 for n in (a, b)) * 0.65
+                needed = half_heights * max(a.font.size, b.font.size)
+                assert abs(a.y - b.y) * px_per_unit >= needed * 0.8, (a.text, b.text)
+    assert pairs >= 5  # a label over a formula in each of the five boxes
