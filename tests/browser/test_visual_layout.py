@@ -28,8 +28,13 @@ from browser_helpers import (
 #: Tour steps with the tallest figures and the longest titles (Figure 4, Lemma 3.1, J/L).
 TOUR_STEPS = (1, 6, 8, 9)
 PAGES = ("", "Distributions", "KL_Gap_curves", "Bound_terms", "Diagnostics", "Guided_tour")
-#: Every page on a phone, and the tour steps with the largest figures.
-PHONE_PAGES = PAGES + tuple(f"Guided_tour?tour_step={step}" for step in TOUR_STEPS[1:])
+#: Every page on a phone, the Bound-terms sweep tab and the tour steps with the largest
+#: figures.
+PHONE_PAGES = (
+    *PAGES,
+    "Bound_terms?bounds_tab=How+terms+move",
+    *(f"Guided_tour?tour_step={step}" for step in TOUR_STEPS[1:]),
+)
 
 #: WCAG 2 AA minimum contrast for normal-size text.
 MIN_CONTRAST = 4.5
