@@ -21,6 +21,11 @@ _BASE_CSS: Final[str] = """
 /* Streamlit fades captions to 60 % opacity (contrast about 3.7:1 on white); a solid dark
    grey keeps them secondary but readable (7.5:1, above the 4.5:1 of WCAG AA). */
 div[data-testid="stCaptionContainer"] { opacity: 1; color: #555555; }
+/* A phone-wide window: Streamlit's 2.75 rem page title takes a third of the screen. */
+@media (max-width: 480px) {
+  [data-testid="stMainBlockContainer"] h1 { font-size: 2rem; line-height: 1.2; }
+  [data-testid="stMainBlockContainer"] h2 { font-size: 1.6rem; line-height: 1.2; }
+}
 </style>
 """
 
