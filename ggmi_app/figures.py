@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ggmi_app.cached import CACHE_MAX_ENTRIES_LARGE, CACHE_TTL_S
+from ggmi_app.layout import viewer_is_phone
 from ggmi_app.messages import error_boundary, escape_markdown
 from ggmi_viz.export import (
     dataframe_to_csv_bytes,
@@ -31,6 +32,7 @@ from ggmi_viz.export import (
     png_export_available,
     warm_up_in_background,
 )
+from ggmi_viz.phone import for_phone
 from ggmi_viz.theme import EXPORT_HEIGHT, EXPORT_WIDTH, apply_theme
 
 _LOG = logging.getLogger(__name__)
@@ -182,6 +184,10 @@ def show_figure(
         data: the numbers behind the figure, offered as CSV (omitted when None).
         lecture: lecture-mode theme (large type, thick lines).
         key: element key prefix; defaults to ``safe_filename(name)``.
+
+    On a phone (``ggmi_app.layout.viewer_is_phone``) the chart is drawn from
+    ``ggmi_viz.phone.for_phone(fig)``, in lecture mode too: panels stacked, text wrapped
+    and the legend under the plot. The downloads are built from ``fig`` unchanged.
     """
     stem = safe_filename(name)
     key = key or stem
@@ -190,7 +196,10 @@ def show_figure(
             apply_theme(fig, lecture)
         # theme=None: Streamlit's own theme would restyle the chart, and then the
         # screen would no longer match the exported PNG.
-        st.plotly_chart(fig, theme=None, config=plotly_config(stem), key=f"{key}-chart")
+        # On a phone the chart on screen is a re-laid-out copy; the downloads below keep
+        # the figure's desktop/slide layout.
+        on_screen = for_phone(fig) if viewer_is_phone() else fig
+        st.plotly_chart(on_screen, theme=None, config=plotly_config(stem), key=f"{key}-chart")
     with error_boundary(f"the downloads for '{name}'"):
         _download_row(fig, name, stem, key, data)
 

@@ -21,6 +21,11 @@ _BASE_CSS: Final[str] = """
 /* Streamlit fades captions to 60 % opacity (contrast about 3.7:1 on white); a solid dark
    grey keeps them secondary but readable (7.5:1, above the 4.5:1 of WCAG AA). */
 div[data-testid="stCaptionContainer"] { opacity: 1; color: #555555; }
+/* A phone-wide window: Streamlit's 2.75 rem page title takes a third of the screen. */
+@media (max-width: 480px) {
+  [data-testid="stMainBlockContainer"] h1 { font-size: 2rem; line-height: 1.2; }
+  [data-testid="stMainBlockContainer"] h2 { font-size: 1.6rem; line-height: 1.2; }
+}
 </style>
 """
 
@@ -102,3 +107,27 @@ def page_setup(title: str, icon: str = ":material/insights:", *, layout: str = "
     st.set_page_config(initial_sidebar_state="collapsed" if lecture else "auto")
     st.html(_LECTURE_CSS if lecture else _BASE_CSS)
     return lecture
+
+
+#: Markers of a phone in a User-Agent: "Mobi" is the one MDN recommends (every mobile
+#: browser sends "Mobi" or "Mobile"; tablets mostly do not, and get the desktop layout).
+_PHONE_UA_MARKER: Final[str] = "Mobi"
+
+
+def is_phone(user_agent: str | None) -> bool:
+    """Whether a browser sending ``user_agent`` is a phone (its UA contains "Mobi").
+
+    The server never learns the viewport width, so the User-Agent is the only hint it
+    has: a narrow desktop window therefore gets the normal (desktop) layout, and only a
+    phone's browser the phone layout of the charts.
+    """
+    return bool(user_agent) and _PHONE_UA_MARKER in str(user_agent)
+
+
+def viewer_is_phone() -> bool:
+    """``is_phone`` of the current request's User-Agent (False outside a browser session)."""
+    try:
+        headers = st.context.headers
+    except Exception:  # no script run context (bare mode, unit tests)
+        return False
+    return is_phone(headers.get("User-Agent", "") if headers else "")

@@ -143,3 +143,77 @@ def test_errors_become_messages_without_tracebacks() -> None:
     assert "Something went wrong" in errors[1]
     assert "secret internal detail" not in errors[1]
     assert at.markdown[-1].value == "page still alive"
+
+
+ANDROID_CHROME = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36"
+)
+IPHONE_SAFARI = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+DESKTOP_CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+IPAD_SAFARI = (
+    "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Safari/605.1.15"
+)
+
+
+@pytest.mark.parametrize(
+    ("agent", "phone"),
+    [
+        (ANDROID_CHROME, True),
+        (IPHONE_SAFARI, True),
+        (DESKTOP_CHROME, False),
+        (IPAD_SAFARI, False),
+        ("", False),
+        (None, False),
+    ],
+    ids=["android", "iphone", "desktop", "ipad", "empty", "none"],
+)
+def test_a_phone_is_told_by_mobi_in_its_user_agent(agent: str | None, phone: bool) -> None:
+    from ggmi_app.layout import is_phone
+
+    assert is_phone(agent) is phone
+
+
+def two_trace_page() -> None:
+    import plotly.graph_objects as go
+
+    from ggmi_app.figures import show_figure
+    from ggmi_app.layout import page_setup
+
+    lecture = page_setup("Phone demo")
+    fig = go.Figure([go.Scatter(x=[1, 2], y=[0, 1], name=n) for n in ("fit on anchor", "target")])
+    fig.update_layout(title="A title long enough to need two lines on a phone screen, surely")
+    show_figure(fig, "phone demo", lecture=lecture)
+
+
+@pytest.mark.parametrize("phone", [True, False], ids=["phone", "desktop"])
+def test_a_phone_sees_the_phone_layout_and_downloads_keep_the_desktop_one(
+    monkeypatch: pytest.MonkeyPatch, phone: bool
+) -> None:
+    from ggmi_viz.phone import MODEBAR_ROOM
+
+    downloaded: list[Any] = []
+    real_row = figures._download_row
+
+    def spy(fig: Any, *args: Any) -> None:
+        downloaded.append(fig)
+        real_row(fig, *args)
+
+    monkeypatch.setattr(figures, "viewer_is_phone", lambda: phone)
+    monkeypatch.setattr(figures, "_download_row", spy)
+    at = _run(two_trace_page)
+    spec, _ = _chart(at)
+    legend = spec["layout"].get("legend", {})
+    assert (legend.get("orientation") == "h") is phone
+    assert ("<br>" in spec["layout"]["title"]["text"]) is phone
+    assert (spec["layout"]["margin"]["t"] == MODEBAR_ROOM) is phone
+    (exported,) = downloaded
+    assert exported.layout.legend.orientation is None
+    assert "<br>" not in exported.layout.title.text

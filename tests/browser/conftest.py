@@ -33,6 +33,14 @@ from browser_helpers import (
 )
 from devserver import CHROMIUM, CHROMIUM_ARGS  # on sys.path via browser_helpers
 
+#: Viewports this narrow are opened as a phone.
+PHONE_MAX_WIDTH = 480
+#: A recent Android Chrome: "Mobile" in it is what the app reads as a phone.
+PHONE_USER_AGENT = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36"
+)
+
 __all__ = [
     "download_bytes",
     "move_slider",
@@ -88,9 +96,14 @@ def page(chromium: Any) -> Iterator[Any]:
 @pytest.fixture
 def sized_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh page at the viewport ``request.param`` = (width, height) (parametrize it
-    with ``indirect=True``)."""
+    with ``indirect=True``); at most ``PHONE_MAX_WIDTH`` wide it is a phone's browser
+    (Android Chrome's User-Agent, touch, mobile viewport)."""
     width, height = request.param
-    context = chromium.new_context(viewport={"width": width, "height": height})
+    phone = width <= PHONE_MAX_WIDTH
+    # A phone-sized viewport is a phone: its User-Agent, touch and mobile viewport, so
+    # the app (which can only read the User-Agent) gives it the phone layout.
+    extra = {"user_agent": PHONE_USER_AGENT, "is_mobile": True, "has_touch": True} if phone else {}
+    context = chromium.new_context(viewport={"width": width, "height": height}, **extra)
     context.set_default_timeout(IDLE_TIMEOUT_MS)
     page = context.new_page()
     try:

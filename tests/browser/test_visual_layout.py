@@ -7,7 +7,10 @@ Measured in headless Chromium against the real app:
   panel headings clear of one another;
 * captions in lecture mode: their drawn colour (opacity included) against the page
   background has a contrast ratio of at least 4.5 (WCAG AA for body text);
-* a 390 px wide phone: no page's main block is wider than the screen.
+* a 390 px wide phone (a phone's User-Agent, normal mode): no page's main block is wider
+  than the screen, the page title lies inside the screen, and inside every chart the
+  title, subtitle, axis titles, panel headings and legend lie inside the chart, clear of
+  one another and of the chart's toolbar.
 """
 
 from __future__ import annotations
@@ -25,6 +28,13 @@ from browser_helpers import (
 #: Tour steps with the tallest figures and the longest titles (Figure 4, Lemma 3.1, J/L).
 TOUR_STEPS = (1, 6, 8, 9)
 PAGES = ("", "Distributions", "KL_Gap_curves", "Bound_terms", "Diagnostics", "Guided_tour")
+#: Every page on a phone, the Bound-terms sweep tab and the tour steps with the largest
+#: figures.
+PHONE_PAGES = (
+    *PAGES,
+    "Bound_terms?bounds_tab=How+terms+move",
+    *(f"Guided_tour?tour_step={step}" for step in TOUR_STEPS[1:]),
+)
 
 #: WCAG 2 AA minimum contrast for normal-size text.
 MIN_CONTRAST = 4.5
@@ -154,3 +164,44 @@ def test_phone_screen_has_no_sideways_overflow(sized_page: Any, app_url: str, pa
     assert box["mainRight"] <= box["width"] + BOX_TOLERANCE_PX, box
     assert box["mainScroll"] <= box["mainClient"] + BOX_TOLERANCE_PX, box
     assert box["doc"] <= box["width"] + BOX_TOLERANCE_PX, box
+
+
+# Per chart: the parts of _PARTS_JS and the toolbar (plotly's mode bar), which plotly
+# draws over the top of the chart.
+_TOOLBAR_JS = """
+() => [...document.querySelectorAll('.js-plotly-plot')].map((plot) => {
+  const bar = plot.querySelector('.modebar');
+  if (!bar) return null;
+  const r = bar.getBoundingClientRect();
+  return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+})
+"""
+
+
+@pytest.mark.parametrize("sized_page", [(390, 844)], indirect=True, ids=["phone"])
+@pytest.mark.parametrize("path", PHONE_PAGES, ids=lambda p: p or "Home")
+def test_phone_shows_the_page_title_and_every_chart_part_inside_and_apart(
+    sized_page: Any, app_url: str, path: str
+) -> None:
+    page = sized_page
+    open_and_draw(page, f"{app_url}/{path}")
+    view = page.viewport_size
+    title = page.locator('[data-testid="stMainBlockContainer"] h1').first.bounding_box()
+    assert title is not None
+    assert title["x"] >= 0 and title["x"] + title["width"] <= view["width"], title
+    assert title["y"] >= 0 and title["y"] + title["height"] <= view["height"], title
+
+    charts = page.evaluate(_PARTS_JS)
+    toolbars = page.evaluate(_TOOLBAR_JS)
+    assert charts, "no chart drawn"
+    for figure, toolbar in zip(charts, toolbars, strict=True):
+        parts = figure["parts"]
+        for part in parts:
+            assert box_inside(part["box"], figure["chart"]), f"{part['name']} leaves its chart"
+        for i, a in enumerate(parts):
+            for b in parts[i + 1 :]:
+                assert box_overlap(a["box"], b["box"]) == 0, f"{a['name']} overlaps {b['name']}"
+        if toolbar is not None:
+            for part in parts:
+                if part["name"].startswith("gtitle"):
+                    assert box_overlap(part["box"], toolbar) == 0, f"the toolbar covers {part}"
