@@ -43,11 +43,18 @@ def thread_cluster() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def process_cluster() -> Iterator[Any]:
-    with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=":0",
-    ) as cluster:  # fmt: skip
-        yield cluster
+    # A spawned worker re-imports ``__main__`` from its file. In a test process where an
+    # AppTest ran a script built from a function, ``__main__`` is that temporary script,
+    # which fails outside Streamlit ("name '__args' is not defined"), so the worker
+    # never starts. A real command-line ``__main__`` has no such trouble.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delattr(sys.modules["__main__"], "__file__", raising=False)
+        patch.setattr(sys.modules["__main__"], "__spec__", None, raising=False)
+        with distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=":0",
+        ) as cluster:  # fmt: skip
+            yield cluster
 
 
 def test_a_dask_sweep_equals_the_local_sweep_and_reports_progress(thread_cluster: Any) -> None:
