@@ -375,8 +375,9 @@ def figure4_figure(
 
 
 _BAND_WORDS: Final[dict[str, str]] = {
-    "std": "line: mean, light band: +- 1 std",
-    "sem": "dark band: +- 1 standard error",
+    # Short enough to stay on one lecture line with the sidebar open at 1280 px.
+    "std": "line: mean, light: +- 1 std",
+    "sem": "dark: +- 1 standard error",
     "quantile": "median, 10-90% band",
 }
 
