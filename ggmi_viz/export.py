@@ -375,7 +375,10 @@ def _render_locked(
     path: str,
     timeout_s: float,
     deadline: float,
+    retry: bool = True,
 ) -> bytes:
+    """Render with the shared browser; after a failure (not a time-out) retry once on a
+    fresh browser while time remains."""
     name = str(opts["format"]).upper()
     try:
         browser = _get_browser(path, timeout_s)
@@ -397,6 +400,10 @@ def _render_locked(
         ) from None
     except Exception as exc:
         _shutdown_browser()
+        if retry and deadline - time.monotonic() > 1.0:
+            # Under load kaleido's tab can be asked to render before its own script
+            # loaded ("kaleido_scopes is not defined"); a fresh browser then works.
+            return _render_locked(fig_dict, opts, path, timeout_s, deadline, retry=False)
         raise PngExportError(f"{name} export failed: {exc}") from exc
     if not _looks_like(data, str(opts["format"])):
         _shutdown_browser()

@@ -110,6 +110,34 @@ def test_hanging_render_times_out_and_next_call_recovers(
     assert export._browser is not first_browser
 
 
+@needs_chromium
+def test_a_failed_render_is_retried_once_on_a_fresh_browser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    figure_to_png(_figure(), scale=1)  # a warm browser exists
+    first_browser = export._browser
+    real_render = export._render
+    calls = 0
+
+    async def fails_first(k, fig_dict, opts):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("ReferenceError: kaleido_scopes is not defined")
+        return await real_render(k, fig_dict, opts)
+
+    monkeypatch.setattr(export, "_render", fails_first)
+    assert png_size(figure_to_png(_figure(300, 200), scale=1)) == (300, 200)
+    assert calls == 2 and export._browser is not first_browser
+
+    async def always_fails(k, fig_dict, opts):  # type: ignore[no-untyped-def]
+        raise RuntimeError("broken renderer")
+
+    monkeypatch.setattr(export, "_render", always_fails)
+    with pytest.raises(PngExportError, match="broken renderer"):
+        figure_to_png(_figure(), scale=1)
+
+
 def test_missing_browser_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("GGMI_CHROMIUM", str(tmp_path / "no-such-chromium"))
     ok, reason = png_export_available()
