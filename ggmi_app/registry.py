@@ -190,11 +190,31 @@ def move_browser(page: PageSpec, query: Mapping[str, str]) -> NoReturn:
     st.stop()
 
 
+#: On a narrow screen the sidebar lies over the page; Streamlit's own page list closes it
+#: after a tap, our links (``page_links``) do not, so this constant script does. Added
+#: once per browser page (the flag), it listens for taps on those links only.
+_CLOSE_SIDEBAR_ON_NARROW_TAP: Final[str] = """<script>
+(function () {
+  if (window.ggmiCloseSidebarOnTap) { return; }
+  window.ggmiCloseSidebarOnTap = true;
+  document.addEventListener("click", function (event) {
+    if (window.innerWidth >= 768) { return; }
+    if (!event.target.closest || !event.target.closest(".st-key-ggmi_page_links a")) { return; }
+    setTimeout(function () {
+      var button = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+      if (button) { button.click(); }
+    }, 0);
+  }, true);
+})();
+</script>"""
+
+
 def page_links(slot: Any) -> None:
     """The page list in ``slot`` (top of the sidebar; Streamlit's own list is off)."""
     with slot:
         for page in PAGES:
             link_to(page, page.title)
+        st.html(_CLOSE_SIDEBAR_ON_NARROW_TAP, unsafe_allow_javascript=True)
 
 
 def begin_page(title: str, icon: str, shown: Keyed, known: Keyed, key: str) -> bool:

@@ -205,3 +205,19 @@ def test_phone_shows_the_page_title_and_every_chart_part_inside_and_apart(
             for part in parts:
                 if part["name"].startswith("gtitle"):
                     assert box_overlap(part["box"], toolbar) == 0, f"the toolbar covers {part}"
+
+
+@pytest.mark.parametrize("sized_page", [(390, 844)], indirect=True, ids=["phone"])
+def test_on_a_phone_a_tap_on_a_page_link_closes_the_sidebar(sized_page: Any, app_url: str) -> None:
+    """The sidebar lies over the page on a phone: after choosing a page it must get out
+    of the way, as Streamlit's own page list does."""
+    page = sized_page
+    open_and_draw(page, f"{app_url}/Distributions")
+    page.locator('[data-testid="stExpandSidebarButton"]').click()
+    links = page.locator(".st-key-ggmi_page_links")
+    links.wait_for(state="visible")
+    links.get_by_text("Bound terms", exact=True).click()
+    page.wait_for_url("**/Bound_terms*")
+    page.locator('[data-testid="stExpandSidebarButton"]').wait_for(state="visible")
+    box = page.locator('[data-testid="stSidebar"]').bounding_box()
+    assert box is None or box["x"] + box["width"] <= 1, box
