@@ -473,6 +473,15 @@ def _publish(page_key: str) -> None:
         _say("warning", f"{exc} You no longer drive a room.")
 
 
+def _take_lead(code: str, secret: str, message: str) -> None:
+    """This session drives room ``code`` from now on (it follows no room)."""
+    st.session_state.pop(_FOLLOW, None)
+    st.session_state.pop(_DETACHED, None)
+    st.session_state[_LEAD] = {"code": code, "secret": secret}
+    st.query_params.pop(URL_KEY, None)
+    _say("success", message)
+
+
 def _open_room(page_key: str) -> None:
     """Callback: open a room showing this page (rate-limited)."""
     try:
@@ -481,11 +490,7 @@ def _open_room(page_key: str) -> None:
     except RoomError as exc:
         _say("error", str(exc))
         return
-    st.session_state.pop(_FOLLOW, None)
-    st.session_state.pop(_DETACHED, None)
-    st.session_state[_LEAD] = {"code": code, "secret": secret}
-    st.query_params.pop(URL_KEY, None)
-    _say("success", f"Room {code} is open.")
+    _take_lead(code, secret, f"Room {code} is open.")
 
 
 def _resume() -> None:
@@ -498,11 +503,7 @@ def _resume() -> None:
     except RoomError as exc:
         _say("error", str(exc))
         return
-    st.session_state.pop(_FOLLOW, None)
-    st.session_state.pop(_DETACHED, None)
-    st.session_state[_LEAD] = {"code": code, "secret": secret}
-    st.query_params.pop(URL_KEY, None)
-    _say("success", f"You drive room {code} again.")
+    _take_lead(code, secret, f"You drive room {code} again.")
 
 
 def _lecturer_key(secret: str) -> None:

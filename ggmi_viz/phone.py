@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import plotly.graph_objects as go
 
-from ggmi_viz.theme import TITLE_PAD_PX, visible_length, wrap_label
+from ggmi_viz.theme import TITLE_PAD_PX, subplot_titles, visible_length, wrap_label
 
 #: Chart width a phone layout is planned for: a 390 px screen less Streamlit's padding.
 PHONE_PLAN_WIDTH: Final[int] = 358
@@ -166,26 +166,12 @@ def _title_in_column(fig: go.Figure, panels: list[_Panel], panel: _Panel, letter
     return ""
 
 
-def _headings(fig: go.Figure) -> list[go.layout.Annotation]:
-    """Text annotations sitting on top of a plot area in paper units (panel headings,
-    notes above a panel)."""
-    return [
-        ann
-        for ann in fig.layout.annotations
-        if ann.text
-        and ann.showarrow is False
-        and ann.xref == "paper"
-        and ann.yref == "paper"
-        and ann.yanchor == "bottom"
-    ]
-
-
 def _headings_by_panel(
     fig: go.Figure, panels: list[_Panel]
 ) -> dict[str, list[go.layout.Annotation]]:
     """Each heading, keyed by the x axis of the panel it stands on."""
     found: dict[str, list[go.layout.Annotation]] = {}
-    for ann in _headings(fig):
+    for ann in subplot_titles(fig):
         x, y = float(ann.x), float(ann.y)
         for panel in panels:
             (x0, x1), top = panel.x_domain, panel.y_domain[1]
@@ -228,7 +214,7 @@ def _wrap_panel_headings(fig: go.Figure) -> int:
     """Wrap every heading to the chart width in the axis-title size; return the lines
     of the tallest heading over the top panel (0 when there is none)."""
     top_lines = 0
-    for ann in _headings(fig):
+    for ann in subplot_titles(fig):
         ann.font.size = PHONE_AXIS_TITLE_SIZE
         ann.text = _wrap(ann.text, _chars(PHONE_PLAN_WIDTH - 20, PHONE_AXIS_TITLE_SIZE))
         if float(ann.y) >= 0.97:

@@ -258,7 +258,7 @@ def _chars_for(width_px: float, font_size: float) -> int:
     return int(width_px / (font_size * _GLYPH_EM))
 
 
-def _subplot_titles(fig: go.Figure) -> list[go.layout.Annotation]:
+def subplot_titles(fig: go.Figure) -> list[go.layout.Annotation]:
     """Annotations placed like ``make_subplots`` titles: above a panel, in paper units."""
     return [
         ann
@@ -299,7 +299,7 @@ def _lecture_layout(fig: go.Figure) -> None:
     columns = _panel_columns(fig)
     panel_width = (LECTURE_PLAN_WIDTH - 130) / columns * 0.92
     top_row_lines = 0
-    for ann in _subplot_titles(fig):
+    for ann in subplot_titles(fig):
         ann.font.size = subplot_size
         ann.text = wrap_label(ann.text, _chars_for(panel_width, subplot_size))
         if float(ann.y) >= 0.97:  # a title above the top row of panels

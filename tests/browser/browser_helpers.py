@@ -137,19 +137,29 @@ def plotly_array(data: object) -> list[float]:
     return [float(v) for v in data]  # type: ignore[union-attr]
 
 
-def move_slider(page: Any, label: str, presses: int) -> None:
-    """Move the slider whose label contains ``label`` by ``presses`` keyboard steps.
-
-    Positive moves right (ArrowRight), negative left. Waits for the app to settle.
-    """
+def _slider_thumb(page: Any, label: str) -> Any:
     # Streamlit >= 1.5x draws a react-aria slider (a hidden input[type=range]);
     # older versions used a div with role=slider.
-    thumb = (
+    return (
         page.locator('[data-testid="stSlider"]')
         .filter(has_text=label)
         .locator('input[type="range"], [role="slider"]')
         .first
     )
+
+
+def slider_value(page: Any, label: str) -> float:
+    """The value shown by the slider whose label contains ``label``."""
+    thumb = _slider_thumb(page, label)
+    return float(thumb.evaluate("(el) => el.getAttribute('aria-valuenow') ?? el.value"))
+
+
+def move_slider(page: Any, label: str, presses: int) -> None:
+    """Move the slider whose label contains ``label`` by ``presses`` keyboard steps.
+
+    Positive moves right (ArrowRight), negative left. Waits for the app to settle.
+    """
+    thumb = _slider_thumb(page, label)
     thumb.focus()
     key = "ArrowRight" if presses > 0 else "ArrowLeft"
     # One press at a time, each waited for, as a hand on a keyboard would: under a full

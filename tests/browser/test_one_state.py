@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browser_helpers import wait_for_app_idle
+from browser_helpers import slider_value, wait_for_app_idle
 
 from ggmi_app.registry import PAGES
 
@@ -42,16 +42,6 @@ def _open_sidebar(page: Any) -> None:
         page.locator(".st-key-ggmi_page_links").wait_for(state="visible")
 
 
-def _slider_value(page: Any, label: str) -> float:
-    thumb = (
-        page.locator('[data-testid="stSlider"]')
-        .filter(has_text=label)
-        .locator('input[type="range"], [role="slider"]')
-        .first
-    )
-    return float(thumb.evaluate("(el) => el.getAttribute('aria-valuenow') ?? el.value"))
-
-
 def _seed(page: Any) -> str:
     box = page.locator('[data-testid="stNumberInput"]').filter(has_text="Seed").locator("input")
     return box.first.input_value()
@@ -75,7 +65,7 @@ def _check_state(page: Any, where: str, *, has_letters: bool = True) -> None:
     assert _lecture_on(page), where
     if has_letters:
         for key, label in SLIDERS.items():
-            assert _slider_value(page, label) == float(SHARED[key]), (where, key)
+            assert slider_value(page, label) == float(SHARED[key]), (where, key)
         assert _seed(page) == SHARED["seed"], where
 
 

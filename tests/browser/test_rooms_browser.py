@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from browser_helpers import IDLE_TIMEOUT_MS, move_slider, wait_for_app_idle
+from browser_helpers import IDLE_TIMEOUT_MS, move_slider, slider_value, wait_for_app_idle
 
 from ggmi_app import tour_page
 
@@ -49,16 +49,6 @@ def _sidebar_text(page: Any) -> str:
 
 def _heading(page: Any) -> str:
     return page.locator("h1").first.inner_text()
-
-
-def _k(page: Any) -> float:
-    thumb = (
-        page.locator('[data-testid="stSlider"]')
-        .filter(has_text=K_LABEL)
-        .locator('input[type="range"], [role="slider"]')
-        .first
-    )
-    return float(thumb.evaluate("(el) => el.getAttribute('aria-valuenow') ?? el.value"))
 
 
 @pytest.fixture
@@ -119,10 +109,10 @@ def test_students_follow_the_lecturer_detach_and_rejoin(
     _eventually(lambda: lecturer.locator('[data-testid="stSlider"]').filter(
         has_text=K_LABEL).count() > 0, "the lecturer's page has the K slider")  # fmt: skip
     move_slider(lecturer, K_LABEL, 1)
-    k_now = _k(lecturer)
+    k_now = slider_value(lecturer, K_LABEL)
     for student in students:
         _eventually(
-            lambda s=student: _k(s) == k_now,
+            lambda s=student: slider_value(s, K_LABEL) == k_now,
             f"K = {k_now} on the student's page",
             diagnose=lambda s=student: (
                 f"lecturer at {lecturer.url}; student at {s.url}; errors {PAGE_ERRORS[s]}"
@@ -133,15 +123,19 @@ def test_students_follow_the_lecturer_detach_and_rejoin(
     students[1].get_by_role("button", name="Detach (explore on my own)").click()
     _eventually(lambda: f"Re-join room {code}" in _sidebar_text(students[1]), "detached")
     move_slider(lecturer, K_LABEL, 1)
-    k_next = _k(lecturer)
+    k_next = slider_value(lecturer, K_LABEL)
     assert k_next != k_now
-    _eventually(lambda: _k(students[0]) == k_next, "the attached student follows")
+    _eventually(
+        lambda: slider_value(students[0], K_LABEL) == k_next, "the attached student follows"
+    )
     time.sleep(3)  # several poll intervals: the detached student must not have moved
-    assert _k(students[1]) == k_now
+    assert slider_value(students[1], K_LABEL) == k_now
     assert "room=" not in students[1].url
 
     students[1].get_by_role("button", name=f"Re-join room {code}").click()
-    _eventually(lambda: _k(students[1]) == k_next, "the re-joined student catches up")
+    _eventually(
+        lambda: slider_value(students[1], K_LABEL) == k_next, "the re-joined student catches up"
+    )
     for page in (lecturer, *students):
         assert page.locator('[data-testid="stException"]').count() == 0
         assert not PAGE_ERRORS[page]
