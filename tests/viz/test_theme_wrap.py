@@ -35,3 +35,18 @@ def test_lecture_subplot_titles_take_the_axis_title_size_and_fit_their_panel():
         # three panels on an 840 px plan: a heading wider than a panel would run into the next
         longest = max(visible_length(line) for line in heading.text.split("<br>"))
         assert longest * LECTURE_SUBPLOT_TITLE_SIZE * 0.56 < 840 / 3
+
+
+def test_template_keeps_plotly_white_defaults_only_for_the_trace_types_we_draw():
+    import plotly.io as pio
+
+    from ggmi_viz.theme import TEMPLATE_TRACE_TYPES, build_template
+
+    base = pio.templates["plotly_white"]
+    for lecture in (False, True):
+        template = build_template(lecture).to_plotly_json()
+        assert set(template["data"]) <= set(TEMPLATE_TRACE_TYPES)
+        assert template["data"]["heatmap"] == base.data.to_plotly_json()["heatmap"]
+        assert template["layout"]["colorscale"] == base.layout.colorscale.to_plotly_json()
+    assert not {"scattergeo", "surface", "table"} & set(build_template().to_plotly_json()["data"])
+

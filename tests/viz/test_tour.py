@@ -12,6 +12,7 @@ import pytest
 from ggmi_core.bounds import bound_terms_without_scenarios, sample_size_table, sweep_bound_terms
 from ggmi_viz import tour
 from ggmi_viz.export import png_export_available, png_size
+from ggmi_viz.theme import TEMPLATE_TRACE_TYPES
 
 
 def test_bound_terms_survive_the_json_round_trip() -> None:
@@ -46,6 +47,8 @@ def test_every_tour_figure_builds_with_data(figure_id: str, lecture: bool) -> No
     fig = tour.step_figure(figure_id, lecture)
     assert fig.data
     assert len(tour.step_data(figure_id)) > 0
+    # The slim template styles only these trace types; a new one must be added there.
+    assert {trace.type for trace in fig.data} <= set(TEMPLATE_TRACE_TYPES)
 
 
 def test_exact_kl_asset_has_the_figure4_grid() -> None:
