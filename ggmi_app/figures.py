@@ -6,8 +6,9 @@ worker thread, outside the script run. A failure there cannot reach the page, so
 callable records it in a per-session dict and the next run shows a warning pointing
 to the toolbar's own PNG download, which works without any server-side browser.
 
-``cached_figures`` keeps built figures as plotly dicts in a bounded ``st.cache_data``, so
-a rerun whose numbers come from cache does not rebuild its figures either.
+``cached_figures`` keeps built, themed figures in a bounded ``st.cache_resource`` shared by
+every session, so a rerun whose numbers come from cache neither rebuilds its figures nor
+re-validates them (Streamlit re-validates a figure handed over as a dict: ~10-25 ms a chart).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import re
 import sys
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import pandas as pd
@@ -60,28 +62,42 @@ TOOLBAR_HINT: Final[str] = (
 )
 
 
-#: A figure as ``show_figure`` takes it: a ``go.Figure``, or a themed dict from ``cached_figures``.
-FigureLike = go.Figure | dict[str, Any]
+@dataclass(frozen=True, eq=False)
+class SharedFigure:
+    """A themed figure built once and shown to every session that asks for the same one.
+
+    Many sessions may draw it at the same moment, so nothing may change it: ``show_figure``
+    neither re-themes it nor hands it to anything that edits in place (the phone layout
+    and the image exports work on copies).
+    """
+
+    figure: go.Figure
 
 
-# Shared by every page: an entry is one page's figure set for one setting (Figure 2 is
-# ~0.6 MB, the Bound-terms sets are far smaller), so twice the LARGE bound stays ~20 MB.
-@st.cache_data(max_entries=2 * CACHE_MAX_ENTRIES_LARGE, ttl=CACHE_TTL_S, show_spinner=False)
-def _figure_dicts(
+#: A figure as ``show_figure`` takes it: a fresh ``go.Figure`` (themed in place), a
+#: ``SharedFigure`` from ``cached_figures``, or an already themed plotly dict.
+FigureLike = go.Figure | SharedFigure | dict[str, Any]
+
+
+# Shared by every page and session: an entry is one page's figure set for one setting
+# (Figure 2 is ~0.6 MB, the Bound-terms sets are far smaller), so twice the LARGE bound
+# stays ~20 MB.
+@st.cache_resource(max_entries=2 * CACHE_MAX_ENTRIES_LARGE, ttl=CACHE_TTL_S, show_spinner=False)
+def _shared_figures(
     kind: str, key: Hashable, lecture: bool, _build: Callable[[], Sequence[go.Figure]]
-) -> list[dict[str, Any]]:
-    """``_build()``'s figures, themed, as plotly dicts; cached on the other arguments."""
-    return [apply_theme(fig, lecture).to_dict() for fig in _build()]
+) -> tuple[SharedFigure, ...]:
+    """``_build()``'s figures, themed; one object per argument set for every session."""
+    return tuple(SharedFigure(apply_theme(fig, lecture)) for fig in _build())
 
 
 def cached_figures(
     kind: str, key: Hashable, lecture: bool, build: Callable[[], Sequence[go.Figure]]
-) -> list[dict[str, Any]]:
-    """The figures of ``build()`` as themed plotly dicts, built once per setting.
+) -> list[SharedFigure]:
+    """The figures of ``build()``, themed, built once per setting for all sessions.
 
     A rerun whose numbers come from cache would otherwise rebuild (and re-validate)
-    every figure; the dicts go straight to ``show_figure``, which neither rebuilds
-    nor re-themes them.
+    every figure; a lecture hall of followers asking for the same page at the same
+    moment gets the same objects, which go straight to ``show_figure``.
 
     Args:
         kind: names the figure set (e.g. ``"figure2"``), so sets of different pages with
@@ -92,9 +108,9 @@ def cached_figures(
         build: makes the figures; called only on a cache miss.
 
     Returns:
-        One dict per figure of ``build()``, in order (a fresh copy on every call).
+        One ``SharedFigure`` per figure of ``build()``, in order; never edit them.
     """
-    return _figure_dicts(kind, key, lecture, build)
+    return list(_shared_figures(kind, key, lecture, build))
 
 
 def safe_filename(name: str) -> str:
@@ -116,9 +132,14 @@ def plotly_config(name: str) -> dict[str, Any]:
     }
 
 
-def _export_size(fig_dict: dict[str, Any]) -> tuple[int, int]:
-    layout = fig_dict.get("layout", {})
-    return int(layout.get("width") or EXPORT_WIDTH), int(layout.get("height") or EXPORT_HEIGHT)
+def _export_size(fig: dict[str, Any] | go.Layout) -> tuple[int, int]:
+    """Width and height (px) of a figure dict or of a figure's layout, or the export size."""
+    if isinstance(fig, dict):
+        layout = fig.get("layout", {})
+        width, height = layout.get("width"), layout.get("height")
+    else:
+        width, height = fig.width, fig.height
+    return int(width or EXPORT_WIDTH), int(height or EXPORT_HEIGHT)
 
 
 def _image_maker(
@@ -129,19 +150,22 @@ def _image_maker(
     It holds a dict snapshot (not the live figure) so later edits cannot leak in. A
     failure is recorded under ``name`` for the next run's warning, then re-raised.
     """
-    fig_dict = fig.to_dict() if isinstance(fig, go.Figure) else fig
-    width, height = _export_size(fig_dict)
+    # A shared figure never changes, so it needs no snapshot (a run saves the copy).
+    source = fig.figure if isinstance(fig, SharedFigure) else fig
+    if isinstance(source, go.Figure) and not isinstance(fig, SharedFigure):
+        source = source.to_dict()
+    width, height = _export_size(source if isinstance(source, dict) else source.layout)
     slot = _failure_slot(name, fmt)
 
     def make_image() -> bytes:
         try:
             if fmt == "svg":
                 data = figure_to_svg(
-                    go.Figure(fig_dict), width=width, height=height, timeout_s=PNG_TIMEOUT_S
+                    go.Figure(source), width=width, height=height, timeout_s=PNG_TIMEOUT_S
                 )
             else:
                 data = figure_to_png(
-                    go.Figure(fig_dict),
+                    go.Figure(source),
                     scale=PNG_SCALE,
                     width=width,
                     height=height,
@@ -179,7 +203,7 @@ def show_figure(
 
     Args:
         fig: the figure (themed in place with ``apply_theme(fig, lecture)``), or a
-            dict from ``cached_figures``, shown as it is (already themed).
+            ``SharedFigure`` from ``cached_figures`` or a themed dict, shown as it is.
         name: file name stem for the PNG/SVG/CSV and the toolbar PNG; unique per page.
         data: the numbers behind the figure, offered as CSV (omitted when None).
         lecture: lecture-mode theme (large type, thick lines).
@@ -192,13 +216,15 @@ def show_figure(
     stem = safe_filename(name)
     key = key or stem
     with error_boundary(f"the figure '{name}'"):
-        if isinstance(fig, go.Figure):
-            apply_theme(fig, lecture)
+        if isinstance(fig, SharedFigure):
+            shown: go.Figure | dict[str, Any] = fig.figure
+        else:
+            shown = apply_theme(fig, lecture) if isinstance(fig, go.Figure) else fig
         # theme=None: Streamlit's own theme would restyle the chart, and then the
         # screen would no longer match the exported PNG.
         # On a phone the chart on screen is a re-laid-out copy; the downloads below keep
         # the figure's desktop/slide layout.
-        on_screen = for_phone(fig) if viewer_is_phone() else fig
+        on_screen = for_phone(shown) if viewer_is_phone() else shown
         st.plotly_chart(on_screen, theme=None, config=plotly_config(stem), key=f"{key}-chart")
     with error_boundary(f"the downloads for '{name}'"):
         _download_row(fig, name, stem, key, data)
@@ -244,9 +270,11 @@ def _download_row(
             icon=":material/info:",
         )
     if data is not None:
+        # Built on click like the images: most runs are never downloaded, and bytes
+        # handed over eagerly are written to every session's media store on every run.
         csv_col.download_button(
             "Download data (CSV)",
-            data=dataframe_to_csv_bytes(data),
+            data=lambda: dataframe_to_csv_bytes(data),
             file_name=f"{stem}.csv",
             mime="text/csv",
             key=f"{key}-csv",

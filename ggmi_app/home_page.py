@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ggmi_app.figures import show_figure
+from ggmi_app.figures import cached_figures, show_figure
 from ggmi_app.messages import WARNING_ICON
 from ggmi_app.registry import PAGES, link_to
 from ggmi_viz.home import chain_figure, letters_table, stages_table
@@ -85,8 +85,10 @@ def _claims() -> None:
 
 def _chain_drawing(lecture: bool) -> None:
     """The generation chain figure, its downloads and its caption."""
+    # Every visitor lands here: the drawing is built once per theme, not once per run.
+    (figure,) = cached_figures("home-chain", (), lecture, lambda: [chain_figure(lecture=lecture)])
     show_figure(
-        chain_figure(lecture=lecture),
+        figure,
         "generation-chain",
         pd.DataFrame(stages_table()),
         lecture=lecture,

@@ -217,3 +217,54 @@ def test_a_phone_sees_the_phone_layout_and_downloads_keep_the_desktop_one(
     (exported,) = downloaded
     assert exported.layout.legend.orientation is None
     assert "<br>" not in exported.layout.title.text
+
+
+def shared_figure_page() -> None:
+    import plotly.graph_objects as go
+    import streamlit as st
+
+    from ggmi_app.figures import cached_figures, show_figure
+    from ggmi_app.layout import page_setup
+
+    lecture = page_setup("Shared demo")
+    builds = st.session_state.setdefault("builds", [])
+
+    def build() -> list[go.Figure]:
+        builds.append(1)
+        return [go.Figure(go.Scatter(x=[1, 2, 3], y=[3.0, 1.0, 2.0], name="gap"))]
+
+    (shared,) = cached_figures("shared-demo", ("K", 3), lecture, build)
+    st.session_state["shared_id"] = id(shared.figure)
+    show_figure(shared, "shared demo", lecture=lecture)
+
+
+def test_a_cached_figure_is_built_once_for_all_sessions_and_drawn_like_a_fresh_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import plotly.graph_objects as go
+
+    from ggmi_viz.theme import apply_theme
+
+    made: list[tuple[str, Callable[[], bytes]]] = []
+    real = figures._image_maker
+    monkeypatch.setattr(
+        figures, "_image_maker", lambda *a: made.append((a[2], real(*a))) or made[-1][1]
+    )
+    figures._shared_figures.clear()
+    first, second = _run(shared_figure_page), _run(shared_figure_page)
+    # Two sessions: the second found the first one's figure object and built nothing.
+    assert first.session_state["builds"] == [1] and second.session_state["builds"] == []
+    assert first.session_state["shared_id"] == second.session_state["shared_id"]
+    fresh = apply_theme(go.Figure(go.Scatter(x=[1, 2, 3], y=[3.0, 1.0, 2.0], name="gap")))
+    spec, _ = _chart(second)
+    assert spec == json.loads(fresh.to_json())
+    # Drawing it twice left it untouched; lecture mode is a different entry, not an edit.
+    lecture = _run(shared_figure_page, {"lecture": "1"})
+    assert lecture.session_state["builds"] == [1]
+    assert _chart(lecture)[0]["layout"]["template"]["layout"]["font"]["size"] == (
+        LECTURE_FONT_SIZE
+    )
+    assert _chart(_run(shared_figure_page))[0] == spec
+    if png_export_available()[0]:
+        png = dict(made)["png"]()
+        assert png.startswith(b"\x89PNG")
