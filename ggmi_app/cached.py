@@ -241,14 +241,29 @@ def stored_sweep(
     return summary, per_scenario_table(list(values), [gaps for _, gaps in found])
 
 
-@st.cache_data(max_entries=4, ttl=CACHE_TTL_S, show_spinner=False)
-def figure4_asset(metric: str) -> pd.DataFrame | None:
-    """The precomputed Figure-4 table of ``metric`` from ``assets/``, or None if absent."""
+# A resource, not data: every session reads the same tables (never edits them), so a
+# rerun neither copies nor re-splits them.
+@st.cache_resource(max_entries=4, ttl=CACHE_TTL_S, show_spinner=False)
+def figure4_asset(metric: str) -> tuple[dict[str, pd.DataFrame], str] | None:
+    """The precomputed Figure-4 summaries of ``metric`` from ``assets/``, by letter.
+
+    Returns:
+        ``({"K": summary, "J": ..., "L": ...}, note)`` (shared: read only), or None when
+        the file is absent.
+    """
+    from ggmi_viz.gap_curves import figure4_tables as split_by_letter
+
     name = FIGURE4_ASSETS.get(metric)
     path = ASSETS / name if name else None
     if path is None or not path.is_file():
         return None
-    return pd.read_csv(path)
+    stored = pd.read_csv(path)
+    rounds = (
+        f"{int(stored['rounds'].iloc[0])} scenarios per point"
+        if "rounds" in stored.columns
+        else "the stored scenarios per point"
+    )
+    return split_by_letter(stored), f"precomputed ({name}, {rounds})"
 
 
 #: Scenarios per point when Figure 4 must be computed live (assets missing): few, so
@@ -263,16 +278,9 @@ def figure4_tables(metric: str) -> tuple[dict, str]:
         ``({"K": summary, "J": ..., "L": ...}, note)`` where ``note`` says where the
         numbers come from (file and scenarios per point, or the live fallback).
     """
-    from ggmi_viz.gap_curves import figure4_tables as split_by_letter
-
     stored = figure4_asset(metric)
     if stored is not None:
-        rounds = (
-            f"{int(stored['rounds'].iloc[0])} scenarios per point"
-            if "rounds" in stored.columns
-            else "the stored scenarios per point"
-        )
-        return split_by_letter(stored), f"precomputed ({FIGURE4_ASSETS[metric]}, {rounds})"
+        return stored
     rounds = FIGURE4_LIVE_ROUNDS[metric]
     base = ScenarioConfig().to_dict()
     tables = {}

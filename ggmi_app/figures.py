@@ -194,7 +194,7 @@ def _png_maker(fig: FigureLike, name: str, failures: dict[str, str]) -> Callable
 def show_figure(
     fig: FigureLike,
     name: str,
-    data: pd.DataFrame | None = None,
+    data: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
     lecture: bool = False,
     *,
     key: str | None = None,
@@ -205,7 +205,8 @@ def show_figure(
         fig: the figure (themed in place with ``apply_theme(fig, lecture)``), or a
             ``SharedFigure`` from ``cached_figures`` or a themed dict, shown as it is.
         name: file name stem for the PNG/SVG/CSV and the toolbar PNG; unique per page.
-        data: the numbers behind the figure, offered as CSV (omitted when None).
+        data: the numbers behind the figure, offered as CSV (omitted when None); a
+            callable is called only when the CSV is downloaded.
         lecture: lecture-mode theme (large type, thick lines).
         key: element key prefix; defaults to ``safe_filename(name)``.
 
@@ -231,7 +232,11 @@ def show_figure(
 
 
 def _download_row(
-    fig: FigureLike, name: str, stem: str, key: str, data: pd.DataFrame | None
+    fig: FigureLike,
+    name: str,
+    stem: str,
+    key: str,
+    data: pd.DataFrame | Callable[[], pd.DataFrame] | None,
 ) -> None:
     failures: dict[str, str] = st.session_state.setdefault(_FAILURES, {})
     png_col, svg_col, csv_col = st.columns(3)
@@ -274,7 +279,7 @@ def _download_row(
         # handed over eagerly are written to every session's media store on every run.
         csv_col.download_button(
             "Download data (CSV)",
-            data=lambda: dataframe_to_csv_bytes(data),
+            data=lambda: dataframe_to_csv_bytes(data() if callable(data) else data),
             file_name=f"{stem}.csv",
             mime="text/csv",
             key=f"{key}-csv",

@@ -189,7 +189,11 @@ def _figure4(lecture: bool) -> None:
             lambda: [figure4_figure(tables, lecture=lecture)],
         )
         show_figure(
-            figure4, "figure4-published-and-js", figure4_data(tables), lecture, key="figure4"
+            figure4,
+            "figure4-published-and-js",
+            lambda: figure4_data(tables),
+            lecture,
+            key="figure4",
         )
         st.caption(
             "Top row: the published estimator, reproducing the paper's curves. Bottom row: "

@@ -268,3 +268,13 @@ def test_a_cached_figure_is_built_once_for_all_sessions_and_drawn_like_a_fresh_o
     if png_export_available()[0]:
         png = dict(made)["png"]()
         assert png.startswith(b"\x89PNG")
+
+
+def test_csv_bytes_and_lazy_data_are_made_only_when_the_csv_is_downloaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[Any] = []
+    monkeypatch.setattr(figures, "dataframe_to_csv_bytes", lambda frame: made.append(frame))
+    at = _run(figure_page)
+    assert "Download data (CSV)" in [b.proto.label for b in at.get("download_button")]
+    assert made == []  # a run that nobody downloads from pays nothing for the CSV
