@@ -194,7 +194,7 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
     show_figure(
         lemma31,
         "bounds-lemma31",
-        figures.lemma31_data(terms),
+        lambda: figures.lemma31_data(terms),
         lecture,
     )
     st.subheader("Information gain and entropy drop")
@@ -209,7 +209,7 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
     show_figure(
         information,
         "bounds-information",
-        figures.information_data(terms),
+        lambda: figures.information_data(terms),
         lecture,
     )
     st.subheader("Generalization gain, measured directly")
@@ -219,7 +219,7 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
         f"{escape_markdown(metric_label(terms.metric))} gap of the same fits sits beside it. "
         "Positive values mean training on synthetic data generalized better."
     )
-    show_figure(gain, "bounds-gain", figures.gain_data(terms), lecture)
+    show_figure(gain, "bounds-gain", lambda: figures.gain_data(terms), lecture)
     st.markdown(_gain_bridge(terms))
     with st.expander(
         "Every term: symbol, value, meaning and the paper's remark", expanded=not lecture
@@ -315,7 +315,7 @@ def render_sweep(values: Mapping[str, Any], config: ScenarioConfig, lecture: boo
         show_figure(
             fig,
             f"bounds-sweep-{param}-{stem}",
-            figures.sweep_data(table, panel[1]),
+            lambda table=table, column=panel[1]: figures.sweep_data(table, column),
             lecture,
         )
     with error_boundary("synthetic count against anchor count"):
@@ -395,7 +395,7 @@ def render_jl_contrast(values: Mapping[str, Any], config: ScenarioConfig, lectur
             f"sidebar's values; {rounds} scenarios per value; loss cap C = {cap:g}."
         )
     )
-    show_figure(contrast, "bounds-jl-contrast", figures.jl_contrast_data(sweeps), lecture)
+    show_figure(contrast, "bounds-jl-contrast", lambda: figures.jl_contrast_data(sweeps), lecture)
     st.markdown(PARTS_TEXT)
     table = pd.concat(
         [info_gain_parts_table(config, p, range(min(g), max(g) + 1)) for p, g in grids.items()],

@@ -191,14 +191,14 @@ def render_simulation(values: Mapping[str, Any], config: ScenarioConfig, lecture
     show_figure(
         hsic,
         f"{stem}-hsic",
-        per_scenario.rename(columns={"value": param}),
+        lambda: per_scenario.rename(columns={"value": param}),
         lecture,
         key="dg-hsic",
     )
     show_figure(
         entropy,
         f"{stem}-entropy",
-        figures.sweep_data(summary, param),
+        lambda: figures.sweep_data(summary, param),
         lecture,
         key="dg-entropy",
     )
@@ -496,7 +496,7 @@ def _show_report(report: diag.EmbeddingReport, lecture: bool) -> None:
     show_figure(
         figures.projection_figure(report, lecture=lecture),
         "diagnostics-your-data-pca",
-        figures.projection_data(report),
+        lambda: figures.projection_data(report),
         lecture,
         key="dg-pca",
     )
@@ -504,7 +504,7 @@ def _show_report(report: diag.EmbeddingReport, lecture: bool) -> None:
         show_figure(
             figures.hsic_null_figure(report.hsic, lecture),
             "diagnostics-your-data-hsic-null",
-            figures.hsic_null_data(report.hsic),
+            lambda: figures.hsic_null_data(report.hsic),
             lecture,
             key="dg-null",
         )

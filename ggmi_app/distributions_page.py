@@ -118,7 +118,7 @@ def _figure2(config: Any, values: Mapping[str, Any], lecture: bool) -> None:
     show_figure(
         fig,
         f"figure2-K{config.K}-J{config.J}-L{config.L}-seed{config.seed}",
-        figure_data(view, projection),
+        lambda: figure_data(view, projection),
         lecture,
         key="figure2",
     )
