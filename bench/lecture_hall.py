@@ -231,6 +231,8 @@ class Hall:
     events: list[tuple[float, str, str]] = field(default_factory=list)  # (t, page, query)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     done: bool = False
+    holding: bool = False  # the measured quiet window: nobody plays with a slider
+    idle: tuple[float, int, float] | None = None  # (seconds, polls, server CPU-s) in it
 
 
 #: The lecturer's script after the students have arrived: (action, argument).
@@ -248,7 +250,9 @@ SCRIPT: tuple[tuple[str, str], ...] = (
 )
 
 
-async def lecturer(args: argparse.Namespace, ws_url: str, origin: str, hall: Hall, log: Log):
+async def lecturer(
+    args: argparse.Namespace, ws_url: str, origin: str, hall: Hall, log: Log, pids: list[int]
+):
     rng = np.random.default_rng([args.seed, 10**6])
     me = Client(-1, ws_url, origin, args.timeout, log)
     async with _connect(ws_url, origin, args.timeout) as ws:
@@ -261,6 +265,8 @@ async def lecturer(args: argparse.Namespace, ws_url: str, origin: str, hall: Hal
         hall.code = found[0]
         print(f"lecturer drives room {hall.code}", flush=True)
         await asyncio.sleep(args.ramp + 3)
+        if args.hold > 0:
+            await _quiet_window(args.hold, hall, log, pids)
         for action, arg in SCRIPT:
             t0 = time.monotonic()
             if action == "navigate":
@@ -278,6 +284,17 @@ async def lecturer(args: argparse.Namespace, ws_url: str, origin: str, hall: Hal
             await asyncio.sleep(args.every)
     hall.done = True
     hall.changed.set()
+
+
+async def _quiet_window(seconds: float, hall: Hall, log: Log, pids: list[int]) -> None:
+    """Everyone has arrived and follows; nothing happens: what do the polls alone cost?"""
+    hall.holding = True
+    await asyncio.sleep(2.0)  # slider runs already sent finish first
+    polls0, cpu0, t0 = sum(r.kind == "poll" for r in log.runs), cpu_s(pids), time.monotonic()
+    await asyncio.sleep(seconds)
+    polls = sum(r.kind == "poll" for r in log.runs) - polls0
+    hall.idle = (time.monotonic() - t0, polls, cpu_s(pids) - cpu0)
+    hall.holding = False
 
 
 async def student(
@@ -323,7 +340,7 @@ async def student(
                             log.follows.append((len(hall.events), time.monotonic() - t_event))
                             seen = len(hall.events)
                             continue
-                    if now >= next_play:
+                    if now >= next_play and not hall.holding:
                         moved = me.slider_move(rng) if rng.random() < args.p_play else None
                         if moved is not None:
                             await me.send("slider", moved)
@@ -387,7 +404,12 @@ def _cells(values: list[float]) -> str:
 
 
 def report(
-    log: Log, wall: float, cpu: float | None, mem: list[list[float]], args: argparse.Namespace
+    log: Log,
+    wall: float,
+    cpu: float | None,
+    mem: list[list[float]],
+    args: argparse.Namespace,
+    idle: tuple[float, int, float] | None = None,
 ) -> str:
     runs = [r for r in log.runs if r.session >= 0]
     timed = [r for r in runs if r.latency_s is not None]
@@ -426,6 +448,14 @@ def report(
         + (", ".join(f"{v:.0f} MB" for v in peak) if peak else "n/a")
         + ".",
     ]
+    if idle is not None and idle[1]:
+        seconds, polls, idle_cpu = idle
+        lines += [
+            "",
+            f"Quiet window ({seconds:.0f} s after everyone arrived; no lecturer action, no "
+            f"slider play): {polls / seconds:.0f} polls/s answered, server CPU "
+            f"{idle_cpu / seconds:.2f} cores, {1000 * idle_cpu / polls:.1f} ms CPU per poll.",
+        ]
     if log.errors:
         lines += ["", "Errors (first 15):", ""] + [f"- {e}" for e in log.errors[:15]]
     return "\n".join(lines)
@@ -445,7 +475,7 @@ async def run(args: argparse.Namespace, base_url: str, pids: list[int]) -> str:
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_memory(pids, mem, stop))
     cpu0, t0 = cpu_s(pids), time.monotonic()
-    lead = asyncio.create_task(lecturer(args, ws_url, base_url, hall, log))
+    lead = asyncio.create_task(lecturer(args, ws_url, base_url, hall, log, pids))
     while not hall.code and not lead.done():
         await asyncio.sleep(0.1)
     if lead.done():
@@ -457,7 +487,7 @@ async def run(args: argparse.Namespace, base_url: str, pids: list[int]) -> str:
     wall, cpu1 = time.monotonic() - t0, cpu_s(pids)
     stop.set()
     await sampler
-    return report(log, wall, cpu1 - cpu0 if pids else None, mem, args)
+    return report(log, wall, cpu1 - cpu0 if pids else None, mem, args, hall.idle)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -472,14 +502,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--p-play", type=float, default=0.5, help="slider play per think")
     parser.add_argument("--think", type=float, nargs=2, default=(6.0, 15.0))
     parser.add_argument("--timeout", type=float, default=60.0, help="s per run")
+    parser.add_argument(
+        "--hold", type=float, default=0.0, help="measured quiet window before the script (s)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-warmup", dest="warmup", action="store_false")
     parser.add_argument("--out", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
     if not 1 <= args.students <= 300:
         parser.error("--students must be in 1..300 (this is a bounded test)")
-    if not (0 < args.ramp <= 120 and 1 <= args.every <= 60):
-        parser.error("--ramp must be in (0, 120] s and --every in [1, 60] s")
+    if not (0 < args.ramp <= 120 and 1 <= args.every <= 60 and 0 <= args.hold <= 120):
+        parser.error("--ramp must be in (0, 120] s, --every in [1, 60] s, --hold in [0, 120] s")
     return args
 
 
@@ -489,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(name, "1")
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     load_before = Path("/proc/loadavg").read_text().strip()
-    hard_limit = args.ramp + 3 + len(SCRIPT) * (args.every + args.timeout) + 120
+    hard_limit = args.ramp + 3 + args.hold + 2 + len(SCRIPT) * (args.every + args.timeout) + 120
     with contextlib.ExitStack() as stack:
         if args.url:
             base_url = check_loopback(args.url)
