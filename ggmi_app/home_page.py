@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -9,6 +12,7 @@ from ggmi_app.figures import show_figure
 from ggmi_app.messages import WARNING_ICON
 from ggmi_app.registry import PAGES, link_to
 from ggmi_viz.home import chain_figure, letters_table, stages_table
+from ggmi_viz.theme import apply_theme
 
 #: This page has no settings of its own.
 SETTINGS: dict = {}
@@ -83,10 +87,26 @@ def _claims() -> None:
     )
 
 
+@lru_cache(maxsize=2)
+def chain_figure_dict(lecture: bool) -> dict[str, Any]:
+    """The themed generation-chain figure as a plotly dict, built once per process and theme.
+
+    It depends on nothing but the theme, and Home is the page every first visit opens.
+    """
+    return apply_theme(chain_figure(lecture=lecture), lecture).to_dict()
+
+
+def warm_up() -> int:
+    """Build the Home figure in both themes now (the server launcher calls this)."""
+    for lecture in (False, True):
+        chain_figure_dict(lecture)
+    return chain_figure_dict.cache_info().currsize
+
+
 def _chain_drawing(lecture: bool) -> None:
     """The generation chain figure, its downloads and its caption."""
     show_figure(
-        chain_figure(lecture=lecture),
+        chain_figure_dict(lecture),
         "generation-chain",
         pd.DataFrame(stages_table()),
         lecture=lecture,

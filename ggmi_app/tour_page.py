@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -366,6 +367,16 @@ def step_figure_dict(figure_id: str, lecture: bool) -> dict[str, Any]:
     return cached
 
 
+@lru_cache(maxsize=len(tour.FIGURES))
+def step_table(figure_id: str) -> pd.DataFrame:
+    """The numbers behind step figure ``figure_id`` (its CSV download), once per process.
+
+    Rebuilt on every run they cost 10-40 ms a step (the scenario steps reshape the whole
+    scenario); they depend on nothing but the stored tables. Callers must not modify it.
+    """
+    return tour.step_data(figure_id)
+
+
 def _warm_up() -> None:
     """Build every step's figure in both themes (and the quoted numbers) in the background."""
     try:
@@ -373,11 +384,31 @@ def _warm_up() -> None:
         for lecture in (False, True):
             for step in STEPS:
                 step_figure_dict(step.figure, lecture)
+        for step in STEPS:
+            step_table(step.figure)
     except Exception:  # a missing asset is reported on the page itself
         _LOG.warning("guided-tour warm-up failed", exc_info=True)
 
 
-threading.Thread(target=_warm_up, name="tour-warm-up", daemon=True).start()
+# Started on import: under a plain ``streamlit run`` the first script run imports this
+# module, and the figures are then built beside that run. ``ggmi_app.serve`` imports it
+# before the server starts and waits for the thread instead.
+_WARM_UP: Final[threading.Thread] = threading.Thread(
+    target=_warm_up, name="tour-warm-up", daemon=True
+)
+_WARM_UP.start()
+
+
+def wait_for_warm_up(timeout_s: float | None = None) -> bool:
+    """Wait (at most ``timeout_s`` seconds) for the figures; True when they are built."""
+    _WARM_UP.join(timeout_s)
+    return not _WARM_UP.is_alive()
+
+
+def cached_figure_count() -> int:
+    """How many themed step figures this process holds (steps x themes when warm)."""
+    with _CACHE_LOCK:
+        return len(_FIGURE_CACHE)
 
 
 # ------------------------------------------------------------------- slides
@@ -505,7 +536,7 @@ def main(lecture: bool) -> None:
         show_figure(
             step_figure_dict(step.figure, lecture),
             f"tour-{step_no:02d}-{step.figure}",
-            tour.step_data(step.figure),
+            step_table(step.figure),
             lecture,
             key=f"tour-{step.figure}",
         )
