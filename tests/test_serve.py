@@ -93,13 +93,16 @@ def test_launcher_warms_then_serves_the_app_with_the_options_given(tmp_path: Pat
 _REPORT_WARM_UP = """
 import json, sys
 from ggmi_app import serve
-from ggmi_app import home_page, tour_page
 report = serve.warm_up(exporter=False)
+from ggmi_app import home_page, tour_page
+from streamlit import delta_generator
 print(json.dumps({
     "report": [list(report.modules), report.tour_figures, report.home_figures],
     "figures": sorted([f, lecture] for f, lecture in tour_page._FIGURE_CACHE),
     "home": home_page.chain_figure_dict.cache_info().currsize,
     "numbers": tour_page.numbers.cache_info().currsize,
+    "tables": tour_page.step_table.cache_info().currsize,
+    "repl_check_done": delta_generator._use_warning_has_been_displayed,
     "modules": sorted(m for m in sys.modules if m.split(".")[0] in
                       ("numpy", "scipy", "plotly", "ggmi_core", "ggmi_viz", "ggmi_app")),
 }))
@@ -121,6 +124,8 @@ def test_warm_up_loads_the_pages_and_builds_every_tour_and_home_figure() -> None
     assert tour_figures == len(expected)
     assert home_figures == seen["home"] == 2
     assert seen["numbers"] == 1
+    assert seen["tables"] == len({s.figure for s in tour_page.STEPS})
+    assert seen["repl_check_done"] is True
     for name in modules:
         assert name in seen["modules"]
     for name in ("numpy", "scipy.stats", "plotly.graph_objects", "ggmi_core", "ggmi_viz.tour"):
