@@ -81,7 +81,7 @@ class _DropNoRuntimeWarning(logging.Filter):
 def _quiet_cache_decorators() -> Iterator[None]:
     from streamlit.runtime.caching import cache_data_api
 
-    logger = cache_data_api._LOGGER
+    logger = logging.getLogger(cache_data_api.__name__)  # the module's own logger
     quiet = _DropNoRuntimeWarning()
     logger.addFilter(quiet)
     try:
