@@ -38,4 +38,6 @@ EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://localhost:8501/_stcore/health', timeout=4).status == 200 else 1)"]
 
-CMD ["streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501"]
+# ggmi_app.serve imports the app and builds the tour's figures, then runs `streamlit run
+# app.py` with these options; the health check answers once the server is warm.
+CMD ["python", "-m", "ggmi_app.serve", "--server.address=0.0.0.0", "--server.port=8501"]

@@ -65,13 +65,35 @@ def log_tail(log_path: Path, n: int = 40) -> str:
     return "(no log)"
 
 
+def server_command(app_path: Path, port: int, warm: bool | None = None) -> list[str]:
+    """The command that serves ``app_path`` on 127.0.0.1:``port``.
+
+    ``warm``: start through ``ggmi_app.serve`` (imports and tour figures ready before the
+    health route answers, as deployed) or plain ``streamlit run``. Default: the launcher
+    for the app itself, plain ``streamlit run`` for other scripts (test harnesses).
+    """
+    if warm is None:
+        warm = app_path.resolve() == ROOT / "app.py"
+    start = ["-m", "ggmi_app.serve"] if warm else ["-m", "streamlit", "run"]
+    return [
+        sys.executable,
+        *start,
+        str(app_path),
+        "--server.address=127.0.0.1",
+        f"--server.port={port}",
+        "--server.headless=true",
+        "--browser.gatherUsageStats=false",
+    ]
+
+
 @contextlib.contextmanager
 def run_streamlit(
-    app_path: Path, log_path: Path, timeout_s: float = 120
+    app_path: Path, log_path: Path, timeout_s: float = 120, warm: bool | None = None
 ) -> Iterator[tuple[str, int]]:
-    """Run ``streamlit run app_path`` on 127.0.0.1; yield ``(base_url, pid)``; stop it after.
+    """Serve ``app_path`` on 127.0.0.1; yield ``(base_url, pid)``; stop it after.
 
-    Raises ``ServerStartError`` (with the log's tail) if it does not become healthy.
+    ``warm`` as in ``server_command``. Raises ``ServerStartError`` (with the log's tail)
+    if it does not become healthy.
     """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -83,17 +105,7 @@ def run_streamlit(
         # Pages import ggmi_* from the repo root wherever the served script lives.
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(app_path),
-        "--server.address=127.0.0.1",
-        f"--server.port={port}",
-        "--server.headless=true",
-        "--browser.gatherUsageStats=false",
-    ]
+    cmd = server_command(app_path, port, warm)
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pandas as pd
 import streamlit as st
 
-from ggmi_app.figures import cached_figures, show_figure
+from ggmi_app.figures import SharedFigure, show_figure
 from ggmi_app.messages import WARNING_ICON
 from ggmi_app.registry import PAGES, link_to
 from ggmi_viz.home import chain_figure, letters_table, stages_table
+from ggmi_viz.theme import apply_theme
 
 #: This page has no settings of its own.
 SETTINGS: dict = {}
@@ -83,12 +86,26 @@ def _claims() -> None:
     )
 
 
+@lru_cache(maxsize=2)
+def chain_figure_shared(lecture: bool) -> SharedFigure:
+    """The themed generation-chain figure, built once per process and theme, for every run.
+
+    It depends on nothing but the theme, and Home is the page every first visit opens.
+    """
+    return SharedFigure(apply_theme(chain_figure(lecture=lecture), lecture))
+
+
+def warm_up() -> int:
+    """Build the Home figure in both themes now (the server launcher calls this)."""
+    for lecture in (False, True):
+        chain_figure_shared(lecture)
+    return chain_figure_shared.cache_info().currsize
+
+
 def _chain_drawing(lecture: bool) -> None:
     """The generation chain figure, its downloads and its caption."""
-    # Every visitor lands here: the drawing is built once per theme, not once per run.
-    (figure,) = cached_figures("home-chain", (), lecture, lambda: [chain_figure(lecture=lecture)])
     show_figure(
-        figure,
+        chain_figure_shared(lecture),
         "generation-chain",
         pd.DataFrame(stages_table()),
         lecture=lecture,

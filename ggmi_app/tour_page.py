@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ggmi_app.figures import show_figure
+from ggmi_app.figures import SharedFigure, show_figure
 from ggmi_app.messages import INFO_ICON, error_boundary, escape_markdown
 from ggmi_app.params import IntParam
 from ggmi_app.registry import PAGES_BY_KEY, SHARED_SETTINGS, request_switch
@@ -350,20 +351,30 @@ def step_body(step: Step) -> str:
 
 # ------------------------------------------------------------------- figures
 
-_FIGURE_CACHE: dict[tuple[str, bool], dict[str, Any]] = {}
+_FIGURE_CACHE: dict[tuple[str, bool], SharedFigure] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def step_figure_dict(figure_id: str, lecture: bool) -> dict[str, Any]:
-    """The themed figure ``figure_id`` as a plotly dict, built once per process and theme."""
+def step_figure_shared(figure_id: str, lecture: bool) -> SharedFigure:
+    """The themed figure ``figure_id``, built once per process and theme for every session."""
     key = (figure_id, lecture)
     with _CACHE_LOCK:
         cached = _FIGURE_CACHE.get(key)
     if cached is None:
-        cached = apply_theme(tour.step_figure(figure_id, lecture), lecture).to_dict()
+        cached = SharedFigure(apply_theme(tour.step_figure(figure_id, lecture), lecture))
         with _CACHE_LOCK:
             _FIGURE_CACHE.setdefault(key, cached)
     return cached
+
+
+@lru_cache(maxsize=len(tour.FIGURES))
+def step_table(figure_id: str) -> pd.DataFrame:
+    """The numbers behind step figure ``figure_id`` (its CSV download), once per process.
+
+    Rebuilt on every run they cost 10-40 ms a step (the scenario steps reshape the whole
+    scenario); they depend on nothing but the stored tables. Callers must not modify it.
+    """
+    return tour.step_data(figure_id)
 
 
 def _warm_up() -> None:
@@ -372,12 +383,32 @@ def _warm_up() -> None:
         numbers()
         for lecture in (False, True):
             for step in STEPS:
-                step_figure_dict(step.figure, lecture)
+                step_figure_shared(step.figure, lecture)
+        for step in STEPS:
+            step_table(step.figure)
     except Exception:  # a missing asset is reported on the page itself
         _LOG.warning("guided-tour warm-up failed", exc_info=True)
 
 
-threading.Thread(target=_warm_up, name="tour-warm-up", daemon=True).start()
+# Started on import: under a plain ``streamlit run`` the first script run imports this
+# module, and the figures are then built beside that run. ``ggmi_app.serve`` imports it
+# before the server starts and waits for the thread instead.
+_WARM_UP: Final[threading.Thread] = threading.Thread(
+    target=_warm_up, name="tour-warm-up", daemon=True
+)
+_WARM_UP.start()
+
+
+def wait_for_warm_up(timeout_s: float | None = None) -> bool:
+    """Wait (at most ``timeout_s`` seconds) for the figures; True when they are built."""
+    _WARM_UP.join(timeout_s)
+    return not _WARM_UP.is_alive()
+
+
+def cached_figure_count() -> int:
+    """How many themed step figures this process holds (steps x themes when warm)."""
+    with _CACHE_LOCK:
+        return len(_FIGURE_CACHE)
 
 
 # ------------------------------------------------------------------- slides
@@ -389,7 +420,7 @@ def _slides_zip() -> bytes:
         names = tour.slide_names([s.title for s in STEPS])
         pngs = []
         for i, step in enumerate(STEPS, start=1):
-            fig = go.Figure(step_figure_dict(step.figure, True))
+            fig = go.Figure(step_figure_shared(step.figure, True).figure)
             footer = (
                 f"Gan & Liu (ICLR 2025): {step.cites}. GGMI Explorer guided tour, "
                 f"step {i} of {len(STEPS)}; Gaussian-mixture simulation."
@@ -503,9 +534,9 @@ def main(lecture: bool) -> None:
             st.markdown(escape_markdown(step_body(step)))
         page = PAGES_BY_KEY[step.page]
         show_figure(
-            step_figure_dict(step.figure, lecture),
+            step_figure_shared(step.figure, lecture),
             f"tour-{step_no:02d}-{step.figure}",
-            tour.step_data(step.figure),
+            step_table(step.figure),
             lecture,
             key=f"tour-{step.figure}",
         )

@@ -418,6 +418,12 @@ _WARM_LOCK = threading.Lock()
 _warm_started = False
 
 
+def exporter_is_warm() -> bool:
+    """Whether this process has a started, usable exporter browser (no browser start)."""
+    browser = _browser
+    return browser is not None and browser.started and browser.broken is None
+
+
 def warm_up_in_background(timeout_s: float = 60) -> threading.Thread | None:
     """Start the browser and render one tiny PNG in a daemon thread, once per process.
 

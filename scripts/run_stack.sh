@@ -95,7 +95,9 @@ export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" OMP_NUM_THREADS="${OMP_
 proxy_env=("GGMI_PROXY_BIND=127.0.0.1:$PROXY_PORT")
 for i in $(seq 1 "$REPLICAS"); do
     port=$((FIRST_PORT + i - 1))
-    "$PY" -m streamlit run app.py --server.address 127.0.0.1 --server.port "$port" \
+    # Warmed before it serves (ggmi_app.serve): the proxy's health check sees a replica
+    # only once its first visitor will not wait for the imports.
+    "$PY" -m ggmi_app.serve --server.address 127.0.0.1 --server.port "$port" \
         --server.headless true >"$DIR/replica$i.log" 2>&1 &
     pids+=("$!")
     proxy_env+=("GGMI_REPLICA_$i=127.0.0.1:$port")

@@ -25,7 +25,10 @@ IDLE_TIMEOUT_MS = 60_000
 
 @contextlib.contextmanager
 def streamlit_server(app_path: Path, log_path: Path) -> Iterator[str]:
-    """Run ``streamlit run app_path`` from the repo root; yield its base URL.
+    """Serve ``app_path`` from the repo root; yield its base URL.
+
+    The app itself starts through ``ggmi_app.serve`` (as deployed), other scripts through
+    a plain ``streamlit run`` (see ``devserver.server_command``).
 
     The repo root is the working directory so ``.streamlit/config.toml`` applies.
     The server is stopped (SIGTERM, then SIGKILL) when the block exits.

@@ -1,7 +1,8 @@
-"""End-to-end harness: a live ``streamlit run`` server and Debian's headless Chromium.
+"""End-to-end harness: a live Streamlit server and Debian's headless Chromium.
 
 Fixtures:
-    app_url        session: base URL of ``streamlit run app.py`` on a free loopback port
+    app_url        session: base URL of the app on a free loopback port, started as deployed
+                   (``python -m ggmi_app.serve``: warmed, then ``streamlit run app.py``)
     chromium       session: a Playwright ``Browser`` on /usr/bin/chromium
     page           function: a fresh ``Page`` (new context, 1400x1000, downloads on)
 

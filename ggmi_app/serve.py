@@ -1,0 +1,196 @@
+"""Start the GGMI Explorer server warm: ``python -m ggmi_app.serve [app.py] [options]``.
+
+A plain ``streamlit run app.py`` answers its health route at once but leaves the work to
+its first visitor: that visitor's script run imports numpy, scipy, plotly and every page
+module, and the Guided tour builds its twenty figures in a thread beside it (about 7 s
+to the first page on the shared 2-core machine). This launcher does that work in the
+server process first, then hands over to Streamlit's own command line (``streamlit run``,
+unchanged), so the health route answers only once the server is warm: a load balancer or
+``docker run`` health check sends nobody to a cold replica, and the first script run finds
+everything in ``sys.modules`` and the tour's caches.
+
+Options are those of ``streamlit run`` and pass through unchanged (``-- args`` reach the
+script). The script defaults to the repository's ``app.py``; a leading ``*.py`` argument
+serves another script, warmed the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+ROOT: Final[Path] = Path(__file__).resolve().parents[1]
+APP: Final[Path] = ROOT / "app.py"
+
+#: How long the launcher waits for the tour's figures and the PNG exporter's browser
+#: before it serves anyway (the rest then finishes in the background).
+WARM_TIMEOUT_S: Final[float] = 60.0
+
+_NO_RUNTIME_YET: Final[str] = "No runtime found"
+
+
+@dataclass(frozen=True)
+class WarmUp:
+    """What ``warm_up`` prepared.
+
+    Attributes:
+        modules: the page modules imported (names of ``ggmi_app`` modules).
+        tour_figures: Guided-tour figures built and cached (steps x both themes).
+        home_figures: Home-page figures built and cached (both themes).
+        exporter: whether the PNG exporter's browser is started and has rendered once.
+        seconds: wall-clock time of the warm-up (s).
+    """
+
+    modules: tuple[str, ...]
+    tour_figures: int
+    home_figures: int
+    exporter: bool
+    seconds: float
+
+    def summary(self) -> str:
+        """One log line."""
+        exporter = "PNG exporter ready" if self.exporter else "PNG exporter not started"
+        return (
+            f"GGMI Explorer warmed up in {self.seconds:.1f} s: {len(self.modules)} page "
+            f"modules, {self.tour_figures} tour figures, {self.home_figures} home figures, "
+            f"{exporter}"
+        )
+
+
+class _DropNoRuntimeWarning(logging.Filter):
+    """Hide ``st.cache_data``'s "No runtime found" warning while the launcher imports.
+
+    Decorating a function before Streamlit's runtime exists only validates the cache's
+    options; the cache itself is made on the first call, inside the running server, with
+    the server's storage (and ``server.maxCacheDataSize``). The warning would be a false
+    alarm in every server log.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return _NO_RUNTIME_YET not in record.getMessage()
+
+
+@contextmanager
+def _quiet_cache_decorators() -> Iterator[None]:
+    from streamlit.runtime.caching import cache_data_api
+
+    logger = logging.getLogger(cache_data_api.__name__)  # the module's own logger
+    quiet = _DropNoRuntimeWarning()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
+def _start_exporter() -> threading.Thread | None:
+    """Start the PNG exporter's browser in the background (Chromium runs beside Python)."""
+    from ggmi_viz.export import warm_up_in_background
+
+    return warm_up_in_background(timeout_s=WARM_TIMEOUT_S)
+
+
+def _import_pages() -> tuple[str, ...]:
+    """Import every page module (and with them numpy, scipy, plotly, ggmi_core, ggmi_viz)."""
+    from ggmi_app.registry import PAGES
+
+    for page in PAGES:
+        page.module()
+    return tuple(page.module_name for page in PAGES)
+
+
+def warm_up(*, exporter: bool = True, timeout_s: float = WARM_TIMEOUT_S) -> WarmUp:
+    """Import the app and build what the tour and the Home page show, in this process.
+
+    Args:
+        exporter: also start the PNG exporter's headless browser and wait for its first
+            render (a server wants this; a test may not).
+        timeout_s: at most this long (s) for the tour's figures and the exporter; what
+            is not done by then finishes in the background.
+
+    Returns:
+        What was prepared (``WarmUp``).
+    """
+    start = time.perf_counter()
+    # Chromium starts in its own processes, so it runs on the second core meanwhile.
+    exporter_thread = _start_exporter() if exporter else None
+    with _quiet_cache_decorators():
+        modules = _import_pages()
+    from ggmi_app import home_page, tour_page
+
+    home_figures = home_page.warm_up()
+    _skip_bare_mode_check()
+    deadline = time.monotonic() + timeout_s
+    tour_page.wait_for_warm_up(timeout_s)
+    if exporter_thread is not None:
+        exporter_thread.join(max(0.0, deadline - time.monotonic()))
+    exporter_ready = exporter_thread is not None and not exporter_thread.is_alive()
+    return WarmUp(
+        modules=modules,
+        tour_figures=tour_page.cached_figure_count(),
+        home_figures=home_figures,
+        exporter=exporter_ready and _exporter_started(),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _skip_bare_mode_check() -> None:
+    """Spare the first visitor Streamlit's once-per-process "are we in a REPL?" check.
+
+    Before its first element Streamlit walks the script thread's stack with
+    ``inspect.stack()`` (it looks up the source file of every loaded module) to decide
+    whether to warn about running without ``streamlit run``: 0.3-0.9 s of the first
+    visit on the shared machine (cProfile). This process always runs under ``streamlit
+    run``, so the answer is known. A Streamlit without this flag is left as it is.
+    """
+    from streamlit import delta_generator
+
+    if hasattr(delta_generator, "_use_warning_has_been_displayed"):
+        delta_generator._use_warning_has_been_displayed = True
+
+
+def _exporter_started() -> bool:
+    from ggmi_viz import export
+
+    return export.exporter_is_warm()
+
+
+def streamlit_args(argv: Sequence[str]) -> list[str]:
+    """The ``streamlit`` command line for ``argv``: ``run``, the script, then ``argv``.
+
+    A leading ``*.py`` argument is the script (as after ``streamlit run``); otherwise the
+    repository's ``app.py`` is served.
+    """
+    args = list(argv)
+    target = str(APP)
+    if args and args[0].endswith(".py") and not args[0].startswith("-"):
+        target = args.pop(0)
+    return ["run", target, *args]
+
+
+def _wants_help(argv: Sequence[str]) -> bool:
+    return any(arg in ("-h", "--help") for arg in argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Warm up, then run Streamlit's own ``streamlit run`` with the given options."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    # Importing the CLI also loads ``streamlit.web.bootstrap``, the mark by which the app's
+    # modules know they are loaded by a server.
+    from streamlit.web import cli
+
+    if not _wants_help(args):
+        report = warm_up()
+        print(report.summary(), file=sys.stderr, flush=True)
+    cli.main(args=streamlit_args(args), prog_name="streamlit")
+
+
+if __name__ == "__main__":
+    main()
