@@ -210,3 +210,56 @@ def box_inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
         and inner["right"] <= outer["right"] + BOX_TOLERANCE_PX
         and inner["bottom"] <= outer["bottom"] + BOX_TOLERANCE_PX
     )
+
+
+# Per chart: the SVG box and the boxes of its figure title, every axis title (plotly
+# names them gtitle, xtitle, x2title, ..., ytitle, y2title, ...) and its legend; with
+# ``withNotes`` also the subtitle (gtitle-subtitle) and every annotation (the panel
+# headings and the labels in a diagram).
+_CHART_PARTS_JS = """
+(withNotes) => [...document.querySelectorAll('.js-plotly-plot')].map((plot) => {
+  const box = (el) => {
+    const r = el.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+  };
+  const titles = withNotes ? /^(gtitle|gtitle-subtitle|[xy][0-9]*title)$/
+                           : /^(gtitle|[xy][0-9]*title)$/;
+  const parts = [];
+  for (const el of plot.querySelectorAll('text')) {
+    const cls = el.getAttribute('class') || '';
+    const text = (el.textContent || '').trim();
+    if (text && titles.test(cls)) {
+      parts.push({name: cls + ': ' + text.slice(0, 40), box: box(el)});
+    }
+  }
+  if (withNotes) {
+    for (const el of plot.querySelectorAll('g.annotation-text-g')) {
+      const text = (el.textContent || '').trim();
+      if (text) parts.push({name: 'annotation: ' + text.slice(0, 40), box: box(el)});
+    }
+  }
+  const legend = plot.querySelector('g.legend');
+  if (legend) parts.push({name: 'legend', box: box(legend)});
+  return {chart: box(plot.querySelector('.main-svg')), parts};
+})
+"""
+
+
+def chart_parts(page: Any, *, with_notes: bool = False) -> list[dict[str, Any]]:
+    """Per chart on the page: ``{"chart": box, "parts": [{"name", "box"}, ...]}``.
+
+    Parts are the figure title, the axis titles and the legend; ``with_notes`` adds the
+    subtitle and every annotation (panel headings, diagram labels). Boxes are screen
+    boxes in CSS px (``left``, ``top``, ``right``, ``bottom``).
+    """
+    return page.evaluate(_CHART_PARTS_JS, with_notes)
+
+
+def assert_parts_inside_and_apart(chart: dict[str, Any]) -> None:
+    """Every part of one ``chart_parts`` entry lies inside its chart, clear of the others."""
+    parts = chart["parts"]
+    for part in parts:
+        assert box_inside(part["box"], chart["chart"]), f"{part['name']} leaves its chart"
+    for i, a in enumerate(parts):
+        for b in parts[i + 1 :]:
+            assert box_overlap(a["box"], b["box"]) == 0, f"{a['name']} overlaps {b['name']}"

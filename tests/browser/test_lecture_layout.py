@@ -12,14 +12,13 @@ from typing import Any
 
 import pytest
 from browser_helpers import (
-    box_inside,
-    box_overlap,
+    assert_parts_inside_and_apart,
+    chart_parts,
     open_and_draw,
 )
 
 PAGES = ("", "Distributions", "KL_Gap_curves", "Bound_terms", "Diagnostics")
 VIEWPORTS = ((1280, 720), (1024, 768))
-#: Pixels two boxes may share before they count as overlapping (anti-aliasing, rounding).
 
 _BOX_JS = """
 (sel) => {
@@ -43,27 +42,6 @@ _FONTS_JS = """
     root: parseFloat(getComputedStyle(document.documentElement).fontSize),
   };
 }
-"""
-
-# Per chart: its SVG box and the boxes of the figure title, every axis title and the
-# legend (plotly names them gtitle, xtitle, x2title, ..., ytitle, y2title, ...).
-_CHART_PARTS_JS = """
-() => [...document.querySelectorAll('.js-plotly-plot')].map((plot) => {
-  const box = (el) => {
-    const r = el.getBoundingClientRect();
-    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
-  };
-  const parts = [];
-  for (const el of plot.querySelectorAll('text')) {
-    const cls = el.getAttribute('class') || '';
-    if (/^(gtitle|[xy][0-9]*title)$/.test(cls) && (el.textContent || '').trim()) {
-      parts.push({name: cls + ': ' + el.textContent.trim().slice(0, 40), box: box(el)});
-    }
-  }
-  const legend = plot.querySelector('g.legend');
-  if (legend) parts.push({name: 'legend', box: box(legend)});
-  return {chart: box(plot.querySelector('.main-svg')), parts};
-})
 """
 
 
@@ -106,16 +84,12 @@ def test_chart_titles_axis_titles_and_legends_stay_inside_and_apart(
 ) -> None:
     page = sized_page
     open_and_draw(page, f"{app_url}/{path}?lecture=1")
-    charts = page.evaluate(_CHART_PARTS_JS)
+    charts = chart_parts(page)
     assert charts, "no chart drawn"
     for chart in charts:
         parts = chart["parts"]
         assert any(p["name"].startswith("gtitle") for p in parts) or not parts
-        for part in parts:
-            assert box_inside(part["box"], chart["chart"]), f"{part['name']} leaves its chart"
-        for i, a in enumerate(parts):
-            for b in parts[i + 1 :]:
-                assert box_overlap(a["box"], b["box"]) == 0, f"{a['name']} overlaps {b['name']}"
+        assert_parts_inside_and_apart(chart)
 
 
 @pytest.mark.parametrize("sized_page", [VIEWPORTS[0]], indirect=True, ids=["1280x720"])
