@@ -114,13 +114,14 @@ def chain_figure(lecture: bool = False) -> go.Figure:
     _add_knowledge_inflow(fig, scale, _box_half_height(lecture))
     _add_information_band(fig, scale)
     _add_hover_points(fig)
-    fig.update_xaxes(visible=False, range=[-0.6, len(STAGES) - 0.4])
+    x_pad = 0.5 if lecture else 0.6
+    fig.update_xaxes(visible=False, range=[-x_pad, len(STAGES) - 1 + x_pad])
     fig.update_yaxes(visible=False, range=[-1.75, 5.4 if lecture else 5.0])
     fig.update_layout(
         title="How synthetic data is made, and why it can carry more than its anchor data",
         showlegend=True,
         legend={"orientation": "h", "x": 0.0, "y": -0.02, "yanchor": "top"},
-        height=620 if lecture else 520,
+        height=680 if lecture else 520,
         dragmode=False,
     )
     apply_theme(fig, lecture=lecture)
@@ -288,7 +289,7 @@ def _add_information_band(fig: go.Figure, scale: float) -> None:
         font={"size": round(14 * scale), "color": _GAIN_COLOR},
     )
     fig.add_annotation(
-        x=-0.55,
+        x=-0.5,
         y=_BAND_Y - 1.55,
         xanchor="left",
         text="Band heights are a sketch of the idea, not measurements.",

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import plotly.graph_objects as go
 
-from ggmi_viz.theme import TITLE_PAD_PX, subplot_titles, visible_length, wrap_label
+from ggmi_viz.theme import TITLE_PAD_PX, fit_label, subplot_titles, visible_length
 
 #: Chart width a phone layout is planned for: a 390 px screen less Streamlit's padding.
 PHONE_PLAN_WIDTH: Final[int] = 358
@@ -181,27 +181,6 @@ def _headings_by_panel(
     return found
 
 
-def _wrap(text: str, max_chars: int) -> str:
-    """``wrap_label``, then lines still too long (a long bracket kept whole) split at
-    any space: on a phone a cut line is worse than a bracket over two lines."""
-    lines = []
-    for line in wrap_label(text, max_chars).split("<br>"):
-        if visible_length(line) > max_chars and " " in line:
-            line = "<br>".join(_greedy_lines(line.split(" "), max_chars))
-        lines.append(line)
-    return "<br>".join(lines)
-
-
-def _greedy_lines(words: list[str], max_chars: int) -> list[str]:
-    lines = [words[0]]
-    for word in words[1:]:
-        if visible_length(lines[-1]) + 1 + visible_length(word) > max_chars:
-            lines.append(word)
-        else:
-            lines[-1] = f"{lines[-1]} {word}"
-    return lines
-
-
 def _chars(width_px: float, font_size: float) -> int:
     return int(width_px / (font_size * _GLYPH_EM))
 
@@ -216,7 +195,7 @@ def _wrap_panel_headings(fig: go.Figure) -> int:
     top_lines = 0
     for ann in subplot_titles(fig):
         ann.font.size = PHONE_AXIS_TITLE_SIZE
-        ann.text = _wrap(ann.text, _chars(PHONE_PLAN_WIDTH - 20, PHONE_AXIS_TITLE_SIZE))
+        ann.text = fit_label(ann.text, _chars(PHONE_PLAN_WIDTH - 20, PHONE_AXIS_TITLE_SIZE))
         if float(ann.y) >= 0.97:
             top_lines = max(top_lines, _lines(ann.text))
     return top_lines
@@ -232,12 +211,12 @@ def _place_title(fig: go.Figure, heading_lines: int) -> float:
         fig.layout.margin.t = round(MODEBAR_ROOM + heading_room)
         return MODEBAR_ROOM + heading_room
     title.font.size = PHONE_TITLE_SIZE
-    title.text = _wrap(title.text, _chars(usable, PHONE_TITLE_SIZE))
+    title.text = fit_label(title.text, _chars(usable, PHONE_TITLE_SIZE))
     room = heading_room + 8
     subtitle = title.subtitle
     if subtitle is not None and subtitle.text:
         subtitle.font.size = PHONE_FONT_SIZE
-        subtitle.text = _wrap(subtitle.text, _chars(usable, PHONE_FONT_SIZE))
+        subtitle.text = fit_label(subtitle.text, _chars(usable, PHONE_FONT_SIZE))
         # plotly's title automargin does not count the subtitle drawn under it
         room += _lines(subtitle.text) * PHONE_FONT_SIZE * _LINE_EM + 6
     # Anchored on the plot area with automargin, plotly grows the top margin to fit the
@@ -285,7 +264,7 @@ def _shrink_notes_in_the_plot(fig: go.Figure) -> None:
         size = min(ann.font.size or PHONE_FONT_SIZE, PHONE_FONT_SIZE) * _NOTE_SCALE
         ann.font.size = max(round(size), _MIN_NOTE_SIZE)
         share = PHONE_PLAN_WIDTH * 0.8 / per_line[round(float(ann.y), 1)]
-        ann.text = _wrap(ann.text, _chars(share, ann.font.size))
+        ann.text = fit_label(ann.text, _chars(share, ann.font.size))
 
 
 def _legend_entries(fig: go.Figure) -> list[str]:
@@ -320,12 +299,12 @@ def _legend_below(fig: go.Figure) -> float:
     # Entry texts wrap: plotly never breaks a legend entry, so a long one runs off.
     for trace in fig.data:
         if trace.name and trace.showlegend is not False:
-            trace.name = _wrap(trace.name, _chars(PHONE_PLAN_WIDTH - 80, PHONE_FONT_SIZE))
+            trace.name = fit_label(trace.name, _chars(PHONE_PLAN_WIDTH - 80, PHONE_FONT_SIZE))
     title = fig.layout.legend.title
     title_lines = 0
     if title.text:
         title.side = "top"
-        title.text = _wrap(title.text, _chars(PHONE_PLAN_WIDTH - 20, PHONE_FONT_SIZE))
+        title.text = fit_label(title.text, _chars(PHONE_PLAN_WIDTH - 20, PHONE_FONT_SIZE))
         title_lines = _lines(title.text)
     # An entry is its symbol (40 px) and its text; rows fill the width left to right.
     entries = _legend_entries(fig)
@@ -391,4 +370,6 @@ def _wrap_y_titles(fig: go.Figure, plot_height: float, panels: int) -> None:
     for name in fig.layout:
         if name.startswith("yaxis") and fig.layout[name].title.text:
             axis = fig.layout[name]
-            axis.title.text = _wrap(axis.title.text, _chars(panel_px * 0.95, PHONE_AXIS_TITLE_SIZE))
+            axis.title.text = fit_label(
+                axis.title.text, _chars(panel_px * 0.95, PHONE_AXIS_TITLE_SIZE)
+            )
