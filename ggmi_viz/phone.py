@@ -42,6 +42,12 @@ _X_AXIS_ROOM: Final[int] = 48  # tick labels and a one-line x title under the pl
 _NOTE_SCALE: Final[float] = 0.85  # notes in a diagram: a little under the body size
 _MIN_NOTE_SIZE: Final[int] = 9
 _MARGINS: Final[dict[str, int]] = {"l": 10, "r": 12, "b": 8}
+#: Annotation names a figure builder may give a note in a diagram (plotly keeps an
+#: annotation's ``name`` and draws nothing with it): a detail the phone leaves out (the
+#: hover text should repeat it), and a label drawn at the smallest note size on a phone
+#: (a box label that must stay inside a box a fifth of the phone wide).
+PHONE_HIDDEN: Final[str] = "phone:hidden"
+PHONE_SMALL: Final[str] = "phone:small"
 
 
 def for_phone(fig: go.Figure | dict[str, Any]) -> go.Figure:
@@ -52,7 +58,8 @@ def for_phone(fig: go.Figure | dict[str, Any]) -> go.Figure:
     labels. The title, subtitle, panel headings and long y titles are wrapped to the
     phone width in smaller type; the legend becomes a horizontal block under the plot,
     with its height reserved in the bottom margin; room is left above the title for the
-    chart's toolbar. Line widths, colours and data are untouched.
+    chart's toolbar. Line widths, colours and data are untouched. Annotations named
+    ``PHONE_HIDDEN`` are left out, those named ``PHONE_SMALL`` get the smallest note size.
 
     Args:
         fig: a themed figure (``ggmi_viz.theme.apply_theme``) or its ``to_dict()``.
@@ -252,6 +259,7 @@ def _shrink_notes_in_the_plot(fig: go.Figure) -> None:
     Notes that share a line (about the same y) share the width: each is wrapped to its
     share, so neighbouring labels do not run into each other.
     """
+    fig.layout.annotations = [ann for ann in fig.layout.annotations if ann.name != PHONE_HIDDEN]
     notes = [
         ann
         for ann in fig.layout.annotations
@@ -262,8 +270,13 @@ def _shrink_notes_in_the_plot(fig: go.Figure) -> None:
         per_line[round(float(ann.y), 1)] = per_line.get(round(float(ann.y), 1), 0) + 1
     for ann in notes:
         size = min(ann.font.size or PHONE_FONT_SIZE, PHONE_FONT_SIZE) * _NOTE_SCALE
-        ann.font.size = max(round(size), _MIN_NOTE_SIZE)
+        ann.font.size = (
+            _MIN_NOTE_SIZE if ann.name == PHONE_SMALL else max(round(size), _MIN_NOTE_SIZE)
+        )
         share = PHONE_PLAN_WIDTH * 0.8 / per_line[round(float(ann.y), 1)]
+        if ann.name == PHONE_SMALL:
+            # A label inside a box, often bold: it keeps clear of the box's edges.
+            share *= 0.8
         ann.text = fit_label(ann.text, _chars(share, ann.font.size))
 
 
