@@ -10,7 +10,8 @@ Measured in headless Chromium against the real app:
 * a 390 px wide phone (a phone's User-Agent, normal mode): no page's main block is wider
   than the screen, the page title lies inside the screen, and inside every chart the
   title, subtitle, axis titles, panel headings and legend lie inside the chart, clear of
-  one another and of the chart's toolbar.
+  one another and of the chart's toolbar, and every label drawn in a box (Home's chain)
+  stays inside its box.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from typing import Any
 import pytest
 from browser_helpers import (
     BOX_TOLERANCE_PX,
+    MIN_LABEL_GAP_PX,
     assert_parts_inside_and_apart,
     box_overlap,
+    boxed_labels,
     chart_parts,
     open_and_draw,
 )
@@ -29,12 +32,13 @@ from browser_helpers import (
 #: Tour steps with the tallest figures and the longest titles (Figure 4, Lemma 3.1, J/L).
 TOUR_STEPS = (1, 6, 8, 9)
 PAGES = ("", "Distributions", "KL_Gap_curves", "Bound_terms", "Diagnostics", "Guided_tour")
-#: Every page on a phone, the Bound-terms sweep tab and the tour steps with the largest
-#: figures.
+#: The Guided tour's steps (the tour page itself shows step 1).
+ALL_TOUR_STEPS = range(1, 11)
+#: Every page on a phone, the Bound-terms sweep tab and every step of the tour.
 PHONE_PAGES = (
     *PAGES,
     "Bound_terms?bounds_tab=How+terms+move",
-    *(f"Guided_tour?tour_step={step}" for step in TOUR_STEPS[1:]),
+    *(f"Guided_tour?tour_step={step}" for step in ALL_TOUR_STEPS[1:]),
 )
 
 #: WCAG 2 AA minimum contrast for normal-size text.
@@ -147,12 +151,13 @@ _TOOLBAR_JS = """
 """
 
 
-@pytest.mark.parametrize("sized_page", [(390, 844)], indirect=True, ids=["phone"])
+# One phone page for all paths: each test only opens a URL and measures.
+@pytest.mark.parametrize("module_sized_page", [(390, 844)], indirect=True, ids=["phone"])
 @pytest.mark.parametrize("path", PHONE_PAGES, ids=lambda p: p or "Home")
 def test_phone_shows_the_page_title_and_every_chart_part_inside_and_apart(
-    sized_page: Any, app_url: str, path: str
+    module_sized_page: Any, app_url: str, path: str
 ) -> None:
-    page = sized_page
+    page = module_sized_page
     open_and_draw(page, f"{app_url}/{path}")
     view = page.viewport_size
     title = page.locator('[data-testid="stMainBlockContainer"] h1').first.bounding_box()
@@ -169,6 +174,9 @@ def test_phone_shows_the_page_title_and_every_chart_part_inside_and_apart(
             for part in figure["parts"]:
                 if part["name"].startswith("gtitle"):
                     assert box_overlap(part["box"], toolbar) == 0, f"the toolbar covers {part}"
+    for labels in boxed_labels(page):
+        for label in labels:
+            assert label["gap"] >= MIN_LABEL_GAP_PX, f"{label} touches its box's edge"
 
 
 @pytest.mark.parametrize("sized_page", [(390, 844)], indirect=True, ids=["phone"])
