@@ -454,9 +454,11 @@ def apply_theme(fig: go.Figure, lecture: bool = False) -> go.Figure:
     """Pin the explicit template, fonts and margins on ``fig`` and return it.
 
     Mutates ``fig`` in place (and returns it for chaining). Idempotent. In lecture mode
-    the type is much larger, lines thicker and grid lines fewer; long titles are wrapped,
-    subplot titles take the body size and the legend sits below the chart, with room
-    reserved for each, so nothing overlaps on a 1024 px wide screen.
+    the type is much larger, lines thicker and grid lines fewer; long titles, x titles
+    of side-by-side panels and long legend entries are wrapped, subplot titles take the
+    body size and the legend sits below the chart, with room reserved for each, so
+    nothing overlaps in an 820 px chart (``LECTURE_PLAN_WIDTH``). A diagram (every axis
+    hidden) keeps only small side margins.
     """
     fig.update_layout(
         template=_template(lecture),
