@@ -20,6 +20,7 @@ from typing import Final
 
 import plotly.graph_objects as go
 
+from ggmi_viz.phone import PHONE_HIDDEN, PHONE_SMALL
 from ggmi_viz.theme import GREY, OKABE_ITO, PART_COLORS, apply_theme, with_alpha
 
 
@@ -76,7 +77,10 @@ STAGES: Final[tuple[Stage, ...]] = (
     ),
 )
 
-_BOX_HALF_WIDTH: Final[float] = 0.42
+#: Half-width of a chain box (stages are 1 apart). The normal figure is also the phone's
+#: source, where a box is a fifth of 358 px: its boxes are a little wider.
+_BOX_HALF_WIDTH: Final[float] = 0.44
+_LECTURE_BOX_HALF_WIDTH: Final[float] = 0.42
 _CHAIN_Y: Final[float] = 3.0  # centre of the chain boxes
 _BOX_HALF_HEIGHT: Final[float] = 0.55
 _LECTURE_BOX_HALF_HEIGHT: Final[float] = 1.05
@@ -114,13 +118,15 @@ def chain_figure(lecture: bool = False) -> go.Figure:
     _add_knowledge_inflow(fig, scale, _box_half_height(lecture))
     _add_information_band(fig, scale)
     _add_hover_points(fig)
-    fig.update_xaxes(visible=False, range=[-0.6, len(STAGES) - 0.4])
+    # Half a stage either side of the outer boxes: no wider, so the boxes get all the
+    # width the chart has (on a phone a fifth of 358 px must hold "Synthetic").
+    fig.update_xaxes(visible=False, range=[-0.5, len(STAGES) - 0.5])
     fig.update_yaxes(visible=False, range=[-1.75, 5.4 if lecture else 5.0])
     fig.update_layout(
         title="How synthetic data is made, and why it can carry more than its anchor data",
         showlegend=True,
         legend={"orientation": "h", "x": 0.0, "y": -0.02, "yanchor": "top"},
-        height=620 if lecture else 520,
+        height=680 if lecture else 520,
         dragmode=False,
     )
     apply_theme(fig, lecture=lecture)
@@ -132,11 +138,12 @@ def chain_figure(lecture: bool = False) -> go.Figure:
 
 def _add_chain(fig: go.Figure, scale: float, lecture: bool) -> None:
     half_height = _box_half_height(lecture)
+    half_width = _LECTURE_BOX_HALF_WIDTH if lecture else _BOX_HALF_WIDTH
     for i, (stage, color) in enumerate(zip(STAGES, _BOX_COLORS, strict=True)):
         fig.add_shape(
             type="rect",
-            x0=i - _BOX_HALF_WIDTH,
-            x1=i + _BOX_HALF_WIDTH,
+            x0=i - half_width,
+            x1=i + half_width,
             y0=_CHAIN_Y - half_height,
             y1=_CHAIN_Y + half_height,
             line={"color": color, "width": 3},
@@ -170,15 +177,22 @@ def _add_chain(fig: go.Figure, scale: float, lecture: bool) -> None:
                 text=f"<b>{stage.label}</b>",
                 showarrow=False,
                 font={"size": 16},
+                name=PHONE_SMALL,
             )
+            # A phone's box is too narrow for the symbol line; its hover text repeats it.
             fig.add_annotation(
-                x=i, y=_CHAIN_Y - 0.22, text=stage.symbol, showarrow=False, font={"size": 12}
+                x=i,
+                y=_CHAIN_Y - 0.22,
+                text=stage.symbol,
+                showarrow=False,
+                font={"size": 12},
+                name=PHONE_HIDDEN,
             )
         if i + 1 < len(STAGES):
             _add_arrow(
                 fig,
-                tail=(i + _BOX_HALF_WIDTH, _CHAIN_Y),
-                head=(i + 1 - _BOX_HALF_WIDTH, _CHAIN_Y),
+                tail=(i + half_width, _CHAIN_Y),
+                head=(i + 1 - half_width, _CHAIN_Y),
                 size=1.2,
                 width=2.5,
                 color="#333333",
@@ -288,7 +302,7 @@ def _add_information_band(fig: go.Figure, scale: float) -> None:
         font={"size": round(14 * scale), "color": _GAIN_COLOR},
     )
     fig.add_annotation(
-        x=-0.55,
+        x=-0.5,
         y=_BAND_Y - 1.55,
         xanchor="left",
         text="Band heights are a sketch of the idea, not measurements.",

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import plotly.graph_objects as go
 
-from ggmi_viz.theme import TITLE_PAD_PX, subplot_titles, visible_length, wrap_label
+from ggmi_viz.theme import TITLE_PAD_PX, fit_label, subplot_titles, visible_length
 
 #: Chart width a phone layout is planned for: a 390 px screen less Streamlit's padding.
 PHONE_PLAN_WIDTH: Final[int] = 358
@@ -42,6 +42,12 @@ _X_AXIS_ROOM: Final[int] = 48  # tick labels and a one-line x title under the pl
 _NOTE_SCALE: Final[float] = 0.85  # notes in a diagram: a little under the body size
 _MIN_NOTE_SIZE: Final[int] = 9
 _MARGINS: Final[dict[str, int]] = {"l": 10, "r": 12, "b": 8}
+#: Annotation names a figure builder may give a note in a diagram (plotly keeps an
+#: annotation's ``name`` and draws nothing with it): a detail the phone leaves out (the
+#: hover text should repeat it), and a label drawn at the smallest note size on a phone
+#: (a box label that must stay inside a box a fifth of the phone wide).
+PHONE_HIDDEN: Final[str] = "phone:hidden"
+PHONE_SMALL: Final[str] = "phone:small"
 
 
 def for_phone(fig: go.Figure | dict[str, Any]) -> go.Figure:
@@ -52,7 +58,8 @@ def for_phone(fig: go.Figure | dict[str, Any]) -> go.Figure:
     labels. The title, subtitle, panel headings and long y titles are wrapped to the
     phone width in smaller type; the legend becomes a horizontal block under the plot,
     with its height reserved in the bottom margin; room is left above the title for the
-    chart's toolbar. Line widths, colours and data are untouched.
+    chart's toolbar. Line widths, colours and data are untouched. Annotations named
+    ``PHONE_HIDDEN`` are left out, those named ``PHONE_SMALL`` get the smallest note size.
 
     Args:
         fig: a themed figure (``ggmi_viz.theme.apply_theme``) or its ``to_dict()``.
@@ -181,27 +188,6 @@ def _headings_by_panel(
     return found
 
 
-def _wrap(text: str, max_chars: int) -> str:
-    """``wrap_label``, then lines still too long (a long bracket kept whole) split at
-    any space: on a phone a cut line is worse than a bracket over two lines."""
-    lines = []
-    for line in wrap_label(text, max_chars).split("<br>"):
-        if visible_length(line) > max_chars and " " in line:
-            line = "<br>".join(_greedy_lines(line.split(" "), max_chars))
-        lines.append(line)
-    return "<br>".join(lines)
-
-
-def _greedy_lines(words: list[str], max_chars: int) -> list[str]:
-    lines = [words[0]]
-    for word in words[1:]:
-        if visible_length(lines[-1]) + 1 + visible_length(word) > max_chars:
-            lines.append(word)
-        else:
-            lines[-1] = f"{lines[-1]} {word}"
-    return lines
-
-
 def _chars(width_px: float, font_size: float) -> int:
     return int(width_px / (font_size * _GLYPH_EM))
 
@@ -216,7 +202,7 @@ def _wrap_panel_headings(fig: go.Figure) -> int:
     top_lines = 0
     for ann in subplot_titles(fig):
         ann.font.size = PHONE_AXIS_TITLE_SIZE
-        ann.text = _wrap(ann.text, _chars(PHONE_PLAN_WIDTH - 20, PHONE_AXIS_TITLE_SIZE))
+        ann.text = fit_label(ann.text, _chars(PHONE_PLAN_WIDTH - 20, PHONE_AXIS_TITLE_SIZE))
         if float(ann.y) >= 0.97:
             top_lines = max(top_lines, _lines(ann.text))
     return top_lines
@@ -232,12 +218,12 @@ def _place_title(fig: go.Figure, heading_lines: int) -> float:
         fig.layout.margin.t = round(MODEBAR_ROOM + heading_room)
         return MODEBAR_ROOM + heading_room
     title.font.size = PHONE_TITLE_SIZE
-    title.text = _wrap(title.text, _chars(usable, PHONE_TITLE_SIZE))
+    title.text = fit_label(title.text, _chars(usable, PHONE_TITLE_SIZE))
     room = heading_room + 8
     subtitle = title.subtitle
     if subtitle is not None and subtitle.text:
         subtitle.font.size = PHONE_FONT_SIZE
-        subtitle.text = _wrap(subtitle.text, _chars(usable, PHONE_FONT_SIZE))
+        subtitle.text = fit_label(subtitle.text, _chars(usable, PHONE_FONT_SIZE))
         # plotly's title automargin does not count the subtitle drawn under it
         room += _lines(subtitle.text) * PHONE_FONT_SIZE * _LINE_EM + 6
     # Anchored on the plot area with automargin, plotly grows the top margin to fit the
@@ -273,6 +259,7 @@ def _shrink_notes_in_the_plot(fig: go.Figure) -> None:
     Notes that share a line (about the same y) share the width: each is wrapped to its
     share, so neighbouring labels do not run into each other.
     """
+    fig.layout.annotations = [ann for ann in fig.layout.annotations if ann.name != PHONE_HIDDEN]
     notes = [
         ann
         for ann in fig.layout.annotations
@@ -283,9 +270,14 @@ def _shrink_notes_in_the_plot(fig: go.Figure) -> None:
         per_line[round(float(ann.y), 1)] = per_line.get(round(float(ann.y), 1), 0) + 1
     for ann in notes:
         size = min(ann.font.size or PHONE_FONT_SIZE, PHONE_FONT_SIZE) * _NOTE_SCALE
-        ann.font.size = max(round(size), _MIN_NOTE_SIZE)
+        ann.font.size = (
+            _MIN_NOTE_SIZE if ann.name == PHONE_SMALL else max(round(size), _MIN_NOTE_SIZE)
+        )
         share = PHONE_PLAN_WIDTH * 0.8 / per_line[round(float(ann.y), 1)]
-        ann.text = _wrap(ann.text, _chars(share, ann.font.size))
+        if ann.name == PHONE_SMALL:
+            # A label inside a box, often bold: it keeps clear of the box's edges.
+            share *= 0.8
+        ann.text = fit_label(ann.text, _chars(share, ann.font.size))
 
 
 def _legend_entries(fig: go.Figure) -> list[str]:
@@ -320,12 +312,12 @@ def _legend_below(fig: go.Figure) -> float:
     # Entry texts wrap: plotly never breaks a legend entry, so a long one runs off.
     for trace in fig.data:
         if trace.name and trace.showlegend is not False:
-            trace.name = _wrap(trace.name, _chars(PHONE_PLAN_WIDTH - 80, PHONE_FONT_SIZE))
+            trace.name = fit_label(trace.name, _chars(PHONE_PLAN_WIDTH - 80, PHONE_FONT_SIZE))
     title = fig.layout.legend.title
     title_lines = 0
     if title.text:
         title.side = "top"
-        title.text = _wrap(title.text, _chars(PHONE_PLAN_WIDTH - 20, PHONE_FONT_SIZE))
+        title.text = fit_label(title.text, _chars(PHONE_PLAN_WIDTH - 20, PHONE_FONT_SIZE))
         title_lines = _lines(title.text)
     # An entry is its symbol (40 px) and its text; rows fill the width left to right.
     entries = _legend_entries(fig)
@@ -391,4 +383,6 @@ def _wrap_y_titles(fig: go.Figure, plot_height: float, panels: int) -> None:
     for name in fig.layout:
         if name.startswith("yaxis") and fig.layout[name].title.text:
             axis = fig.layout[name]
-            axis.title.text = _wrap(axis.title.text, _chars(panel_px * 0.95, PHONE_AXIS_TITLE_SIZE))
+            axis.title.text = fit_label(
+                axis.title.text, _chars(panel_px * 0.95, PHONE_AXIS_TITLE_SIZE)
+            )

@@ -181,10 +181,18 @@ def _template(lecture: bool) -> go.layout.Template:
     return _TEMPLATES[lecture]
 
 
-def _margins(lecture: bool) -> dict[str, int]:
+def _margins(lecture: bool, diagram: bool = False) -> dict[str, int]:
     if lecture:
-        return {"l": 90, "r": 40, "t": 90, "b": 80}
+        # A diagram draws no axis: side room for tick labels would only narrow it.
+        side = {"l": TITLE_PAD_PX, "r": TITLE_PAD_PX} if diagram else {"l": 90, "r": 40}
+        return {**side, "t": 90, "b": 80}
     return {"l": 70, "r": 30, "t": 70, "b": 60}
+
+
+def _is_diagram(fig: go.Figure) -> bool:
+    """Whether every axis of ``fig`` is hidden (a drawing, not a chart)."""
+    axes = [fig.layout[name] for name in fig.layout if name.startswith(("xaxis", "yaxis"))]
+    return bool(axes) and all(axis.visible is False for axis in axes)
 
 
 def _thicken_explicit_lines(fig: go.Figure) -> None:
@@ -210,9 +218,13 @@ def _thicken_explicit_lines(fig: go.Figure) -> None:
 # for each other. In lecture mode the type is large, so ``apply_theme`` wraps long texts
 # for the narrowest screen a lecture is planned for and reserves room for each block.
 
-#: Chart width (CSS px) lecture layouts are planned for: the main column of a 1024 px
-#: wide screen with the sidebar collapsed. Wider screens only add room.
-LECTURE_PLAN_WIDTH: Final[int] = 840
+#: Chart width (CSS px) lecture layouts are planned for: the narrowest main column a
+#: lecture is shown in, a 1280 px wide screen with the lecturer's sidebar (300 px) open
+#: (820 px; a 1024 px screen with the sidebar collapsed gives 864). Wider screens only
+#: add room.
+LECTURE_PLAN_WIDTH: Final[int] = 820
+#: Room a legend entry takes besides its text: the line sample and the gaps around it.
+_LEGEND_SYMBOL_PX: Final[int] = 60
 #: Figure height (CSS px) when a figure sets none: plotly's 450 squashes panels once
 #: lecture type and a legend take their share.
 LECTURE_DEFAULT_HEIGHT: Final[int] = 600
@@ -247,6 +259,54 @@ def wrap_label(text: str, max_chars: int) -> str:
                 current = f"{current} {word}" if current else word
         lines.append(current)
     return "<br>".join(lines)
+
+
+def fit_label(text: str, max_chars: int) -> str:
+    """Break ``text`` into as few lines of at most ``max_chars`` as ``wrap_label`` needs,
+    those lines about equally long; a long bracket that fits on no line is split at
+    spaces (where a text must fit, a bracket over two lines beats a line cut at the edge).
+
+    Idempotent: existing ``<br>`` breaks stay.
+    """
+    max_chars = max(max_chars, 8)
+    lines = _fill(text, max_chars).count("<br>")
+    # The narrowest fill with no more lines: a greedy fill leaves a short last line.
+    for width in range(max(-(-visible_length(text) // (lines + 1)), 8), max_chars):
+        if (filled := _fill(text, width)).count("<br>") <= lines:
+            return filled
+    return _fill(text, max_chars)
+
+
+def _fill(text: str, max_chars: int) -> str:
+    """``wrap_label``; a paragraph it leaves longer than ``max_chars`` (a long bracket
+    kept whole) is instead filled at every space."""
+    paragraphs = []
+    for paragraph in text.split("<br>"):
+        wrapped = wrap_label(paragraph, max_chars)
+        if any(visible_length(line) > max_chars for line in wrapped.split("<br>")):
+            wrapped = "<br>".join(_even_lines(paragraph.split(" "), max_chars))
+        paragraphs.append(wrapped)
+    return "<br>".join(paragraphs)
+
+
+def _even_lines(words: list[str], max_chars: int) -> list[str]:
+    """Words in as few lines of at most ``max_chars`` as a greedy fill needs, the lines
+    made about equally long (a greedy fill leaves a short last line)."""
+    count = len(_greedy_lines(words, max_chars))
+    width = min(-(-visible_length(" ".join(words)) // count), max_chars)  # the even share
+    while len(lines := _greedy_lines(words, width)) > count:
+        width += 1
+    return lines
+
+
+def _greedy_lines(words: list[str], max_chars: int) -> list[str]:
+    lines = [words[0]]
+    for word in words[1:]:
+        if visible_length(lines[-1]) + 1 + visible_length(word) > max_chars:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}"
+    return lines
 
 
 def _unbreakable_words(line: str) -> list[str]:
@@ -349,8 +409,10 @@ def _lecture_layout(fig: go.Figure) -> None:
         fig.layout.margin.t = max(subplot_room + _TITLE_TOP_PAD, 30)
 
     _wrap_y_titles(fig, height)
+    _wrap_x_titles(fig)
 
     if fig.layout.showlegend is not False:
+        _wrap_legend_names(fig, _chars_for(usable - _LEGEND_SYMBOL_PX, size))
         # A horizontal legend pinned to the bottom of the canvas: plotly then reserves
         # its height in the margin, so it can never cover axis titles or tick labels.
         fig.layout.legend.update(
@@ -382,17 +444,42 @@ def _wrap_y_titles(fig: go.Figure, height: float) -> None:
         axis.title.text = wrap_label(text, _chars_for(panel_px * 0.95, axis_size))
 
 
+def _wrap_x_titles(fig: go.Figure) -> None:
+    """Wrap x-axis titles wider than their panel (side by side they run into each other)."""
+    axis_size = round(LECTURE_FONT_SIZE * 1.1)
+    plot_width = LECTURE_PLAN_WIDTH - 130  # the canvas less the lecture side margins
+    for name in fig.layout:
+        if not name.startswith("xaxis"):
+            continue
+        axis = fig.layout[name]
+        if not axis.title.text:
+            continue
+        domain = axis.domain if axis.domain is not None else (0.0, 1.0)
+        panel_px = plot_width * (float(domain[1]) - float(domain[0]))
+        axis.title.text = fit_label(axis.title.text, _chars_for(panel_px * 0.95, axis_size))
+
+
+def _wrap_legend_names(fig: go.Figure, max_chars: int) -> None:
+    """Wrap legend entries longer than the chart is wide: plotly moves a long entry to a
+    row of its own but never wraps it, so it would run off the chart's right edge."""
+    for trace in fig.data:
+        if trace.name and trace.showlegend is not False:
+            trace.name = fit_label(trace.name, max_chars)
+
+
 def apply_theme(fig: go.Figure, lecture: bool = False) -> go.Figure:
     """Pin the explicit template, fonts and margins on ``fig`` and return it.
 
     Mutates ``fig`` in place (and returns it for chaining). Idempotent. In lecture mode
-    the type is much larger, lines thicker and grid lines fewer; long titles are wrapped,
-    subplot titles take the body size and the legend sits below the chart, with room
-    reserved for each, so nothing overlaps on a 1024 px wide screen.
+    the type is much larger, lines thicker and grid lines fewer; long titles, x titles
+    of side-by-side panels and long legend entries are wrapped, subplot titles take the
+    body size and the legend sits below the chart, with room reserved for each, so
+    nothing overlaps in an 820 px chart (``LECTURE_PLAN_WIDTH``). A diagram (every axis
+    hidden) keeps only small side margins.
     """
     fig.update_layout(
         template=_template(lecture),
-        margin=_margins(lecture),
+        margin=_margins(lecture, _is_diagram(fig)),
         hovermode=fig.layout.hovermode or "closest",
     )
     if lecture:

@@ -213,3 +213,123 @@ def box_inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
         and inner["right"] <= outer["right"] + BOX_TOLERANCE_PX
         and inner["bottom"] <= outer["bottom"] + BOX_TOLERANCE_PX
     )
+
+
+# Per chart: the SVG box and the boxes of its figure title, every axis title (plotly
+# names them gtitle, xtitle, x2title, ..., ytitle, y2title, ...) and its legend; with
+# ``withNotes`` also the subtitle (gtitle-subtitle) and every annotation (the panel
+# headings and the labels in a diagram).
+_CHART_PARTS_JS = """
+(withNotes) => [...document.querySelectorAll('.js-plotly-plot')].map((plot) => {
+  const box = (el) => {
+    const r = el.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+  };
+  const titles = withNotes ? /^(gtitle|gtitle-subtitle|[xy][0-9]*title)$/
+                           : /^(gtitle|[xy][0-9]*title)$/;
+  const parts = [];
+  for (const el of plot.querySelectorAll('text')) {
+    const cls = el.getAttribute('class') || '';
+    const text = (el.textContent || '').trim();
+    if (text && titles.test(cls)) {
+      parts.push({name: cls + ': ' + text.slice(0, 40), box: box(el)});
+    }
+  }
+  if (withNotes) {
+    for (const el of plot.querySelectorAll('g.annotation-text-g')) {
+      const text = (el.textContent || '').trim();
+      if (text) parts.push({name: 'annotation: ' + text.slice(0, 40), box: box(el)});
+    }
+  }
+  const legend = plot.querySelector('g.legend');
+  if (legend) parts.push({name: 'legend', box: box(legend)});
+  return {chart: box(plot.querySelector('.main-svg')), parts};
+})
+"""
+
+
+def chart_parts(page: Any, *, with_notes: bool = False) -> list[dict[str, Any]]:
+    """Per chart on the page: ``{"chart": box, "parts": [{"name", "box"}, ...]}``.
+
+    Parts are the figure title, the axis titles and the legend; ``with_notes`` adds the
+    subtitle and every annotation (panel headings, diagram labels). Boxes are screen
+    boxes in CSS px (``left``, ``top``, ``right``, ``bottom``).
+    """
+    return page.evaluate(_CHART_PARTS_JS, with_notes)
+
+
+def assert_parts_inside_and_apart(chart: dict[str, Any]) -> None:
+    """Every part of one ``chart_parts`` entry lies inside its chart, clear of the others."""
+    parts = chart["parts"]
+    for part in parts:
+        assert box_inside(part["box"], chart["chart"]), f"{part['name']} leaves its chart"
+    for i, a in enumerate(parts):
+        for b in parts[i + 1 :]:
+            assert box_overlap(a["box"], b["box"]) == 0, f"{a['name']} overlaps {b['name']}"
+
+
+# Every chart's SVG as wide as its container: plotly has redrawn the charts after the
+# main column changed width (the sidebar opened).
+_CHARTS_FIT_JS = """
+() => [...document.querySelectorAll('.js-plotly-plot')].every((plot) => {
+  const svg = plot.querySelector('.main-svg');
+  if (!svg) return false;
+  const width = svg.getBoundingClientRect().width;
+  return Math.abs(width - plot.parentElement.getBoundingClientRect().width) < 2;
+})
+"""
+
+
+def open_sidebar(page: Any) -> None:
+    """Open the sidebar if it is collapsed; wait until the charts are redrawn to the
+    narrower main column. (Streamlit remembers an opened sidebar for the next page.)"""
+    expand = page.locator('[data-testid="stExpandSidebarButton"]')
+    if expand.is_visible():
+        expand.click()
+    page.locator('[data-testid="stSidebar"] [data-testid="stSidebarContent"]').wait_for(
+        state="visible"
+    )
+    page.wait_for_function(
+        "() => { const r = document.querySelector('[data-testid=\"stSidebar\"]')"
+        ".getBoundingClientRect(); return r.left >= -1 && r.width > 100; }"
+    )
+    page.wait_for_function(_CHARTS_FIT_JS)
+    wait_for_app_idle(page)
+
+
+#: The least room (px) a label drawn in a box (a shape of the figure) keeps from its edges.
+MIN_LABEL_GAP_PX = 3.0
+
+# Per chart: each annotation whose centre lies in a rectangle shape, with the least
+# distance from its box to that shape's edges (negative: it sticks out).
+_BOXED_LABELS_JS = """
+() => [...document.querySelectorAll('.js-plotly-plot')].map((plot) => {
+  const box = (el) => {
+    const r = el.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+  };
+  const shapes = [...plot.querySelectorAll('.shapelayer path')].map(box)
+    .filter((s) => s.right - s.left > 4 && s.bottom - s.top > 4);
+  const labels = [];
+  for (const el of plot.querySelectorAll('g.annotation-text-g')) {
+    const text = (el.textContent || '').trim();
+    if (!text) continue;
+    const b = box(el);
+    const [cx, cy] = [(b.left + b.right) / 2, (b.top + b.bottom) / 2];
+    for (const s of shapes) {
+      if (cx > s.left && cx < s.right && cy > s.top && cy < s.bottom) {
+        const gap = Math.min(b.left - s.left, s.right - b.right, b.top - s.top,
+                             s.bottom - b.bottom);
+        labels.push({name: text.slice(0, 40), gap});
+      }
+    }
+  }
+  return labels;
+})
+"""
+
+
+def boxed_labels(page: Any) -> list[list[dict[str, Any]]]:
+    """Per chart: ``{"name", "gap"}`` of every label drawn inside a box of the figure,
+    ``gap`` the least distance (px) from the label to the box's edges."""
+    return page.evaluate(_BOXED_LABELS_JS)

@@ -5,6 +5,9 @@ Fixtures:
                    (``python -m ggmi_app.serve``: warmed, then ``streamlit run app.py``)
     chromium       session: a Playwright ``Browser`` on /usr/bin/chromium
     page           function: a fresh ``Page`` (new context, 1400x1000, downloads on)
+    sized_page     function: a fresh ``Page`` at a viewport given by indirect parametrization
+                   (a phone's browser when at most 480 px wide)
+    module_sized_page  module: the same, one page shared by a module's tests of that size
 
 Helpers (defined in ``browser_helpers.py``, re-exported here; tests import them with
 ``from browser_helpers import ...``): ``streamlit_server(app_path, log_path)`` context
@@ -17,6 +20,7 @@ All tests in this directory get the ``browser`` marker automatically, so
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,20 +98,37 @@ def page(chromium: Any) -> Iterator[Any]:
         context.close()
 
 
-@pytest.fixture
-def sized_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh page at the viewport ``request.param`` = (width, height) (parametrize it
-    with ``indirect=True``); at most ``PHONE_MAX_WIDTH`` wide it is a phone's browser
-    (Android Chrome's User-Agent, touch, mobile viewport)."""
-    width, height = request.param
+@contextlib.contextmanager
+def _page_sized(chromium: Any, width: int, height: int) -> Iterator[Any]:
+    """A page in a new context of ``width`` x ``height``; at most ``PHONE_MAX_WIDTH``
+    wide it is a phone's browser (Android Chrome's User-Agent, touch, mobile viewport)."""
     phone = width <= PHONE_MAX_WIDTH
     # A phone-sized viewport is a phone: its User-Agent, touch and mobile viewport, so
     # the app (which can only read the User-Agent) gives it the phone layout.
     extra = {"user_agent": PHONE_USER_AGENT, "is_mobile": True, "has_touch": True} if phone else {}
     context = chromium.new_context(viewport={"width": width, "height": height}, **extra)
     context.set_default_timeout(IDLE_TIMEOUT_MS)
-    page = context.new_page()
     try:
-        yield page
+        yield context.new_page()
     finally:
         context.close()
+
+
+@pytest.fixture
+def sized_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh page at the viewport ``request.param`` = (width, height) (parametrize it
+    with ``indirect=True``); at most ``PHONE_MAX_WIDTH`` wide it is a phone's browser
+    (Android Chrome's User-Agent, touch, mobile viewport)."""
+    width, height = request.param
+    with _page_sized(chromium, width, height) as page:
+        yield page
+
+
+@pytest.fixture(scope="module")
+def module_sized_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Like ``sized_page``, but one page for every test of the module that asks for the
+    same size: a test that only opens a URL and measures need not pay for a new context.
+    Tests using it must leave nothing behind that the next URL would not reset."""
+    width, height = request.param
+    with _page_sized(chromium, width, height) as page:
+        yield page

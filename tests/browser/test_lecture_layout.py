@@ -3,7 +3,10 @@
 For each page with ``?lecture=1`` the test checks what a lecturer needs on the first
 screen: the page title whole and inside the viewport, the main chart starting above the
 fold, the sidebar collapsed, type larger than in normal mode, and inside every chart the
-title, axis titles and legend inside the chart and clear of one another.
+title, axis titles and legend inside the chart and clear of one another. The lecturer may
+open the sidebar: at 1280x720 with it open (the narrowest chart lecture layouts are
+planned for) every page and tour step keeps every chart part, subtitles and headings too,
+inside and apart, and every label drawn in a box inside its box.
 """
 
 from __future__ import annotations
@@ -12,14 +15,22 @@ from typing import Any
 
 import pytest
 from browser_helpers import (
-    box_inside,
-    box_overlap,
+    MIN_LABEL_GAP_PX,
+    assert_parts_inside_and_apart,
+    boxed_labels,
+    chart_parts,
     open_and_draw,
+    open_sidebar,
 )
 
 PAGES = ("", "Distributions", "KL_Gap_curves", "Bound_terms", "Diagnostics")
 VIEWPORTS = ((1280, 720), (1024, 768))
-#: Pixels two boxes may share before they count as overlapping (anti-aliasing, rounding).
+#: With the sidebar open: every page, the Bound-terms sweep tab, every tour step.
+SIDEBAR_OPEN_PATHS = (
+    *PAGES,
+    "Bound_terms?bounds_tab=How+terms+move",
+    *(f"Guided_tour?tour_step={step}" for step in range(1, 11)),
+)
 
 _BOX_JS = """
 (sel) => {
@@ -43,27 +54,6 @@ _FONTS_JS = """
     root: parseFloat(getComputedStyle(document.documentElement).fontSize),
   };
 }
-"""
-
-# Per chart: its SVG box and the boxes of the figure title, every axis title and the
-# legend (plotly names them gtitle, xtitle, x2title, ..., ytitle, y2title, ...).
-_CHART_PARTS_JS = """
-() => [...document.querySelectorAll('.js-plotly-plot')].map((plot) => {
-  const box = (el) => {
-    const r = el.getBoundingClientRect();
-    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
-  };
-  const parts = [];
-  for (const el of plot.querySelectorAll('text')) {
-    const cls = el.getAttribute('class') || '';
-    if (/^(gtitle|[xy][0-9]*title)$/.test(cls) && (el.textContent || '').trim()) {
-      parts.push({name: cls + ': ' + el.textContent.trim().slice(0, 40), box: box(el)});
-    }
-  }
-  const legend = plot.querySelector('g.legend');
-  if (legend) parts.push({name: 'legend', box: box(legend)});
-  return {chart: box(plot.querySelector('.main-svg')), parts};
-})
 """
 
 
@@ -106,16 +96,12 @@ def test_chart_titles_axis_titles_and_legends_stay_inside_and_apart(
 ) -> None:
     page = sized_page
     open_and_draw(page, f"{app_url}/{path}?lecture=1")
-    charts = page.evaluate(_CHART_PARTS_JS)
+    charts = chart_parts(page)
     assert charts, "no chart drawn"
     for chart in charts:
         parts = chart["parts"]
         assert any(p["name"].startswith("gtitle") for p in parts) or not parts
-        for part in parts:
-            assert box_inside(part["box"], chart["chart"]), f"{part['name']} leaves its chart"
-        for i, a in enumerate(parts):
-            for b in parts[i + 1 :]:
-                assert box_overlap(a["box"], b["box"]) == 0, f"{a['name']} overlaps {b['name']}"
+        assert_parts_inside_and_apart(chart)
 
 
 @pytest.mark.parametrize("sized_page", [VIEWPORTS[0]], indirect=True, ids=["1280x720"])
@@ -130,3 +116,23 @@ def test_lecture_type_is_larger_than_normal_type(sized_page: Any, app_url: str, 
         if size is not None and lecture[key] is not None:
             assert lecture[key] > size, f"{key}: {lecture[key]} px in lecture, {size} px normally"
     assert lecture["root"] > normal["root"] and lecture["caption"] is not None
+
+
+# One page for all paths: each test opens a URL, opens the sidebar (if Streamlit has not
+# kept it open from the previous page) and measures.
+@pytest.mark.parametrize("module_sized_page", [VIEWPORTS[0]], indirect=True, ids=["1280x720"])
+@pytest.mark.parametrize("path", SIDEBAR_OPEN_PATHS, ids=lambda p: p or "Home")
+def test_with_the_sidebar_open_chart_parts_and_labels_in_boxes_stay_inside_and_apart(
+    module_sized_page: Any, app_url: str, path: str
+) -> None:
+    page = module_sized_page
+    sep = "&" if "?" in path else "?"
+    open_and_draw(page, f"{app_url}/{path}{sep}lecture=1")
+    open_sidebar(page)
+    charts = chart_parts(page, with_notes=True)
+    assert charts, "no chart drawn"
+    for chart in charts:
+        assert_parts_inside_and_apart(chart)
+    for labels in boxed_labels(page):
+        for label in labels:
+            assert label["gap"] >= MIN_LABEL_GAP_PX, f"{label} touches its box's edge"

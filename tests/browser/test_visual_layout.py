@@ -10,7 +10,8 @@ Measured in headless Chromium against the real app:
 * a 390 px wide phone (a phone's User-Agent, normal mode): no page's main block is wider
   than the screen, the page title lies inside the screen, and inside every chart the
   title, subtitle, axis titles, panel headings and legend lie inside the chart, clear of
-  one another and of the chart's toolbar.
+  one another and of the chart's toolbar, and every label drawn in a box (Home's chain)
+  stays inside its box.
 """
 
 from __future__ import annotations
@@ -20,50 +21,28 @@ from typing import Any
 import pytest
 from browser_helpers import (
     BOX_TOLERANCE_PX,
-    box_inside,
+    MIN_LABEL_GAP_PX,
+    assert_parts_inside_and_apart,
     box_overlap,
+    boxed_labels,
+    chart_parts,
     open_and_draw,
 )
 
 #: Tour steps with the tallest figures and the longest titles (Figure 4, Lemma 3.1, J/L).
 TOUR_STEPS = (1, 6, 8, 9)
 PAGES = ("", "Distributions", "KL_Gap_curves", "Bound_terms", "Diagnostics", "Guided_tour")
-#: Every page on a phone, the Bound-terms sweep tab and the tour steps with the largest
-#: figures.
+#: The Guided tour's steps (the tour page itself shows step 1).
+ALL_TOUR_STEPS = range(1, 11)
+#: Every page on a phone, the Bound-terms sweep tab and every step of the tour.
 PHONE_PAGES = (
     *PAGES,
     "Bound_terms?bounds_tab=How+terms+move",
-    *(f"Guided_tour?tour_step={step}" for step in TOUR_STEPS[1:]),
+    *(f"Guided_tour?tour_step={step}" for step in ALL_TOUR_STEPS[1:]),
 )
 
 #: WCAG 2 AA minimum contrast for normal-size text.
 MIN_CONTRAST = 4.5
-
-# Figure title and subtitle, axis titles, legend and panel headings (annotations) of
-# each chart, with their screen boxes.
-_PARTS_JS = """
-() => [...document.querySelectorAll('.js-plotly-plot')].map((plot) => {
-  const box = (el) => {
-    const r = el.getBoundingClientRect();
-    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
-  };
-  const parts = [];
-  for (const el of plot.querySelectorAll('text')) {
-    const cls = el.getAttribute('class') || '';
-    const text = (el.textContent || '').trim();
-    if (text && /^(gtitle|gtitle-subtitle|[xy][0-9]*title)$/.test(cls)) {
-      parts.push({name: cls + ': ' + text.slice(0, 40), box: box(el)});
-    }
-  }
-  for (const el of plot.querySelectorAll('g.annotation-text-g')) {
-    const text = (el.textContent || '').trim();
-    if (text) parts.push({name: 'annotation: ' + text.slice(0, 40), box: box(el)});
-  }
-  const legend = plot.querySelector('g.legend');
-  if (legend) parts.push({name: 'legend', box: box(legend)});
-  return {chart: box(plot.querySelector('.main-svg')), parts};
-})
-"""
 
 # The colour a caption is drawn in: its colour with the product of its and its
 # ancestors' opacity, over the first opaque background behind it (white by default).
@@ -127,14 +106,9 @@ def test_tour_step_in_lecture_mode_shows_title_and_figure_with_nothing_overlappi
     # only its top edge: at most 40 % of the screen goes to the words above it.
     assert chart["y"] <= 0.4 * height, f"the figure starts {chart['y']:.0f} px down"
 
-    for figure in page.evaluate(_PARTS_JS):
-        parts = figure["parts"]
-        assert any(p["name"].startswith("gtitle") for p in parts)
-        for part in parts:
-            assert box_inside(part["box"], figure["chart"]), f"{part['name']} leaves its chart"
-        for i, a in enumerate(parts):
-            for b in parts[i + 1 :]:
-                assert box_overlap(a["box"], b["box"]) == 0, f"{a['name']} overlaps {b['name']}"
+    for figure in chart_parts(page, with_notes=True):
+        assert any(p["name"].startswith("gtitle") for p in figure["parts"])
+        assert_parts_inside_and_apart(figure)
 
 
 @pytest.mark.parametrize("sized_page", [(1280, 720)], indirect=True, ids=["1280x720"])
@@ -166,8 +140,7 @@ def test_phone_screen_has_no_sideways_overflow(sized_page: Any, app_url: str, pa
     assert box["doc"] <= box["width"] + BOX_TOLERANCE_PX, box
 
 
-# Per chart: the parts of _PARTS_JS and the toolbar (plotly's mode bar), which plotly
-# draws over the top of the chart.
+# Per chart: the box of its toolbar (plotly's mode bar), drawn over the top of the chart.
 _TOOLBAR_JS = """
 () => [...document.querySelectorAll('.js-plotly-plot')].map((plot) => {
   const bar = plot.querySelector('.modebar');
@@ -178,12 +151,13 @@ _TOOLBAR_JS = """
 """
 
 
-@pytest.mark.parametrize("sized_page", [(390, 844)], indirect=True, ids=["phone"])
+# One phone page for all paths: each test only opens a URL and measures.
+@pytest.mark.parametrize("module_sized_page", [(390, 844)], indirect=True, ids=["phone"])
 @pytest.mark.parametrize("path", PHONE_PAGES, ids=lambda p: p or "Home")
 def test_phone_shows_the_page_title_and_every_chart_part_inside_and_apart(
-    sized_page: Any, app_url: str, path: str
+    module_sized_page: Any, app_url: str, path: str
 ) -> None:
-    page = sized_page
+    page = module_sized_page
     open_and_draw(page, f"{app_url}/{path}")
     view = page.viewport_size
     title = page.locator('[data-testid="stMainBlockContainer"] h1').first.bounding_box()
@@ -191,20 +165,18 @@ def test_phone_shows_the_page_title_and_every_chart_part_inside_and_apart(
     assert title["x"] >= 0 and title["x"] + title["width"] <= view["width"], title
     assert title["y"] >= 0 and title["y"] + title["height"] <= view["height"], title
 
-    charts = page.evaluate(_PARTS_JS)
+    charts = chart_parts(page, with_notes=True)
     toolbars = page.evaluate(_TOOLBAR_JS)
     assert charts, "no chart drawn"
     for figure, toolbar in zip(charts, toolbars, strict=True):
-        parts = figure["parts"]
-        for part in parts:
-            assert box_inside(part["box"], figure["chart"]), f"{part['name']} leaves its chart"
-        for i, a in enumerate(parts):
-            for b in parts[i + 1 :]:
-                assert box_overlap(a["box"], b["box"]) == 0, f"{a['name']} overlaps {b['name']}"
+        assert_parts_inside_and_apart(figure)
         if toolbar is not None:
-            for part in parts:
+            for part in figure["parts"]:
                 if part["name"].startswith("gtitle"):
                     assert box_overlap(part["box"], toolbar) == 0, f"the toolbar covers {part}"
+    for labels in boxed_labels(page):
+        for label in labels:
+            assert label["gap"] >= MIN_LABEL_GAP_PX, f"{label} touches its box's edge"
 
 
 @pytest.mark.parametrize("sized_page", [(390, 844)], indirect=True, ids=["phone"])

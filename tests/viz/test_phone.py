@@ -9,7 +9,14 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ggmi_viz.gap_curves import figure4_figure, summarise_gaps
-from ggmi_viz.phone import MODEBAR_ROOM, PHONE_PLAN_WIDTH, PHONE_TITLE_SIZE, for_phone
+from ggmi_viz.phone import (
+    MODEBAR_ROOM,
+    PHONE_HIDDEN,
+    PHONE_PLAN_WIDTH,
+    PHONE_SMALL,
+    PHONE_TITLE_SIZE,
+    for_phone,
+)
 from ggmi_viz.theme import apply_theme, visible_length
 
 LONG_TITLE = "Figure 4: the gap as K, J or L grows (line: mean, light band: +- 1 std)"
@@ -144,10 +151,14 @@ def test_notes_in_a_diagram_are_wrapped_to_their_share_of_a_line():
         assert widest * note.font.size * 0.56 <= PHONE_PLAN_WIDTH / 5
 
 
-def test_the_home_diagram_grows_until_its_stacked_box_labels_are_apart():
+def test_a_diagram_grows_until_its_stacked_box_labels_are_apart():
     from ggmi_viz.home import chain_figure
 
     desktop = chain_figure()
+    # Home's chain with its formula lines kept on the phone: a label over a formula in
+    # each of five boxes.
+    for note in desktop.layout.annotations:
+        note.name = None
     phone = for_phone(desktop)
     assert phone.layout.height > desktop.layout.height
     y0, y1 = phone.layout.yaxis.range
@@ -163,3 +174,23 @@ def test_the_home_diagram_grows_until_its_stacked_box_labels_are_apart():
                 needed = half_heights * max(a.font.size, b.font.size)
                 assert abs(a.y - b.y) * px_per_unit >= needed * 0.8, (a.text, b.text)
     assert pairs >= 5  # a label over a formula in each of the five boxes
+
+
+def test_phone_leaves_out_hidden_notes_and_draws_small_ones_at_the_least_size():
+    from ggmi_viz.home import STAGES, chain_figure
+
+    desktop = chain_figure()
+    phone = for_phone(desktop)
+    texts = [a.text for a in phone.layout.annotations]
+    for stage in STAGES:
+        # the formula line is too wide for a fifth of the phone; the hover keeps it
+        assert stage.symbol not in texts
+        assert stage.symbol in [a.text for a in desktop.layout.annotations]
+    labels = [a for a in phone.layout.annotations if a.name == PHONE_SMALL]
+    assert len(labels) == len(STAGES)
+    for label in labels:
+        assert label.font.size == min(a.font.size for a in phone.layout.annotations if a.text)
+        # bold, inside a box: the widest line takes at most 80 % of its share of the width
+        widest = max(visible_length(line) for line in label.text.split("<br>"))
+        assert widest * label.font.size * 0.56 <= 0.8 * 0.8 * PHONE_PLAN_WIDTH / len(STAGES)
+    assert [a.name for a in desktop.layout.annotations].count(PHONE_HIDDEN) == len(STAGES)
