@@ -383,17 +383,27 @@ def cpu_s(pids: list[int]) -> float:
     return total
 
 
-def rss_mb(pids: list[int]) -> list[float]:
-    """RSS (MB) of each listed process with its children."""
-    return [sum(p.memory_info().rss for p in tree([pid])) / MB for pid in pids]
+def pss_mb(pids: list[int]) -> list[float]:
+    """Proportional set size (MB) of each listed process with its children.
+
+    Not RSS: the PNG exporter's ~9 Chromium processes share most of their pages, and
+    summing their RSS counted those pages nine times (~970 MB where PSS says ~300 MB).
+    """
+    return [sum(_pss(p) for p in tree([pid])) / MB for pid in pids]
+
+
+def _pss(proc: psutil.Process) -> float:
+    with contextlib.suppress(psutil.Error):
+        return float(proc.memory_full_info().pss)
+    return 0.0
 
 
 async def sample_memory(pids: list[int], out: list[list[float]], stop: asyncio.Event) -> None:
     while not stop.is_set():
         with contextlib.suppress(psutil.Error):
-            out.append(rss_mb(pids))
+            out.append(pss_mb(pids))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=1.0)
+            await asyncio.wait_for(stop.wait(), timeout=3.0)
 
 
 def _cells(values: list[float]) -> str:
@@ -444,7 +454,7 @@ def report(
         f"Server CPU: {cpu_text} over {wall:.0f} s "
         f"({'n/a' if cpu is None else f'{cpu / wall:.2f}'} cores); per interaction "
         f"(polls' cost included): {per}; per run (polls counted): {per_run}. "
-        f"Peak RSS per server process tree: "
+        f"Peak memory (PSS) per server process tree: "
         + (", ".join(f"{v:.0f} MB" for v in peak) if peak else "n/a")
         + ".",
     ]
