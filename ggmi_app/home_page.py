@@ -9,7 +9,7 @@ import streamlit as st
 
 from ggmi_app.figures import SharedFigure, show_figure
 from ggmi_app.messages import WARNING_ICON
-from ggmi_app.registry import PAGES, link_to
+from ggmi_app.registry import PAGES, PAGES_BY_KEY, link_to
 from ggmi_viz.home import chain_figure, letters_table, stages_table
 from ggmi_viz.theme import apply_theme
 
@@ -18,20 +18,19 @@ SETTINGS: dict = {}
 
 
 def main(lecture: bool) -> None:
-    """The Home page."""
+    """The Home page: the tour's entry and the drawing on the first screen, words below."""
     st.title("GGMI Explorer")
-    if lecture:
-        # Projected, the drawing is the page: it comes first, the words below it.
-        _chain_drawing(lecture)
-        _claims()
-    else:
+    if not lecture:
         st.markdown(
             "An interactive companion to Gan & Liu, *Towards a Theoretical Understanding of "
             "Synthetic Data in LLM Post-Training: A Reverse-Bottleneck Perspective* (ICLR "
             "2025)."
         )
-        _claims()
-        _chain_drawing(lecture)
+    # A first visit (and a projector) should meet the way in and the picture, not a wall
+    # of text: the claims follow them.
+    link_to(PAGES_BY_KEY["tour"], "Start the guided tour: the paper's argument in ten steps")
+    _chain_drawing(lecture)
+    _claims()
 
     st.header("The letters used on every page")
     st.warning(

@@ -6,6 +6,8 @@ from page_helpers import ROOT, figures, messages, run_page, traces
 
 from ggmi_app.registry import PAGES
 
+TOUR_ENTRY = "Start the guided tour: the paper's argument in ten steps"
+
 
 def test_home_draws_the_chain_and_warns_about_section_3_1_letters() -> None:
     at = run_page("app.py")
@@ -26,7 +28,22 @@ def test_sidebar_and_home_link_every_page_of_the_registry() -> None:
     # The sidebar lists every page by title; Home's body links every other page.
     sidebar = [page.title for page in PAGES]
     body = [page.link_label for page in PAGES if page.key != "home"]
-    assert sorted(labels) == sorted(sidebar + body)
+    assert sorted(labels) == sorted([*sidebar, *body, TOUR_ENTRY])
+
+
+def test_the_tour_entry_and_the_drawing_come_before_the_claims_in_both_modes() -> None:
+    for query in ({}, {"lecture": "1"}):
+        at = run_page("app.py", query)
+        order = [node.type for node in at.main]
+        kinds = [
+            "tour"
+            if node.type == "page_link" and node.proto.label == TOUR_ENTRY
+            else "claims"
+            if node.type == "header" and "plain words" in node.value
+            else node.type
+            for node in at.main
+        ]
+        assert kinds.index("tour") < order.index("plotly_chart") < kinds.index("claims"), query
 
 
 def test_lecture_mode_from_the_url_enlarges_the_diagram() -> None:
