@@ -21,7 +21,7 @@ from typing import Final
 import plotly.graph_objects as go
 
 from ggmi_viz.phone import PHONE_HIDDEN, PHONE_SMALL
-from ggmi_viz.theme import GREY, OKABE_ITO, PART_COLORS, apply_theme, with_alpha
+from ggmi_viz.theme import GREY, OKABE_ITO, PART_COLORS, apply_theme, fit_label, with_alpha
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,9 @@ STAGES: Final[tuple[Stage, ...]] = (
 _BOX_HALF_WIDTH: Final[float] = 0.44
 _LECTURE_BOX_HALF_WIDTH: Final[float] = 0.42
 _CHAIN_Y: Final[float] = 3.0  # centre of the chain boxes
-_BOX_HALF_HEIGHT: Final[float] = 0.55
-_LECTURE_BOX_HALF_HEIGHT: Final[float] = 1.05
+#: Longest legend line (characters).
+_LEGEND_CHARS: Final[int] = 48
+_BOX_HALF_HEIGHT: Final[float] = 1.05  # room for two label lines and three symbol lines
 _BAND_Y: Final[float] = 0.0  # centre line of the information band
 _BAND_SCALE: Final[float] = 1.1  # half-height of the band for info = 1
 #: Lecture mode enlarges the diagram's own text less than the theme does elsewhere: the
@@ -115,18 +116,19 @@ def chain_figure(lecture: bool = False) -> go.Figure:
     fig = go.Figure()
     scale = _LECTURE_TEXT_SCALE if lecture else 1.0
     _add_chain(fig, scale, lecture)
-    _add_knowledge_inflow(fig, scale, _box_half_height(lecture))
+    _add_knowledge_inflow(fig, scale, _BOX_HALF_HEIGHT)
     _add_information_band(fig, scale)
     _add_hover_points(fig)
     # Half a stage either side of the outer boxes: no wider, so the boxes get all the
     # width the chart has (on a phone a fifth of 358 px must hold "Synthetic").
     fig.update_xaxes(visible=False, range=[-0.5, len(STAGES) - 0.5])
-    fig.update_yaxes(visible=False, range=[-1.75, 5.4 if lecture else 5.0])
+    fig.update_yaxes(visible=False, range=[-1.75, 5.4])
     fig.update_layout(
-        title="How synthetic data is made, and why it can carry more than its anchor data",
+        # Two lines: one would run past a laptop's chart with the sidebar open.
+        title="How synthetic data is made,<br>and why it can carry more than its anchor data",
         showlegend=True,
         legend={"orientation": "h", "x": 0.0, "y": -0.02, "yanchor": "top"},
-        height=680 if lecture else 520,
+        height=680 if lecture else 560,
         dragmode=False,
     )
     apply_theme(fig, lecture=lecture)
@@ -137,7 +139,7 @@ def chain_figure(lecture: bool = False) -> go.Figure:
 
 
 def _add_chain(fig: go.Figure, scale: float, lecture: bool) -> None:
-    half_height = _box_half_height(lecture)
+    half_height = _BOX_HALF_HEIGHT
     half_width = _LECTURE_BOX_HALF_WIDTH if lecture else _BOX_HALF_WIDTH
     for i, (stage, color) in enumerate(zip(STAGES, _BOX_COLORS, strict=True)):
         fig.add_shape(
@@ -150,10 +152,11 @@ def _add_chain(fig: go.Figure, scale: float, lecture: bool) -> None:
             fillcolor=with_alpha(color, 0.15),
             layer="below",
         )
+        # A narrow box (a laptop with the sidebar open gives each ~110 px, a projector's
+        # large type the same): the label and the symbol line each wrap onto short lines.
+        label = stage.label.replace(" ", "<br>") if len(stage.label) > 8 else stage.label
+        symbol = _wrap(stage.symbol, 13)
         if lecture:
-            # Large type in a narrow box: the label and the symbol line each wrap onto
-            # two short lines so neither spills over the box edges at 1024 px.
-            label = stage.label.replace(" ", "<br>") if len(stage.label) > 8 else stage.label
             fig.add_annotation(
                 x=i,
                 y=_CHAIN_Y + 0.12,
@@ -166,26 +169,28 @@ def _add_chain(fig: go.Figure, scale: float, lecture: bool) -> None:
                 x=i,
                 y=_CHAIN_Y - 0.05,
                 yanchor="top",
-                text=_wrap(stage.symbol, 13),
+                text=symbol,
                 showarrow=False,
                 font={"size": round(11 * scale)},
             )
         else:
+            # Centred notes: the phone layout (this figure is its source) spaces them
+            # apart by their centres, draws the label small and leaves the symbol out
+            # (its hover text repeats it).
             fig.add_annotation(
                 x=i,
-                y=_CHAIN_Y + 0.18,
-                text=f"<b>{stage.label}</b>",
+                y=_CHAIN_Y + 0.45,
+                text=f"<b>{label}</b>",
                 showarrow=False,
-                font={"size": 16},
+                font={"size": 13},
                 name=PHONE_SMALL,
             )
-            # A phone's box is too narrow for the symbol line; its hover text repeats it.
             fig.add_annotation(
                 x=i,
-                y=_CHAIN_Y - 0.22,
-                text=stage.symbol,
+                y=_CHAIN_Y - 0.42,
+                text=symbol,
                 showarrow=False,
-                font={"size": 12},
+                font={"size": 10},
                 name=PHONE_HIDDEN,
             )
         if i + 1 < len(STAGES):
@@ -197,11 +202,6 @@ def _add_chain(fig: go.Figure, scale: float, lecture: bool) -> None:
                 width=2.5,
                 color="#333333",
             )
-
-
-def _box_half_height(lecture: bool) -> float:
-    """Half-height of a chain box (layout units): taller in lecture mode for 4 text lines."""
-    return _LECTURE_BOX_HALF_HEIGHT if lecture else _BOX_HALF_HEIGHT
 
 
 def _add_arrow(
@@ -272,7 +272,12 @@ def _add_information_band(fig: go.Figure, scale: float) -> None:
             fill="toself",
             fillcolor=with_alpha(_GAIN_COLOR, 0.30),
             line={"color": _GAIN_COLOR, "width": 3},
-            name="information carried (reverse bottleneck: narrows at the prompt, widens again)",
+            # Legend entries in two lines: one would run past a laptop's chart with the
+            # sidebar open (~560 px at 1024).
+            name=fit_label(
+                "information carried (reverse bottleneck: narrows at the prompt, widens again)",
+                _LEGEND_CHARS,
+            ),
             hoverinfo="skip",
         )
     )
@@ -283,7 +288,10 @@ def _add_information_band(fig: go.Figure, scale: float) -> None:
             y=y,
             mode="lines",
             line={"color": "#333333", "width": 2.5, "dash": "dash"},
-            name="an ordinary bottleneck (encoder/decoder) could only lose information",
+            name=fit_label(
+                "an ordinary bottleneck (encoder/decoder) could only lose information",
+                _LEGEND_CHARS,
+            ),
             hoverinfo="skip",
         )
     )

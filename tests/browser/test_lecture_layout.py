@@ -136,3 +136,21 @@ def test_with_the_sidebar_open_chart_parts_and_labels_in_boxes_stay_inside_and_a
     for labels in boxed_labels(page):
         for label in labels:
             assert label["gap"] >= MIN_LABEL_GAP_PX, f"{label} touches its box's edge"
+
+
+@pytest.mark.parametrize("sized_page", VIEWPORTS, indirect=True, ids=["1280x720", "1024x768"])
+def test_in_normal_mode_with_the_sidebar_open_home_labels_stay_inside_their_boxes(
+    sized_page: Any, app_url: str
+) -> None:
+    # Normal mode on a laptop: the sidebar is open, so the chain has ~800 px (1280) or
+    # ~560 px (1024) for five boxes, less than the lecture plan.
+    page = sized_page
+    open_and_draw(page, f"{app_url}/")
+    charts = chart_parts(page, with_notes=True)
+    assert charts, "no chart drawn"
+    for chart in charts:
+        assert_parts_inside_and_apart(chart)
+    for labels in boxed_labels(page):
+        assert labels, "no label drawn in a box"
+        for label in labels:
+            assert label["gap"] >= MIN_LABEL_GAP_PX, f"{label} touches its box's edge"

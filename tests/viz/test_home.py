@@ -24,7 +24,11 @@ def test_chain_has_the_five_stages_in_order_joined_by_arrows():
     assert len(boxes) == 5
     assert [b.x0 < b.x1 for b in boxes] == [True] * 5
     assert sorted(b.x0 for b in boxes) == [b.x0 for b in boxes]
-    labels = [a.text for a in fig.layout.annotations if a.text and a.text.startswith("<b>")]
+    labels = [
+        a.text.replace("<br>", " ")
+        for a in fig.layout.annotations
+        if a.text and a.text.startswith("<b>")
+    ]
     assert labels[:5] == [
         "<b>Anchor data</b>",
         "<b>Prompt</b>",
