@@ -10,7 +10,8 @@ On top of the pool:
 
 * **fair turns**: workers take the next job from the waiting runs in turn (round robin),
   so a visitor's single quick job waits for at most one job of each other busy visitor,
-  never for their whole sweeps;
+  never for their whole sweeps; a job several runs wait for gets a turn from each, so
+  what a lecture hall waits for goes first;
 * **single flight**: sessions that ask for the same job at the same time share one
   computation (a class showing the same slide asks once, not thirty times);
 * **a bounded cache** of finished results, shared by all sessions: at most
@@ -421,6 +422,11 @@ class ComputeService:
         if flight is not None:
             flight.waiters += 1
             self._stats.shared += 1
+            if not flight.started:
+                # Every run waiting for a queued job gives it a turn: a sweep a lecture
+                # hall of followers waits for goes ahead of one a single visitor waits
+                # for, and each run still waits for at most one job of each other run.
+                self._queues.setdefault(run_id, deque()).append(key)
             return flight.future
         self._flights[key] = flight = _Flight(job)
         self._queues.setdefault(run_id, deque()).append(key)
@@ -430,17 +436,18 @@ class ComputeService:
         """Hand queued jobs to idle workers, taking runs in turn (caller holds the lock).
 
         Round-robin over runs, not first come first served: a visitor's one quick job
-        waits for at most one job of each other busy visitor, not for whole sweeps.
+        waits for at most one job of each other busy visitor, not for whole sweeps. A
+        job shared by several runs sits in each of their queues (``_join``), so it gets
+        a turn per waiting run; the first turn starts it, the others skip it.
         """
         while self._running < self.workers and self._queues:
             run_id = next(iter(self._queues))
             queue = self._queues.pop(run_id)
-            key = queue.popleft()
+            key, flight = self._next_startable(queue)
             if queue:
                 self._queues[run_id] = queue  # to the back of the line
-            flight = self._flights.get(key)
-            if flight is None or flight.started:
-                continue  # withdrawn, or already handed over for another run
+            if flight is None:
+                continue  # nothing of this run's is left to start
             flight.started, flight.generation = True, self._generation
             self._running += 1
             try:
@@ -449,6 +456,19 @@ class ComputeService:
                 self._fail_all(exc)
                 return
             inner.add_done_callback(functools.partial(self._finished, key, flight))
+
+    def _next_startable(self, queue: deque[str]) -> tuple[str, _Flight | None]:
+        """Pop ``queue`` up to its first job not yet started; ``("", None)`` if none.
+
+        Skipped entries were withdrawn or already started for another run; skipping
+        them keeps this run's turn for a job of its own.
+        """
+        while queue:
+            key = queue.popleft()
+            flight = self._flights.get(key)
+            if flight is not None and not flight.started:
+                return key, flight
+        return "", None
 
     def _submit(self, job: Job) -> Future:
         """Hand ``job`` to the executor, hiding ``__main__`` if a worker may start.

@@ -135,6 +135,39 @@ def test_a_quick_request_does_not_wait_behind_another_sessions_whole_sweep(
     assert finished["sweep"] - finished["quick"] > 0.6
 
 
+def test_a_sweep_many_sessions_wait_for_goes_ahead_of_one_session_s_own(
+    one_worker: ComputeService,
+) -> None:
+    shared = [Job.of(time.sleep, 0.15 + i / 1000) for i in range(6)]
+    own = [Job.of(time.sleep, 0.15 + i / 1000 + 0.0005) for i in range(6)]
+    own_done_when_shared_finished: list[int] = []
+    own_done = [0]
+
+    def lecturer_and_followers(first: bool) -> None:
+        one_worker.run(shared)
+        if first:
+            own_done_when_shared_finished.append(own_done[0])
+
+    def count(done: int, total: int) -> None:
+        own_done[0] = done
+
+    lead = threading.Thread(target=lecturer_and_followers, args=(True,))
+    lead.start()
+    time.sleep(0.05)  # the shared sweep's first job runs, five are queued
+    student = threading.Thread(target=lambda: one_worker.run(own, count))
+    student.start()
+    time.sleep(0.05)
+    followers = [threading.Thread(target=lecturer_and_followers, args=(False,)) for _ in range(3)]
+    for thread in (*followers,):
+        thread.start()
+    for thread in (lead, student, *followers):
+        thread.join(10)
+    # Turns by run alone would alternate the two sweeps (4 of the student's 6 jobs done
+    # before the shared one ends); four waiting runs give the shared jobs four turns.
+    assert own_done_when_shared_finished and own_done_when_shared_finished[0] <= 2
+    assert own_done[0] == 6
+
+
 def test_sessions_asking_at_once_share_one_computation(pool: ComputeService) -> None:
     job = Job.of(time.sleep, 0.5)
     results: list[Any] = []
