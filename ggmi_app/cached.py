@@ -191,7 +191,7 @@ def _config_key(config: ScenarioConfig) -> str:
     return json.dumps(config.to_dict(), sort_keys=True)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=1, ttl=CACHE_TTL_S, show_spinner=False)
 def stored_points() -> dict[tuple[str, str, int, int], tuple[dict[str, Any], np.ndarray]]:
     """``{(config key, metric, rounds, n_mc): (summary row, gaps (R,))}`` from ``assets/``.
 

@@ -1,4 +1,4 @@
-"""Every ``st.cache_data`` of the app is bounded in entries and age."""
+"""Every ``st.cache_data`` and ``st.cache_resource`` of the app is bounded in entries and age."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from ggmi_app.cached import CACHE_MAX_ENTRIES, CACHE_MAX_ENTRIES_LARGE, CACHE_TT
 ROOT = Path(__file__).resolve().parents[2]
 
 
+_CACHES = ("cache_data", "cache_resource")
+
+
 def _cache_data_calls(tree: ast.AST) -> list[ast.AST]:
-    """``st.cache_data`` decorators, bare or called."""
+    """``st.cache_data`` and ``st.cache_resource`` decorators, bare or called."""
     found = []
     for node in ast.walk(tree):
         for deco in getattr(node, "decorator_list", []):
             target = deco.func if isinstance(deco, ast.Call) else deco
-            if isinstance(target, ast.Attribute) and target.attr == "cache_data":
+            if isinstance(target, ast.Attribute) and target.attr in _CACHES:
                 found.append(deco)
     return found
 
@@ -35,6 +38,6 @@ def test_every_cache_data_has_max_entries_and_ttl() -> None:
     ]
     assert len(decorators) >= 5  # the app's caches were found at all
     for name, deco in decorators:
-        assert isinstance(deco, ast.Call), f"bare st.cache_data in {name}"
+        assert isinstance(deco, ast.Call), f"bare Streamlit cache in {name}"
         keywords = {kw.arg for kw in deco.keywords}
-        assert {"max_entries", "ttl"} <= keywords, f"unbounded st.cache_data in {name}"
+        assert {"max_entries", "ttl"} <= keywords, f"unbounded Streamlit cache in {name}"
