@@ -147,14 +147,17 @@ def _image_maker(
 ) -> Callable[[], bytes]:
     """A callable that renders ``fig`` as ``fmt`` ("png" or "svg") when its button is clicked.
 
-    It holds a dict snapshot (not the live figure) so later edits cannot leak in. A
-    failure is recorded under ``name`` for the next run's warning, then re-raised.
+    A fresh figure is held as a dict snapshot, so later edits cannot leak in; a shared
+    figure never changes and is held as it is (no copy on every run). A failure is
+    recorded under ``name`` for the next run's warning, then re-raised.
     """
-    # A shared figure never changes, so it needs no snapshot (a run saves the copy).
-    source = fig.figure if isinstance(fig, SharedFigure) else fig
-    if isinstance(source, go.Figure) and not isinstance(fig, SharedFigure):
-        source = source.to_dict()
-    width, height = _export_size(source if isinstance(source, dict) else source.layout)
+    source: go.Figure | dict[str, Any]
+    if isinstance(fig, SharedFigure):
+        source = fig.figure
+        width, height = _export_size(source.layout)
+    else:
+        source = fig.to_dict() if isinstance(fig, go.Figure) else fig
+        width, height = _export_size(source)
     slot = _failure_slot(name, fmt)
 
     def make_image() -> bytes:
