@@ -333,3 +333,36 @@ def boxed_labels(page: Any) -> list[list[dict[str, Any]]]:
     """Per chart: ``{"name", "gap"}`` of every label drawn inside a box of the figure,
     ``gap`` the least distance (px) from the label to the box's edges."""
     return page.evaluate(_BOXED_LABELS_JS)
+
+
+def assert_boxed_labels_clear(page: Any, *, expect_labels: bool = False) -> None:
+    """Every label drawn in a box keeps ``MIN_LABEL_GAP_PX`` from the box's edges; with
+    ``expect_labels`` every chart must have such labels at all."""
+    for labels in boxed_labels(page):
+        if expect_labels:
+            assert labels, "no label drawn in a box"
+        for label in labels:
+            assert label["gap"] >= MIN_LABEL_GAP_PX, f"{label} touches its box's edge"
+
+
+def lecture_url(app_url: str, path: str) -> str:
+    """``app_url/path`` with lecture mode on; ``path`` may carry a query of its own."""
+    sep = "&" if "?" in path else "?"
+    return f"{app_url}/{path}{sep}lecture=1"
+
+
+def title_on_screen(page: Any) -> dict[str, float]:
+    """The page title's box (``left``, ``top``, ``right``, ``bottom``, px), asserted to lie
+    inside the viewport."""
+    box = page.locator('[data-testid="stMainBlockContainer"] h1').first.bounding_box()
+    assert box is not None, "no page title"
+    title = {
+        "left": box["x"],
+        "top": box["y"],
+        "right": box["x"] + box["width"],
+        "bottom": box["y"] + box["height"],
+    }
+    view = page.viewport_size
+    assert title["top"] >= 0 and title["left"] >= 0, f"title clipped: {title}"
+    assert title["bottom"] <= view["height"] and title["right"] <= view["width"], title
+    return title

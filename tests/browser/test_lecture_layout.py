@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 from browser_helpers import (
-    MIN_LABEL_GAP_PX,
+    assert_boxed_labels_clear,
     assert_parts_inside_and_apart,
-    boxed_labels,
     chart_parts,
+    lecture_url,
     open_and_draw,
     open_sidebar,
+    title_on_screen,
 )
 
 PAGES = ("", "Distributions", "KL_Gap_curves", "Bound_terms", "Diagnostics")
@@ -68,10 +69,7 @@ def test_first_screen_shows_the_title_and_the_chart_with_the_sidebar_closed(
     open_and_draw(page, f"{app_url}/{path}?lecture=1")
     view = page.viewport_size
 
-    title = page.evaluate(_BOX_JS, '[data-testid="stMainBlockContainer"] h1')
-    assert title is not None
-    assert title["top"] >= 0 and title["left"] >= 0, f"title clipped: {title}"
-    assert title["bottom"] <= view["height"] and title["right"] <= view["width"], title
+    title = title_on_screen(page)
     header = page.evaluate(_BOX_JS, 'header[data-testid="stHeader"]')
     if header is not None:  # a header with a background would cover the title
         background = page.evaluate(
@@ -126,16 +124,13 @@ def test_with_the_sidebar_open_chart_parts_and_labels_in_boxes_stay_inside_and_a
     module_sized_page: Any, app_url: str, path: str
 ) -> None:
     page = module_sized_page
-    sep = "&" if "?" in path else "?"
-    open_and_draw(page, f"{app_url}/{path}{sep}lecture=1")
+    open_and_draw(page, lecture_url(app_url, path))
     open_sidebar(page)
     charts = chart_parts(page, with_notes=True)
     assert charts, "no chart drawn"
     for chart in charts:
         assert_parts_inside_and_apart(chart)
-    for labels in boxed_labels(page):
-        for label in labels:
-            assert label["gap"] >= MIN_LABEL_GAP_PX, f"{label} touches its box's edge"
+    assert_boxed_labels_clear(page)
 
 
 @pytest.mark.parametrize("sized_page", VIEWPORTS, indirect=True, ids=["1280x720", "1024x768"])
@@ -150,7 +145,4 @@ def test_in_normal_mode_with_the_sidebar_open_home_labels_stay_inside_their_boxe
     assert charts, "no chart drawn"
     for chart in charts:
         assert_parts_inside_and_apart(chart)
-    for labels in boxed_labels(page):
-        assert labels, "no label drawn in a box"
-        for label in labels:
-            assert label["gap"] >= MIN_LABEL_GAP_PX, f"{label} touches its box's edge"
+    assert_boxed_labels_clear(page, expect_labels=True)

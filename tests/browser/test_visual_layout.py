@@ -21,12 +21,13 @@ from typing import Any
 import pytest
 from browser_helpers import (
     BOX_TOLERANCE_PX,
-    MIN_LABEL_GAP_PX,
+    assert_boxed_labels_clear,
     assert_parts_inside_and_apart,
     box_overlap,
-    boxed_labels,
     chart_parts,
+    lecture_url,
     open_and_draw,
+    title_on_screen,
 )
 
 #: Tour steps with the tallest figures and the longest titles (Figure 4, Lemma 3.1, J/L).
@@ -99,8 +100,7 @@ def test_tour_step_in_lecture_mode_shows_title_and_figure_with_nothing_overlappi
     page = sized_page
     open_and_draw(page, f"{app_url}/Guided_tour?tour_step={step}&lecture=1")
     height = page.viewport_size["height"]
-    title = page.locator('[data-testid="stMainBlockContainer"] h1').first.bounding_box()
-    assert title is not None and title["y"] >= 0 and title["y"] + title["height"] <= height
+    title_on_screen(page)
     chart = page.locator(".js-plotly-plot").first.bounding_box()
     # The figure's title and a good part of its plot must be on the first screen, not
     # only its top edge: at most 40 % of the screen goes to the words above it.
@@ -121,8 +121,7 @@ def test_captions_in_lecture_mode_have_enough_contrast(
     sized_page: Any, app_url: str, path: str
 ) -> None:
     page = sized_page
-    sep = "&" if "?" in path else "?"
-    open_and_draw(page, f"{app_url}/{path}{sep}lecture=1")
+    open_and_draw(page, lecture_url(app_url, path))
     captions = page.evaluate(_CAPTION_CONTRAST_JS)
     assert captions, "no caption on the page"
     for caption in captions:
@@ -159,11 +158,7 @@ def test_phone_shows_the_page_title_and_every_chart_part_inside_and_apart(
 ) -> None:
     page = module_sized_page
     open_and_draw(page, f"{app_url}/{path}")
-    view = page.viewport_size
-    title = page.locator('[data-testid="stMainBlockContainer"] h1').first.bounding_box()
-    assert title is not None
-    assert title["x"] >= 0 and title["x"] + title["width"] <= view["width"], title
-    assert title["y"] >= 0 and title["y"] + title["height"] <= view["height"], title
+    title_on_screen(page)
 
     charts = chart_parts(page, with_notes=True)
     toolbars = page.evaluate(_TOOLBAR_JS)
@@ -174,9 +169,7 @@ def test_phone_shows_the_page_title_and_every_chart_part_inside_and_apart(
             for part in figure["parts"]:
                 if part["name"].startswith("gtitle"):
                     assert box_overlap(part["box"], toolbar) == 0, f"the toolbar covers {part}"
-    for labels in boxed_labels(page):
-        for label in labels:
-            assert label["gap"] >= MIN_LABEL_GAP_PX, f"{label} touches its box's edge"
+    assert_boxed_labels_clear(page)
 
 
 @pytest.mark.parametrize("sized_page", [(390, 844)], indirect=True, ids=["phone"])
