@@ -8,7 +8,8 @@ to the toolbar's own PNG download, which works without any server-side browser.
 
 ``cached_figures`` keeps built, themed figures in a bounded ``st.cache_resource`` shared by
 every session, so a rerun whose numbers come from cache neither rebuilds its figures nor
-re-validates them (Streamlit re-validates a figure handed over as a dict: ~10-25 ms a chart).
+re-validates them (Streamlit re-validates a figure handed over as a dict: ~10-25 ms a chart),
+nor converts them to a plotly dict again (``SharedFigure.spec`` is built once).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import re
 import sys
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Final
 
 import pandas as pd
@@ -72,6 +74,37 @@ class SharedFigure:
     """
 
     figure: go.Figure
+
+    @cached_property
+    def spec(self) -> dict[str, Any]:
+        """The figure as the plotly dict a chart sends (arrays base64-encoded), built once.
+
+        Never edit it: every session's chart of this figure reuses it.
+        """
+        return self.figure.to_dict()
+
+    def for_chart(self) -> go.Figure:
+        """A stand-in for ``st.plotly_chart`` that hands over ``spec`` as it is."""
+        return _ReadySpec(self.spec)
+
+
+class _ReadySpec(go.Figure):
+    """An empty figure whose ``to_dict()`` returns a spec built earlier.
+
+    ``st.plotly_chart`` turns a figure into its dict on every call: a deep copy with every
+    array base64-encoded, 10-17 ms a chart, on every run of every session (a lecture
+    hall's followers rerun the same page at the same moment). For a shared figure that
+    dict never changes, so it is built once (``SharedFigure.spec``) and this stand-in
+    passes it on. Only ever handed to ``st.plotly_chart``, which reads the dict and
+    never edits it.
+    """
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        super().__init__()
+        self._ready_spec = spec
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._ready_spec
 
 
 #: A figure as ``show_figure`` takes it: a fresh ``go.Figure`` (themed in place), a
@@ -228,7 +261,10 @@ def show_figure(
         # screen would no longer match the exported PNG.
         # On a phone the chart on screen is a re-laid-out copy; the downloads below keep
         # the figure's desktop/slide layout.
-        on_screen = for_phone(shown) if viewer_is_phone() else shown
+        if viewer_is_phone():
+            on_screen = for_phone(shown)
+        else:
+            on_screen = fig.for_chart() if isinstance(fig, SharedFigure) else shown
         st.plotly_chart(on_screen, theme=None, config=plotly_config(stem), key=f"{key}-chart")
     with error_boundary(f"the downloads for '{name}'"):
         _download_row(fig, name, stem, key, data)

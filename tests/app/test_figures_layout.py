@@ -250,8 +250,18 @@ def test_a_cached_figure_is_built_once_for_all_sessions_and_drawn_like_a_fresh_o
     monkeypatch.setattr(
         figures, "_image_maker", lambda *a: made.append((a[2], real(*a))) or made[-1][1]
     )
+    conversions: list[int] = []
+    to_dict = go.Figure.to_dict
+
+    def counted(self: go.Figure) -> dict:
+        conversions.append(id(self))
+        return to_dict(self)
+
+    monkeypatch.setattr(go.Figure, "to_dict", counted)
     figures._shared_figures.clear()
     first, second = _run(shared_figure_page), _run(shared_figure_page)
+    # ... and turned into a plotly dict once: the second session's chart reused it.
+    assert conversions.count(first.session_state["shared_id"]) == 1
     # Two sessions: the second found the first one's figure object and built nothing.
     assert first.session_state["builds"] == [1] and second.session_state["builds"] == []
     assert first.session_state["shared_id"] == second.session_state["shared_id"]
