@@ -16,11 +16,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+from pandas.util import hash_pandas_object
 
 from ggmi_app.compute import Job
 from ggmi_app.jobs import run_jobs
@@ -241,14 +242,40 @@ def stored_sweep(
     return summary, per_scenario_table(list(values), [gaps for _, gaps in found])
 
 
+class Figure4Tables(NamedTuple):
+    """One divergence's Figure-4 summaries and where they come from.
+
+    Attributes:
+        tables: ``{"K": summary, "J": ..., "L": ...}`` (shared: read only).
+        note: where the numbers come from (file and scenarios per point, or live).
+        key: a content key of ``tables`` (see ``tables_fingerprint``) for figure caches.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    note: str
+    key: tuple
+
+
+def tables_fingerprint(tables: dict[str, pd.DataFrame]) -> tuple:
+    """A cheap content key of ``{letter: summary}``: letters, columns and row hashes.
+
+    ``st.cache_data`` hashing the tables themselves costs ~40 ms; pandas' vectorised row
+    hashes a few ms, paid once when the tables are read (not on every rerun).
+    """
+    return tuple(
+        (letter, tuple(summary.columns), hash_pandas_object(summary).to_numpy().tobytes())
+        for letter, summary in tables.items()
+    )
+
+
 # A resource, not data: every session reads the same tables (never edits them), so a
-# rerun neither copies nor re-splits them.
+# rerun neither copies, re-splits nor re-hashes them.
 @st.cache_resource(max_entries=4, ttl=CACHE_TTL_S, show_spinner=False)
-def figure4_asset(metric: str) -> tuple[dict[str, pd.DataFrame], str] | None:
+def figure4_asset(metric: str) -> Figure4Tables | None:
     """The precomputed Figure-4 summaries of ``metric`` from ``assets/``, by letter.
 
     Returns:
-        ``({"K": summary, "J": ..., "L": ...}, note)`` (shared: read only), or None when
+        The tables with a note naming the file and scenarios per point, or None when
         the file is absent.
     """
     from ggmi_viz.gap_curves import figure4_tables as split_by_letter
@@ -263,7 +290,8 @@ def figure4_asset(metric: str) -> tuple[dict[str, pd.DataFrame], str] | None:
         if "rounds" in stored.columns
         else "the stored scenarios per point"
     )
-    return split_by_letter(stored), f"precomputed ({name}, {rounds})"
+    tables = split_by_letter(stored)
+    return Figure4Tables(tables, f"precomputed ({name}, {rounds})", tables_fingerprint(tables))
 
 
 #: Scenarios per point when Figure 4 must be computed live (assets missing): few, so
@@ -271,13 +299,9 @@ def figure4_asset(metric: str) -> tuple[dict[str, pd.DataFrame], str] | None:
 FIGURE4_LIVE_ROUNDS: Final[dict[str, int]] = {"kl_published": 5, "js": 20}
 
 
-def figure4_tables(metric: str) -> tuple[dict, str]:
-    """Figure-4 summaries of ``metric`` by letter, from ``assets/`` or computed live.
-
-    Returns:
-        ``({"K": summary, "J": ..., "L": ...}, note)`` where ``note`` says where the
-        numbers come from (file and scenarios per point, or the live fallback).
-    """
+def figure4_tables(metric: str) -> Figure4Tables:
+    """Figure-4 summaries of ``metric`` by letter, from ``assets/`` or computed live
+    (the note then says so)."""
     stored = figure4_asset(metric)
     if stored is not None:
         return stored
@@ -291,4 +315,4 @@ def figure4_tables(metric: str) -> tuple[dict, str]:
         f"computed live with only {rounds} scenarios per point because the precomputed "
         f"table assets/{FIGURE4_ASSETS[metric]} is missing; expect noisy curves"
     )
-    return tables, note
+    return Figure4Tables(tables, note, tables_fingerprint(tables))

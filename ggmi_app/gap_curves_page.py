@@ -6,7 +6,6 @@ from typing import Any, Final
 
 import pandas as pd
 import streamlit as st
-from pandas.util import hash_pandas_object
 
 from ggmi_app.cached import (
     STORED_POINTS,
@@ -97,19 +96,6 @@ PRESETS: Final[dict[str, dict[str, Any]]] = {
 } | {"Figure 4 sweep of K, exact JS": figure4_preset("K", "js")}
 
 
-def tables_fingerprint(tables: dict[str, dict[str, pd.DataFrame]]) -> tuple:
-    """A cheap content key of ``{metric: {letter: summary}}``: names, columns, row hashes.
-
-    ``st.cache_data`` hashing these six small tables itself costs ~40 ms a rerun; pandas'
-    vectorised row hashes cost ~0.4 ms.
-    """
-    return tuple(
-        (metric, letter, tuple(summary.columns), hash_pandas_object(summary).to_numpy().tobytes())
-        for metric, by_letter in tables.items()
-        for letter, summary in by_letter.items()
-    )
-
-
 def _budget_rounds_param(values: dict[str, Any]) -> IntParam:
     """The scenarios slider capped by the work budget (uncapped if settings are invalid)."""
     try:
@@ -176,15 +162,14 @@ def main(lecture: bool) -> None:
 def _figure4(lecture: bool) -> None:
     st.header("Figure 4 as published, beside an exact divergence")
     with error_boundary("Figure 4"):
-        tables, notes = {}, []
-        for metric in ("kl_published", "js"):
-            tables[metric], note = figure4_tables(metric)
-            notes.append(f"{metric_label(metric)}: {note}.")
-        # The tables alone fix the figure, so their fingerprint keys its cache. (A file's
+        stored = {metric: figure4_tables(metric) for metric in ("kl_published", "js")}
+        tables = {metric: found.tables for metric, found in stored.items()}
+        notes = [f"{metric_label(metric)}: {found.note}." for metric, found in stored.items()]
+        # The tables alone fix the figure, so their content keys its cache. (A file's
         # name is not enough: an asset replaced in place must show its new numbers.)
         (figure4,) = cached_figures(
             "gap-figure4",
-            tables_fingerprint(tables),
+            tuple((metric, found.key) for metric, found in stored.items()),
             lecture,
             lambda: [figure4_figure(tables, lecture=lecture)],
         )
@@ -260,8 +245,13 @@ def _your_sweep(values: dict[str, Any], lecture: bool) -> None:
                 )
             ],
         )
-        data = per_scenario.merge(summary.drop(columns=["param"]), on="value", how="left")
-        show_figure(fig, f"gap-{values['metric']}-sweep-{swept}", data, lecture, key="sweep")
+        show_figure(
+            fig,
+            f"gap-{values['metric']}-sweep-{swept}",
+            lambda: per_scenario.merge(summary.drop(columns=["param"]), on="value", how="left"),
+            lecture,
+            key="sweep",
+        )
         st.caption(
             f"{metric_label(values['metric'])}; {values['rounds']} scenarios per value, seed "
             f"{config.seed}. Boxes show every scenario (middle half in the box, outliers as "
