@@ -169,11 +169,13 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
     table = terms.summary().set_index("term")
     holds = terms.bound_holds
     cols = st.columns(4)
-    cols[0].metric("Lemma 3.1 holds", f"{int(holds.sum())} / {holds.size} scenarios")
+    # Units and counts go in the labels: a value with them wraps onto two lines on a
+    # projector with the sidebar open.
+    cols[0].metric("Lemma 3.1 holds (scenarios)", f"{int(holds.sum())} / {holds.size}")
     bound, err = table.loc["bound_total", "mean"], table.loc["err_synthetic", "mean"]
     cols[1].metric("Bound ÷ measured error", f"{bound / err:.1f}×" if err > 0 else "—")
-    cols[2].metric("Information gain Δ_I", f"{table.loc['info_gain', 'mean']:.3f} nats")
-    cols[3].metric("Entropy drop δ", f"{table.loc['entropy_drop', 'mean']:.3f} nats")
+    cols[2].metric("Information gain Δ_I (nats)", f"{table.loc['info_gain', 'mean']:.3f}")
+    cols[3].metric("Entropy drop δ (nats)", f"{table.loc['entropy_drop', 'mean']:.3f}")
 
     if not lecture:
         st.caption(

@@ -146,3 +146,34 @@ def test_in_normal_mode_with_the_sidebar_open_home_labels_stay_inside_their_boxe
     for chart in charts:
         assert_parts_inside_and_apart(chart)
     assert_boxed_labels_clear(page, expect_labels=True)
+
+
+_METRIC_LINES_JS = """
+() => [...document.querySelectorAll('[data-testid="stMetricValue"]')].map((el) => {
+  // Line boxes of the value's text itself (a container's own box would count as a line).
+  const tops = new Set();
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    for (const r of range.getClientRects()) if (r.width > 0) tops.add(Math.round(r.top));
+  }
+  return {text: el.innerText, lines: tops.size};
+})
+"""
+
+
+@pytest.mark.parametrize("sized_page", [VIEWPORTS[0]], indirect=True, ids=["1280x720"])
+def test_headline_numbers_stay_on_one_line_with_the_sidebar_closed_and_open(
+    sized_page: Any, app_url: str
+) -> None:
+    # A number broken over two lines reads as two numbers from the back of a hall.
+    page = sized_page
+    open_and_draw(page, lecture_url(app_url, "Bound_terms"))
+    for sidebar in ("closed", "open"):
+        if sidebar == "open":
+            open_sidebar(page)
+        metrics = page.evaluate(_METRIC_LINES_JS)
+        assert len(metrics) >= 4, metrics
+        wrapped = [m["text"] for m in metrics if m["lines"] != 1]
+        assert not wrapped, f"sidebar {sidebar}: wrapped headline numbers {wrapped}"
