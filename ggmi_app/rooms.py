@@ -426,11 +426,12 @@ def follow_room(page_key: str, known: Keyed) -> str | None:
 
 @st.fragment(run_every=POLL_INTERVAL_S)
 def _poll(code: str) -> None:
-    """The student's look at the room: rerun the app when the lecturer changed something."""
-    if st.session_state.get(_FOLLOW) != code:
-        # Detach (its button lives here) reruns only this fragment: redraw the whole
-        # sidebar, which also drops this fragment and its timer.
-        st.rerun(scope="app")
+    """The student's look at the room: rerun the app when the lecturer changed something.
+
+    It draws nothing: every follower runs it every ``POLL_INTERVAL_S``, so what it would
+    draw (the status and the Detach button, drawn by the full run instead) would be
+    sent again each time for nothing.
+    """
     try:
         state = rooms().read(code)
     except RoomError:
@@ -443,6 +444,10 @@ def _poll(code: str) -> None:
     ):
         st.session_state[_PENDING] = state
         st.rerun(scope="app")
+
+
+def _following_status(code: str) -> None:
+    """What a following student sees, with the way out (a full run: drops the poll)."""
     st.success(
         f"Following room **{code}**: this page and its settings follow the lecturer's. "
         "Detach to explore on your own."
@@ -568,6 +573,7 @@ def room_controls(page_key: str) -> None:
             _heartbeat(page_key)
             return
         if following:
+            _following_status(following)
             _poll(following)
             return
         detached = st.session_state.get(_DETACHED)
