@@ -7,6 +7,8 @@
   contours are exact densities of the projected mixture;
 * ``enclosed_mass`` / ``scenario_contours``: for grid points, the probability mass of the
   region where a mixture is denser (a contour at level a encloses the densest fraction a);
+* ``level_lines``: the contour lines of such a surface as polylines in data coordinates
+  (marching squares on the server, so a browser gets lines, not grids to contour);
 * ``divergence_table``: every metric of ``ggmi_core.metrics`` for both fits against G.
 
 Figures in ``ggmi_viz.distributions`` draw these results. Divergences are in nats, total
@@ -19,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import contourpy
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -346,6 +349,36 @@ def scenario_contours(
         for key, g in shown.items()
     }
     return ScenarioContours(proj, anchor_2d, synth_2d, model_2d, xs, ys, mass)
+
+
+def level_lines(
+    xs: Array, ys: Array, surface: NDArray[np.floating], levels: Iterable[float]
+) -> list[list[Array]]:
+    """The contour lines of a gridded surface at the given levels, as polylines.
+
+    Marching squares with linear interpolation along grid edges (contourpy's serial
+    algorithm), so every vertex lies on a grid edge where the surface crosses the level.
+    A float32 surface is widened to float64 exactly, so the lines are those of the
+    surface as stored.
+
+    Args:
+        xs, ys: increasing grid axes, (nx,) and (ny,), in data units.
+        surface: values on the grid, (ny, nx) (``surface[i, j]`` at ``(xs[j], ys[i])``).
+        levels: the levels to trace.
+
+    Returns:
+        One list per level (in the order given) of polylines, each (n_i, 2) float64 with
+        columns (x, y) in data units. A closed loop repeats its first point at its end; a
+        line cut by the edge of the grid is left open there. A level the surface never
+        crosses gives an empty list.
+    """
+    generator = contourpy.contour_generator(
+        np.asarray(xs, dtype=np.float64),
+        np.asarray(ys, dtype=np.float64),
+        np.asarray(surface, dtype=np.float64),
+        line_type=contourpy.LineType.Separate,
+    )
+    return [[np.asarray(line) for line in generator.lines(float(level))] for level in levels]
 
 
 # ------------------------------------------------------------------- divergence table

@@ -37,6 +37,7 @@ from ggmi_core.scenario_report import (
     ScenarioContours,
     ScenarioView,
     grid_axes,
+    level_lines,
     scenario_contours,
     view_projection,
 )
@@ -188,7 +189,7 @@ def _figure_2d(view: ScenarioView, layers: set[str], contours: ScenarioContours)
         for trace in _synthetic_scatters(synth_2d, view.synth_labels, view.model_part):
             fig.add_trace(trace)
     for key, mass in contours.mass.items():
-        fig.add_trace(_mass_contour(key, xs, ys, mass))
+        fig.add_trace(_mass_lines(key, xs, ys, mass))
         fig.add_trace(_contour_hover(key, xs, ys, mass))
     fig.update_xaxes(title=proj.axis_titles[0], range=[xs[0], xs[-1]])
     fig.update_yaxes(title=proj.axis_titles[1], range=[ys[0], ys[-1]])
@@ -196,30 +197,37 @@ def _figure_2d(view: ScenarioView, layers: set[str], contours: ScenarioContours)
     return fig
 
 
-def _mass_contour(key: str, xs: Array, ys: Array, mass: Array) -> go.Contour:
-    """Contour lines of one mixture at the MASS_LEVELS (no hover: see _contour_hover)."""
+def _mass_lines(key: str, xs: Array, ys: Array, mass: Array) -> go.Scatter:
+    """One mixture's contour lines at the MASS_LEVELS as a line trace (no hover: see
+    _contour_hover).
+
+    The lines are traced here (``level_lines``), so the browser draws finished paths
+    instead of running marching squares on a grid it would first have to be sent. All
+    pieces of both levels go in one trace, separated by NaN (a gap in the line), so the
+    mixture keeps one legend entry; float32 coordinates keep the packed arrays small and
+    are far finer than a pixel.
+    """
     role = _ROLE_OF_LAYER[key]
-    color = _COLORS[role]
-    lo, hi = MASS_LEVELS
-    return go.Contour(
-        x=xs,
-        y=ys,
-        z=mass,
+    pieces = [line for lines in level_lines(xs, ys, mass, MASS_LEVELS) for line in lines]
+    gap = np.full((1, 2), np.nan)
+    xy = np.concatenate([part for line in pieces for part in (line, gap)] or [gap])
+    xy = xy[:-1].astype(np.float32)  # no gap after the last piece
+    return go.Scatter(
+        x=xy[:, 0],
+        y=xy[:, 1],
+        mode="lines",
         name=role,
         legendgroup=key,
         showlegend=True,
-        showscale=False,
-        colorscale=[[0.0, color], [1.0, color]],
-        contours={
-            "coloring": "lines",
-            "start": lo,
-            "end": hi,
-            "size": hi - lo,
-            "showlabels": False,
+        connectgaps=False,
+        # A spline through the crossing points, as the grid contour was smoothed before.
+        line={
+            "color": _COLORS[role],
+            "dash": _DASHES[role],
+            "width": 2.5,
+            "shape": "spline",
+            "smoothing": 1.3,
         },
-        line={"dash": _DASHES[role], "width": 2.5, "smoothing": 1.3},
-        # A contour trace answers hovers anywhere on its grid, which would hide the
-        # samples' hover text; the lines get their own hover points instead.
         hoverinfo="skip",
     )
 

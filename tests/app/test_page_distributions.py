@@ -12,8 +12,19 @@ def _points(spec, prefix: str) -> int:
     return sum(len(array(t["x"])) for t in traces(spec, "scatter") if t["name"].startswith(prefix))
 
 
+#: Legend groups of the mixtures whose contour lines Figure 2 draws.
+_MIXTURES = {"target", "model", "gen", "fit_anchor", "fit_synthetic"}
+
+
 def _contours(spec) -> list[str]:
-    return [t["name"] for t in traces(spec, "contour")]
+    """Names of the drawn contour lines: one line trace per mixture (its hover points are
+    separate markers), and never a grid for the browser to contour."""
+    assert not traces(spec, "contour")
+    return [
+        t["name"]
+        for t in traces(spec, "scatter")
+        if t.get("mode") == "lines" and t.get("legendgroup") in _MIXTURES
+    ]
 
 
 def test_defaults_show_g_both_fits_and_every_sample() -> None:
@@ -55,6 +66,7 @@ def test_dimension_one_and_five_change_the_view() -> None:
     at.slider(key="dim").set_value(1).run()
     spec = figures(at)[0]
     assert not traces(spec, "contour")
+    assert not any(t.get("legendgroup") == "target" and "hover" in t["name"] for t in spec["data"])
     assert spec["layout"]["yaxis"]["title"]["text"].startswith("density")
     at.slider(key="dim").set_value(5).run()
     at.selectbox(key="dist_projection").set_value("pca").run()

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from browser_helpers import move_slider, plotly_figure_json, wait_for_app_idle
+from browser_helpers import box_inside, move_slider, plotly_figure_json, wait_for_app_idle
 
 from ggmi_viz.export import PNG_MAGIC, png_size
 from ggmi_viz.theme import EXPORT_WIDTH
@@ -60,6 +60,38 @@ def _points(fig: dict, prefix: str) -> int:
     return sum(_length(t.get("x")) for t in fig["data"] if t.get("name", "").startswith(prefix))
 
 
+# Per line trace of the first chart (legend name -> screen boxes of its drawn line
+# paths, one per piece), and the box of the plot area.
+_LINE_PATHS_JS = """
+() => {
+  const plot = document.querySelector('.js-plotly-plot');
+  const box = (el) => {
+    const r = el.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+  };
+  const lines = {};
+  for (const group of plot.querySelectorAll('.scatterlayer .trace')) {
+    const trace = group.__data__ && group.__data__[0] && group.__data__[0].trace;
+    if (!trace || trace.mode !== 'lines' || !trace.visible) continue;
+    lines[trace.name] = [...group.querySelectorAll('path.js-line')]
+      .filter((p) => (p.getAttribute('d') || '').length > 0).map(box);
+  }
+  return {area: box(plot.querySelector('.nsewdrag')), lines};
+}
+"""
+
+
+def _assert_contour_lines_drawn_inside_the_plot(page: Any, names: list[str]) -> None:
+    """Each mixture's contour lines are SVG paths, drawn inside the plot area."""
+    drawn = page.evaluate(_LINE_PATHS_JS)
+    for name in names:
+        paths = drawn["lines"].get(name)
+        assert paths, f"no line drawn for {name}"
+        for path in paths:
+            assert box_inside(path, drawn["area"]), f"{name} leaves the plot area"
+            assert path["right"] - path["left"] > 5 or path["bottom"] - path["top"] > 5
+
+
 def _expected_png_size(fig: dict) -> tuple[int, int]:
     # The builders fix the height only; the browser reports the width it autosized to,
     # while the export uses the slide canvas width.
@@ -90,6 +122,9 @@ def test_distributions_slider_redraws_and_png_matches(page: Any, app_url: str) -
     assert _points(after, "anchor") == 200
     assert "K = 4" in after["layout"]["title"]["text"]
     assert "K=4" in page.url
+    _assert_contour_lines_drawn_inside_the_plot(
+        page, ["target G", "fit on anchor", "fit on synthetic"]
+    )
     png = _download_png(page, 0)
     assert png_size(png) == _expected_png_size(after)
     page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()

@@ -16,6 +16,7 @@ from ggmi_core.scenario_report import (
     MIXTURE_LAYERS,
     divergence_table,
     enclosed_mass,
+    level_lines,
     make_projection,
     scenario_contours,
     view_from_result,
@@ -135,6 +136,67 @@ def test_contour_mass_of_a_single_gaussian_follows_its_mahalanobis_radius():
     pts = np.stack([gx, gy], axis=-1)
     maha = np.einsum("...i,ij,...j->...", pts, np.linalg.inv(cov), pts)
     np.testing.assert_allclose(shown.mass["target"], chi2(df=2).cdf(maha), atol=0.02)
+
+
+def _hdr_radius(q: float, sigma: float = 1.0) -> float:
+    """Radius of the circle holding the densest fraction q of an isotropic 2-D Gaussian:
+    its squared Mahalanobis radius is chi-square(2), whose cdf is 1 - exp(-r^2 / 2)."""
+    return sigma * np.sqrt(-2.0 * np.log(1.0 - q))
+
+
+def _assert_whole_circles(
+    lines: list[np.ndarray], centre, radius: float, atol: float, step: float
+) -> None:
+    """One closed loop on the circle, going all the way round without a gap.
+
+    ``step``: the widest grid step; consecutive vertices share a cell, so they are at
+    most a cell diagonal (sqrt(2) steps) apart.
+    """
+    (loop,) = lines
+    np.testing.assert_array_equal(loop[0], loop[-1])
+    offsets = loop - np.asarray(centre)
+    np.testing.assert_allclose(np.hypot(offsets[:, 0], offsets[:, 1]), radius, atol=atol)
+    angles = np.sort(np.arctan2(offsets[:, 1], offsets[:, 0]))
+    widest_gap = np.max(np.diff(np.concatenate([angles, [angles[0] + 2 * np.pi]])))
+    assert widest_gap * radius < 1.5 * step
+
+
+def test_level_lines_of_the_exact_mass_of_a_gaussian_are_its_circles():
+    sigma, centre = 1.5, (0.3, -0.2)
+    xs, ys = np.linspace(-5.0, 5.5, 211), np.linspace(-5.5, 5.0, 190)
+    gx, gy = np.meshgrid(xs, ys)
+    surface = chi2(df=2).cdf(((gx - centre[0]) ** 2 + (gy - centre[1]) ** 2) / sigma**2)
+    levels = (0.5, 0.9)
+    h = max(np.diff(xs).max(), np.diff(ys).max())
+    for q, lines in zip(levels, level_lines(xs, ys, surface, levels), strict=True):
+        # Vertices are linear interpolations along cell edges: off by O(h^2), well
+        # inside a tenth of a cell at this spacing.
+        _assert_whole_circles(lines, centre, _hdr_radius(q, sigma), atol=0.1 * h, step=h)
+
+
+def test_level_lines_of_a_drawn_gaussian_lie_on_its_circles_within_a_grid_step():
+    sigma = 0.8
+    single = GMM([1.0], [[1.0, 2.0]], (sigma**2 * np.eye(2))[None])
+    view = dataclasses.replace(_view(), target=single)
+    shown = scenario_contours(view, {"target"}, "coordinates")
+    h = max(np.diff(shown.xs).max(), np.diff(shown.ys).max())
+    lines = level_lines(shown.xs, shown.ys, shown.mass["target"], (0.5, 0.9))
+    for q, at_q in zip((0.5, 0.9), lines, strict=True):
+        # The surface is a Monte Carlo estimate (20 000 draws): its level set is off the
+        # exact circle by about 0.01 sigma, a small part of a grid step (0.15 sigma here).
+        _assert_whole_circles(at_q, (1.0, 2.0), _hdr_radius(q, sigma), atol=0.25 * h, step=h)
+
+
+def test_level_lines_leave_a_line_cut_by_the_grid_edge_open_and_skip_absent_levels():
+    xs = ys = np.linspace(0.0, 1.0, 41)
+    gx, gy = np.meshgrid(xs, ys)
+    ramp = gx + 0.0 * gy  # crosses 0.25 along one vertical line, never reaches 2
+    at_quarter, at_two = level_lines(xs, ys, ramp, (0.25, 2.0))
+    (line,) = at_quarter
+    np.testing.assert_allclose(line[:, 0], 0.25, atol=1e-12)
+    assert {line[0, 1], line[-1, 1]} == {0.0, 1.0}  # open, from edge to edge
+    assert at_two == []
+    assert level_lines(xs, ys, ramp.astype(np.float32), (0.25,))[0][0].dtype == np.float64
 
 
 # ------------------------------------------------------------------- divergence table

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
+from scipy.interpolate import RegularGridInterpolator
 from scipy.stats import chi2
 
 from ggmi_core.gmm import GMM
@@ -11,6 +14,8 @@ from ggmi_core.scenario_report import (
     MAX_GRID_SIZE,
     ScenarioView,
     divergence_table,
+    enclosed_mass,
+    level_lines,
     refine_grid_axes,
     scenario_contours,
     view_projection,
@@ -74,28 +79,83 @@ def _all_text(fig) -> str:
     return fig.to_json()
 
 
-def test_each_contour_layer_draws_one_contour_in_its_role_colour():
+def _contour_lines(fig) -> list:
+    """The traces that draw contour lines (their hover points are separate markers)."""
+    return [t for t in _traces(fig, "scatter") if t.mode == "lines" and t.legendgroup in _MIXTURES]
+
+
+_MIXTURES = {"target", "model", "gen", "fit_anchor", "fit_synthetic"}
+
+
+def _pieces(trace) -> list[np.ndarray]:
+    """A line trace's pieces, (n_i, 2) each, split at its gaps (NaN)."""
+    xy = np.stack([np.asarray(trace.x, float), np.asarray(trace.y, float)], axis=1)
+    breaks = np.flatnonzero(np.isnan(xy[:, 0]))
+    chunks = [chunk[~np.isnan(chunk[:, 0])] for chunk in np.split(xy, breaks)]
+    return [chunk for chunk in chunks if len(chunk)]
+
+
+def _level_at(shown, key: str, points: np.ndarray) -> np.ndarray:
+    """The drawn mass surface interpolated (bilinearly) at the points (n, 2)."""
+    surface = RegularGridInterpolator((shown.ys, shown.xs), shown.mass[key].astype(float))
+    return surface(points[:, ::-1])
+
+
+def test_each_contour_layer_draws_lines_in_its_role_colour_at_both_levels():
     view = handmade_view()
     layers = {"target", "model", "fit_anchor", "fit_synthetic"}
     fig = scenario_figure(view, layers=layers)
-    contours = _traces(fig, "contour")
-    assert len(contours) == 4
+    shown = scenario_contours(view, layers, "coordinates")
+    lines = _contour_lines(fig)
+    assert [t.legendgroup for t in lines] == list(shown.mass)  # one trace per mixture
     expected = {"target G", "model M", "fit on anchor", "fit on synthetic"}
-    assert {c.name.split(":")[0] for c in contours} == expected
-    for c in contours:
-        role = c.name.split(":")[0]
-        assert {stop[1] for stop in c.colorscale} == {ROLE_COLORS[role]}
-        assert c.contours.start == MASS_LEVELS[0] and c.contours.end == MASS_LEVELS[1]
-        z = np.asarray(c.z)
-        assert z.min() >= 0.0 and z.max() <= 1.0
+    assert {t.name for t in lines} == expected
+    for t in lines:
+        assert t.line.color == ROLE_COLORS[t.name] and t.showlegend and t.hoverinfo == "skip"
+        # every piece lies on the 50% or the 90% line of that mixture's mass surface,
+        # and both levels are drawn
+        levels = set()
+        for piece in _pieces(t):
+            values = _level_at(shown, t.legendgroup, piece)
+            level = min(MASS_LEVELS, key=lambda q: abs(q - values[0]))
+            np.testing.assert_allclose(values, level, atol=1e-4)
+            levels.add(level)
+        assert levels == set(MASS_LEVELS)
+        mass = shown.mass[t.legendgroup]
+        assert mass.min() >= 0.0 and mass.max() <= 1.0
         # the grid must reach beyond the 90% line, or the outer contour would be cut
-        assert z.max() > 0.95
+        assert mass.max() > 0.95
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_figure_2_sends_no_grid_for_the_browser_to_contour(d):
+    fig = scenario_figure(handmade_view(d=d), layers=set(LAYERS), projection="pca")
+    assert not {"contour", "histogram2dcontour", "heatmap"} & {t.type for t in fig.data}
+    assert {t.legendgroup for t in _contour_lines(fig)} == _MIXTURES
+
+
+def test_contour_lines_are_much_smaller_than_the_grids_they_replace():
+    """The lines must cost far less than sending the surfaces for plotly.js to contour."""
+    view = handmade_view(K=8, J=2, L=2, n=400)
+    fig = scenario_figure(view)
+    shown = scenario_contours(view, DEFAULT_LAYERS, "coordinates")
+    # The same figure with each mixture's lines swapped for its grid as a contour trace
+    # (float32, as the surfaces are kept): what the page sent before.
+    line_ids = {id(t) for t in _contour_lines(fig)}
+    assert len(line_ids) == len(shown.mass)
+    grids = [
+        go.Contour(x=shown.xs, y=shown.ys, z=shown.mass[t.legendgroup]) if id(t) in line_ids else t
+        for t in fig.data
+    ]
+    as_grids = len(pio.to_json(go.Figure(data=grids, layout=fig.layout)))
+    assert len(pio.to_json(fig)) < as_grids / 3
 
 
 def test_toggling_layers_adds_and_removes_traces():
     view = handmade_view()
     only_g = scenario_figure(view, layers={"target"})
-    assert [t.type for t in only_g.data] == ["contour", "scatter"]  # lines + their hover
+    # lines + their hover points
+    assert [(t.type, t.mode) for t in only_g.data] == [("scatter", "lines"), ("scatter", "markers")]
     assert {t.legendgroup for t in only_g.data} == {"target"}
     nothing = scenario_figure(view, layers=set())
     assert len(nothing.data) == 0
@@ -161,8 +221,16 @@ def test_precomputed_contours_draw_the_same_figure():
     shown = scenario_contours(view, layers, "pca")
     given = scenario_figure(view, layers=layers, projection="pca", contours=shown)
     assert given.to_json() == scenario_figure(view, layers=layers, projection="pca").to_json()
-    (contour, *_) = _traces(given, "contour")
-    np.testing.assert_array_equal(contour.z, shown.mass["target"])
+    target = next(t for t in _contour_lines(given) if t.legendgroup == "target")
+    expected = [
+        line.astype(np.float32)
+        for lines in level_lines(shown.xs, shown.ys, shown.mass["target"], MASS_LEVELS)
+        for line in lines
+    ]
+    drawn = _pieces(target)
+    assert len(drawn) == len(expected)
+    for a, b in zip(drawn, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_one_dimensional_view_draws_densities_that_integrate_to_one():
@@ -218,21 +286,23 @@ def test_gen_layer_draws_d_gen_in_its_own_style():
     fig = scenario_figure(view, layers={"gen", "model"})
     names = [t.name for t in fig.data]
     assert any(n.startswith("D_gen") for n in names) and any(n.startswith("model M") for n in names)
-    dashes = {t.line.dash for t in _traces(fig, "contour")}
+    dashes = {t.line.dash for t in _contour_lines(fig)}
     assert len(dashes) == 2
 
 
 def test_contours_leave_hover_to_points_on_their_lines():
-    """A contour trace would answer hovers anywhere on its grid and hide the samples."""
+    """The lines answer no hover; invisible points on them carry the mixture's text."""
     view = handmade_view()
-    fig = scenario_figure(view, layers={"target", "anchor_samples"})
-    (contour,) = _traces(fig, "contour")
-    assert contour.hoverinfo == "skip"
+    layers = {"target", "anchor_samples"}
+    fig = scenario_figure(view, layers=layers)
+    (lines,) = _contour_lines(fig)
+    assert lines.hoverinfo == "skip"
     hover = next(t for t in _traces(fig, "scatter") if t.name == "target G (hover)")
     assert hover.marker.opacity == 0.0 and not hover.showlegend
+    assert hover.legendgroup == lines.legendgroup  # hidden together from the legend
     # the hover points sit on the 50% and 90% lines of the drawn mass surface
-    mass = np.asarray(contour.z)
-    xs, ys = np.asarray(contour.x), np.asarray(contour.y)
+    shown = scenario_contours(view, layers, "coordinates")
+    mass, xs, ys = shown.mass["target"], shown.xs, shown.ys
     pts = np.stack([hover.x, hover.y], axis=1)
     ix = np.clip(np.searchsorted(xs, pts[:, 0]) - 1, 0, len(xs) - 2)
     iy = np.clip(np.searchsorted(ys, pts[:, 1]) - 1, 0, len(ys) - 2)
@@ -253,6 +323,23 @@ def test_level_crossings_of_a_radial_surface_lie_on_the_circle():
     pts = level_crossings(xs, ys, np.hypot(gx, gy), 1.0)
     assert len(pts) > 50
     np.testing.assert_allclose(np.hypot(pts[:, 0], pts[:, 1]), 1.0, atol=2e-3)
+
+
+def test_two_component_lines_pass_through_every_grid_crossing_of_their_level():
+    """Traced lines and ``level_crossings`` find the same points where the grid crosses."""
+    g = GMM([0.6, 0.4], [[0.0, 0.0], [2.2, 0.5]], np.stack([np.eye(2), 0.5 * np.eye(2)]))
+    xs, ys = np.linspace(-4.0, 5.0, 97), np.linspace(-3.5, 3.5, 83)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    mass = enclosed_mass(g, grid, np.random.default_rng(1)).reshape(len(ys), len(xs))
+    mass = mass.astype(np.float32)
+    for level, lines in zip(MASS_LEVELS, level_lines(xs, ys, mass, MASS_LEVELS), strict=True):
+        assert not np.any(mass == level)  # no vertex at a grid node: both see the same points
+        vertices = np.unique(np.concatenate(lines).round(9), axis=0)
+        crossings = np.unique(level_crossings(xs, ys, mass, level).round(9), axis=0)
+        # level_crossings interpolates in the surface's float32, the lines in float64
+        np.testing.assert_allclose(vertices, crossings, atol=1e-5)
+        for line in lines:  # well inside the grid: every line closes on itself
+            np.testing.assert_array_equal(line[0], line[-1])
 
 
 def test_component_ellipses_answer_hovers_only_on_their_outline():
