@@ -501,6 +501,8 @@ _SLIDER_RAIL_PX: Final[int] = 25 + 7 + 8
 #: Gap (px) between the current value's offset and the value text, and below the labels.
 _SLIDER_VALUE_OFFSET: Final[int] = 10
 _SLIDER_GAP_PX: Final[int] = 14
+#: Height (px) of plotly's toolbar row at the top of the canvas.
+_MODEBAR_ROOM_PX: Final[int] = 34
 
 
 def slider_room(lecture: bool) -> int:
@@ -540,7 +542,9 @@ def _place_slider(fig: go.Figure, lecture: bool) -> None:
         y=1.0,
         yanchor="bottom",
         automargin=True,
-        pad={"b": below_title + slider_room(lecture), "l": TITLE_PAD_PX},
+        # the toolbar (mode bar) keeps its row above the title, or it covers the
+        # title's end while the pointer is on the chart
+        pad={"t": _MODEBAR_ROOM_PX, "b": below_title + slider_room(lecture), "l": TITLE_PAD_PX},
     )
     fig.layout.margin.t = _TITLE_TOP_PAD
 
