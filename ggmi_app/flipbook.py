@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ggmi_app.cached import check_scenario_budget, scenario_view
+from ggmi_app.cached import scenario_cost, scenario_view
 from ggmi_app.figures import SharedFigure, cached_figures
 from ggmi_app.params import IntParam
 from ggmi_app.scenario_params import SCENARIO_SCHEMA, scenario_config
@@ -79,7 +79,7 @@ def flip_window(values: Mapping[str, Any], letter: str) -> FlipWindow:
 
 def check_flipbook_budget(window: FlipWindow) -> float:
     """Price every frame of ``window`` (each a whole scenario); raise when too big."""
-    cost = sum(check_scenario_budget(config) for config in window.configs)
+    cost = sum(scenario_cost(config) for config in window.configs)
     check_budget(cost, what=f"This flip-book ({len(window.configs)} scenarios)")
     return cost
 

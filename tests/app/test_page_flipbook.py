@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import pytest
 from page_helpers import figures, messages, run_page
 
-from ggmi_app.cached import check_scenario_budget
+from ggmi_app.cached import check_scenario_budget, scenario_cost
 from ggmi_app.flipbook import WINDOW, window_values
 from ggmi_core.config import ScenarioConfig
 from ggmi_viz.flipbook import plain_frame
@@ -117,3 +117,16 @@ def test_off_leaves_the_page_as_it_was() -> None:
     assert "sliders" in figures(default)[0]["layout"]
     default.selectbox(key="dist_flip").set_value("off").run()
     assert figures(default) == figures(explicit)
+
+
+def test_a_neighbour_over_the_budget_refuses_the_flipbook_not_the_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # n = 5000, d = 6: K = 4 fits the budget alone, K = 5..8 would not; every frame counts
+    query = {"dist_flip": "K", "K": "4", "n_synthetic": "5000", "dim": "6"}
+    costs = {k: scenario_cost(ScenarioConfig(K=k, n_synthetic=5000, dim=6)) for k in (4, 8)}
+    monkeypatch.setenv("GGMI_WORK_BUDGET", str((costs[4] + costs[8]) / 2))
+    at = run_page(PAGE, query)
+    (error,) = messages(at, "error")
+    assert error.startswith("Cannot show the flip-book: This flip-book (8 scenarios)")
+    assert "sliders" not in figures(at)[0]["layout"]
