@@ -84,30 +84,46 @@ def check_flipbook_budget(window: FlipWindow) -> float:
     return cost
 
 
+def _frame(config: ScenarioConfig, layers: tuple[str, ...], projection: str, lecture: bool) -> Any:
+    """Figure 2 of ``config``, from (or into) the cache the page's plain chart uses.
+
+    The key and the builder are the page's own, so a frame is the chart the page draws
+    for that setting, and a window that moves by one value rebuilds no frame it shares.
+    The shared figure is only read: ``flipbook_figure`` copies what it takes.
+    """
+    settings = config.to_dict()
+    (shared,) = cached_figures(
+        "figure2",
+        (settings, layers, projection),
+        lecture,
+        lambda: [
+            scenario_figure(
+                scenario_view(settings),
+                layers=set(layers),
+                projection=projection,  # type: ignore[arg-type]
+                lecture=lecture,
+            )
+        ],
+    )
+    return shared.figure
+
+
 def flipbook_chart(
     window: FlipWindow, layers: tuple[str, ...], projection: str, lecture: bool
 ) -> SharedFigure:
     """The flip-book figure of ``window``, built once per setting for every session.
 
     Check the budget first (``check_flipbook_budget``): building computes every frame's
-    scenario and its contour grids.
+    scenario and its contour grids (frames seen before come from the chart cache).
     """
 
     def build() -> list[Any]:
-        frames = [
-            scenario_figure(
-                scenario_view(config.to_dict()),
-                layers=set(layers),
-                projection=projection,  # type: ignore[arg-type]
-                lecture=lecture,
-            )
-            for config in window.configs
-        ]
+        frames = [_frame(config, layers, projection, lecture) for config in window.configs]
         labels = [str(value) for value in window.values]
         prefix = f"{window.letter} = "
         return [flipbook_figure(frames, labels, window.active, prefix, lecture=lecture)]
 
     active = window.configs[window.active]
-    key = (tuple(sorted(active.to_dict().items())), layers, projection, window.letter)
+    key = (active.to_dict(), layers, projection, window.letter)
     (fig,) = cached_figures("figure2-flipbook", key, lecture, build)
     return fig

@@ -130,3 +130,16 @@ def test_a_neighbour_over_the_budget_refuses_the_flipbook_not_the_page(
     (error,) = messages(at, "error")
     assert error.startswith("Cannot show the flip-book: This flip-book (8 scenarios)")
     assert "sliders" not in figures(at)[0]["layout"]
+
+
+def test_the_sidebar_moves_the_active_step_and_the_frame_matches_the_plain_chart() -> None:
+    at = run_page(PAGE, {"dist_flip": "K"})
+    at.slider(key="K").set_value(3).run()
+    labels, active = _slider(figures(at)[0])
+    assert labels == [str(k) for k in range(1, 9)] and labels[active] == "3"
+    flip = figures(at)[0]
+    at.selectbox(key="dist_flip").set_value("off").run()
+    (off,) = figures(at)
+    shown = plain_frame(go.Figure(flip))
+    assert shown.to_plotly_json()["data"] == go.Figure(off).to_plotly_json()["data"]
+    assert "K = 3" in off["layout"]["title"]["text"]
