@@ -39,6 +39,12 @@ export under 0.4 s):
   fixed-letter J slider (cold, cached; the watched chart is the visitor's sweep), the
   "Paper Figure 4: sweep K" preset click and the divergence switch published <-> JS on
   it (stored points); the Bound terms tab switch ('How terms move' <-> 'Breakdown').
+* **Flip-book step (in-browser)**: the Distributions page with ``?dist_flip=K`` (Figure 2
+  for K = 1..8 precomputed, an in-figure slider over them); a click on the slider's rail
+  at another step. Clock from the click's ``pointerdown`` to two animation frames after
+  the chart shows the new step's title and visible traces; the WebSocket frames the
+  page sent meanwhile are counted (a rerun would send one; none is expected).
+  ``--only flipbook`` measures this row alone.
 * **First loads**: each page opened in a fresh browser context against the warm server
   (navigation start to every chart drawn and the app idle), and ``--fresh-starts``
   servers started afresh: the first Distributions load of a fresh browser, then at once
@@ -99,6 +105,10 @@ GAP_CACHED_TARGET_S: Final[float] = 0.2
 PRESET_TARGET_S: Final[float] = 1.0
 TAB_TARGET_S: Final[float] = 0.2
 FIRST_LOAD_TARGET_S: Final[float] = 1.2
+#: A flip-book step redraws in the browser: a few frames at most.
+FLIPBOOK_TARGET_S: Final[float] = 0.1
+#: Steps clicked in turn (slider positions of K = 1..8; the page opens on K = 2).
+FLIPBOOK_STEPS: Final[tuple[int, ...]] = (4, 7, 0, 5, 2, 6, 3, 1)
 FIRST_PNG_TARGET_S: Final[float] = 1.0
 MIN_PNG_RUNS: Final[int] = 7
 SLIDER_LABEL: Final[str] = "K: anchor-sampled components"
@@ -657,6 +667,96 @@ def time_gap_page(
     return out
 
 
+# The first chart's title and trace visibility: what a flip-book step changes (its data
+# arrays stay the same, so the data checksum of WAIT_JS would not see it).
+FLIPBOOK_STATE_JS = """
+() => {
+  const plot = document.querySelector('.js-plotly-plot');
+  return JSON.stringify([plot.layout.title.text, plot.data.map((t) => t.visible)]);
+}
+"""
+
+# Resolves two animation frames after the chart's flip-book state differs from
+# ``before`` (page clock, ms), like WAIT_JS; no server involved, so no idle check.
+FLIPBOOK_WAIT_JS = """
+([before, timeoutMs]) => new Promise((resolve) => {
+  const start = performance.now();
+  const plot = document.querySelector('.js-plotly-plot');
+  const state = () => JSON.stringify([plot.layout.title.text, plot.data.map((t) => t.visible)]);
+  const tick = () => {
+    if (performance.now() - start > timeoutMs) {
+      resolve({timeout: true, t0: window.__bbT0});
+      return;
+    }
+    if (window.__bbT0 !== null && state() !== before) {
+      requestAnimationFrame(() => requestAnimationFrame(() => {
+        const end = performance.now();
+        resolve({timeout: false, t0: window.__bbT0, end,
+                 busy: window.__bbBusy(window.__bbT0, end)});
+      }));
+      return;
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})
+"""
+
+
+def click_flipbook_step(page: Any, index: int) -> None:
+    """Click the flip-book slider's rail above step label ``index`` (mouse input only)."""
+    slider = page.locator(".js-plotly-plot .slider-container").first
+    label = slider.locator(".slider-labels .slider-label").nth(index).bounding_box()
+    rail = slider.locator(".slider-rail-rect").bounding_box()
+    if label is None or rail is None:
+        raise RuntimeError("flip-book: no slider step to click")
+    page.mouse.click(label["x"] + label["width"] / 2, rail["y"] + rail["height"] / 2)
+
+
+def time_flipbook(page: Any, base_url: str, repeats: int, timeout_s: float) -> tuple[Series, int]:
+    """Distributions ``?dist_flip=K``: click flip-book steps in turn, ``repeats`` rounds of
+    ``FLIPBOOK_STEPS``; the latencies and the WebSocket frames the page sent meanwhile."""
+    sent: list[int] = []
+
+    def watch(ws: Any) -> None:
+        ws.on("framesent", lambda _frame: sent.append(1))
+
+    page.on("websocket", watch)  # before the page opens its socket
+    try:
+        open_page(page, f"{base_url}/Distributions?dist_flip=K", timeout_s)
+        page.wait_for_selector(".js-plotly-plot .slider-container")
+        page.wait_for_timeout(500)  # the page's own start-up messages are out
+        before_steps = len(sent)
+        series = Series()
+        for _ in range(repeats):
+            for index in FLIPBOOK_STEPS:
+                if not page.evaluate(ARM_JS, ["pointerdown", 0]):
+                    raise RuntimeError("flip-book: no chart before the step")
+                before = page.evaluate(FLIPBOOK_STATE_JS)
+                click_flipbook_step(page, index)
+                result = page.evaluate(FLIPBOOK_WAIT_JS, [before, timeout_s * 1000])
+                if result["timeout"] or result["t0"] is None:
+                    raise TimeoutError(f"flip-book step {index}: no redraw within {timeout_s:g} s")
+                series.values.append((result["end"] - result["t0"]) / 1000)
+                series.busy.append(result["busy"] / 1000)
+        page.wait_for_timeout(500)  # a rerun request would be out by now
+        check_health(page, "after the flip-book steps")
+    finally:
+        page.remove_listener("websocket", watch)
+    print(
+        f"  flip-book: median {statistics.median(series.values) * 1000:.0f} ms over "
+        f"{len(series.values)} steps; messages sent {len(sent) - before_steps}",
+        flush=True,
+    )
+    return series, len(sent) - before_steps
+
+
+def flipbook_row(series: Series, sent: int) -> tuple[str, str, Series, float | None, str]:
+    """The table row of ``time_flipbook``'s result."""
+    note = _busy_note(series, f"K = 1..8 precomputed; {sent} messages sent to the server")
+    return ("flip-book step (in-browser)", "Distributions", series, FLIPBOOK_TARGET_S, note)
+
+
 def time_tabs(page: Any, base_url: str, repeats: int, timeout_s: float) -> Series:
     """Bound terms: click 'How terms move', then 'Breakdown' (each time the open tab's
     chart is drawn), ``repeats`` times at the defaults."""
@@ -726,6 +826,12 @@ def run_browser(args: argparse.Namespace, base_url: str, results: Results) -> No
             context.set_default_timeout(args.timeout * 1000)
             context.add_init_script(INIT_JS)
             page = context.new_page()
+            if args.only == "flipbook":
+                print("Distributions: flip-book steps ...", flush=True)
+                results.extra.append(flipbook_row(*time_flipbook(
+                    page, base_url, args.repeats, args.timeout)))  # fmt: skip
+                context.close()
+                return
             # A server that has been up a while: modules imported, pages opened once.
             for spec in PAGES:
                 open_page(page, f"{base_url}/{spec.path}", args.timeout)
@@ -789,6 +895,10 @@ def run_interactions(
         ("divergence switch on the preset (published <-> JS)", GAP_PAGE.title, gap["switch"],
          PRESET_TARGET_S, _busy_note(gap["switch"], "stored points")),
     ]  # fmt: skip
+    print("Distributions: flip-book steps ...", flush=True)
+    results.extra.append(
+        flipbook_row(*time_flipbook(page, base_url, max(1, args.repeats // 2), args.timeout))
+    )
     print("Bound terms: tab switches ...", flush=True)
     tabs = time_tabs(page, base_url, args.repeats, args.timeout)
     results.extra.append(
@@ -951,6 +1061,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--fresh-starts", type=int, default=3,
         help="servers started afresh for the first-load and first-PNG rows (0: skip)",
     )  # fmt: skip
+    parser.add_argument(
+        "--only", choices=("all", "flipbook"), default="all",
+        help="'flipbook': only the flip-book step row (no PNG, sliders or fresh servers)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -995,7 +1109,7 @@ def main(argv: list[str] | None = None) -> int:
     for package in ("streamlit", "plotly", "kaleido"):
         results.versions[package] = importlib.metadata.version(package)
     with LoadSampler() as load:
-        if not args.skip_direct:
+        if not args.skip_direct and args.only == "all":
             measure_direct(args, results)
         # The server's environment as scripts/run_app.sh sets it (unless already set).
         for name, value in SERVER_ENV.items():

@@ -53,10 +53,15 @@ TABLE_MC: Final[int] = 4000
 SCENARIO_METRIC: Final[str] = "js"
 
 
-def check_scenario_budget(config: ScenarioConfig) -> float:
-    """Price one Figure-2 scenario (fits plus the divergence table); raise when too big."""
+def scenario_cost(config: ScenarioConfig) -> float:
+    """Work units of one Figure-2 scenario (fits plus the divergence table)."""
     # the table evaluates four Monte Carlo divergences and the histogram KL
-    cost = estimate_cost(config, rounds=1, n_mc=4 * TABLE_MC, metric="kl_published")
+    return estimate_cost(config, rounds=1, n_mc=4 * TABLE_MC, metric="kl_published")
+
+
+def check_scenario_budget(config: ScenarioConfig) -> float:
+    """Price one Figure-2 scenario (``scenario_cost``); raise when too big."""
+    cost = scenario_cost(config)
     check_budget(cost, what="This scenario")
     return cost
 

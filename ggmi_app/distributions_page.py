@@ -8,11 +8,14 @@ from typing import Any, Final
 import streamlit as st
 
 from ggmi_app.cached import scenario_divergences, scenario_view
-from ggmi_app.figures import cached_figures, show_figure
+from ggmi_app.figures import SharedFigure, cached_figures, show_figure
+from ggmi_app.flipbook import check_flipbook_budget, flip_window, flipbook_chart
+from ggmi_app.layout import viewer_is_phone
 from ggmi_app.messages import error_boundary, show_error
 from ggmi_app.params import BoolParam, ChoiceParam, Param
 from ggmi_app.scenario_params import SCENARIO_SCHEMA, SHARED_SCHEMA, scenario_config
 from ggmi_app.state import keyed, preset_buttons, sidebar_controls
+from ggmi_core.budget import BudgetExceeded
 from ggmi_viz.distributions import (
     DEFAULT_LAYERS,
     LAYERS,
@@ -21,8 +24,11 @@ from ggmi_viz.distributions import (
     scenario_figure,
     slide_divergence_table,
 )
+from ggmi_viz.flipbook import is_flipbook
 
 PREFIX: Final[str] = "dist_"
+#: Letters the flip-book can step (see ``ggmi_app.flipbook_view``).
+FLIP_LETTERS: Final[tuple[str, ...]] = ("K", "J", "L")
 
 #: Figure-2 display settings (layers and projection), keys ``dist_<name>``.
 DISPLAY_SCHEMA: Final[tuple[Param, ...]] = (
@@ -34,6 +40,16 @@ DISPLAY_SCHEMA: Final[tuple[Param, ...]] = (
         labels={"coordinates": "first two coordinates", "pca": "principal axes of the samples"},
     ),
     *(BoolParam(f"show_{key}", label, key in DEFAULT_LAYERS) for key, label in LAYERS.items()),
+    ChoiceParam(
+        "flip",
+        "Step a letter in the browser (flip-book)",
+        "off",
+        ("off", *FLIP_LETTERS),
+        labels={"off": "off", **{letter: f"step {letter}" for letter in FLIP_LETTERS}},
+        help="Precompute Figure 2 for up to 8 values of one letter around the sidebar's "
+        "value; a slider in the figure then steps between them at once, without asking "
+        "the server. Links and downloads keep the sidebar's value.",
+    ),
 )
 #: This page's own settings (URL/widget key -> param).
 SETTINGS: Final = keyed(DISPLAY_SCHEMA, PREFIX)
@@ -105,16 +121,20 @@ def _figure2(config: Any, values: Mapping[str, Any], lecture: bool) -> None:
         view = scenario_view(config.to_dict())
         layers = tuple(sorted(layer_selection(values)))
         projection = values["projection"]
-        # The contour grids (highest-density regions by Monte Carlo) cost more than the
-        # rest of a cached rerun together: a setting seen before reuses its figure.
-        (fig,) = cached_figures(
-            "figure2",
-            (config.to_dict(), layers, projection),
-            lecture,
-            lambda: [
-                scenario_figure(view, layers=set(layers), projection=projection, lecture=lecture)
-            ],
-        )
+        fig = _flipbook(values, layers, lecture)
+        if fig is None:
+            # The contour grids (highest-density regions by Monte Carlo) cost more than
+            # the rest of a cached rerun together: a setting seen before reuses its figure.
+            (fig,) = cached_figures(
+                "figure2",
+                (config.to_dict(), layers, projection),
+                lecture,
+                lambda: [
+                    scenario_figure(
+                        view, layers=set(layers), projection=projection, lecture=lecture
+                    )
+                ],
+            )
     show_figure(
         fig,
         f"figure2-K{config.K}-J{config.J}-L{config.L}-seed{config.seed}",
@@ -128,6 +148,32 @@ def _figure2(config: Any, values: Mapping[str, Any], lecture: bool) -> None:
         "synthetic samples; colour: anchor-sampled (blue), unsampled (orange), "
         "task-irrelevant (purple) part. Click legend entries to hide layers; hover for details."
     )
+    if isinstance(fig, SharedFigure) and is_flipbook(fig.figure):
+        letter = values["flip"]
+        st.caption(
+            f"Flip-book: the slider inside the figure steps {letter} at once, in your "
+            f"browser, for quick comparisons. The server does not see where you leave it: "
+            f"a shared link, the downloads (PNG, SVG, CSV) and the divergence table below "
+            f"all show the sidebar's {letter} = {values[letter]}."
+        )
+
+
+def _flipbook(values: Mapping[str, Any], layers: tuple[str, ...], lecture: bool) -> Any:
+    """The flip-book chart when it is switched on (not on a phone), else None.
+
+    A flip-book over the work budget shows the usual message and leaves the plain chart.
+    """
+    letter = values["flip"]
+    if letter == "off" or viewer_is_phone():  # a phone gets the plain frame anyway
+        return None
+    window = flip_window(values, letter)
+    try:
+        check_flipbook_budget(window)
+    except BudgetExceeded as exc:
+        show_error(f"Cannot show the flip-book: {exc} Or switch the flip-book off.")
+        return None
+    with st.spinner(f"Computing Figure 2 for {len(window.values)} values of {letter}..."):
+        return flipbook_chart(window, layers, values["projection"], lecture)
 
 
 def _divergence_table(config: Any, lecture: bool) -> None:

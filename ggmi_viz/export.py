@@ -44,6 +44,7 @@ from typing import Any, Final
 import pandas as pd
 import plotly.graph_objects as go
 
+from ggmi_viz.flipbook import plain_frame
 from ggmi_viz.theme import EXPORT_HEIGHT, EXPORT_WIDTH, INTERACTIVE_HINT, TITLE_PAD_PX
 
 _LOG = logging.getLogger(__name__)
@@ -72,9 +73,10 @@ def slide_ready(fig: go.Figure) -> go.Figure:
 
     Drops legend-title lines holding the interactive hint (a slide cannot be clicked),
     keeps at least ``MIN_EXPORT_MARGIN`` px of margin on every side and pads a
-    left-aligned title off the canvas edge.
+    left-aligned title off the canvas edge. A flip-book (``ggmi_viz.flipbook``) is
+    exported as its active frame: a still image cannot be stepped.
     """
-    out = go.Figure(fig)
+    out = plain_frame(fig)
     legend_title = out.layout.legend.title.text
     if legend_title:
         kept = [line for line in legend_title.split("<br>") if INTERACTIVE_HINT not in line]

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import plotly.graph_objects as go
 
+from ggmi_viz.flipbook import plain_frame
 from ggmi_viz.theme import TITLE_PAD_PX, fit_label, subplot_titles, visible_length
 
 #: Chart width a phone layout is planned for: a 390 px screen less Streamlit's padding.
@@ -64,10 +65,13 @@ def for_phone(fig: go.Figure | dict[str, Any]) -> go.Figure:
     Args:
         fig: a themed figure (``ggmi_viz.theme.apply_theme``) or its ``to_dict()``.
 
+    A flip-book (``ggmi_viz.flipbook``) becomes its active frame without the slider: its
+    steps would not fit beside each other on a phone, and a tap on the chart is a pan.
+
     Returns:
         A new figure, sized (``layout.height``) for its content.
     """
-    out = go.Figure(fig)
+    out = plain_frame(fig)
     stacked = _stack_side_by_side_panels(out)
     headings = _wrap_panel_headings(out)
     top_room = _place_title(out, headings)

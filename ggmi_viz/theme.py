@@ -485,7 +485,68 @@ def apply_theme(fig: go.Figure, lecture: bool = False) -> go.Figure:
     if lecture:
         _thicken_explicit_lines(fig)
         _lecture_layout(fig)
+    if fig.layout.sliders:
+        _place_slider(fig, lecture)
     return fig
+
+
+# ------------------------------------------------------------- in-figure slider
+# A flip-book's slider (``ggmi_viz.flipbook``) sits between the title and the plot: under
+# the plot it would meet the x title and, in lecture mode, the legend pinned to the
+# canvas bottom (plotly reserves margin for each on its own, it does not stack them).
+
+#: Plotly's fixed slider geometry below the current value (px): tick offset, tick
+#: length and label offset (plotly.js slider constants and the default ``ticklen``).
+_SLIDER_RAIL_PX: Final[int] = 25 + 7 + 8
+#: Gap (px) between the current value's offset and the value text, and below the labels.
+_SLIDER_VALUE_OFFSET: Final[int] = 10
+_SLIDER_GAP_PX: Final[int] = 14
+#: Height (px) of plotly's toolbar row at the top of the canvas.
+_MODEBAR_ROOM_PX: Final[int] = 34
+
+
+def slider_room(lecture: bool) -> int:
+    """Height (CSS px) an in-figure slider takes above the plot, gap included."""
+    size = LECTURE_FONT_SIZE if lecture else NORMAL_FONT_SIZE
+    value_size = round(size * 1.3)
+    return (
+        round(value_size * _LINE_EM + _SLIDER_VALUE_OFFSET + _SLIDER_RAIL_PX + size * _LINE_EM)
+        + 2 * _SLIDER_GAP_PX
+    )
+
+
+def _place_slider(fig: go.Figure, lecture: bool) -> None:
+    """Type, place and make room for ``fig``'s in-figure slider(s) above the plot.
+
+    The step labels take the body size and the current value the title size, so a
+    lecture hall reads which frame is shown. The title moves onto the plot area with
+    automargin (as lecture mode already does) and pads the slider's height under it.
+    Idempotent: sizes and paddings are set, never added to earlier ones, except in
+    lecture mode, where ``_lecture_layout`` has just set the title's own padding.
+    """
+    size = LECTURE_FONT_SIZE if lecture else NORMAL_FONT_SIZE
+    for slider in fig.layout.sliders:
+        slider.update(
+            x=0.0, xanchor="left", len=1.0, y=1.0, yanchor="bottom",
+            pad={"t": 0, "b": _SLIDER_GAP_PX, "l": 0, "r": 0},
+            font={"size": size},
+            currentvalue={"font": {"size": round(size * 1.3)}, "xanchor": "left",
+                          "offset": _SLIDER_VALUE_OFFSET},
+        )  # fmt: skip
+    title = fig.layout.title
+    if not title.text:
+        return  # the slider's own automargin makes room at the top
+    below_title = title.pad.b if lecture and title.pad.b is not None else _TITLE_TOP_PAD
+    title.update(
+        yref="paper",
+        y=1.0,
+        yanchor="bottom",
+        automargin=True,
+        # the toolbar (mode bar) keeps its row above the title, or it covers the
+        # title's end while the pointer is on the chart
+        pad={"t": _MODEBAR_ROOM_PX, "b": below_title + slider_room(lecture), "l": TITLE_PAD_PX},
+    )
+    fig.layout.margin.t = _TITLE_TOP_PAD
 
 
 def part_color(part: int) -> str:
