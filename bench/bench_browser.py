@@ -37,8 +37,9 @@ export under 0.4 s):
   chart redrawn with new data and the app idle): a mouse drag of the Distributions K
   slider from 2 to 8 (clock starts at the release; fresh seed); on the KL Gap page the
   fixed-letter J slider (cold, cached; the watched chart is the visitor's sweep), the
-  "Paper Figure 4: sweep K" preset click and the divergence switch published <-> JS on
-  it (stored points); the Bound terms tab switch ('How terms move' <-> 'Breakdown').
+  "Paper Figure 4: sweep K" preset click, the divergence switch published <-> JS on
+  it and then the J slider under the preset (stored points and letter planes); the Bound
+  terms tab switch ('How terms move' <-> 'Breakdown').
 * **Flip-book step (in-browser)**: the Distributions page with ``?dist_flip=K`` (Figure 2
   for K = 1..8 precomputed, an in-figure slider over them); a click on the slider's rail
   at another step. Clock from the click's ``pointerdown`` to two animation frames after
@@ -624,7 +625,7 @@ def time_gap_page(
 ) -> dict[str, Series]:
     """KL Gap page: fixed-letter slider (cold, cached), the Figure-4 preset click and the
     divergence switch (published <-> JS) on it. The watched chart is the visitor's sweep."""
-    out = {k: Series() for k in ("cold", "cached", "preset", "switch")}
+    out = {k: Series() for k in ("cold", "cached", "preset", "switch", "held")}
     for seed in seeds:
         open_page(page, f"{base_url}/{GAP_PAGE.path}?seed={seed}", timeout_s)
         page.wait_for_function(IDLE_JS, timeout=timeout_s * 1000, polling=100)
@@ -658,10 +659,16 @@ def time_gap_page(
             )  # fmt: skip
             out["switch"].values.append(latency)
             out["switch"].busy.append(busy)
+        # Under the preset a held letter's move lands on a stored letter plane.
+        thumb = slider_thumb(page, FIXED_LETTER_LABEL)
+        latency, busy = time_key(page, thumb, "ArrowRight", timeout_s, chart=-1)
+        out["held"].values.append(latency)
+        out["held"].busy.append(busy)
         print(
             f"  KL Gap seed {seed}: J cold {out['cold'].values[-1]:.2f} s, cached "
             f"{out['cached'].values[-1]:.2f} s, preset {out['preset'].values[-1]:.2f} s, "
-            f"switch {out['switch'].values[-2]:.2f} / {out['switch'].values[-1]:.2f} s",
+            f"switch {out['switch'].values[-2]:.2f} / {out['switch'].values[-1]:.2f} s, "
+            f"J under the preset {out['held'].values[-1]:.2f} s",
             flush=True,
         )
     return out
@@ -894,6 +901,8 @@ def run_interactions(
          PRESET_TARGET_S, _busy_note(gap["preset"], "published estimator; stored points")),
         ("divergence switch on the preset (published <-> JS)", GAP_PAGE.title, gap["switch"],
          PRESET_TARGET_S, _busy_note(gap["switch"], "stored points")),
+        ("fixed-letter slider (J) under the preset -> sweep", GAP_PAGE.title, gap["held"],
+         GAP_COLD_TARGET_S, _busy_note(gap["held"], "stored letter plane (J = 3)")),
     ]  # fmt: skip
     print("Distributions: flip-book steps ...", flush=True)
     results.extra.append(

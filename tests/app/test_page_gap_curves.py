@@ -187,6 +187,10 @@ def test_figure4_preset_and_divergence_switch_show_stored_points(
     assert len(array(box["y"])) == 14 * ROUNDS_DEFAULT
     at.selectbox(key="metric").set_value("tv").run()
     assert not at.exception and "Stored results" in _captions(at)
+    # A held letter moved under the preset (the sweep of L with K = 5) is stored too.
+    at.slider(key="K").set_value(5).run()
+    assert not at.exception and "Stored results" in _captions(at)
+    assert at.slider(key="K").value == 5
 
 
 def test_a_setting_off_the_stored_ones_is_computed_live() -> None:
@@ -201,8 +205,9 @@ def test_stored_points_equal_a_live_sweep() -> None:
     from ggmi_core.config import ScenarioConfig
 
     settings = ScenarioConfig().to_dict()
-    for metric in ("js", "tv"):
-        args = (settings, "L", [2.0, 3.0], ROUNDS_DEFAULT, metric, 2000)
+    held = ScenarioConfig().replace(J=7).to_dict()  # a held letter off 2: a stored plane
+    for metric, base in (("js", settings), ("tv", settings), ("js", held)):
+        args = (base, "L", [2.0, 3.0], ROUNDS_DEFAULT, metric, 2000)
         stored_summary, stored_gaps = stored_sweep(*args)
         live_summary, live_gaps = run_sweep(*args)
         np.testing.assert_allclose(stored_gaps["gap"], live_gaps["gap"], rtol=1e-12)
@@ -212,3 +217,6 @@ def test_stored_points_equal_a_live_sweep() -> None:
     assert stored_sweep(settings, "L", [2.0, 3.0], ROUNDS_DEFAULT + 10, "js", 2000) is None
     assert stored_sweep(settings, "L", [2.0, 3.0], ROUNDS_DEFAULT, "js", 1500) is None
     assert stored_sweep(settings, "L", [2.0, 16.0], ROUNDS_DEFAULT, "js", 2000) is None
+    # Off the planes (no letter at 2) nothing is stored.
+    off_planes = ScenarioConfig().replace(J=3, K=3).to_dict()
+    assert stored_sweep(off_planes, "L", [3.0, 4.0], ROUNDS_DEFAULT, "js", 2000) is None
