@@ -537,16 +537,21 @@ def _place_slider(fig: go.Figure, lecture: bool) -> None:
     if not title.text:
         return  # the slider's own automargin makes room at the top
     below_title = title.pad.b if lecture and title.pad.b is not None else _TITLE_TOP_PAD
+    title_size = title.font.size or round(size * 1.3)
+    title_height = round(_line_count(title.text) * title_size * _LINE_EM)
+    # A fixed top margin, not the title's automargin: with the slider pushing the margin
+    # too, plotly.js sometimes settled without the title's push and drew the title above
+    # the canvas (seen in headless Chromium with the sidebar open).
     title.update(
         yref="paper",
         y=1.0,
         yanchor="bottom",
-        automargin=True,
-        # the toolbar (mode bar) keeps its row above the title, or it covers the
-        # title's end while the pointer is on the chart
-        pad={"t": _MODEBAR_ROOM_PX, "b": below_title + slider_room(lecture), "l": TITLE_PAD_PX},
+        automargin=False,
+        pad={"t": 0, "b": below_title + slider_room(lecture), "l": TITLE_PAD_PX},
     )
-    fig.layout.margin.t = _TITLE_TOP_PAD
+    # the toolbar (mode bar) keeps its row above the title, or it covers the title's end
+    # while the pointer is on the chart
+    fig.layout.margin.t = _MODEBAR_ROOM_PX + title_height + below_title + slider_room(lecture)
 
 
 def part_color(part: int) -> str:

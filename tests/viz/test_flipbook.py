@@ -125,9 +125,12 @@ def test_slider_sits_between_title_and_plot_in_readable_type(lecture: bool) -> N
     assert slider.font.size == size and slider.currentvalue.font.size > size
     assert (slider.y, slider.yanchor) == (1.0, "bottom")  # on top of the plot area
     title = fig.layout.title
-    # the title sits on the plot area too, padded by at least the slider's height
-    assert (title.yref, title.y, title.yanchor, title.automargin) == ("paper", 1.0, "bottom", True)
+    # the title sits on the plot area too, padded by at least the slider's height, and the
+    # fixed top margin holds toolbar row, title line, padding and slider (no automargin)
+    assert (title.yref, title.y, title.yanchor, title.automargin) == ("paper", 1.0, "bottom", False)
     assert title.pad.b >= slider_room(lecture)
+    title_line = title.font.size or fig.layout.template.layout.title.font.size
+    assert fig.layout.margin.t >= title.pad.b + title_line
     again = apply_theme(go.Figure(fig), lecture)  # re-theming changes nothing
     assert again.to_plotly_json() == fig.to_plotly_json()
 
