@@ -7,8 +7,10 @@ the proxy (health, sticky sessions, the WebSocket upgrade) and through the stack
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -137,6 +139,28 @@ def test_the_proxy_upgrades_the_websocket_on_the_sticky_replica(stack: Stack) ->
 
 
 @needs_stack
+def test_the_proxy_gzips_the_front_end_and_the_bytes_are_the_replicas(stack: Stack) -> None:
+    _, _, page = stack.get("/")
+    script = re.search(r'src="\.?/?(static/js/[^"]+\.js)"', page)
+    assert script, "no script on the app's page"
+    path = "/" + script.group(1)
+
+    def fetch(port: int, encoding: str) -> tuple[dict[str, str], bytes]:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+        request.add_header("Accept-Encoding", encoding)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return {k.lower(): v for k, v in response.headers.items()}, response.read()
+
+    headers, body = fetch(stack.proxy, "gzip")
+    direct_headers, direct = fetch(stack.replicas[0], "gzip")
+    assert headers.get("content-encoding") == "gzip"
+    assert "content-encoding" not in direct_headers  # the replica itself does not compress
+    assert gzip.decompress(body) == direct
+    assert len(body) < len(direct) / 2
+    plain_headers, plain = fetch(stack.proxy, "identity")  # a client without gzip
+    assert "content-encoding" not in plain_headers and plain == direct
+
+
 def test_the_metrics_route_is_not_public(stack: Stack) -> None:
     assert stack.get("/_stcore/metrics")[0] == 404
 
