@@ -27,7 +27,7 @@ from ggmi_viz.distributions import (
 from ggmi_viz.flipbook import is_flipbook
 
 PREFIX: Final[str] = "dist_"
-#: Letters the flip-book can step (see ``ggmi_app.flipbook_view``).
+#: Letters the flip-book can step (see ``ggmi_app.flipbook``).
 FLIP_LETTERS: Final[tuple[str, ...]] = ("K", "J", "L")
 
 #: Figure-2 display settings (layers and projection), keys ``dist_<name>``.
