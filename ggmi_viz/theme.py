@@ -100,16 +100,7 @@ _LINE_TRACES: Final[tuple[str, ...]] = ("scatter", "scattergl", "contour", "hist
 #: The trace types our figures draw; the template keeps plotly_white's defaults for these
 #: only. Its other ~18 types (maps, 3-D, polar, tables...) would style nothing here, yet
 #: every rerun paid to validate and send them (~25 ms and ~4 KB per chart).
-TEMPLATE_TRACE_TYPES: Final[tuple[str, ...]] = (
-    "bar",
-    "box",
-    "contour",
-    "heatmap",
-    "histogram",
-    "histogram2dcontour",
-    "scatter",
-    "scattergl",
-)
+TEMPLATE_TRACE_TYPES: Final[tuple[str, ...]] = ("bar", "box", "histogram", "scatter", "scattergl")
 
 
 def build_template(lecture: bool = False) -> go.layout.Template:
@@ -165,7 +156,6 @@ def build_template(lecture: bool = False) -> go.layout.Template:
     template.data.scattergl = [
         go.Scattergl(line={"width": line_width}, marker={"size": marker_size})
     ]
-    template.data.contour = [go.Contour(line={"width": line_width * 0.6})]
     return template
 
 

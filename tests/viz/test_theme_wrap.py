@@ -93,6 +93,8 @@ def test_template_keeps_plotly_white_defaults_only_for_the_trace_types_we_draw()
     for lecture in (False, True):
         template = build_template(lecture).to_plotly_json()
         assert set(template["data"]) <= set(TEMPLATE_TRACE_TYPES)
-        assert template["data"]["heatmap"] == base.data.to_plotly_json()["heatmap"]
+        assert template["data"]["histogram"] == base.data.to_plotly_json()["histogram"]
         assert template["layout"]["colorscale"] == base.layout.colorscale.to_plotly_json()
-    assert not {"scattergeo", "surface", "table"} & set(build_template().to_plotly_json()["data"])
+    assert not {"scattergeo", "surface", "table", "contour"} & set(
+        build_template().to_plotly_json()["data"]
+    )
