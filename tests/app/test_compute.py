@@ -84,6 +84,9 @@ def test_a_job_error_reaches_the_caller_with_its_message_and_is_not_cached(
     for _ in range(2):
         with pytest.raises(ValueError, match="not a number"):
             pool.run([Job.of(math.sqrt, 4.0), bad])
+    # The error can reach the caller while the good job is still running in a worker;
+    # asking for it alone waits for that same computation (shared, not started again).
+    assert pool.run([Job.of(math.sqrt, 4.0)]) == [2.0]
     stats = pool.stats()
     assert stats.entries == 1  # only the good result
     assert stats.computed == 1
