@@ -198,6 +198,21 @@ def open_and_draw(page: Any, url: str) -> None:
 BOX_TOLERANCE_PX = 1.0
 
 
+_BOX_JS = """
+(sel) => {
+  const el = document.querySelector(sel);
+  if (!el) return null;
+  const r = el.getBoundingClientRect();
+  return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+}
+"""
+
+
+def element_box(page: Any, selector: str) -> dict[str, float] | None:
+    """Screen box (CSS px) of the first element ``selector`` matches, or None."""
+    return page.evaluate(_BOX_JS, selector)
+
+
 def box_overlap(a: dict[str, float], b: dict[str, float]) -> float:
     """Area (px^2) two boxes share beyond the tolerance, 0 when they are clear."""
     dx = min(a["right"], b["right"]) - max(a["left"], b["left"]) - BOX_TOLERANCE_PX

@@ -15,6 +15,7 @@ import pytest
 from browser_helpers import (
     assert_parts_inside_and_apart,
     chart_parts,
+    element_box,
     lecture_url,
     open_and_draw,
     open_sidebar,
@@ -109,20 +110,9 @@ def test_lecture_slider_clear_of_title_axes_and_legend(sized_page: Any, app_url:
     open_and_draw(page, lecture_url(app_url, "Distributions?dist_flip=K"))
     open_sidebar(page)
     (chart, *_) = chart_parts(page)
-    slider = page.evaluate(
-        """() => {
-          const r = document.querySelector('.js-plotly-plot .slider-container')
-            .getBoundingClientRect();
-          return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
-        }"""
-    )
-    plot_area = page.evaluate(
-        """() => {
-          const r = document.querySelector('.js-plotly-plot .bglayer rect, '
-            + '.js-plotly-plot .nsewdrag').getBoundingClientRect();
-          return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
-        }"""
-    )
+    slider = element_box(page, ".js-plotly-plot .slider-container")
+    plot_area = element_box(page, ".js-plotly-plot .bglayer rect, .js-plotly-plot .nsewdrag")
+    assert slider is not None and plot_area is not None, "no slider or plot area drawn"
     chart["parts"].append({"name": "slider", "box": slider})
     chart["parts"].append({"name": "plot area", "box": plot_area})
     assert_parts_inside_and_apart(chart)

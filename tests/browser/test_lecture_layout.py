@@ -18,6 +18,7 @@ from browser_helpers import (
     assert_boxed_labels_clear,
     assert_parts_inside_and_apart,
     chart_parts,
+    element_box,
     lecture_url,
     open_and_draw,
     open_sidebar,
@@ -32,15 +33,6 @@ SIDEBAR_OPEN_PATHS = (
     "Bound_terms?bounds_tab=How+terms+move",
     *(f"Guided_tour?tour_step={step}" for step in range(1, 11)),
 )
-
-_BOX_JS = """
-(sel) => {
-  const el = document.querySelector(sel);
-  if (!el) return null;
-  const r = el.getBoundingClientRect();
-  return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
-}
-"""
 
 _FONTS_JS = """
 () => {
@@ -70,7 +62,7 @@ def test_first_screen_shows_the_title_and_the_chart_with_the_sidebar_closed(
     view = page.viewport_size
 
     title = title_on_screen(page)
-    header = page.evaluate(_BOX_JS, 'header[data-testid="stHeader"]')
+    header = element_box(page, 'header[data-testid="stHeader"]')
     if header is not None:  # a header with a background would cover the title
         background = page.evaluate(
             "() => getComputedStyle(document.querySelector('header[data-testid=\"stHeader\"]'))"
@@ -78,10 +70,10 @@ def test_first_screen_shows_the_title_and_the_chart_with_the_sidebar_closed(
         )
         assert header["bottom"] <= title["top"] or background in ("transparent", "rgba(0, 0, 0, 0)")
 
-    chart = page.evaluate(_BOX_JS, ".js-plotly-plot")
+    chart = element_box(page, ".js-plotly-plot")
     assert chart["top"] < view["height"] - 100, f"the main chart starts below the fold: {chart}"
 
-    sidebar = page.evaluate(_BOX_JS, '[data-testid="stSidebar"]')
+    sidebar = element_box(page, '[data-testid="stSidebar"]')
     assert sidebar is None or sidebar["right"] <= 1 or sidebar["left"] >= view["width"], sidebar
 
 
