@@ -94,8 +94,8 @@ INTERACTIVE_HINT: Final[str] = "click an entry to hide it"
 EXPORT_WIDTH: Final[int] = 1280
 EXPORT_HEIGHT: Final[int] = 720
 
-# Trace types whose line width we manage.
-_LINE_TRACES: Final[tuple[str, ...]] = ("scatter", "scattergl", "contour", "histogram2dcontour")
+# Trace types whose line width we manage (the line-drawing ones of TEMPLATE_TRACE_TYPES).
+_LINE_TRACES: Final[tuple[str, ...]] = ("scatter", "scattergl")
 
 #: The trace types our figures draw; the template keeps plotly_white's defaults for these
 #: only. Its other ~18 types (maps, 3-D, polar, tables...) would style nothing here, yet
@@ -509,10 +509,10 @@ def _place_slider(fig: go.Figure, lecture: bool) -> None:
     """Type, place and make room for ``fig``'s in-figure slider(s) above the plot.
 
     The step labels take the body size and the current value the title size, so a
-    lecture hall reads which frame is shown. The title moves onto the plot area with
-    automargin (as lecture mode already does) and pads the slider's height under it.
-    Idempotent: sizes and paddings are set, never added to earlier ones, except in
-    lecture mode, where ``_lecture_layout`` has just set the title's own padding.
+    lecture hall reads which frame is shown. The title sits on the plot area, padded by
+    the slider's height, under a fixed top margin that holds the toolbar row, the title
+    and the slider. Idempotent: sizes and paddings are set, never added to earlier ones,
+    except in lecture mode, where ``_lecture_layout`` has just set the title's own padding.
     """
     size = LECTURE_FONT_SIZE if lecture else NORMAL_FONT_SIZE
     for slider in fig.layout.sliders:
