@@ -106,7 +106,7 @@ def _chain_drawing(lecture: bool) -> None:
     show_figure(
         chain_figure_shared(lecture),
         "generation-chain",
-        pd.DataFrame(stages_table()),
+        lambda: pd.DataFrame(stages_table()),
         lecture=lecture,
         key="home",
     )
