@@ -112,9 +112,10 @@ class _ReadySpec(go.Figure):
 FigureLike = go.Figure | SharedFigure | dict[str, Any]
 
 
-# Shared by every page and session: an entry is one page's figure set for one setting
-# (Figure 2 is ~0.6 MB, the Bound-terms sets are far smaller), so twice the LARGE bound
-# stays ~20 MB.
+# Shared by every page and session: an entry is one page's figure set for one setting,
+# held twice once drawn (the figure and its ``spec``): Figure 2 ~0.3 MB in all, a
+# flip-book ~2 MB, the Bound-terms sets far less, so twice the LARGE bound stays under
+# ~64 MB even if every entry were a flip-book.
 @st.cache_resource(max_entries=2 * CACHE_MAX_ENTRIES_LARGE, ttl=CACHE_TTL_S, show_spinner=False)
 def _shared_figures(
     kind: str, key: Hashable, lecture: bool, _build: Callable[[], Sequence[go.Figure]]
