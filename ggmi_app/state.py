@@ -14,7 +14,8 @@ written at most once per run. Where a value comes from, at the start of every ru
    browser's back or forward button, an edited address), the URL: its values, and the
    default for every key it lacks;
 2. else the session's value, which survives moving between pages (also when a page
-   switch arrives with an empty URL);
+   switch arrives with an empty URL; a value Streamlit dropped with the widget that last
+   set it is taken from what the session last wrote to the URL);
 3. else the default.
 
 When the page changes, every value is put into ``st.session_state`` through the Session
@@ -88,6 +89,16 @@ def _url_notice(key: str, param: Param, exc: ValueError, used: Any) -> str:
     return f"URL setting '{key}' was ignored ({exc}); using {param.to_url(used)}."
 
 
+def _last_written(param: Param, text: str | None) -> Any:
+    """The value this session last wrote to the URL as ``text`` (None: the default)."""
+    if text is None:
+        return param.default
+    try:
+        return param.parse(text)
+    except ValueError:
+        return param.default
+
+
 def _url_texts(known: Keyed) -> dict[str, str]:
     """The URL's text of every key in ``known`` that it holds."""
     return {key: st.query_params[key] for key in known if key in st.query_params}
@@ -137,8 +148,15 @@ def restore_state(known: Keyed, page: str | None = None) -> None:
     if page is not None:
         st.session_state[_PAGE] = page
     notices: dict[str, str] = {}
+    # A value a widget last set is dropped by Streamlit when the page changes (the new
+    # page does not draw that widget); what this session last wrote to the URL still
+    # holds it.
+    written: dict[str, str] = st.session_state.get(_WRITTEN) or {}
     for key, param in known.items():
-        current = st.session_state.get(key, param.default)
+        if key in st.session_state:
+            current = st.session_state[key]
+        else:
+            current = _last_written(param, written.get(key))
         value = _valid_or_default(param, current)
         if from_url:
             value = param.default

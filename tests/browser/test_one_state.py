@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browser_helpers import slider_value, wait_for_app_idle
+from browser_helpers import move_slider, slider_value, wait_for_app_idle
 
 from ggmi_app.registry import PAGES
 
@@ -121,3 +121,26 @@ def test_settings_survive_sidebar_links_back_and_a_fresh_browser(
         assert _url_settings(fresh) == _url_settings(page)
     finally:
         context.close()
+
+
+def test_settings_moved_by_hand_survive_the_sidebar_links(page: Any, app_url: str) -> None:
+    """The visitor moves sliders and lecture mode with the mouse and keys (no link sets
+    them), then walks away and back: Streamlit drops a value with the widget that last
+    set it when the page changes, so the app must carry it over itself."""
+    page.goto(f"{app_url}/Distributions?{LIGHT}")
+    wait_for_app_idle(page)
+    _open_sidebar(page)
+    move_slider(page, SLIDERS["K"], 2)
+    move_slider(page, SLIDERS["L"], 1)
+    page.locator('[data-testid="stSidebar"] label').filter(has_text="Lecture mode").click()
+    wait_for_app_idle(page, expect_rerun=True)
+    moved = {"K": 4.0, "L": 3.0}
+    for title in ("Bound terms", "Guided tour", "KL Gap curves", "Distributions"):
+        _click_sidebar_link(page, title)
+        url = _url_settings(page)
+        assert (url.get("K"), url.get("L"), url.get("lecture")) == ("4", "3", "1"), (title, url)
+        assert _lecture_on(page), title
+        if title != "Guided tour":  # the tour draws no letter sliders
+            assert slider_value(page, SLIDERS["L"]) == moved["L"], title
+        if title in ("Bound terms", "Distributions"):  # KL Gap sweeps K: no K slider
+            assert slider_value(page, SLIDERS["K"]) == moved["K"], title
