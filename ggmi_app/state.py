@@ -13,10 +13,12 @@ written at most once per run. Where a value comes from, at the start of every ru
 1. if the URL differs from what this session last wrote (a link just opened, the
    browser's back or forward button, an edited address), the URL: its values, and the
    default for every key it lacks;
-2. else the session's value, which survives moving between pages (also when a page
-   switch arrives with an empty URL; a value Streamlit dropped with the widget that last
-   set it is taken from what the session last wrote to the URL);
-3. else the default.
+2. else, when the page changed, the URL if it holds any setting (a page link carries
+   what the session wrote, a server-side switch the session's values), or else what the
+   session last wrote to the URL: Streamlit itself drops a value with the widget that
+   last set it, or reverts it to one set earlier through the Session State API;
+3. else the session's value;
+4. else the default.
 
 When the page changes, every value is put into ``st.session_state`` through the Session
 State API. That is what keeps it across pages: Streamlit forgets the value of a widget
@@ -129,7 +131,7 @@ def _url_is_news(known: Keyed) -> bool:
     url = _url_texts(known)
     written_here = {key: text for key, text in written.items() if key in known}
     if not url or url == written_here:
-        return False  # a page switch may arrive with an empty URL: keep the session's
+        return False  # nothing new (a page switch with an empty URL: ``restore_state``)
     return _session_texts(known) == written_here
 
 
@@ -143,21 +145,22 @@ def restore_state(known: Keyed, page: str | None = None) -> None:
     left alone: re-setting it would send it back to the browser and undo key presses
     made while the run was going.
     """
-    from_url = _url_is_news(known)
     page_changed = page is not None and st.session_state.get(_PAGE) != page
+    # On a page change the session's values cannot be trusted: Streamlit drops a value
+    # with the widget that last set it, or falls back to one set earlier through the
+    # Session State API. The address can: a page link carries the URL this session
+    # wrote, a server-side switch the session's values. A switch that arrives with no
+    # settings in the address takes what the session last wrote.
+    from_url = _url_is_news(known) or (page_changed and bool(_url_texts(known)))
+    written: dict[str, str] = st.session_state.get(_WRITTEN) or {}
     if page is not None:
         st.session_state[_PAGE] = page
     notices: dict[str, str] = {}
-    # A value a widget last set is dropped by Streamlit when the page changes (the new
-    # page does not draw that widget); what this session last wrote to the URL still
-    # holds it.
-    written: dict[str, str] = st.session_state.get(_WRITTEN) or {}
     for key, param in known.items():
-        if key in st.session_state:
-            current = st.session_state[key]
-        else:
-            current = _last_written(param, written.get(key))
+        current = st.session_state.get(key, param.default)
         value = _valid_or_default(param, current)
+        if page_changed and not from_url:
+            value = _valid_or_default(param, _last_written(param, written.get(key)))
         if from_url:
             value = param.default
             if key in st.query_params:

@@ -125,11 +125,12 @@ def test_settings_survive_sidebar_links_back_and_a_fresh_browser(
 
 def test_settings_moved_by_hand_survive_the_sidebar_links(page: Any, app_url: str) -> None:
     """The visitor moves sliders and lecture mode with the mouse and keys (no link sets
-    them), then walks away and back: Streamlit drops a value with the widget that last
-    set it when the page changes, so the app must carry it over itself."""
-    page.goto(f"{app_url}/Distributions?{LIGHT}")
+    them), then walks away and back. When the page changes Streamlit drops a value with
+    the widget that last set it, or reverts it to the one set earlier through the Session
+    State API (the letters were, on Home), so the app must carry it over itself."""
+    page.goto(f"{app_url}/?{LIGHT}")
     wait_for_app_idle(page)
-    _open_sidebar(page)
+    _click_sidebar_link(page, "Distributions")
     move_slider(page, SLIDERS["K"], 2)
     move_slider(page, SLIDERS["L"], 1)
     page.locator('[data-testid="stSidebar"] label').filter(has_text="Lecture mode").click()
