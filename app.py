@@ -10,10 +10,12 @@ import streamlit as st
 
 from ggmi_app.registry import PAGES, ROOT
 
+# No icons here: the list is hidden (the app draws its own links), and Streamlit's front
+# end would set a page's Material icon as the tab icon by fetching it from Google.
 pages = [
-    st.Page(ROOT / page.entry, title=page.title, icon=page.icon, default=True)
+    st.Page(ROOT / page.entry, title=page.title, default=True)
     if i == 0
-    else st.Page(ROOT / page.entry, title=page.title, icon=page.icon, url_path=page.url_path)
+    else st.Page(ROOT / page.entry, title=page.title, url_path=page.url_path)
     for i, page in enumerate(PAGES)
 ]
 st.navigation(pages, position="hidden").run()

@@ -6,12 +6,18 @@ progress bar in ``ggmi_app.jobs``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Final
 
 import streamlit as st
 
 from ggmi_app.scenario_params import LECTURE_KEY, LECTURE_PARAM
 from ggmi_app.state import sidebar_controls
+
+#: The browser tab's icon, an SVG file the server sends inline (a data: URL). A Material
+#: icon here would make every visitor's browser fetch it from Google's font servers
+#: (Streamlit's front end loads ``:material/...:`` favicons from fonts.gstatic.com).
+FAVICON: Final[Path] = Path(__file__).resolve().parents[1] / "assets" / "favicon.svg"
 
 # Static CSS only: nothing built from user input goes into HTML.
 _BASE_CSS: Final[str] = """
@@ -91,16 +97,15 @@ footer { display: none !important; }
 """
 
 
-def page_setup(title: str, icon: str = ":material/insights:", *, layout: str = "wide") -> bool:
+def page_setup(title: str, *, layout: str = "wide") -> bool:
     """Configure the page, draw the lecture-mode toggle, inject CSS; return lecture.
 
     The toggle is kept in the URL as ``lecture=1``/``lecture=0`` (widget key
     ``"lecture"``). Call once at the top of every page, before other elements. In
     lecture mode the sidebar starts collapsed, so the figure gets the whole screen width
-    (its arrow still opens it); ``icon`` should be a ``:material/...:`` icon, which
-    renders everywhere (emoji need an emoji font the projector's browser may lack).
+    (its arrow still opens it). The browser tab shows the app's own icon (``FAVICON``).
     """
-    st.set_page_config(page_title=title, page_icon=icon, layout=layout)
+    st.set_page_config(page_title=title, page_icon=str(FAVICON), layout=layout)
     lecture = bool(sidebar_controls([LECTURE_PARAM])[LECTURE_KEY])
     # A second call only overrides the sidebar state (the calls are additive), so it can
     # follow the toggle, whose value is only known once the sidebar control exists.

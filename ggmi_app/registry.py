@@ -217,7 +217,7 @@ def page_links(slot: Any) -> None:
         st.html(_CLOSE_SIDEBAR_ON_NARROW_TAP, unsafe_allow_javascript=True)
 
 
-def begin_page(title: str, icon: str, shown: Keyed, known: Keyed, key: str) -> bool:
+def begin_page(title: str, shown: Keyed, known: Keyed, key: str) -> bool:
     """Start a page run: restore the one state, put ``shown`` in the URL, draw the chrome.
 
     Draws the lecture-mode switch, the notices about refused URL values and the settings
@@ -226,7 +226,7 @@ def begin_page(title: str, icon: str, shown: Keyed, known: Keyed, key: str) -> b
     """
     restore_state(known, page=key)
     sync_url(known)
-    lecture = page_setup(title, icon)
+    lecture = page_setup(title)
     show_url_notices()
     settings_io(shown, page=key)
     return lecture
@@ -249,7 +249,7 @@ def run_page(key: str) -> None:
         _switch_to(target, known)
     links = st.sidebar.container(key="ggmi_page_links")
     shown = dict(SHARED_SETTINGS) | page.settings()
-    lecture = begin_page(page.title, page.icon, shown, all_settings(), page.key)
+    lecture = begin_page(page.title, shown, all_settings(), page.key)
     page_links(links)
     room_controls(key)  # the lecturer publishes; students poll
     page.module().main(lecture)

@@ -156,6 +156,32 @@ def _skip_bare_mode_check() -> None:
         delta_generator._use_warning_has_been_displayed = True
 
 
+def keep_address_lookups_local() -> None:
+    """Stop Streamlit from asking the internet (or the routing table) for this host's IP.
+
+    Streamlit 1.67 judges a WebSocket whose ``Origin`` is neither the request's ``Host``
+    nor localhost nor ``browser.serverAddress`` by comparing it with this machine's
+    internal IP (a UDP ``connect`` towards 8.8.8.8) and external IP (an HTTP request to
+    checkip.amazonaws.com, 1 s time-out, tried twice, repeated on every handshake while
+    it fails: ``streamlit.web.server.server_util.is_url_from_allowed_origins``). That
+    request runs inside the server's event loop, so each foreign-Origin handshake froze
+    every session of the replica for about 2 s, and no configuration option skips it
+    (``server.corsAllowedOrigins`` is consulted after it). The same lookups print the
+    "Network URL" and "External URL" lines at start-up.
+
+    Answering "unknown" for both only narrows what is allowed: a foreign Origin is then
+    refused at once, same-origin pages and ``server.corsAllowedOrigins`` work as before,
+    and nothing leaves the machine. Called by ``main`` before Streamlit starts.
+    """
+    from streamlit import net_util
+
+    def unknown_address() -> None:
+        return None
+
+    net_util.get_external_ip = unknown_address
+    net_util.get_internal_ip = unknown_address
+
+
 def _exporter_started() -> bool:
     from ggmi_viz import export
 
@@ -186,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     # modules know they are loaded by a server.
     from streamlit.web import cli
 
+    keep_address_lookups_local()
     if not _wants_help(args):
         report = warm_up()
         print(report.summary(), file=sys.stderr, flush=True)

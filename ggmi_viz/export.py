@@ -133,6 +133,46 @@ def png_export_available() -> tuple[bool, str]:
     return True, f"Chromium at {path}"
 
 
+#: Chromium switches that keep the exporter's browser off the network. choreographer
+#: already passes --disable-component-update, --disable-sync and --no-first-run; without
+#: these, Chromium still contacted Google's account, update, safe-browsing and
+#: optimization-hint services and a search engine at start-up. The exporter only ever
+#: loads a local page and the installed plotly.js, so no host name needs resolving:
+#: the resolver rule makes any name lookup fail locally (a proxy given for a test still
+#: sees what would be attempted, since Chromium then asks the proxy instead).
+OFFLINE_CHROMIUM_SWITCHES: Final[tuple[str, ...]] = (
+    "--disable-background-networking",
+    "--disable-client-side-phishing-detection",
+    "--disable-default-apps",
+    "--disable-domain-reliability",
+    "--disable-features=OptimizationHints,OptimizationGuideModelDownloading,"
+    "MediaRouter,DialMediaRouteProvider,Translate,AutofillServerCommunication,"
+    "CertificateTransparencyComponentUpdater,SafeBrowsingEnhancedProtection,"
+    "InterestFeedContentSuggestions,NetworkTimeServiceQuerying",
+    "--safebrowsing-disable-auto-update",
+    "--no-pings",
+    "--no-service-autorun",
+    "--dns-prefetch-disable",
+    "--disable-search-engine-choice-screen",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
+)
+
+
+def offline_browser_class() -> type:
+    """choreographer's ``Chromium`` with ``OFFLINE_CHROMIUM_SWITCHES`` added to its command.
+
+    Passed to ``kaleido.Kaleido`` as ``browser_cls`` (choreographer's documented way to
+    pick the browser implementation); everything else about the start is unchanged.
+    """
+    from choreographer.browsers import Chromium
+
+    class OfflineChromium(Chromium):
+        def get_cli(self) -> list[str]:
+            return [*super().get_cli(), *OFFLINE_CHROMIUM_SWITCHES]
+
+    return OfflineChromium
+
+
 class _WarmBrowser:
     """A Kaleido instance and the event loop thread that owns it."""
 
@@ -166,7 +206,13 @@ class _WarmBrowser:
         async def _open() -> Any:
             # n=1 tab: calls are serialised by our lock anyway. Kaleido's own per-render
             # timeout is a second line of defence behind ours.
-            k = kaleido.Kaleido(n=1, timeout=timeout_s, mathjax=False, path=self.browser_path)
+            k = kaleido.Kaleido(
+                n=1,
+                timeout=timeout_s,
+                mathjax=False,
+                path=self.browser_path,
+                browser_cls=offline_browser_class(),
+            )
             # Keep a handle before opening, so a start that times out can still be
             # closed (or its Chromium killed) instead of leaking the process.
             self.kaleido = k

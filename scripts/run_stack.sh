@@ -15,7 +15,11 @@
 # Environment: GGMI_CACHE_SECRET (HMAC key of shared entries; a random one is made for
 # this run if unset), GGMI_WORKERS (worker processes per replica, default 1 here),
 # GGMI_PYTHON (the Python to run Streamlit with; default: the venv's), GGMI_STACK_DIR
-# (folder for logs and Redis's files; default: a new temporary folder).
+# (folder for logs and Redis's files; default: a new temporary folder), GGMI_PROXY_HOSTS
+# (host names the proxy accepts; default "127.0.0.1 localhost") and the proxy's
+# per-client limits GGMI_PROXY_* (listed at the top of deploy/haproxy.cfg; all
+# connections from this machine count as one client, so a load test from here must
+# raise them, see bench/LECTURE_HALL.md).
 # Configuration shared with deploy/compose.yaml: deploy/haproxy.cfg.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,7 +30,7 @@ PROXY_PORT=8080
 FIRST_PORT=8511
 REDIS_PORT=6390
 SETUP=1
-usage() { sed -n '2,19p' "$0"; }
+usage() { sed -n '2,23p' "$0"; }
 while [ "$#" -gt 0 ]; do
     case "$1" in
         --replicas) REPLICAS="$2"; shift 2 ;;
@@ -92,13 +96,15 @@ export GGMI_RESULT_CACHE="redis://127.0.0.1:$REDIS_PORT/0"
 export GGMI_WORKERS="${GGMI_WORKERS:-1}"
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
-proxy_env=("GGMI_PROXY_BIND=127.0.0.1:$PROXY_PORT")
+# Visitors reach this stack as 127.0.0.1 or localhost; any other Host is refused.
+proxy_env=("GGMI_PROXY_BIND=127.0.0.1:$PROXY_PORT" "GGMI_PROXY_HOSTS=${GGMI_PROXY_HOSTS:-127.0.0.1 localhost}")
 for i in $(seq 1 "$REPLICAS"); do
     port=$((FIRST_PORT + i - 1))
     # Warmed before it serves (ggmi_app.serve): the proxy's health check sees a replica
     # only once its first visitor will not wait for the imports.
     "$PY" -m ggmi_app.serve --server.address 127.0.0.1 --server.port "$port" \
-        --server.headless true >"$DIR/replica$i.log" 2>&1 &
+        --server.headless true --browser.serverAddress 127.0.0.1 \
+        >"$DIR/replica$i.log" 2>&1 &
     pids+=("$!")
     proxy_env+=("GGMI_REPLICA_$i=127.0.0.1:$port")
 done

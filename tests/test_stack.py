@@ -7,7 +7,9 @@ the proxy (health, sticky sessions, the WebSocket upgrade) and through the stack
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import http.server
 import json
 import os
 import re
@@ -15,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -24,6 +27,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.outbound_helpers import AUDIT_HOOK_CODE, RecordingProxy
 from tests.redis_helpers import REDIS_SERVER, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +48,13 @@ class Stack:
     replicas: list[int]
     redis: int
     logs: Path
+    #: Every process of the stack has this as its HTTP(S) proxy, Chromium included.
+    outbound: RecordingProxy | None = None
+
+    @property
+    def outbound_log(self) -> Path:
+        """Where the replicas' audit hook writes non-local lookups and connections."""
+        return self.logs / "outbound.log"
 
     def get(self, path: str, cookie: str | None = None) -> tuple[int, dict[str, str], str]:
         request = urllib.request.Request(f"http://127.0.0.1:{self.proxy}{path}")
@@ -74,12 +85,26 @@ def _wait_ready(process: subprocess.Popen[str], deadline_s: float = 150) -> None
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     first = free_port()
     ports = Stack(free_port(), [first, first + 1], free_port(), tmp_path_factory.mktemp("stack"))
+    # Anything the stack sends out is caught twice: Python's HTTP clients and the PNG
+    # exporter's Chromium are pointed at a recording proxy, and an audit hook in every
+    # replica (a sitecustomize module) logs each non-local name lookup or connection.
+    # The proxy holds each connection 3 s: a host without outbound access, where a
+    # request out waits for its time-out.
+    ports.outbound = RecordingProxy(hold_s=3.0)
+    hook_dir = tmp_path_factory.mktemp("audit")
+    (hook_dir / "sitecustomize.py").write_text(AUDIT_HOOK_CODE)
     env = {
         **os.environ,
         "GGMI_PYTHON": sys.executable,
         "GGMI_STACK_DIR": str(ports.logs),
         "GGMI_CACHE_SECRET": SECRET,
         "GGMI_WORKERS": "0",
+        "PYTHONPATH": os.pathsep.join([str(hook_dir), str(ROOT)]),
+        "GGMI_OUTBOUND_LOG": str(ports.outbound_log),
+        **{name: ports.outbound.url for name in _PROXY_VARIABLES},
+        # Loopback stays direct (the script's readiness check asks the proxy for health).
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
     }
     process = subprocess.Popen(
         ["bash", "scripts/run_stack.sh", "--no-setup", "--replicas", "2",
@@ -100,6 +125,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         except subprocess.TimeoutExpired:
             process.kill()
             raise
+        finally:
+            ports.outbound.close()
+
+
+#: How the stack's processes learn of the recording proxy (Python's clients read the
+#: first four, choreographer passes the last to Chromium as --proxy-server).
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "CHOREO_PROXY_SERVER")
 
 
 @needs_stack
@@ -233,3 +265,401 @@ def test_haproxy_accepts_the_config_for_both_ways_of_running() -> None:
             env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True,
         )  # fmt: skip
         assert checked.returncode == 0, checked.stderr
+
+
+# --- Attacks on the proxy (issue 24), replayed. Each test speaks from its own loopback
+# source address (Linux routes all of 127.0.0.0/8 to this machine), so the proxy's
+# per-client counters of one test never touch another's.
+
+
+def _exchange(
+    port: int, request: bytes, source: str = "127.0.0.1", *, keep: bool = False
+) -> tuple[int, str, float, socket.socket | None]:
+    """Send a raw request from ``source``; return (status, head, seconds, open socket).
+
+    The head is the response's status line and headers (lower case); the time runs from
+    the connection to the end of the head. With ``keep`` the socket stays open (a
+    WebSocket) and is returned; otherwise it is closed.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(10)
+    sock.bind((source, 0))
+    start = time.perf_counter()
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(request)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    seconds = time.perf_counter() - start
+    text = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
+    status = int(text.split(" ", 2)[1]) if text.startswith("http/") else 0
+    if not keep:
+        sock.close()
+        return status, text, seconds, None
+    return status, text, seconds, sock
+
+
+def _upgrade(port: int, *, host: str, origin: str | None, cookie: str | None = None) -> bytes:
+    """A browser's WebSocket upgrade request for the app's stream."""
+    lines = [
+        "GET /_stcore/stream HTTP/1.1",
+        f"Host: {host}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Key: c3RhY2sgdGVzdCBub25jZQ==",
+        "Sec-WebSocket-Version: 13",
+        "Sec-WebSocket-Protocol: streamlit",
+    ]
+    if origin is not None:
+        lines.append(f"Origin: {origin}")
+    if cookie is not None:
+        lines.append(f"Cookie: {cookie}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _get(path: str, host: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+
+
+_ENCODED_METRICS_PATHS = (
+    "/_stcore/metrics",
+    "/_stcore/%6detrics",
+    "/%5fstcore/metrics",
+    "/%5Fstcore/%6D%65trics",
+    "/_stcore%2fmetrics",
+    "/_stcore/metrics/",
+    "//_stcore//metrics",
+)
+
+
+@needs_stack
+def test_encoded_metrics_paths_are_refused_at_the_proxy(stack: Stack) -> None:
+    # The replay is meaningful: the replica itself serves the encoded path.
+    direct_host = f"127.0.0.1:{stack.replicas[0]}"
+    status, _, _, _ = _exchange(stack.replicas[0], _get("/_stcore/%6detrics", direct_host))
+    assert status == 200
+    host = f"127.0.0.1:{stack.proxy}"
+    for path in _ENCODED_METRICS_PATHS:
+        status, head, _, _ = _exchange(stack.proxy, _get(path, host), "127.0.0.21")
+        assert status in (400, 404), (path, head)
+        assert "x-ggmi-replica" not in head, path  # answered by the proxy itself
+    # A path that does not decode is refused too, the app's pages are not.
+    assert _exchange(stack.proxy, _get("/x%zz", host), "127.0.0.21")[0] == 400
+    assert _exchange(stack.proxy, _get("/", host), "127.0.0.21")[0] == 200
+
+
+@needs_stack
+def test_a_foreign_origin_is_refused_at_the_proxy_at_once(stack: Stack) -> None:
+    host = f"127.0.0.1:{stack.proxy}"
+    times = []
+    for _ in range(7):
+        status, head, seconds, _ = _exchange(
+            stack.proxy, _upgrade(stack.proxy, host=host, origin="http://evil.example"),
+            "127.0.0.22",
+        )  # fmt: skip
+        assert status == 403, head
+        assert "x-ggmi-replica" not in head  # no replica was asked
+        times.append(seconds)
+    # HAProxy answers in well under a millisecond; 50 ms is the issue's bound, and a
+    # replica doing Streamlit's external-IP lookup took 2,000 ms.
+    assert sorted(times)[len(times) // 2] < 0.05, times
+    assert max(times) < 0.5, times
+    # DNS rebinding: the attacker's name for this host, as Host and as Origin.
+    status, head, _, _ = _exchange(
+        stack.proxy, _upgrade(stack.proxy, host="evil.example", origin="http://evil.example"),
+        "127.0.0.22",
+    )  # fmt: skip
+    assert status == 421 and "x-ggmi-replica" not in head, head
+    # The app's own page still opens its WebSocket.
+    status, head, _, sock = _exchange(
+        stack.proxy, _upgrade(stack.proxy, host=host, origin=f"http://{host}"), "127.0.0.22",
+        keep=True,
+    )  # fmt: skip
+    assert status == 101, head
+    assert sock is not None
+    sock.close()
+
+
+@needs_stack
+def test_a_foreign_origin_sent_straight_to_a_replica_does_not_stall_it(stack: Stack) -> None:
+    direct = f"127.0.0.1:{stack.replicas[1]}"
+    times = []
+    for _ in range(3):
+        status, _, seconds, _ = _exchange(
+            stack.replicas[1], _upgrade(stack.replicas[1], host=direct, origin="http://evil.example")
+        )  # fmt: skip
+        assert status == 403
+        times.append(seconds)
+    assert max(times) < 0.5, times  # the external-IP lookup alone took 2 s
+
+
+@needs_stack
+def test_a_client_with_ten_websockets_is_limited_and_others_are_not(stack: Stack) -> None:
+    host = f"127.0.0.1:{stack.proxy}"
+    request = _upgrade(stack.proxy, host=host, origin=f"http://{host}")
+    opened: list[socket.socket] = []
+    statuses = []
+    try:
+        for _ in range(10):
+            status, _, _, sock = _exchange(stack.proxy, request, "127.0.0.23", keep=True)
+            statuses.append(status)
+            assert sock is not None
+            opened.append(sock)
+        # The default limit is 8 WebSockets open at once per client address.
+        assert statuses == [101] * 8 + [429] * 2, statuses
+        # Another client is served as usual meanwhile.
+        status, _, _, sock = _exchange(stack.proxy, request, "127.0.0.24", keep=True)
+        assert status == 101
+        assert sock is not None
+        sock.close()
+    finally:
+        for sock in opened:
+            sock.close()
+    # Closed tabs free their places.
+    deadline = time.monotonic() + 10
+    status = 0
+    while status != 101 and time.monotonic() < deadline:
+        time.sleep(0.3)
+        status, _, _, sock = _exchange(stack.proxy, request, "127.0.0.23", keep=True)
+        if sock is not None:
+            sock.close()
+    assert status == 101
+
+
+def _upload(host: str, size: int, *, body: bool = True) -> bytes:
+    head = (
+        "PUT /_stcore/upload_file/aaaaaaaa-session/bbbbbbbb-file HTTP/1.1\r\n"
+        f"Host: {host}\r\nOrigin: http://{host}\r\n"
+        "Content-Type: multipart/form-data; boundary=x\r\n"
+        f"Content-Length: {size}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    return head + (b"x" * size if body else b"")
+
+
+@needs_stack
+def test_an_upload_flood_is_limited_at_the_proxy(stack: Stack) -> None:
+    host = f"127.0.0.1:{stack.proxy}"
+    # Bodies above the proxy's cap (21 MiB) are refused before a byte is forwarded.
+    status, head, _, _ = _exchange(stack.proxy, _upload(host, 25 << 20, body=False), "127.0.0.25")
+    assert status == 413 and "x-ggmi-replica" not in head, head
+    # A body of unstated length (chunked) cannot be measured in advance: refused.
+    chunked = (
+        "PUT /_stcore/upload_file/a/b HTTP/1.1\r\n"
+        f"Host: {host}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        "4\r\nxxxx\r\n0\r\n\r\n"
+    ).encode()
+    assert _exchange(stack.proxy, chunked, "127.0.0.25")[0] == 411
+    # The attack: 25 uploads in a row from one client (small bodies here; the replica
+    # refuses them for want of a session, the proxy counts them all the same).
+    statuses = [_exchange(stack.proxy, _upload(host, 1024), "127.0.0.26")[0] for _ in range(25)]
+    assert statuses.count(429) == 15, statuses  # 10 a minute pass, the rest do not
+    assert 429 not in statuses[:10], statuses
+    # Another client still uploads.
+    assert _exchange(stack.proxy, _upload(host, 1024), "127.0.0.27")[0] != 429
+    # An upload from another site's page is refused outright.
+    foreign = _upload(host, 1024).replace(
+        f"Origin: http://{host}".encode(), b"Origin: http://evil.example"
+    )
+    assert _exchange(stack.proxy, foreign, "127.0.0.27")[0] == 403
+
+
+def _csp_hash(script: str) -> str:
+    import base64
+    import hashlib
+
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+
+
+def _inline_script_hashes() -> set[str]:
+    """CSP hashes of every inline script the app's pages run.
+
+    Those of the installed Streamlit's index.html, and the app's own constant scripts,
+    which must be the only ones ``st.html(..., unsafe_allow_javascript=True)`` is given.
+    """
+    import streamlit
+
+    from ggmi_app import registry
+
+    html = (Path(streamlit.__file__).parent / "static" / "index.html").read_text()
+    scripts = re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+    own = {"_MOVE_SCRIPT", "_CLOSE_SIDEBAR_ON_NARROW_TAP"}
+    calls: list[str] = []
+    occurrences = 0
+    for source in (ROOT / "ggmi_app").glob("*.py"):
+        text = source.read_text()
+        calls += re.findall(r"st\.html\((\w+), unsafe_allow_javascript=True\)", text)
+        occurrences += text.count("unsafe_allow_javascript=True")
+    used = set(calls)
+    assert occurrences == len(calls)  # every script the app runs is a named constant
+    assert used == own  # a new script needs its hash in deploy/haproxy.cfg
+    for name in sorted(own):
+        scripts += re.findall(r"<script>(.*?)</script>", getattr(registry, name), flags=re.S)
+    return {_csp_hash(script) for script in scripts}
+
+
+@needs_stack
+def test_the_proxy_sets_security_headers_and_hides_the_server(stack: Stack) -> None:
+    status, head, _, _ = _exchange(
+        stack.proxy, _get("/", f"127.0.0.1:{stack.proxy}"), "127.0.0.28"
+    )  # fmt: skip
+    assert status == 200
+    headers = dict(line.split(": ", 1) for line in head.split("\r\n")[1:])
+    csp = headers["content-security-policy"]
+    directives = {d.split()[0]: d.split()[1:] for d in csp.split("; ")}
+    assert directives["frame-ancestors"] == ["'self'"]
+    assert directives["object-src"] == ["'none'"]
+    assert "'unsafe-inline'" not in directives["script-src"]
+    assert "'unsafe-eval'" not in directives["script-src"]
+    # The CSP lets exactly the installed Streamlit's inline script run.
+    script_hashes = {s.lower() for s in directives["script-src"] if s.startswith("'sha256-")}
+    assert script_hashes == {h.lower() for h in _inline_script_hashes()}
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "sameorigin"
+    assert headers["referrer-policy"] == "same-origin"
+    assert "server" not in headers  # "server: uvicorn" is the replica's
+    cookie = headers["set-cookie"]
+    assert cookie.startswith("ggmi_replica=") and "samesite=lax" in cookie and "httponly" in cookie
+    # host-config offers no origin the right to drive the app from a parent frame.
+    _, _, body = stack.get("/_stcore/host-config")
+    assert json.loads(body)["allowedOrigins"] == []
+
+
+class _EchoHandler(http.server.BaseHTTPRequestHandler):
+    """A stand-in replica: 200 "ok" on the health route, else the headers it got as JSON."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        body = (
+            b"ok"
+            if self.path == "/_stcore/health"
+            else json.dumps([[k.lower(), v] for k, v in self.headers.items()]).encode()
+        )
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # HAProxy's health checks hang up without reading the answer
+
+
+def _read_all(port: int, request: bytes, source: str) -> bytes:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.bind((source, 0))
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.skipif(HAPROXY is None, reason="haproxy is not installed")
+def test_the_proxy_forwards_the_client_address_and_only_that(tmp_path: Path) -> None:
+    replica = _QuietServer(("127.0.0.1", 0), _EchoHandler)
+    threading.Thread(target=replica.serve_forever, daemon=True).start()
+    proxy_port = free_port()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "GGMI_PROXY_BIND": f"127.0.0.1:{proxy_port}",
+        "GGMI_REPLICA_1": f"127.0.0.1:{replica.server_address[1]}",
+    }
+    proxy = subprocess.Popen(
+        [str(HAPROXY), "-db", "-f", str(ROOT / "deploy" / "haproxy.cfg")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        request = (
+            f"GET /page HTTP/1.1\r\nHost: 127.0.0.1:{proxy_port}\r\n"
+            "X-Forwarded-For: 203.0.113.9\r\nConnection: close\r\n\r\n"
+        ).encode()
+        deadline = time.monotonic() + 20
+        answer = b""
+        while not answer.startswith(b"HTTP/1.1 200") and time.monotonic() < deadline:
+            time.sleep(0.2)  # until HAProxy listens and its health check saw the replica
+            with contextlib.suppress(OSError):
+                answer = _read_all(proxy_port, request, "127.0.0.31")
+        head, body = answer.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 200"), head
+        forwarded = [v for k, v in json.loads(body) if k == "x-forwarded-for"]
+        # One value, the address the proxy saw; the client's own claim is gone.
+        assert forwarded == ["127.0.0.31"]
+    finally:
+        proxy.terminate()
+        proxy.wait(10)
+        replica.shutdown()
+
+
+@needs_stack
+@pytest.mark.browser
+def test_pages_through_the_proxy_load_nothing_from_elsewhere_and_pass_the_csp(
+    stack: Stack,
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(ROOT / "tests" / "browser"))
+    from browser_helpers import open_and_draw
+    from devserver import CHROMIUM, CHROMIUM_ARGS  # on sys.path via browser_helpers
+
+    from ggmi_app.registry import PAGES
+
+    base = f"http://127.0.0.1:{stack.proxy}/"
+    foreign: list[str] = []
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context.set_default_timeout(90_000)
+            page = context.new_page()
+            page.on(
+                "request", lambda r: foreign.append(r.url) if not _is_own(r.url, base) else None
+            )
+            page.on(
+                "console", lambda m: problems.append(m.text) if _is_csp_report(m.text) else None
+            )
+            for spec in PAGES:
+                if spec.key == "diagnostics":
+                    page.goto(base + spec.url_path)  # draws on demand: the title suffices
+                    page.wait_for_selector('[data-testid="stMainBlockContainer"] h1')
+                else:
+                    open_and_draw(page, base + spec.url_path)
+                assert page.locator('[data-testid="stException"]').count() == 0, spec.key
+        finally:
+            browser.close()
+    assert foreign == []
+    assert problems == []
+
+
+def _is_own(url: str, base: str) -> bool:
+    return url.startswith((base, "data:", "blob:", "about:"))
+
+
+def _is_csp_report(text: str) -> bool:
+    return "Content Security Policy" in text or "Content-Security-Policy" in text
+
+
+@needs_stack
+def test_the_replicas_and_their_exporters_contact_nothing_outside(stack: Stack) -> None:
+    assert stack.outbound is not None
+    # The request that made Streamlit look its external IP up on the internet.
+    direct = f"127.0.0.1:{stack.replicas[0]}"
+    _exchange(
+        stack.replicas[0], _upgrade(stack.replicas[0], host=direct, origin="http://evil.example")
+    )
+    # Each replica started its exporter's Chromium while warming up, more than the ~10 s
+    # ago in which an unrestricted Chromium calls Google's services; give it 5 s more.
+    time.sleep(5)
+    assert stack.outbound.seen() == []
+    logged = stack.outbound_log.read_text() if stack.outbound_log.exists() else ""
+    assert logged == ""

@@ -19,7 +19,7 @@ SCHEMA = [
 PRESETS = {"Paper figure 2": {"K": 5, "noise": 1.0, "metric": "kl", "show_fit": False}}
 SHOWN = keyed([*SCHEMA, LECTURE_PARAM])
 
-lecture = begin_page("State demo", ":material/science:", SHOWN, SHOWN, "demo")
+lecture = begin_page("State demo", SHOWN, SHOWN, "demo")
 preset_buttons(PRESETS, SHOWN)
 values = sidebar_controls(SCHEMA)
 st.json({"values": values, "lecture": lecture})
