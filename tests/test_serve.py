@@ -162,3 +162,33 @@ def test_every_way_of_starting_the_server_goes_through_the_launcher(path: str) -
     text = (ROOT / path).read_text()
     assert "ggmi_app.serve" in text
     assert "streamlit run" not in re.sub(r"#.*", "", text)  # only comments may mention it
+
+
+def test_the_launcher_keeps_streamlits_address_lookups_local(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A foreign Origin is judged without asking the internet for this host's address."""
+    import requests
+    from streamlit import net_util
+    from streamlit.web.server import server_util
+
+    asked: list[str] = []
+
+    def no_network(url: str, **_: object) -> None:
+        asked.append(url)
+        raise requests.ConnectionError("no network in this test")
+
+    monkeypatch.setattr(requests, "get", no_network)
+    # Registered for undoing: the launcher replaces these in a real server process.
+    monkeypatch.setattr(net_util, "get_external_ip", net_util.get_external_ip)
+    monkeypatch.setattr(net_util, "get_internal_ip", net_util.get_internal_ip)
+    monkeypatch.setattr(net_util, "_external_ip", None)
+    assert server_util.is_url_from_allowed_origins("http://evil.example") is False
+    assert asked, "Streamlit no longer looks its external IP up: drop the launcher's patch"
+
+    asked.clear()
+    serve.keep_address_lookups_local()
+    assert server_util.is_url_from_allowed_origins("http://evil.example") is False
+    assert server_util.is_url_from_allowed_origins("http://localhost:8501") is True
+    assert net_util.get_external_ip() is None and net_util.get_internal_ip() is None
+    assert asked == []

@@ -301,3 +301,51 @@ def test_warm_up_starts_the_browser_once_in_the_background(monkeypatch) -> None:
     thread.join(timeout=60)
     assert export._browser is not None and export._browser.started
     assert export.figure_to_png(_figure(), scale=1).startswith(export.PNG_MAGIC)
+
+
+@needs_chromium
+def test_the_exporters_chromium_starts_with_its_network_services_off() -> None:
+    from choreographer.channels import Pipe
+
+    browser = export.offline_browser_class()(Pipe(), export.find_chromium())
+    browser.pre_open()
+    try:
+        cli = browser.get_cli()
+    finally:
+        browser.clean()
+    for switch in export.OFFLINE_CHROMIUM_SWITCHES:
+        assert switch in cli
+    assert "--disable-component-update" in cli and "--disable-sync" in cli  # choreographer's
+
+
+_EXPORT_BEHIND_A_RECORDING_PROXY = """
+import json, os, sys, time
+import plotly.graph_objects as go
+from ggmi_viz import export
+png = export.figure_to_png(go.Figure(go.Scatter(x=[0, 1], y=[1, 0])), timeout_s=60)
+time.sleep(float(sys.argv[1]))  # background services of an unrestricted Chromium call out
+print(json.dumps({"png": png[:8] == export.PNG_MAGIC}))
+"""
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_the_exporter_contacts_nothing_outside() -> None:
+    """Through a proxy that records every attempt: none (9 on the previous commit)."""
+    import json
+    import os
+    import sys
+    from pathlib import Path
+
+    from tests.outbound_helpers import RecordingProxy
+
+    root = Path(__file__).resolve().parents[2]
+    with RecordingProxy() as proxy:
+        env = {**os.environ, "CHOREO_PROXY_SERVER": proxy.url, "PYTHONPATH": str(root)}
+        done = subprocess.run(
+            [sys.executable, "-c", _EXPORT_BEHIND_A_RECORDING_PROXY, "10"],
+            cwd=root, env=env, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads(done.stdout.splitlines()[-1]) == {"png": True}
+        assert proxy.seen() == []
