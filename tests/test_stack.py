@@ -259,6 +259,9 @@ def test_haproxy_accepts_the_config_for_both_ways_of_running() -> None:
         {"GGMI_PROXY_BIND": "127.0.0.1:8080", "GGMI_REPLICA_1": "127.0.0.1:8511"},
         {"GGMI_PROXY_BIND": ":8080", "GGMI_REPLICA_1": "127.0.0.1:8501",
          "GGMI_REPLICA_2": "127.0.0.1:8502"},
+        {"GGMI_PROXY_BIND": ":8080", "GGMI_REPLICA_1": "127.0.0.1:8501",
+         "GGMI_PROXY_HOSTS": "demo.example.org www.demo.example.org", "GGMI_PROXY_HTTPS": "1",
+         "GGMI_PROXY_STREAMS_PER_CLIENT": "200"},
     ):  # fmt: skip
         checked = subprocess.run(
             [str(HAPROXY), "-c", "-f", str(ROOT / "deploy" / "haproxy.cfg")],
@@ -635,6 +638,8 @@ def test_pages_through_the_proxy_load_nothing_from_elsewhere_and_pass_the_csp(
                 else:
                     open_and_draw(page, base + spec.url_path)
                 assert page.locator('[data-testid="stException"]').count() == 0, spec.key
+                # The app's own inline script ran under the CSP (its hash is listed).
+                assert page.evaluate("() => window.ggmiCloseSidebarOnTap === true"), spec.key
         finally:
             browser.close()
     assert foreign == []
