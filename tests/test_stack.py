@@ -640,6 +640,9 @@ def test_pages_through_the_proxy_load_nothing_from_elsewhere_and_pass_the_csp(
                 assert page.locator('[data-testid="stException"]').count() == 0, spec.key
                 # The app's own inline script ran under the CSP (its hash is listed).
                 assert page.evaluate("() => window.ggmiCloseSidebarOnTap === true"), spec.key
+                # The tab icon is the app's own SVG, sent inline.
+                icon = page.evaluate("() => document.querySelector(\"link[rel~='icon']\").href")
+                assert icon.startswith("data:image/svg+xml"), (spec.key, icon[:80])
         finally:
             browser.close()
     assert foreign == []
