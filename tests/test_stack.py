@@ -23,6 +23,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -643,10 +644,29 @@ def test_pages_through_the_proxy_load_nothing_from_elsewhere_and_pass_the_csp(
                 # The tab icon is the app's own SVG, sent inline.
                 icon = page.evaluate("() => document.querySelector(\"link[rel~='icon']\").href")
                 assert icon.startswith("data:image/svg+xml"), (spec.key, icon[:80])
+            _upload_and_download_through_the_proxy(page, base)
         finally:
             browser.close()
     assert foreign == []
     assert problems == []
+
+
+def _upload_and_download_through_the_proxy(page: Any, base: str) -> None:
+    """The limits and the CSP leave the app's uploads and PNG downloads working."""
+    from browser_helpers import download_bytes, plotly_figure_json, wait_for_app_idle
+
+    page.goto(base + "Diagnostics?diag_tab=Your+data")
+    wait_for_app_idle(page)
+    uploaders = page.locator('[data-testid="stFileUploader"]')
+    for label, name in (("Anchor", "example_anchor.csv"), ("Synthetic", "example_synthetic.csv")):
+        box = uploaders.filter(has_text=f"{label} embeddings").locator('input[type="file"]')
+        box.set_input_files(str(ROOT / "assets" / name))
+        wait_for_app_idle(page, expect_rerun=True)
+    figure = plotly_figure_json(page, 0)
+    assert [t["name"].split(" ")[0] for t in figure["data"]] == ["anchor", "synthetic"]
+    name, data = download_bytes(page, "Download PNG")
+    assert name.endswith(".png") and data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert page.locator('[data-testid="stException"]').count() == 0
 
 
 def _is_own(url: str, base: str) -> bool:
