@@ -66,7 +66,8 @@ class Stack:
                 headers = {k.lower(): v for k, v in response.headers.items()}
                 return response.status, headers, response.read().decode()
         except urllib.error.HTTPError as error:
-            return error.code, {}, ""
+            headers = {k.lower(): v for k, v in error.headers.items()}
+            return error.code, headers, error.read().decode(errors="replace")
 
 
 def _wait_ready(process: subprocess.Popen[str], deadline_s: float = 150) -> None:
@@ -143,13 +144,16 @@ def test_the_proxy_answers_the_health_route(stack: Stack) -> None:
 
 @needs_stack
 def test_sessions_stick_to_the_replica_that_served_them_first(stack: Stack) -> None:
-    served = {stack.get("/")[1]["x-ggmi-replica"] for _ in range(4)}
+    answers = [stack.get("/") for _ in range(4)]
+    assert all(status == 200 for status, _, _ in answers), [a[:2] for a in answers]
+    served = {headers["x-ggmi-replica"] for _, headers, _ in answers}
     assert served == {"r1", "r2"}  # without a cookie, turns
     _, headers, _ = stack.get("/")
     assert "GGMI_REPLICA=" in headers["set-cookie"]
     for replica in ("r1", "r2"):
-        seen = {stack.get("/", f"GGMI_REPLICA={replica}")[1]["x-ggmi-replica"] for _ in range(3)}
-        assert seen == {replica}
+        sticky = [stack.get("/", f"GGMI_REPLICA={replica}") for _ in range(3)]
+        assert all(status == 200 for status, _, _ in sticky), [a[:2] for a in sticky]
+        assert {headers["x-ggmi-replica"] for _, headers, _ in sticky} == {replica}
 
 
 @needs_stack
