@@ -62,3 +62,19 @@ def test_main_compiles_before_warming_and_stops_on_failure(monkeypatch) -> None:
 
 def test_compile_kernels_reports_its_time() -> None:
     assert 0.0 <= serve.compile_kernels() < 600.0
+
+
+def test_the_app_workers_fork_server_preloads_the_compiled_kernels() -> None:
+    from ggmi_app.compute import PRELOAD
+
+    assert PRELOAD[0] == "ggmi_core._jit_loaded"
+    code = (
+        "import ggmi_core._jit_loaded, ggmi_core._jit as j; "
+        "print(min(len(f.signatures) for f in (j.em_fit, j.mixtures_logsumexp, j.lloyd, "
+        "j.kmeans_plusplus, j.grouped_points)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) >= 1  # every kernel compiled or loaded at import
