@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import erf
 
+from ggmi_core import _jit
 from ggmi_core._kernels import (
     cholesky_factors,
     mixture_logpdf,
@@ -241,16 +242,15 @@ def histogram_kl_from_samples(Xp: Array, Xq: Array, bins: int = 50) -> Array:
     P = c_p / sum(c_p), Q = c_q / sum(c_q), KL = sum P log(P / Q) over the cell indices
     (as ``scipy.stats.entropy`` of the two clipped ``histogramdd(density=True)`` arrays).
     """
-    n = Xp.shape[1]
     # log(count) by table look-up: far cheaper than a log over every (mostly empty) cell.
-    log_count = _log_count_table(max(n, Xq.shape[1]))
-    c_p, log_c_p = _clipped_densities(Xp, bins, log_count)
-    c_q, log_c_q = _clipped_densities(Xq, bins, log_count)
-    z_p = c_p.sum(axis=1)
-    z_q = c_q.sum(axis=1)
-    log_c_p -= log_c_q
-    cross = np.einsum("bi,bi->b", c_p, log_c_p)
-    return cross / z_p - np.log(z_p) + np.log(z_q)
+    log_count = _log_count_table(max(Xp.shape[1], Xq.shape[1]))
+    return _jit.histogram_kl_pairs(
+        np.ascontiguousarray(Xp, dtype=float),
+        np.ascontiguousarray(Xq, dtype=float),
+        int(bins),
+        log_count,
+        math.log(HIST_CLIP),
+    )
 
 
 def _log_count_table(n: int) -> Array:
@@ -258,47 +258,6 @@ def _log_count_table(n: int) -> Array:
     table[0] = -np.inf
     table[1:] = np.log(np.arange(1, n + 1, dtype=float))
     return table
-
-
-def _clipped_densities(X: Array, bins: int, log_count: Array) -> tuple[Array, Array]:
-    """Clipped histogram densities and their logs, each (B, bins^d), for X (B, n, d)."""
-    counts, volume = _histogram_counts(X, bins)
-    scale = 1.0 / (X.shape[1] * volume)  # (B,)
-    dens = counts * scale[:, None]
-    np.maximum(dens, HIST_CLIP, out=dens)
-    log_dens = log_count[counts]
-    log_dens += np.log(scale)[:, None]
-    np.maximum(log_dens, np.log(HIST_CLIP), out=log_dens)
-    return dens, log_dens
-
-
-def _histogram_counts(X: Array, bins: int) -> tuple[NDArray[np.int64], Array]:
-    """Cell counts (B, bins^d) and cell volumes (B,) of B sample sets X (B, n, d).
-
-    Matches ``numpy.histogramdd(x, bins)``: each set on its own per-axis range
-    [min, max] (widened by 0.5 each side when degenerate), last bin closed on the right.
-    """
-    b, _, d = X.shape
-    Xt = np.ascontiguousarray(X.transpose(0, 2, 1))  # (B, d, n): fast per-axis reductions
-    lo = Xt.min(axis=2)
-    hi = Xt.max(axis=2)
-    flat = lo == hi
-    lo = np.where(flat, lo - 0.5, lo)
-    hi = np.where(flat, hi + 0.5, hi)
-    width = (hi - lo) / bins  # (B, d)
-    # Bin coordinates stay in floating point until one final cast (fewer passes).
-    Xt -= lo[:, :, None]
-    Xt /= width[:, :, None]
-    np.floor(Xt, out=Xt)
-    np.clip(Xt, 0, bins - 1, out=Xt)
-    cell = Xt[:, 0].copy()
-    for axis in range(1, d):
-        cell *= bins
-        cell += Xt[:, axis]
-    n_bins = bins**d
-    cell += (np.arange(b) * float(n_bins))[:, None]
-    counts = np.bincount(cell.astype(np.int64).ravel(), minlength=b * n_bins)
-    return counts.reshape(b, n_bins), np.prod(width, axis=1)
 
 
 def _check_histogram_args(d: int, n_samples: int, bins: int, n_resamples: int) -> None:
