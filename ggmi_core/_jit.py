@@ -622,15 +622,17 @@ def em_fit(
 # ---------------------------------------------------------------- k-means
 
 
-@_inline
+@_jit_fma
 def _sq_distances(
-    point: np.ndarray, Z: np.ndarray, sq_norms: np.ndarray, out: np.ndarray
+    point: np.ndarray, p2: float, Z: np.ndarray, sq_norms: np.ndarray, out: np.ndarray
 ) -> None:
-    """max(|z_i|^2 - 2 point . z_i + |point|^2, 0) for every row z_i of Z (n, d), into out."""
+    """max(|z_i|^2 - 2 point . z_i + |point|^2, 0) for every row z_i of Z (n, d), into out.
+
+    The products point . z_i accumulate with fused multiply-adds, as the BLAS kernel of
+    the numpy code does; the squared norms p2 = |point|^2 and sq_norms come from numpy
+    (plain products), so near-ties between candidate centres resolve as there.
+    """
     n, d = Z.shape
-    p2 = 0.0
-    for a in range(d):
-        p2 += point[a] * point[a]
     for i in range(n):
         dot = 0.0
         for a in range(d):
@@ -662,7 +664,7 @@ def kmeans_plusplus(
     for r in range(r_count):
         Zr = Z[r]
         centers[r, 0] = Zr[first[r]]
-        _sq_distances(centers[r, 0], Zr, sq_norms[r], closest)
+        _sq_distances(centers[r, 0], sq_norms[r, first[r]], Zr, sq_norms[r], closest)
         for c in range(1, k):
             acc = 0.0
             for i in range(n):
@@ -683,7 +685,7 @@ def kmeans_plusplus(
             best = 0
             for t in range(n_trials):
                 row = dist[t]
-                _sq_distances(Zr[candidates[t]], Zr, sq_norms[r], row)
+                _sq_distances(Zr[candidates[t]], sq_norms[r, candidates[t]], Zr, sq_norms[r], row)
                 for i in range(n):
                     if closest[i] < row[i]:
                         row[i] = closest[i]
@@ -695,17 +697,26 @@ def kmeans_plusplus(
     return centers
 
 
-@_inline
-def _nearest(C: np.ndarray, Z: np.ndarray, labels: np.ndarray) -> None:
-    """Index of the nearest centre for each point: argmin_j |c_j|^2 - 2 c_j . x."""
+@_jit
+def _row_sq_norms(C: np.ndarray) -> np.ndarray:
+    """Squared norms of the rows of C (k, d), plain products as numpy's (C**2).sum(1)."""
     k, d = C.shape
-    n = Z.shape[0]
-    c2 = np.empty(k)
+    out = np.empty(k)
     for j in range(k):
         acc = 0.0
         for a in range(d):
             acc += C[j, a] * C[j, a]
-        c2[j] = acc
+        out[j] = acc
+    return out
+
+
+@_jit_fma
+def _nearest(C: np.ndarray, Z: np.ndarray, labels: np.ndarray) -> None:
+    """Index of the nearest centre for each point: argmin_j |c_j|^2 - 2 c_j . x, the
+    products accumulated with fused multiply-adds as numpy's BLAS product does."""
+    k, d = C.shape
+    n = Z.shape[0]
+    c2 = _row_sq_norms(C)
     for i in range(n):
         best = 0
         best_v = np.inf
