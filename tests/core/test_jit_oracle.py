@@ -11,6 +11,9 @@ letter and all five metrics.
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import numpy as np
 import pytest
 
@@ -217,3 +220,27 @@ def test_histogram_kl_matches_the_numpy_histograms(d, bins):
     new = histogram_kl_from_samples(Xp, Xq, bins)
     old = ref.histogram_kl_from_samples_numpy(Xp, Xq, bins)
     np.testing.assert_allclose(new, old, rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------------ the disk cache
+
+
+def test_a_read_only_cache_directory_is_used_through_a_writable_copy(tmp_path, monkeypatch):
+    """A cache built into a read-only image is copied to a temporary directory (numba
+    ignores cache directories it cannot write to); a writable one is used as it is."""
+    built = tmp_path / "image-cache"
+    (built / "ggmi_core_abc").mkdir(parents=True)
+    (built / "ggmi_core_abc" / "kernel.nbi").write_text("index")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(built))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    assert _jit.configure_cache_dir() == built  # writable: used in place
+
+    real = _jit._writable
+    monkeypatch.setattr(_jit, "_writable", lambda path: path != built and real(path))
+    chosen = _jit.configure_cache_dir()
+    assert chosen is not None and chosen.parent == tmp_path / "tmp"
+    assert (chosen / "ggmi_core_abc" / "kernel.nbi").read_text() == "index"
+    assert os.environ["NUMBA_CACHE_DIR"] == str(chosen)
+    monkeypatch.setattr(_jit, "_writable", lambda path: False)
+    assert _jit.configure_cache_dir() is None  # nothing writable: compile in memory
