@@ -8,7 +8,9 @@ arithmetic per scenario and per block of points while the block is in cache:
 * ``mixtures_logsumexp``: log-densities of several mixtures at shared points;
 * ``em_fit``: the whole EM loop of one data set (E-step, M-step, convergence test) for
   each of R data sets, from given initial labels;
-* ``kmeans_plusplus`` and ``lloyd``: the k-means initialisation of EM.
+* ``kmeans_plusplus`` and ``lloyd``: the k-means initialisation of EM;
+* ``grouped_points``: Monte Carlo points mean + L z, grouped by component;
+* ``histogram_kl_pairs``: the published histogram KL of many pairs of sample sets.
 
 The formulas are those of the numpy code, term by term (the same quadratic-feature form,
 the same floors and fall-backs, numpy's pairwise summation where numpy sums a
