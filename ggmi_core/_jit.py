@@ -931,7 +931,7 @@ def compile_all() -> float:
         sq = (X**2).sum(axis=2)
         centers = kmeans_plusplus(X, sq, 2, np.zeros(2, dtype=np.int64), rng.random((1, 2, 2)))
         lloyd(X, centers, np.full(2, 1e-4), 5)
-        table = np.log(np.arange(13.0))
+        table = np.concatenate([[-np.inf], np.log(np.arange(1.0, 13.0))])
         histogram_kl_pairs(X, X, 3, table, math.log(1e-10))
         grouped_points(X[0], np.broadcast_to(np.eye(d), (6, d, d)).copy(),
                        np.full(6, 2, dtype=np.int64), rng.standard_normal((12, d)))
