@@ -32,6 +32,11 @@ RUN pip install --no-cache-dir -r requirements.txt
 # Code stays owned by root: the app only reads it.
 COPY . .
 
+# The simulation's numba kernels, compiled into the image (no server or worker compiles).
+ENV NUMBA_CACHE_DIR=/app/.numba-cache
+RUN python -c "from ggmi_core._jit import compile_all; compile_all()" \
+    && chown -R 10001:10001 /app/.numba-cache
+
 # Numeric so orchestrators can verify the user is not root without /etc/passwd.
 USER 10001:10001
 EXPOSE 8501

@@ -185,14 +185,16 @@ def traced_peak_mb() -> float:
     return peak / 2**20
 
 
-def bench_slider(repeats: int) -> list[float]:
+def bench_slider(repeats: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of one slider setting, ``repeats`` times (after a warm-up)."""
     simulate(ScenarioConfig(), rounds=ROUNDS, metric="js")  # warm-up (imports, caches)
-    times = []
+    times, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), time.process_time()
         simulate(ScenarioConfig(), rounds=ROUNDS, metric="js")
         times.append(time.perf_counter() - start)
-    return times
+        cpus.append(time.process_time() - cpu0)
+    return times, cpus
 
 
 def project_published_table(rounds_sampled: int = 40, workers: int = 2) -> dict[str, float]:
@@ -236,7 +238,7 @@ def main() -> None:
     load_start = os.getloadavg()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"load average {load_start[0]:.2f}", file=sys.stderr)  # fmt: skip
-    slider = bench_slider(max(5, args.repeats))
+    slider, slider_cpu = bench_slider(max(5, args.repeats))
     sweep_1, cpu_1, _ = bench_full_sweep(1, 1)
     sweep_w, cpu_w, table = bench_full_sweep(args.repeats, args.workers)
     rss_parent = _maxrss_mb(resource.RUSAGE_SELF)
@@ -254,6 +256,8 @@ def main() -> None:
           f"{' / '.join(f'{x:.1f}' for x in load_end)} ({os.cpu_count()} cores) |")  # fmt: skip
     print(f"| one slider setting (100 scenarios, defaults, js), median of {len(slider)} | "
           f"{statistics.median(slider):.3f} s (best {min(slider):.3f} s) |")  # fmt: skip
+    print(f"| the same, CPU seconds (this process), median | "
+          f"{statistics.median(slider_cpu):.3f} s (best {min(slider_cpu):.3f} s) |")  # fmt: skip
     runs = ", ".join(f"{t:.2f}" for t in sweep_w)
     print(
         f"| full Figure-4 sweep, js, 4,200 scenarios, {args.workers} workers, median of "

@@ -65,6 +65,7 @@ MAX_DEFAULT_WORKERS: Final[int] = 2
 MAX_WORKERS: Final[int] = 16
 #: Modules every worker imports once, in the fork server, before it is forked.
 PRELOAD: Final[tuple[str, ...]] = (
+    "ggmi_core._jit_loaded",  # the compiled kernels, loaded once for every worker
     "ggmi_core.simulation",
     "ggmi_core.bounds",
     "ggmi_core.diagnostics",

@@ -188,6 +188,35 @@ def _exporter_started() -> bool:
     return export.exporter_is_warm()
 
 
+class KernelCompileError(SystemExit):
+    """The simulation's compiled kernels could not be built or loaded: the server stops."""
+
+
+def compile_kernels() -> float:
+    """Compile the simulation's numba kernels (or load them from the disk cache) now.
+
+    Done before anything is served, so no visitor's first slider move and no worker
+    process pays a compile, and a broken toolchain stops the server at start (its
+    health route never answers) instead of failing in the middle of a lecture.
+
+    Returns:
+        Seconds spent (about 0.1-1 s from the cache, 10-60 s for a first compile).
+
+    Raises:
+        KernelCompileError: with a message saying what failed and what to check.
+    """
+    try:
+        from ggmi_core import _jit
+
+        return _jit.compile_all()
+    except Exception as exc:  # any failure here must stop the launcher, with its reason
+        raise KernelCompileError(
+            "GGMI Explorer cannot start: compiling the simulation kernels failed "
+            f"({type(exc).__name__}: {exc}). Check that numba and llvmlite are installed "
+            "(bash scripts/setup_env.sh) and that NUMBA_CACHE_DIR, if set, is a directory."
+        ) from exc
+
+
 def streamlit_args(argv: Sequence[str]) -> list[str]:
     """The ``streamlit`` command line for ``argv``: ``run``, the script, then ``argv``.
 
@@ -214,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     keep_address_lookups_local()
     if not _wants_help(args):
+        seconds = compile_kernels()
+        print(f"GGMI Explorer: simulation kernels ready in {seconds:.1f} s", file=sys.stderr)
         report = warm_up()
         print(report.summary(), file=sys.stderr, flush=True)
     cli.main(args=streamlit_args(args), prog_name="streamlit")

@@ -12,6 +12,10 @@ for a per-component "natural parameter" vector theta_j. Hence
 * M-step sufficient statistics: ``resp (R, k, n) @ f(X) (R, n, p) -> (R, k, p)`` gives
   every per-component sum (second moments, first moments, counts) in one product.
 
+The products and the log-sum-exp over components run compiled, per scenario and per
+block of points (``ggmi_core._jit``); the parameter algebra (precisions, natural
+parameters, Cholesky factors) and the sampling stay in numpy.
+
 Shapes follow the package convention: scenario axis first, components before points.
 Log-densities are natural logs (nats).
 """
@@ -21,34 +25,21 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from ggmi_core import _jit
+
 Array = NDArray[np.float64]
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
-# Largest (R, k, n) block evaluated at once by chunked log-density evaluation (doubles).
+# Largest (k, points) block of component log-densities held at once (doubles), and the
+# most points per block: a block of k x POINT_BLOCK doubles stays in the core's cache.
 MAX_BLOCK_ELEMENTS = 4_000_000
+POINT_BLOCK = 512
 
 
 def n_features(d: int) -> int:
     """Length p of the quadratic feature vector in dimension d."""
     return d * (d + 1) // 2 + d + 1
-
-
-def quadratic_features(X: Array) -> Array:
-    """Quadratic features of points, (R, n, p) for X of shape (R, n, d).
-
-    Order: upper-triangle products x_i x_j (i <= j, row-major), then x_i, then 1.
-    """
-    r, n, d = X.shape
-    F = np.empty((r, n, n_features(d)))
-    col = 0
-    for i in range(d):
-        for j in range(i, d):
-            np.multiply(X[:, :, i], X[:, :, j], out=F[:, :, col])
-            col += 1
-    F[:, :, col : col + d] = X
-    F[:, :, -1] = 1.0
-    return F
 
 
 def precision_and_logdet(covariances: Array, floor: Array | float) -> tuple[Array, Array]:
@@ -128,68 +119,6 @@ def natural_parameters(
     return theta
 
 
-def logsumexp_components(log_comp: Array) -> Array:
-    """log sum_j exp(log_comp[:, j, :]) over the component axis, (R, n) from (R, k, n)."""
-    return _exp_and_total(log_comp)[1]
-
-
-def responsibilities_and_logsumexp(log_comp: Array) -> tuple[Array, Array]:
-    """Posterior component probabilities (R, k, n) and the log-normaliser (R, n)."""
-    e, log_total, total = _exp_and_total(log_comp)
-    e *= (1.0 / total)[:, None, :]
-    return e, log_total
-
-
-def unnormalised_responsibilities(log_comp: Array) -> tuple[Array, Array, Array]:
-    """exp(log_comp) (R, k, n), the per-point normaliser (R, n) and its log (R, n).
-
-    Responsibilities are the first divided by the second; callers that only need
-    ``resp @ M`` can divide M's rows instead, which is cheaper when k is large.
-    """
-    e, log_total, total = _exp_and_total(log_comp)
-    return e, total, log_total
-
-
-# Component log-densities here are far below exp's overflow point (their covariances are
-# floored), so exp is taken directly; only points where every component underflows (far
-# outliers) need the max-shifted form, which is computed for those columns alone.
-_SAFE_TOTAL = (1e-250, 1e250)
-
-
-# exp of an argument below about -708 yields a subnormal number or 0, and takes a slow
-# path in the math library (40x slower for subnormal results, 7x for 0); a fifth of the
-# component log-densities of a typical batch lie there. Arguments are raised to this
-# floor first: exp(-700) ~ 1e-304 is a normal number, and k of them cannot change a sum
-# above _SAFE_TOTAL's lower bound (they are far below half its last bit), so every
-# total, log-total and visible responsibility is unchanged. Columns whose sum falls below
-# that bound are recomputed from the unclamped values below.
-_EXP_FLOOR = -700.0
-
-
-def _exp_and_total(log_comp: Array) -> tuple[Array, Array, Array]:
-    """exp(log_comp) (R, k, n), log of its component sums (R, n), and the sums (R, n)."""
-    with np.errstate(under="ignore", over="ignore", invalid="ignore"):
-        e = np.maximum(log_comp, _EXP_FLOOR)
-        np.exp(e, out=e)
-    total = e.sum(axis=1)
-    low, high = _SAFE_TOTAL
-    if total.min(initial=np.inf) > low and total.max(initial=0.0) < high:
-        return e, np.log(total), total
-    bad_r, bad_n = np.nonzero(~((total > low) & (total < high)))
-    cols = log_comp[bad_r, :, bad_n]  # (m, k)
-    top = cols.max(axis=1, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    shifted = np.exp(cols - top)
-    sub_total = shifted.sum(axis=1)
-    log_total = np.log(total, where=total > 0, out=np.full(total.shape, -np.inf))
-    with np.errstate(divide="ignore"):
-        log_total[bad_r, bad_n] = np.log(sub_total) + top[:, 0]
-    # Rescaled so that e / total gives the right responsibilities in these columns.
-    e[bad_r, :, bad_n] = shifted
-    total[bad_r, bad_n] = sub_total
-    return e, log_total, total
-
-
 def mixture_logpdf(
     weights: Array,
     means: Array,
@@ -222,8 +151,8 @@ def mixtures_logpdf(
         X: (R, n, d) points.
         floor: eigenvalue floor for degenerate covariances.
     """
-    r, n, _ = X.shape
-    shift = mixtures[0][1].mean(axis=1)
+    X = np.ascontiguousarray(X, dtype=float)
+    shift = np.ascontiguousarray(mixtures[0][1].mean(axis=1))
     thetas, bounds = [], [0]
     for weights, means, covariances in mixtures:
         precisions, logdets = precision_and_logdet(covariances, floor)
@@ -232,19 +161,12 @@ def mixtures_logpdf(
         thetas.append(natural_parameters(log_w, means - shift[:, None, :], precisions, logdets))
         bounds.append(bounds[-1] + weights.shape[1])
     theta = thetas[0] if len(thetas) == 1 else np.concatenate(thetas, axis=1)
-    k = bounds[-1]
-    outs = [np.empty((r, n)) for _ in mixtures]
-    rows = max(1, MAX_BLOCK_ELEMENTS // max(1, k * n))
-    cols = n if rows > 1 else max(1, MAX_BLOCK_ELEMENTS // max(1, k))
-    for start in range(0, r, rows):
-        sl = slice(start, min(r, start + rows))
-        for first in range(0, n, cols):
-            pts = slice(first, min(n, first + cols))
-            F = quadratic_features(X[sl, pts] - shift[sl, None, :])
-            log_comp = theta[sl] @ F.transpose(0, 2, 1)
-            for out, a, b in zip(outs, bounds[:-1], bounds[1:], strict=True):
-                out[sl, pts] = logsumexp_components(log_comp[:, a:b])
-    return outs
+    k, n = bounds[-1], X.shape[1]
+    block = max(1, min(n, POINT_BLOCK, MAX_BLOCK_ELEMENTS // max(1, k)))
+    out = _jit.mixtures_logsumexp(
+        np.ascontiguousarray(theta), X, shift, np.asarray(bounds, dtype=np.int64), block
+    )
+    return list(out)
 
 
 def cholesky_factors(covariances: Array) -> Array:
@@ -295,19 +217,36 @@ def sample_mixture(
 
     Points come grouped by component within each scenario (component counts are
     multinomial): the draws are i.i.d. as a set, which is all that Monte Carlo means and
-    histograms need, and grouping replaces slow per-point gathers with ``np.repeat``.
+    histograms need, and grouping lets one compiled pass build every point.
 
     Args:
         weights: (R, k); means: (R, k, d); factors: (R, k, d, d) lower Cholesky factors.
     """
+    points, counts = _grouped_draw(weights, means, factors, n, rng)
+    r, k = weights.shape
+    labels = np.repeat(np.tile(np.arange(k), r), counts).reshape(r, n)
+    return points, labels
+
+
+def sample_points(
+    weights: Array, means: Array, factors: Array, n: int, rng: np.random.Generator
+) -> Array:
+    """The points of ``sample_mixture`` (same draws, same values) without the labels."""
+    return _grouped_draw(weights, means, factors, n, rng)[0]
+
+
+def _grouped_draw(
+    weights: Array, means: Array, factors: Array, n: int, rng: np.random.Generator
+) -> tuple[Array, NDArray[np.int64]]:
+    """Points (R, n, d) grouped by component, and the component counts (R * k,)."""
     r, k, d = means.shape
     probs = weights / weights.sum(axis=1, keepdims=True)
-    counts = rng.multinomial(n, probs).ravel()  # (R * k,)
-    labels = np.repeat(np.tile(np.arange(k), r), counts).reshape(r, n)
+    counts = rng.multinomial(n, probs).ravel().astype(np.int64)  # (R * k,)
     z = rng.standard_normal((r * n, d))
-    points = np.repeat(means.reshape(r * k, d), counts, axis=0)
-    flat_factors = factors.reshape(r * k, d, d)
-    for i in range(d):
-        for j in range(i + 1):
-            points[:, i] += np.repeat(flat_factors[:, i, j], counts) * z[:, j]
-    return points.reshape(r, n, d), labels
+    points = _jit.grouped_points(
+        np.ascontiguousarray(means.reshape(r * k, d), dtype=float),
+        np.ascontiguousarray(factors.reshape(r * k, d, d), dtype=float),
+        counts,
+        z,
+    )
+    return points.reshape(r, n, d), counts

@@ -28,11 +28,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import erf
 
+from ggmi_core import _jit
 from ggmi_core._kernels import (
     cholesky_factors,
     mixture_logpdf,
     mixtures_logpdf,
-    sample_mixture,
+    sample_points,
 )
 from ggmi_core.estimate import Estimate, mean_and_stderr
 from ggmi_core.gmm import GMM, GMMBatch
@@ -82,7 +83,7 @@ def draw(mixture: GMMBatch, n: int, rng: np.random.Generator) -> Array:
     ``GMMBatch.sample`` when the order matters (e.g. splitting one draw into sub-samples).
     """
     factors = cholesky_factors(mixture.covariances)
-    return sample_mixture(mixture.weights, mixture.means, factors, n, rng)[0]
+    return sample_points(mixture.weights, mixture.means, factors, n, rng)
 
 
 def _to_batch(m: Mixture) -> GMMBatch:
@@ -171,10 +172,29 @@ def js_divergence(p: Mixture, q: Mixture, n_samples: int, rng: np.random.Generat
 
 def js_terms(lp_x: Array, lq_x: Array, lp_y: Array, lq_y: Array) -> Estimate:
     """JS from log-densities at draws X of P and Y of Q, each (R, n_x) or (R, n_y)."""
-    # log(2p / (p + q)) = log 2 - log(1 + q/p), computed without overflow.
-    f_x = LOG2 - np.logaddexp(0.0, lq_x - lp_x)
-    f_y = LOG2 - np.logaddexp(0.0, lp_y - lq_y)
-    return js_terms_from_summands(f_x, f_y)
+    return js_terms_from_summands(js_summands(lp_x, lq_x), js_summands(lq_y, lp_y))
+
+
+def log1p_exp(x: Array) -> Array:
+    """log(1 + exp(x)) elementwise, as max(x, 0) + log1p(exp(-|x|)) (no overflow).
+
+    numpy's ``logaddexp(0, x)`` evaluates the same formula one element at a time; these
+    whole-array passes use numpy's vectorised exp and log1p (about 5x faster here) and
+    give the same values (within 3e-16; tested).
+    """
+    out = np.abs(x)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    out += np.maximum(x, 0.0)
+    return out
+
+
+def js_summands(log_own: Array, log_other: Array) -> Array:
+    """log(2p / (p + q)) = log 2 - log(1 + q/p) at draws of P, from log p and log q."""
+    out = log1p_exp(log_other - log_own)
+    np.subtract(LOG2, out, out=out)
+    return out
 
 
 def js_terms_from_summands(f_x: Array, f_y: Array) -> Estimate:
@@ -222,16 +242,15 @@ def histogram_kl_from_samples(Xp: Array, Xq: Array, bins: int = 50) -> Array:
     P = c_p / sum(c_p), Q = c_q / sum(c_q), KL = sum P log(P / Q) over the cell indices
     (as ``scipy.stats.entropy`` of the two clipped ``histogramdd(density=True)`` arrays).
     """
-    n = Xp.shape[1]
     # log(count) by table look-up: far cheaper than a log over every (mostly empty) cell.
-    log_count = _log_count_table(max(n, Xq.shape[1]))
-    c_p, log_c_p = _clipped_densities(Xp, bins, log_count)
-    c_q, log_c_q = _clipped_densities(Xq, bins, log_count)
-    z_p = c_p.sum(axis=1)
-    z_q = c_q.sum(axis=1)
-    log_c_p -= log_c_q
-    cross = np.einsum("bi,bi->b", c_p, log_c_p)
-    return cross / z_p - np.log(z_p) + np.log(z_q)
+    log_count = _log_count_table(max(Xp.shape[1], Xq.shape[1]))
+    return _jit.histogram_kl_pairs(
+        np.ascontiguousarray(Xp, dtype=float),
+        np.ascontiguousarray(Xq, dtype=float),
+        int(bins),
+        log_count,
+        math.log(HIST_CLIP),
+    )
 
 
 def _log_count_table(n: int) -> Array:
@@ -239,47 +258,6 @@ def _log_count_table(n: int) -> Array:
     table[0] = -np.inf
     table[1:] = np.log(np.arange(1, n + 1, dtype=float))
     return table
-
-
-def _clipped_densities(X: Array, bins: int, log_count: Array) -> tuple[Array, Array]:
-    """Clipped histogram densities and their logs, each (B, bins^d), for X (B, n, d)."""
-    counts, volume = _histogram_counts(X, bins)
-    scale = 1.0 / (X.shape[1] * volume)  # (B,)
-    dens = counts * scale[:, None]
-    np.maximum(dens, HIST_CLIP, out=dens)
-    log_dens = log_count[counts]
-    log_dens += np.log(scale)[:, None]
-    np.maximum(log_dens, np.log(HIST_CLIP), out=log_dens)
-    return dens, log_dens
-
-
-def _histogram_counts(X: Array, bins: int) -> tuple[NDArray[np.int64], Array]:
-    """Cell counts (B, bins^d) and cell volumes (B,) of B sample sets X (B, n, d).
-
-    Matches ``numpy.histogramdd(x, bins)``: each set on its own per-axis range
-    [min, max] (widened by 0.5 each side when degenerate), last bin closed on the right.
-    """
-    b, _, d = X.shape
-    Xt = np.ascontiguousarray(X.transpose(0, 2, 1))  # (B, d, n): fast per-axis reductions
-    lo = Xt.min(axis=2)
-    hi = Xt.max(axis=2)
-    flat = lo == hi
-    lo = np.where(flat, lo - 0.5, lo)
-    hi = np.where(flat, hi + 0.5, hi)
-    width = (hi - lo) / bins  # (B, d)
-    # Bin coordinates stay in floating point until one final cast (fewer passes).
-    Xt -= lo[:, :, None]
-    Xt /= width[:, :, None]
-    np.floor(Xt, out=Xt)
-    np.clip(Xt, 0, bins - 1, out=Xt)
-    cell = Xt[:, 0].copy()
-    for axis in range(1, d):
-        cell *= bins
-        cell += Xt[:, axis]
-    n_bins = bins**d
-    cell += (np.arange(b) * float(n_bins))[:, None]
-    counts = np.bincount(cell.astype(np.int64).ravel(), minlength=b * n_bins)
-    return counts.reshape(b, n_bins), np.prod(width, axis=1)
 
 
 def _check_histogram_args(d: int, n_samples: int, bins: int, n_resamples: int) -> None:

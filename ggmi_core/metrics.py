@@ -127,8 +127,8 @@ def _gap_js(fa: GMMBatch, fs: GMMBatch, G: GMMBatch, n: int, rng) -> Triple:
     for fit, log_fit_y in ((fa, log_a_y), (fs, log_s_y)):
         X = dv.draw(fit, n_fit, rng)
         log_fit_x, log_g_x = dv.log_densities([fit, G], X)
-        f_x = dv.LOG2 - np.logaddexp(0.0, log_g_x - log_fit_x)
-        f_y = dv.LOG2 - np.logaddexp(0.0, log_fit_y - log_g_y)
+        f_x = dv.js_summands(log_fit_x, log_g_x)
+        f_y = dv.js_summands(log_g_y, log_fit_y)
         parts.append((f_x, f_y))
     ests = [dv.js_terms_from_summands(f_x, f_y) for f_x, f_y in parts]
     (fx_a, fy_a), (fx_s, fy_s) = parts

@@ -248,19 +248,61 @@ def sweep_params(
         checked = _checked_run(configs[0], rounds, metric, n_mc)
         jobs.extend((c, param, *checked) for c in configs)
     workers = _checked_workers(workers)
+    distinct, first_of = _distinct_configs(jobs)
+    if progress is not None and len(distinct) < len(jobs):
+        progress = _scaled_progress(progress, len(jobs))
     if scheduler or client is not None:
         from ggmi_core.distributed import run_on_dask  # imports Dask: only when asked
 
-        rows = run_on_dask(summary_row, jobs, progress, scheduler=scheduler, client=client)
-    elif workers == 1 or len(jobs) == 1:
+        rows = run_on_dask(summary_row, distinct, progress, scheduler=scheduler, client=client)
+    elif workers == 1 or len(distinct) == 1:
         rows = []
-        for index, job in enumerate(jobs):
+        for index, job in enumerate(distinct):
             rows.append(summary_row(*job))
             if progress is not None:
-                progress(index + 1, len(jobs))
+                progress(index + 1, len(distinct))
     else:
-        rows = _run_in_pool(jobs, workers, progress)
-    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+        rows = _run_in_pool(distinct, workers, progress)
+    table = [
+        _as_param_row(rows[first_of[i]], config, param)
+        for i, (config, param, *_) in enumerate(jobs)
+    ]
+    return pd.DataFrame(table, columns=list(SUMMARY_COLUMNS))
+
+
+def _distinct_configs(jobs: list[tuple]) -> tuple[list[tuple], list[int]]:
+    """Jobs with the same configuration (and run options) once each, and for every job
+    the index of its distinct job.
+
+    Figure 4's grid holds K=J=L=2 three times (once per letter); its scenarios, fits and
+    gaps are the same numbers each time, so they are computed once.
+    """
+    distinct: list[tuple] = []
+    index_of: dict[tuple, int] = {}
+    first_of = []
+    for config, param, *options in jobs:
+        key = (config, *options)
+        if key not in index_of:
+            index_of[key] = len(distinct)
+            distinct.append((config, param, *options))
+        first_of.append(index_of[key])
+    return distinct, first_of
+
+
+def _as_param_row(row: dict[str, Any], config: ScenarioConfig, param: str) -> dict[str, Any]:
+    """A summary row relabelled as a row of ``param``'s sweep (same numbers)."""
+    if row["param"] == param:
+        return row
+    return row | {"param": param, "value": getattr(config, param)}
+
+
+def _scaled_progress(progress: Progress, total: int) -> Progress:
+    """``progress`` counted in values of the whole grid while distinct jobs finish."""
+
+    def report(done: int, distinct_total: int) -> Any:
+        return progress(done * total // distinct_total, total)
+
+    return report
 
 
 SUMMARY_COLUMNS: tuple[str, ...] = (

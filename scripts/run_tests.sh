@@ -25,6 +25,9 @@ run_step() {
 }
 
 run_step "ruff" "$PY" -m ruff check .
+# Compile the numba kernels once (or load them from the disk cache) before the test
+# processes start, so the pytest workers load them instead of each compiling them.
+run_step "compile kernels" "$PY" -c "from ggmi_core._jit import compile_all; compile_all()"
 run_step "unit and AppTest" "$PY" -m pytest -n 2 -m "not browser" "$@"
 # Browser tests share one live server and one Chromium; run them in one process.
 run_step "browser" "$PY" -m pytest -p no:xdist -m browser "$@"

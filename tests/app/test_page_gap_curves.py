@@ -200,19 +200,26 @@ def test_a_setting_off_the_stored_ones_is_computed_live() -> None:
 
 def test_stored_points_equal_a_live_sweep() -> None:
     """Stored points are served only for their exact setting, and equal what the live
-    sweep computes there (cheap rows: js and tv, L over 2..3)."""
+    sweep computes there (cheap rows: every metric, L over 2..3).
+
+    Equal to round-off: the stored numbers were computed by the numpy kernels, the live
+    ones by the compiled kernels (``ggmi_core._jit``), which round differently; gaps
+    agree to about 1e-12 nats, far below a gap's Monte Carlo standard error (~0.01).
+    """
     from ggmi_app.cached import run_sweep, stored_sweep
     from ggmi_core.config import ScenarioConfig
 
     settings = ScenarioConfig().to_dict()
     held = ScenarioConfig().replace(J=7).to_dict()  # a held letter off 2: a stored plane
-    for metric, base in (("js", settings), ("tv", settings), ("js", held)):
+    cases = [(m, settings) for m in ("js", "tv", "kl", "kl_reverse", "kl_published")]
+    for metric, base in [*cases, ("js", held)]:
         args = (base, "L", [2.0, 3.0], ROUNDS_DEFAULT, metric, 2000)
         stored_summary, stored_gaps = stored_sweep(*args)
         live_summary, live_gaps = run_sweep(*args)
-        np.testing.assert_allclose(stored_gaps["gap"], live_gaps["gap"], rtol=1e-12)
+        close = {"rtol": 1e-9, "atol": 1e-9}
+        np.testing.assert_allclose(stored_gaps["gap"], live_gaps["gap"], **close)
         for column in ("value", "gap_mean", "gap_std", "gap_q10", "div_anchor_mean"):
-            np.testing.assert_allclose(stored_summary[column], live_summary[column], rtol=1e-12)
+            np.testing.assert_allclose(stored_summary[column], live_summary[column], **close)
         assert (stored_summary["param"] == "L").all()
     assert stored_sweep(settings, "L", [2.0, 3.0], ROUNDS_DEFAULT + 10, "js", 2000) is None
     assert stored_sweep(settings, "L", [2.0, 3.0], ROUNDS_DEFAULT, "js", 1500) is None

@@ -224,3 +224,26 @@ def test_log_density_chunks_over_points(monkeypatch):
     whole = log_density(res.fit_synthetic, X)
     monkeypatch.setattr(kernels, "MAX_BLOCK_ELEMENTS", 6 * 70)
     np.testing.assert_allclose(log_density(res.fit_synthetic, X), whole, rtol=1e-12)
+
+
+def test_a_configuration_repeated_in_the_grid_is_computed_once(monkeypatch):
+    """Figure 4's grid holds K=J=L=2 once per letter: one computation, three equal rows
+    (each labelled with its own letter), progress counted over the whole grid."""
+    computed = []
+    real = sim_module.summary_row
+
+    def counting(config, *rest):
+        computed.append(config)
+        return real(config, *rest)
+
+    monkeypatch.setattr(sim_module, "summary_row", counting)
+    seen = []
+    grid = {"K": [2, 3], "J": [2], "L": [2, 3]}
+    table = sweep_params(BASE, grid, rounds=2, metric="tv", n_mc=50,
+                         progress=lambda d, t: seen.append((d, t)))  # fmt: skip
+    assert len(computed) == len(set(computed)) == 3  # K=J=L=2, K=3, L=3
+    assert table["param"].tolist() == ["K", "K", "J", "L", "L"]
+    assert table["value"].tolist() == [2, 3, 2, 2, 3]
+    same = table[table["value"] == 2].drop(columns="param")
+    assert (same.nunique() == 1).all()
+    assert seen[-1] == (5, 5)

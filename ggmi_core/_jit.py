@@ -1,0 +1,938 @@
+"""Compiled (numba) kernels of the simulation core, and where their compiled code is kept.
+
+The numpy formulation (``tests/core/numpy_reference.py``, kept as the test oracle) makes
+one pass over memory per operation: build the quadratic point features, one matrix
+product, clamp, exp, sum, log, and again for the M-step. These kernels do the same
+arithmetic per scenario and per block of points while the block is in cache:
+
+* ``mixtures_logsumexp``: log-densities of several mixtures at shared points;
+* ``em_fit``: the whole EM loop of one data set (E-step, M-step, convergence test) for
+  each of R data sets, from given initial labels;
+* ``kmeans_plusplus`` and ``lloyd``: the k-means initialisation of EM;
+* ``grouped_points``: Monte Carlo points mean + L z, grouped by component;
+* ``histogram_kl_pairs``: the published histogram KL of many pairs of sample sets.
+
+The formulas are those of the numpy code, term by term (the same quadratic-feature form,
+the same floors and fall-backs, numpy's pairwise summation where numpy sums a
+contiguous axis), so results agree to round-off; see ``tests/core/test_jit_oracle.py``.
+Random draws are made by the callers with numpy, in the numpy code's order, and passed in.
+
+``exp`` is the one function here not taken from the C library: numpy's exp uses SIMD
+(AVX-512) code, the C library's scalar exp is several times slower per element, and
+exp is a large part of the work (millions per slider setting). ``_exp_clamped`` is the
+textbook method (Cody-Waite reduction by ln 2, a degree-13 Taylor polynomial, the power of two built
+from its bits), written so LLVM vectorises the loops that call it; it stays within 1 unit
+in the last place of numpy's exp over the whole range used (tested).
+
+Compiled code is cached on disk (numba's ``cache=True``) in ``NUMBA_CACHE_DIR``, which
+``configure_cache_dir`` picks before numba is imported: the variable if set (the Docker
+image sets it to a directory filled at build time), else the user's cache directory; a
+directory that cannot be written (a read-only container) is copied to a temporary one,
+because numba only uses cache directories it can write to. ``compile_all`` compiles (or
+loads) every kernel; ``python -m ggmi_core.jit`` and the server launcher call it.
+
+Threads: none. Parallelism comes from the worker processes of ``ggmi_core.workers``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+_ENV = "NUMBA_CACHE_DIR"
+
+
+def _writable(path: Path) -> bool:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError:
+        return False
+    return True
+
+
+def default_cache_dir() -> Path:
+    """$XDG_CACHE_HOME (else ~/.cache) / ggmi-explorer / numba."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    try:
+        root = Path(xdg) if xdg else Path.home() / ".cache"
+    except (RuntimeError, KeyError):  # no home directory (some containers)
+        root = Path(tempfile.gettempdir())
+    return root / "ggmi-explorer" / "numba"
+
+
+def configure_cache_dir() -> Path | None:
+    """Choose a writable numba cache directory and set ``NUMBA_CACHE_DIR`` to it.
+
+    Returns the directory, or None when nothing writable exists (kernels are then
+    compiled in memory by every process).
+    """
+    configured = os.environ.get(_ENV)
+    wanted = Path(configured) if configured else default_cache_dir()
+    if _writable(wanted):
+        chosen = wanted
+    else:
+        uid = getattr(os, "getuid", lambda: 0)()
+        chosen = Path(tempfile.gettempdir()) / f"ggmi-numba-{uid}"
+        if not _writable(chosen):
+            return None
+        if wanted.is_dir():  # a cache built into a read-only image: use a writable copy
+            shutil.copytree(wanted, chosen, dirs_exist_ok=True)
+    os.environ[_ENV] = str(chosen)
+    return chosen
+
+
+CACHE_DIR = configure_cache_dir()
+
+import numba  # noqa: E402  (after NUMBA_CACHE_DIR is set)
+from llvmlite import ir  # noqa: E402
+from numba.core import types  # noqa: E402
+from numba.extending import intrinsic  # noqa: E402
+
+if CACHE_DIR is not None:
+    numba.config.CACHE_DIR = str(CACHE_DIR)  # in case numba was imported before
+
+# error_model="numpy": division by zero gives inf/nan as in numpy, and no checks in loops.
+_jit = numba.njit(cache=CACHE_DIR is not None, nogil=True, error_model="numpy")
+_inline = numba.njit(inline="always", error_model="numpy")
+# Fused multiply-add allowed: the exp polynomial's Horner steps become one rounding each
+# (more accurate, and 3x faster). Flags stay on this function's own instructions, so
+# callers keep plain IEEE arithmetic; LLVM still inlines and vectorises it into loops.
+_jit_fma = numba.njit(
+    cache=CACHE_DIR is not None, nogil=True, error_model="numpy", fastmath={"contract"}
+)
+
+LOG_2PI = math.log(2.0 * math.pi)
+EXP_FLOOR = -700.0
+SAFE_LOW, SAFE_HIGH = 1e-250, 1e250
+TINY_COUNT = 10 * np.finfo(float).eps
+
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that n * _LN2_HI is exact
+_LN2_LO = 1.90821492927058770002e-10
+
+
+@intrinsic
+def _float_from_bits(typingctx, bits):
+    """The float64 whose IEEE-754 bit pattern is the int64 ``bits`` (vectorises)."""
+    sig = types.float64(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return sig, codegen
+
+
+@intrinsic
+def _bits_from_float(typingctx, x):
+    """The IEEE-754 bit pattern of the float64 ``x`` as an int64 (vectorises)."""
+    sig = types.int64(types.float64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return sig, codegen
+
+
+# fdlibm's log: x = 2**k (1 + f) with 1 + f in [sqrt(2)/2, sqrt(2)), then
+# log(1 + f) = 2 atanh(s) with s = f / (2 + f), as a polynomial in s**2.
+_LG1 = 6.666666666666735130e-01
+_LG2 = 3.999999999940941908e-01
+_LG3 = 2.857142874366239149e-01
+_LG4 = 2.222219843214978396e-01
+_LG5 = 1.818357216161805012e-01
+_LG6 = 1.531383769920937332e-01
+_LG7 = 1.479819860511658591e-01
+_MANTISSA = 0x000FFFFFFFFFFFFF
+
+
+@_jit_fma
+def _log_normal(x: float) -> float:
+    """log(x) within 1 ulp for positive normal finite x (other x: a meaningless number,
+    callers test the range first). Branch-free so loops calling it vectorise."""
+    bits = _bits_from_float(x)
+    k = (bits >> 52) - 1023
+    ix = bits & _MANTISSA
+    i = (ix + 0x95F6400000000) & 0x10000000000000  # mantissa above sqrt(2): next octave
+    m = _float_from_bits(ix | (i ^ 0x3FF0000000000000))
+    k += i >> 52
+    f = m - 1.0
+    s = f / (2.0 + f)
+    dk = float(k)
+    z = s * s
+    w = z * z
+    t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
+    t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
+    r = t2 + t1
+    hfsq = 0.5 * f * f
+    return dk * _LN2_HI - ((hfsq - (s * (hfsq + r) + dk * _LN2_LO)) - f)
+
+
+@_jit
+def log_normal(x: np.ndarray) -> np.ndarray:
+    """``_log_normal`` elementwise over a 1-D array (for the tests)."""
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = _log_normal(x[i])
+    return out
+
+
+@_jit_fma
+def _exp_clamped(x: float) -> float:
+    """exp(max(x, -700)) within 1 ulp for x <= 709; nan stays nan.
+
+    Written without branches (selects only) so loops calling it vectorise.
+    """
+    xc = x if x > EXP_FLOOR else EXP_FLOOR
+    xc = xc if xc < 709.0 else 709.0
+    nf = math.floor(xc * _LOG2E + 0.5)  # |nf| <= 1023: 2**nf is a normal number
+    r = (xc - nf * _LN2_HI) - nf * _LN2_LO  # |r| <= ln(2) / 2
+    p = 1.0 / 6227020800.0  # Taylor series to r**13 / 13!: truncation < 5e-18 relative
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    v = p * _float_from_bits((int(nf) + 1023) << 52)
+    return v if x == x else x
+
+
+@_jit
+def exp_clamped(x: np.ndarray) -> np.ndarray:
+    """``_exp_clamped`` elementwise over a 1-D array (for the tests)."""
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = _exp_clamped(x[i])
+    return out
+
+
+@_inline
+def _leaf_sum(a: np.ndarray, start: int, n: int) -> float:
+    """numpy's pairwise summation for n <= 128 (8 interleaved partial sums)."""
+    if n < 8:
+        res = 0.0
+        for i in range(start, start + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    i = 8
+    stop = n - n % 8
+    while i < stop:
+        s = start + i
+        r0 += a[s]
+        r1 += a[s + 1]
+        r2 += a[s + 2]
+        r3 += a[s + 3]
+        r4 += a[s + 4]
+        r5 += a[s + 5]
+        r6 += a[s + 6]
+        r7 += a[s + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[start + i]
+        i += 1
+    return res
+
+
+@_jit
+def _pairwise_sum(a: np.ndarray, start: int, n: int) -> float:
+    """numpy's pairwise summation of a[start:start+n] (same order, same result).
+
+    numpy recurses (halves rounded to multiples of 8 down to blocks of <= 128); this is
+    the same tree walked with an explicit stack, since numba's disk cache cannot hold
+    recursive functions.
+    """
+    if n <= 128:
+        return _leaf_sum(a, start, n)
+    starts = np.empty(64, dtype=np.int64)
+    sizes = np.empty(64, dtype=np.int64)
+    stages = np.empty(64, dtype=np.int64)
+    values = np.empty(64)
+    top, n_values = 1, 0
+    starts[0], sizes[0], stages[0] = start, n, 0
+    while top > 0:
+        s, m = starts[top - 1], sizes[top - 1]
+        if m <= 128:
+            values[n_values] = _leaf_sum(a, s, m)
+            n_values += 1
+            top -= 1
+            continue
+        half = m // 2
+        half -= half % 8
+        stage = stages[top - 1]
+        stages[top - 1] = stage + 1
+        if stage == 0:
+            starts[top], sizes[top], stages[top] = s, half, 0
+            top += 1
+        elif stage == 1:
+            starts[top], sizes[top], stages[top] = s + half, m - half, 0
+            top += 1
+        else:
+            values[n_values - 2] = values[n_values - 2] + values[n_values - 1]
+            n_values -= 1
+            top -= 1
+    return values[0]
+
+
+@_jit
+def numpy_sum(a: np.ndarray) -> float:
+    """Sum of a 1-D contiguous array in numpy's order (``a.sum()`` bit for bit)."""
+    return _pairwise_sum(a, 0, a.size)
+
+
+# ---------------------------------------------------------------- features and log-sum-exp
+
+
+@_inline
+def _features(X: np.ndarray, shift: np.ndarray, F: np.ndarray) -> None:
+    """Quadratic features of the rows of X (b, d) minus shift, into F (b, p).
+
+    Order: x_i x_j (i <= j, row-major), then x_i, then 1 (as ``natural_parameters``).
+    """
+    b, d = X.shape
+    p = F.shape[1]
+    x = np.empty(d)
+    for i in range(b):
+        for a in range(d):
+            x[a] = X[i, a] - shift[a]
+        col = 0
+        for a in range(d):
+            for c in range(a, d):
+                F[i, col] = x[a] * x[c]
+                col += 1
+        for a in range(d):
+            F[i, col + a] = x[a]
+        F[i, p - 1] = 1.0
+
+
+@_inline
+def _exp_columns(lc: np.ndarray, first: int, stop: int, E: np.ndarray, total: np.ndarray) -> None:
+    """E[j] = exp(max(lc[j], -700)) for components first..stop-1, and their column sums."""
+    b = lc.shape[1]
+    for i in range(b):
+        total[i] = 0.0
+    for j in range(first, stop):
+        row = lc[j]
+        e_row = E[j]
+        for i in range(b):
+            v = _exp_clamped(row[i])
+            e_row[i] = v
+            total[i] += v
+
+
+@_inline
+def _shifted_column(lc: np.ndarray, first: int, stop: int, i: int) -> tuple[float, float]:
+    """Max-shifted sum of exp over components first..stop-1 of column i: (sum, shift)."""
+    top = -np.inf
+    for j in range(first, stop):
+        if lc[j, i] > top or math.isnan(lc[j, i]):
+            top = lc[j, i]
+    if not math.isfinite(top):
+        top = 0.0
+    sub = 0.0
+    for j in range(first, stop):
+        sub += math.exp(lc[j, i] - top)
+    return sub, top
+
+
+@_inline
+def _log(x: float) -> float:
+    if x > 0.0:
+        return math.log(x)
+    if x == 0.0:
+        return -np.inf
+    return np.nan
+
+
+@_inline
+def _logsumexp_columns(lc: np.ndarray, first: int, stop: int, total: np.ndarray) -> None:
+    """log sum_j exp(lc[j, i]) over components first..stop-1, into total[i] (in place)."""
+    b = lc.shape[1]
+    for i in range(b):
+        total[i] = 0.0
+    for j in range(first, stop):
+        row = lc[j]
+        for i in range(b):
+            total[i] += _exp_clamped(row[i])
+    _log_totals(lc, first, stop, total, total)
+
+
+@_inline
+def _safe(t: float) -> bool:
+    return (t > SAFE_LOW) & (t < SAFE_HIGH)
+
+
+@_inline
+def _log_totals(
+    lc: np.ndarray, first: int, stop: int, total: np.ndarray, out: np.ndarray
+) -> int:
+    """out[i] = log(total[i]) (out may be total); columns whose total is outside the safe
+    range are recomputed max-shifted from lc. Returns how many were."""
+    b = lc.shape[1]
+    n_bad = 0
+    for i in range(b):  # vectorised: no branches
+        t = total[i]
+        n_bad += not _safe(t)
+        out[i] = _log_normal(t)
+    if n_bad:
+        for i in range(b):
+            if not _safe(total[i]):
+                sub, top = _shifted_column(lc, first, stop, i)
+                out[i] = _log(sub) + top
+    return n_bad
+
+
+@_jit
+def mixtures_logsumexp(
+    theta: np.ndarray, X: np.ndarray, shift: np.ndarray, bounds: np.ndarray, block: int
+) -> np.ndarray:
+    """Log-densities (m, R, n) of m mixtures at points X (R, n, d), in nats.
+
+    Args:
+        theta: (R, k, p) natural parameters of all components, mixture s holding
+            components bounds[s]..bounds[s+1]-1 (see ``_kernels.natural_parameters``).
+        X: (R, n, d) points; shift: (R, d) subtracted from the points first (the
+            components' parameters are given in shifted coordinates).
+        bounds: (m + 1,) component offsets; block: points per block (bounds memory).
+    """
+    r_count, n = X.shape[0], X.shape[1]
+    p = theta.shape[2]
+    m = bounds.size - 1
+    out = np.empty((m, r_count, n))
+    block = max(1, min(block, n))
+    F = np.empty((block, p))
+    total = np.empty(block)
+    for r in range(r_count):
+        th = theta[r]
+        for start in range(0, n, block):
+            b = min(block, n - start)
+            Fb = F[:b]
+            _features(X[r, start : start + b], shift[r], Fb)
+            lc = np.dot(th, Fb.T)
+            for s in range(m):
+                _logsumexp_columns(lc, bounds[s], bounds[s + 1], total)
+                dst = out[s, r]
+                for i in range(b):
+                    dst[start + i] = total[i]
+    return out
+
+
+# ---------------------------------------------------------------- EM
+
+
+@_inline
+def _precision_logdet(cov: np.ndarray, floor: float, P: np.ndarray) -> float:
+    """Precision of cov (d, d) into P with eigenvalues floored at ``floor``; log det."""
+    d = cov.shape[0]
+    if d == 1:
+        var = max(cov[0, 0], floor)
+        P[0, 0] = 1.0 / var
+        return math.log(var)
+    if d == 2:
+        a = cov[0, 0]
+        c = cov[1, 1]
+        b = 0.5 * (cov[0, 1] + cov[1, 0])
+        half_trace = 0.5 * (a + c)
+        radius = math.hypot(0.5 * (a - c), b)
+        lam_max = half_trace + radius
+        det = a * c - b * b
+        lam_min = det / lam_max if lam_max > 0 else half_trace - radius
+        shift = floor - lam_min
+        if shift > 0:
+            a = a + shift
+            c = c + shift
+            det = a * c - b * b
+        P[0, 0] = c / det
+        P[1, 1] = a / det
+        P[0, 1] = -b / det
+        P[1, 0] = -b / det
+        return math.log(det)
+    sym = 0.5 * (cov + cov.T)
+    eigval, eigvec = np.linalg.eigh(sym)
+    logdet = 0.0
+    for a in range(d):
+        if eigval[a] < floor:
+            eigval[a] = floor
+        logdet += math.log(eigval[a])
+    for a in range(d):
+        for c in range(d):
+            acc = 0.0
+            for e in range(d):
+                acc += eigvec[a, e] / eigval[e] * eigvec[c, e]
+            P[a, c] = acc
+    return logdet
+
+
+@_inline
+def _natural_parameters(
+    weights: np.ndarray, means: np.ndarray, covs: np.ndarray, floor: float, theta: np.ndarray
+) -> None:
+    """theta (k, p) with theta . f(x) = log w + log N(x; mean, cov) (floored covariances)."""
+    k, d = means.shape
+    P = np.empty((d, d))
+    p_mu = np.empty(d)
+    for j in range(k):
+        logdet = _precision_logdet(covs[j], floor, P)
+        col = 0
+        for a in range(d):
+            theta[j, col] = -0.5 * P[a, a]
+            col += 1
+            for c in range(a + 1, d):
+                theta[j, col] = -P[a, c]
+                col += 1
+        quad = 0.0
+        for a in range(d):
+            acc = 0.0
+            for c in range(d):
+                acc += P[a, c] * means[j, c]
+            p_mu[a] = acc
+            theta[j, col + a] = acc
+        for a in range(d):
+            quad += p_mu[a] * means[j, a]
+        log_w = math.log(weights[j]) if weights[j] > 0 else -np.inf
+        theta[j, col + d] = log_w - 0.5 * (d * LOG_2PI + logdet + quad)
+
+
+@_inline
+def _m_step(
+    stats: np.ndarray, reg: float, weights: np.ndarray, means: np.ndarray, covs: np.ndarray
+) -> None:
+    """Weights (k,), means (k, d), covariances (k, d, d) from sufficient statistics (k, p)."""
+    k, d = means.shape
+    p = stats.shape[1]
+    counts = np.empty(k)
+    for j in range(k):
+        counts[j] = stats[j, p - 1] + TINY_COUNT
+    norm = _pairwise_sum(counts, 0, k)
+    for j in range(k):
+        weights[j] = counts[j] / norm
+        for a in range(d):
+            means[j, a] = stats[j, p - 1 - d + a] / counts[j]
+        col = 0
+        for a in range(d):
+            for c in range(a, d):
+                v = stats[j, col] / counts[j] - means[j, a] * means[j, c]
+                if c == a:
+                    v += reg
+                covs[j, a, c] = v
+                covs[j, c, a] = v
+                col += 1
+
+
+@_inline
+def _e_step(
+    theta: np.ndarray, F: np.ndarray, E: np.ndarray, total: np.ndarray, log_norm: np.ndarray
+) -> np.ndarray:
+    """Unnormalised responsibilities into E (k, n), their sums and logs; returns lc."""
+    k = theta.shape[0]
+    lc = np.dot(theta, F.T)
+    _exp_columns(lc, 0, k, E, total)
+    if _log_totals(lc, 0, k, total, log_norm):
+        for i in range(lc.shape[1]):
+            if not _safe(total[i]):  # far outliers: rescale so that E / total stays right
+                sub, top = _shifted_column(lc, 0, k, i)
+                for j in range(k):
+                    E[j, i] = math.exp(lc[j, i] - top)
+                total[i] = sub
+    return lc
+
+
+@_jit
+def em_fit(
+    Z: np.ndarray,
+    labels: np.ndarray,
+    k: int,
+    reg: np.ndarray,
+    floor: np.ndarray,
+    tol: float,
+    max_iter: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """EM for a k-component full-covariance mixture on each standardised data set.
+
+    Args:
+        Z: (R, n, d) standardised points; labels: (R, n) initial clusters in 0..k-1.
+        reg: (R,) added to covariance diagonals; floor: (R,) eigenvalue floor.
+        tol: convergence threshold on the mean log-likelihood per point (nats).
+        max_iter: most EM iterations.
+
+    Returns:
+        weights (R, k), means (R, k, d), covariances (R, k, d, d), converged (R,),
+        n_iter (R,), mean log-likelihood per point of the final mixture (R,), all in
+        standardised coordinates.
+    """
+    r_count, n, d = Z.shape
+    p = d * (d + 1) // 2 + d + 1
+    weights = np.empty((r_count, k))
+    means = np.empty((r_count, k, d))
+    covs = np.empty((r_count, k, d, d))
+    converged = np.zeros(r_count, dtype=np.bool_)
+    n_iter = np.full(r_count, max_iter, dtype=np.int64)
+    mean_ll = np.empty(r_count)
+    F = np.empty((n, p))
+    G = np.empty((n, p))
+    E = np.empty((k, n))
+    total = np.empty(n)
+    log_norm = np.empty(n)
+    theta = np.empty((k, p))
+    zero = np.zeros(d)
+    for r in range(r_count):
+        _features(Z[r], zero, F)
+        stats = np.zeros((k, p))
+        for i in range(n):
+            stats[labels[r, i]] += F[i]
+        w, mu, cov = weights[r], means[r], covs[r]
+        _m_step(stats, reg[r], w, mu, cov)
+        previous = -np.inf
+        for iteration in range(1, max_iter + 1):
+            _natural_parameters(w, mu, cov, floor[r], theta)
+            _e_step(theta, F, E, total, log_norm)
+            ll = _pairwise_sum(log_norm, 0, n) / n
+            for i in range(n):
+                inv = 1.0 / total[i]
+                for c in range(p):
+                    G[i, c] = F[i, c] * inv
+            stats = np.dot(E, G)
+            _m_step(stats, reg[r], w, mu, cov)
+            met = abs(ll - previous) < tol
+            previous = ll
+            if met or iteration == max_iter:
+                n_iter[r] = iteration
+                converged[r] = met
+                break
+        _natural_parameters(w, mu, cov, floor[r], theta)
+        _e_step(theta, F, E, total, log_norm)
+        mean_ll[r] = _pairwise_sum(log_norm, 0, n) / n
+    return weights, means, covs, converged, n_iter, mean_ll
+
+
+# ---------------------------------------------------------------- k-means
+
+
+@_jit_fma
+def _sq_distances(
+    point: np.ndarray, p2: float, Z: np.ndarray, sq_norms: np.ndarray, out: np.ndarray
+) -> None:
+    """max(|z_i|^2 - 2 point . z_i + |point|^2, 0) for every row z_i of Z (n, d), into out.
+
+    The products point . z_i accumulate with fused multiply-adds, as the BLAS kernel of
+    the numpy code does; the squared norms p2 = |point|^2 and sq_norms come from numpy
+    (plain products), so near-ties between candidate centres resolve as there.
+    """
+    n, d = Z.shape
+    for i in range(n):
+        dot = 0.0
+        for a in range(d):
+            dot += point[a] * Z[i, a]
+        v = dot * -2.0 + p2 + sq_norms[i]
+        out[i] = v if v > 0.0 else 0.0
+
+
+@_jit
+def kmeans_plusplus(
+    Z: np.ndarray, sq_norms: np.ndarray, k: int, first: np.ndarray, uniforms: np.ndarray
+) -> np.ndarray:
+    """Greedy k-means++ centres (R, k, d), as scikit-learn's seeding.
+
+    Args:
+        Z: (R, n, d) points; sq_norms: (R, n) their squared norms.
+        first: (R,) index of each data set's first centre.
+        uniforms: (k - 1, R, t) uniform draws on [0, 1), t candidates per step, in the
+            order the numpy code draws them (step by step, all data sets each step).
+    """
+    r_count, n, d = Z.shape
+    n_trials = uniforms.shape[2]
+    centers = np.empty((r_count, k, d))
+    closest = np.empty(n)
+    cumulative = np.empty(n)
+    dist = np.empty((n_trials, n))
+    potential = np.empty(n_trials)
+    candidates = np.empty(n_trials, dtype=np.int64)
+    for r in range(r_count):
+        Zr = Z[r]
+        centers[r, 0] = Zr[first[r]]
+        _sq_distances(centers[r, 0], sq_norms[r, first[r]], Zr, sq_norms[r], closest)
+        for c in range(1, k):
+            acc = 0.0
+            for i in range(n):
+                acc += closest[i]
+                cumulative[i] = acc
+            offset = float(r)
+            for t in range(n_trials):
+                target = uniforms[c - 1, r, t] + offset
+                lo, hi = 0, n  # first index whose (normalised cumsum + offset) > target
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    u = cumulative[mid] / acc if acc > 0 else 1.0
+                    if u + offset <= target:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                candidates[t] = min(lo, n - 1)
+            best = 0
+            for t in range(n_trials):
+                row = dist[t]
+                _sq_distances(Zr[candidates[t]], sq_norms[r, candidates[t]], Zr, sq_norms[r], row)
+                for i in range(n):
+                    if closest[i] < row[i]:
+                        row[i] = closest[i]
+                potential[t] = _pairwise_sum(row, 0, n)
+                if potential[t] < potential[best]:
+                    best = t
+            centers[r, c] = Zr[candidates[best]]
+            closest[:] = dist[best]
+    return centers
+
+
+@_jit
+def _row_sq_norms(C: np.ndarray) -> np.ndarray:
+    """Squared norms of the rows of C (k, d), plain products as numpy's (C**2).sum(1)."""
+    k, d = C.shape
+    out = np.empty(k)
+    for j in range(k):
+        acc = 0.0
+        for a in range(d):
+            acc += C[j, a] * C[j, a]
+        out[j] = acc
+    return out
+
+
+@_jit_fma
+def _nearest(C: np.ndarray, Z: np.ndarray, labels: np.ndarray) -> None:
+    """Index of the nearest centre for each point: argmin_j |c_j|^2 - 2 c_j . x, the
+    products accumulated with fused multiply-adds as numpy's BLAS product does."""
+    k, d = C.shape
+    n = Z.shape[0]
+    c2 = _row_sq_norms(C)
+    for i in range(n):
+        best = 0
+        best_v = np.inf
+        for j in range(k):
+            v = 0.0
+            for a in range(d):
+                v += -2.0 * C[j, a] * Z[i, a]
+            v += c2[j]
+            if v < best_v or (j == 0):
+                best_v = v
+                best = j
+        labels[i] = best
+
+
+@_jit
+def lloyd(Z: np.ndarray, centers: np.ndarray, tol: np.ndarray, max_iter: int) -> np.ndarray:
+    """Lloyd iterations from ``centers`` (R, k, d); labels (R, n).
+
+    Stops when labels no longer change or the centres move (squared) at most ``tol``
+    (R,); empty clusters are re-seeded at the point farthest from its centre; labels of
+    a data set stopped on the tolerance are refreshed against the final centres unless
+    that would leave a cluster empty (as scikit-learn and the numpy code do).
+    """
+    r_count, n, d = Z.shape
+    k = centers.shape[1]
+    out = np.empty((r_count, n), dtype=np.int64)
+    C = np.empty((k, d))
+    new_C = np.empty((k, d))
+    sums = np.empty((k, d))
+    counts = np.empty(k)
+    L = np.empty(n, dtype=np.int64)
+    new_L = np.empty(n, dtype=np.int64)
+    for r in range(r_count):
+        Zr = Z[r]
+        C[:] = centers[r]
+        L[:] = -1
+        strict = False
+        for _ in range(max_iter):
+            _nearest(C, Zr, new_L)
+            sums[:] = 0.0
+            counts[:] = 0.0
+            for i in range(n):
+                j = new_L[i]
+                counts[j] += 1.0
+                for a in range(d):
+                    sums[j, a] += Zr[i, a]
+            for j in range(k):
+                for a in range(d):
+                    new_C[j, a] = sums[j, a] / counts[j] if counts[j] > 0 else C[j, a]
+            for j in range(k):
+                if counts[j] == 0:
+                    far, far_gap = 0, -1.0
+                    for i in range(n):
+                        gap = 0.0
+                        for a in range(d):
+                            diff = Zr[i, a] - new_C[new_L[i], a]
+                            gap += diff * diff
+                        if gap > far_gap:
+                            far, far_gap = i, gap
+                    new_C[j] = Zr[far]
+                    new_L[far] = j
+            shift = 0.0
+            for j in range(k):
+                for a in range(d):
+                    diff = new_C[j, a] - C[j, a]
+                    shift += diff * diff
+            same = True
+            for i in range(n):
+                if new_L[i] != L[i]:
+                    same = False
+                    break
+            C[:] = new_C
+            L[:] = new_L
+            strict = same
+            if same or shift <= tol[r]:
+                break
+        if not strict:
+            _nearest(C, Zr, new_L)
+            seen = np.zeros(k, dtype=np.bool_)
+            for i in range(n):
+                seen[new_L[i]] = True
+            if seen.all():
+                L[:] = new_L
+        out[r] = L
+    return out
+
+
+# ---------------------------------------------------------------- sampling
+
+
+@_jit
+def grouped_points(
+    means: np.ndarray, factors: np.ndarray, counts: np.ndarray, z: np.ndarray
+) -> np.ndarray:
+    """Points (N, d): counts[c] consecutive draws mean_c + L_c z for each component c.
+
+    Args:
+        means: (C, d); factors: (C, d, d) lower Cholesky factors; counts: (C,) draws per
+            component, summing to N; z: (N, d) standard normal draws, used in order.
+    """
+    n_total, d = z.shape
+    points = np.empty((n_total, d))
+    q = 0
+    for c in range(counts.size):
+        L = factors[c]
+        for _ in range(counts[c]):
+            for i in range(d):
+                acc = means[c, i]
+                for j in range(i + 1):
+                    acc += L[i, j] * z[q, j]
+                points[q, i] = acc
+            q += 1
+    return points
+
+
+# ---------------------------------------------------------------- published histogram KL
+
+
+@_inline
+def _histogram(X: np.ndarray, bins: int, counts: np.ndarray) -> float:
+    """Cell counts of X (n, d) on its own per-axis range into counts (bins**d,) as
+    ``numpy.histogramdd(X, bins)`` (a degenerate axis widened by 0.5 each side; the last
+    bin closed on the right); returns the cell volume."""
+    n, d = X.shape
+    lo = np.empty(d)
+    width = np.empty(d)
+    volume = 1.0
+    for a in range(d):
+        low, high = X[0, a], X[0, a]
+        for i in range(1, n):
+            v = X[i, a]
+            low = min(low, v)
+            high = max(high, v)
+        if low == high:
+            low -= 0.5
+            high += 0.5
+        lo[a] = low
+        width[a] = (high - low) / bins
+        volume *= width[a]
+    counts[:] = 0
+    top = float(bins - 1)
+    for i in range(n):
+        cell = 0.0
+        for a in range(d):
+            f = math.floor((X[i, a] - lo[a]) / width[a])
+            f = min(max(f, 0.0), top)
+            cell = cell * bins + f
+        counts[int(cell)] += 1
+    return volume
+
+
+@_jit
+def histogram_kl_pairs(
+    Xp: np.ndarray, Xq: np.ndarray, bins: int, log_count: np.ndarray, log_clip: float
+) -> np.ndarray:
+    """The published histogram KL of B pairs of sample sets Xp (B, n, d), Xq (B, m, d).
+
+    Per pair: densities max(count / (n * volume), clip) on each set's own grid,
+    renormalised; KL = sum P log(P / Q) over cell indices. ``log_count`` holds log(c)
+    for c = 0..max(n, m) (log 0 = -inf), ``log_clip`` = log(clip). Nats, (B,).
+    """
+    b_count, n, d = Xp.shape
+    m = Xq.shape[1]
+    cells = bins**d
+    clip = math.exp(log_clip)
+    counts_p = np.empty(cells, dtype=np.int64)
+    counts_q = np.empty(cells, dtype=np.int64)
+    dens_p = np.empty(cells)
+    dens_q = np.empty(cells)
+    out = np.empty(b_count)
+    for b in range(b_count):
+        scale_p = 1.0 / (n * _histogram(Xp[b], bins, counts_p))
+        scale_q = 1.0 / (m * _histogram(Xq[b], bins, counts_q))
+        log_scale_p = math.log(scale_p)
+        log_scale_q = math.log(scale_q)
+        for i in range(cells):
+            dens_p[i] = max(counts_p[i] * scale_p, clip)
+            dens_q[i] = max(counts_q[i] * scale_q, clip)
+        cross = 0.0
+        for i in range(cells):
+            log_p = max(log_count[counts_p[i]] + log_scale_p, log_clip)
+            log_q = max(log_count[counts_q[i]] + log_scale_q, log_clip)
+            cross += dens_p[i] * (log_p - log_q)
+        z_p = _pairwise_sum(dens_p, 0, cells)
+        z_q = _pairwise_sum(dens_q, 0, cells)
+        out[b] = cross / z_p - math.log(z_p) + math.log(z_q)
+    return out
+
+
+# ---------------------------------------------------------------- compile at start
+
+
+def compile_all() -> float:
+    """Compile (or load from the disk cache) every kernel for every type it is used
+    with, by calling each on a tiny input; returns the seconds it took."""
+    import time
+
+    start = time.perf_counter()
+    rng = np.random.default_rng(0)
+    exp_clamped(np.linspace(-800.0, 10.0, 5))
+    log_normal(np.linspace(1.0, 10.0, 5))
+    numpy_sum(np.arange(3.0))
+    for d in (1, 2, 3):
+        X = rng.random((2, 6, d))
+        p = d * (d + 1) // 2 + d + 1
+        theta = -rng.random((2, 3, p))
+        mixtures_logsumexp(theta, X, X.mean(axis=1), np.array([0, 1, 3]), 4)
+        labels = np.tile(np.arange(2), (2, 3)).astype(np.int64)
+        em_fit(X, labels, 2, np.full(2, 1e-3), np.full(2, 1e-10), 1e-3, 3)
+        sq = (X**2).sum(axis=2)
+        centers = kmeans_plusplus(X, sq, 2, np.zeros(2, dtype=np.int64), rng.random((1, 2, 2)))
+        lloyd(X, centers, np.full(2, 1e-4), 5)
+        table = np.concatenate([[-np.inf], np.log(np.arange(1.0, 13.0))])
+        histogram_kl_pairs(X, X, 3, table, math.log(1e-10))
+        grouped_points(X[0], np.broadcast_to(np.eye(d), (6, d, d)).copy(),
+                       np.full(6, 2, dtype=np.int64), rng.standard_normal((12, d)))
+    return time.perf_counter() - start

@@ -1,0 +1,246 @@
+"""The compiled kernels (``ggmi_core._jit``) against the numpy code they replaced
+(``numpy_reference``, the oracle) and against long-double arithmetic.
+
+The bar is not bit-identity: both implementations round differently (a 1-ulp exp, a
+BLAS product summed in another order). It is: log-densities as close to a long-double
+evaluation as numpy's were, the same EM iteration counts and optima from the same
+start, the same random stream, and the same simulated gaps (within a small fraction of
+their Monte Carlo standard error), at several seeds, dimensions 1, 2, 5, 10, every
+letter and all five metrics.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+import pytest
+
+from ggmi_core import _jit
+from ggmi_core._kernels import cholesky_factors, mixtures_logpdf, sample_mixture
+from ggmi_core.config import ScenarioConfig
+from ggmi_core.divergences import histogram_kl_from_samples, log1p_exp
+from ggmi_core.em import fit_gmm_batch, kmeans_labels
+from ggmi_core.metrics import METRICS
+from ggmi_core.scenario import generate_scenarios
+from ggmi_core.simulation import simulate
+from tests.core import numpy_reference as ref
+
+DIMS = (1, 2, 5, 10)
+
+
+def _ulps(value: np.ndarray, exact: np.ndarray) -> np.ndarray:
+    return np.abs(value - exact) / np.spacing(np.abs(exact))
+
+
+# ------------------------------------------------------------------ elementary functions
+
+
+def test_exp_is_within_one_ulp_of_numpy_and_keeps_the_floor_and_nan():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-700, 709, 200_000), rng.uniform(-1, 1, 100_000)])
+    assert _ulps(_jit.exp_clamped(x), np.exp(x)).max() <= 1.0
+    special = _jit.exp_clamped(np.array([np.nan, -np.inf, -1e300, -800.0, 0.0]))
+    assert np.isnan(special[0])
+    np.testing.assert_array_equal(special[1:4], np.exp(-700.0))  # the -700 floor
+    assert special[4] == 1.0
+
+
+def test_log_is_within_one_ulp_of_numpy_over_the_range_it_serves():
+    rng = np.random.default_rng(1)
+    x = np.concatenate(
+        [np.exp(rng.uniform(-575, 575, 200_000)), 1 + 1e-6 * rng.standard_normal(50_000)]
+    )
+    x = x[x != 1.0]
+    assert _ulps(_jit.log_normal(x), np.log(x)).max() <= 1.0
+    assert _jit.log_normal(np.array([1.0]))[0] == 0.0
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 127, 128, 129, 1000, 4097, 100_001])
+def test_sums_follow_numpys_pairwise_order_bit_for_bit(n):
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal(n) * 10.0 ** rng.integers(-3, 4, n)  # mixed magnitudes
+    assert _jit.numpy_sum(a) == a.sum()
+
+
+def test_js_summand_rewrite_equals_logaddexp():
+    x = np.concatenate([np.random.default_rng(2).standard_normal(100_000) * 40, [0.0, 700.0]])
+    exact = np.logaddexp(0.0, x)
+    assert (np.abs(log1p_exp(x) - exact) <= 3e-16 * np.maximum(1.0, np.abs(exact))).all()
+    edge = log1p_exp(np.array([np.inf, -np.inf]))
+    assert edge[0] == np.inf and edge[1] == 0.0
+
+
+# ------------------------------------------------------------------ log-densities
+
+
+def _long_double_logpdf(weights, means, covariances, X) -> np.ndarray:
+    """Mixture log-densities (R, n) with every step after the inputs in long double."""
+    ld = np.longdouble
+    w, mu, cov, x = (np.asarray(a, dtype=ld) for a in (weights, means, covariances, X))
+    d = mu.shape[2]
+    chol = np.zeros_like(cov)  # batched Cholesky, (R, k, d, d)
+    for i in range(d):
+        for j in range(i + 1):
+            s = cov[:, :, i, j] - (chol[:, :, i, :j] * chol[:, :, j, :j]).sum(axis=-1)
+            chol[:, :, i, j] = np.sqrt(s) if i == j else s / chol[:, :, j, j]
+    diff = x[:, None, :, :] - mu[:, :, None, :]  # (R, k, n, d)
+    y = np.zeros_like(diff)
+    for i in range(d):  # forward substitution L y = diff
+        s = diff[..., i] - (chol[:, :, None, i, :i] * y[..., :i]).sum(axis=-1)
+        y[..., i] = s / chol[:, :, None, i, i]
+    logdet = 2 * np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
+    log_comp = (np.log(w) - 0.5 * (d * np.log(2 * np.pi, dtype=ld) + logdet))[..., None]
+    log_comp = log_comp - 0.5 * (y * y).sum(axis=-1)
+    top = log_comp.max(axis=1)
+    return top + np.log(np.exp(log_comp - top[:, None, :]).sum(axis=1))
+
+
+@pytest.mark.parametrize("d", DIMS)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_log_densities_are_as_close_to_long_double_as_numpys(d, seed):
+    config = ScenarioConfig().replace(dim=d, K=5, J=5, L=5, seed=seed)
+    scen = generate_scenarios(config, 4, np.random.default_rng(seed))
+    mixtures = [
+        (m.weights, m.means, m.covariances) for m in (scen.target, scen.model, scen.gen)
+    ]
+    X = scen.synth_X[:, :150]
+    ours = mixtures_logpdf(mixtures, X)
+    theirs = ref.mixtures_logpdf_numpy(mixtures, X)
+    for mix, a, b in zip(mixtures, ours, theirs, strict=True):
+        exact = _long_double_logpdf(*mix, X)
+        scale = np.maximum(1.0, np.abs(exact))
+        err_ours = float((np.abs(a - exact) / scale).max())
+        err_numpy = float((np.abs(b - exact) / scale).max())
+        assert err_ours <= 2 * err_numpy + 1e-14, (err_ours, err_numpy)
+        np.testing.assert_allclose(a, b, rtol=0, atol=2 * err_numpy * scale.max() + 1e-13)
+
+
+def test_far_outliers_take_the_shifted_path_like_numpy():
+    """Points where every component's density underflows (and huge densities)."""
+    weights = np.array([[0.5, 0.5]])
+    means = np.array([[[0.0, 0.0], [3.0, 1.0]]])
+    covs = np.array([[np.eye(2) * 1e-4, np.eye(2) * 2.0]])
+    X = np.array([[[1e4, -1e4], [0.0, 0.0], [1e-3, 0.0], [300.0, 0.0]]])
+    ours = mixtures_logpdf([(weights, means, covs)], X)[0]
+    theirs = ref.mixtures_logpdf_numpy([(weights, means, covs)], X)[0]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-13)
+    assert np.isfinite(ours).all()
+
+
+# ------------------------------------------------------------------ EM and k-means
+
+
+CASES = [(2, {}), (2, {"K": 8}), (2, {"J": 8}), (2, {"L": 8}), (1, {}), (5, {}), (10, {})]
+
+
+@pytest.mark.parametrize(("d", "letters"), CASES)
+@pytest.mark.parametrize("seed", [3, 4])
+def test_em_takes_the_same_path_and_the_same_draws_as_numpy(d, letters, seed):
+    config = ScenarioConfig().replace(dim=d, seed=seed, **letters)
+    scen = generate_scenarios(config, 25, np.random.default_rng(seed))
+    same_iterations = fits = 0
+    for X, k in ((scen.anchor_X, config.K), (scen.synth_X, config.n_model_components)):
+        rng_new, rng_old = np.random.default_rng(seed), np.random.default_rng(seed)
+        new = fit_gmm_batch(X, k, rng_new)
+        old = ref.fit_gmm_batch_numpy(X, k, rng_old)
+        # The random stream: the same draws, nothing more or less.
+        assert rng_new.bit_generator.state == rng_old.bit_generator.state
+        same = new.n_iter == old.n_iter
+        same_iterations += int(same.sum())
+        fits += same.size
+        np.testing.assert_array_equal(new.converged[same], old.converged[same])
+        np.testing.assert_allclose(new.mean_loglik[same], old.mean_loglik[same], atol=1e-8)
+        np.testing.assert_allclose(new.gmm.weights[same], old.gmm.weights[same], atol=1e-6)
+    assert same_iterations >= fits - 1  # at most one fit in 50 on another path
+
+
+@pytest.mark.parametrize("d", DIMS)
+def test_kmeans_labels_and_draws_match_numpy(d):
+    rng = np.random.default_rng(d)
+    Z = rng.standard_normal((20, 120, d)) + 4 * rng.integers(0, 3, (20, 120, 1))
+    for k in (1, 2, 7, 15):
+        rng_new, rng_old = np.random.default_rng(k), np.random.default_rng(k)
+        new = kmeans_labels(Z, k, rng_new)
+        old = ref.kmeans_labels(Z, k, rng_old)
+        assert rng_new.bit_generator.state == rng_old.bit_generator.state
+        assert (new == old).all(axis=1).mean() >= 0.95
+
+
+@pytest.mark.parametrize("d", DIMS)
+def test_grouped_sampling_is_bit_identical(d):
+    scen = generate_scenarios(ScenarioConfig().replace(dim=d), 5, np.random.default_rng(0))
+    G = scen.target
+    factors = cholesky_factors(G.covariances)
+    new = sample_mixture(G.weights, G.means, factors, 300, np.random.default_rng(1))
+    old = ref.sample_mixture_numpy(G.weights, G.means, factors, 300, np.random.default_rng(1))
+    np.testing.assert_array_equal(new[0], old[0])
+    np.testing.assert_array_equal(new[1], old[1])
+
+
+# ------------------------------------------------------------------ whole simulations
+
+
+SIMULATIONS = [
+    (metric, d, letters)
+    for metric in METRICS
+    for d, letters in [(2, {}), (2, {"K": 6}), (2, {"J": 6}), (2, {"L": 6}), (1, {}), (5, {})]
+    if METRICS[metric].max_dim is None or d <= METRICS[metric].max_dim
+] + [("js", 10, {}), ("tv", 10, {})]
+
+
+@pytest.mark.parametrize(("metric", "d", "letters"), SIMULATIONS)
+def test_simulated_gaps_match_the_numpy_path(metric, d, letters):
+    """Mean gaps within a tenth of their Monte Carlo standard error of the numpy path's."""
+    config = ScenarioConfig().replace(dim=d, seed=11, **letters)
+    rounds, n_mc = 12, 400
+    if metric == "kl_published":
+        rounds = 4
+    new = simulate(config, rounds=rounds, metric=metric, n_mc=n_mc)
+    with ref.numpy_kernels():
+        old = simulate(config, rounds=rounds, metric=metric, n_mc=n_mc)
+    mc_se_of_mean = np.sqrt(np.sum(old.gap_stderr**2)) / rounds
+    assert abs(new.gap.mean() - old.gap.mean()) <= 0.1 * mc_se_of_mean
+    iterations = np.concatenate([new.anchor_em.n_iter, new.synthetic_em.n_iter])
+    reference = np.concatenate([old.anchor_em.n_iter, old.synthetic_em.n_iter])
+    assert (iterations == reference).all()
+
+
+@pytest.mark.parametrize("d", [1, 2])
+@pytest.mark.parametrize("bins", [1, 7, 50])
+def test_histogram_kl_matches_the_numpy_histograms(d, bins):
+    """Same cell counts as numpy's histograms (identical points, ties at the last edge,
+    a degenerate axis); the KL sums to round-off."""
+    rng = np.random.default_rng(bins + d)
+    Xp = rng.standard_normal((30, 400, d))
+    Xq = 1.5 * rng.standard_normal((30, 300, d)) + 0.5
+    Xp[0] = 2.0  # a degenerate set: every axis widened by 0.5
+    Xq[1, :, 0] = np.round(Xq[1, :, 0], 1)  # many points on bin edges
+    new = histogram_kl_from_samples(Xp, Xq, bins)
+    old = ref.histogram_kl_from_samples_numpy(Xp, Xq, bins)
+    np.testing.assert_allclose(new, old, rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------------ the disk cache
+
+
+def test_a_read_only_cache_directory_is_used_through_a_writable_copy(tmp_path, monkeypatch):
+    """A cache built into a read-only image is copied to a temporary directory (numba
+    ignores cache directories it cannot write to); a writable one is used as it is."""
+    built = tmp_path / "image-cache"
+    (built / "ggmi_core_abc").mkdir(parents=True)
+    (built / "ggmi_core_abc" / "kernel.nbi").write_text("index")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(built))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    assert _jit.configure_cache_dir() == built  # writable: used in place
+
+    real = _jit._writable
+    monkeypatch.setattr(_jit, "_writable", lambda path: path != built and real(path))
+    chosen = _jit.configure_cache_dir()
+    assert chosen is not None and chosen.parent == tmp_path / "tmp"
+    assert (chosen / "ggmi_core_abc" / "kernel.nbi").read_text() == "index"
+    assert os.environ["NUMBA_CACHE_DIR"] == str(chosen)
+    monkeypatch.setattr(_jit, "_writable", lambda path: False)
+    assert _jit.configure_cache_dir() is None  # nothing writable: compile in memory
