@@ -130,9 +130,7 @@ def client_key(address: str | None) -> str:
     return f"ip:{ip}"
 
 
-def resolve_client(
-    peer: str | None, forwarded_for: Iterable[str], trusted: TrustedProxies
-) -> str:
+def resolve_client(peer: str | None, forwarded_for: Iterable[str], trusted: TrustedProxies) -> str:
     """The client's address: ``peer``, or what a trusted ``peer`` says it forwarded.
 
     Args:

@@ -302,9 +302,7 @@ class ComputeService:
     _turns: Iterator[int] = field(default_factory=itertools.count, init=False, repr=False)
     _run_ids: Iterator[int] = field(default_factory=itertools.count, init=False, repr=False)
     _running: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TIERS, 0), init=False)
-    _executors: dict[str, ProcessPoolExecutor] = field(
-        default_factory=dict, init=False, repr=False
-    )
+    _executors: dict[str, ProcessPoolExecutor] = field(default_factory=dict, init=False, repr=False)
     _generation: int = field(default=0, init=False)
     _stats: CacheStats = field(default_factory=CacheStats, init=False)
 
