@@ -24,7 +24,6 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -154,9 +153,7 @@ def test_an_upload_flood_from_one_session_is_bounded(tmp_path: Path) -> None:
             peak = max(peak, _rss(proc.pid))
         held = _uploaded_bytes(base)
         other, other_xsrf, other_ws = await _open_session(port, "198.51.100.7")
-        other_status = await asyncio.to_thread(
-            _put, port, other, other_xsrf, "198.51.100.7", data
-        )
+        other_status = await asyncio.to_thread(_put, port, other, other_xsrf, "198.51.100.7", data)
         await ws.close()  # type: ignore[attr-defined]
         await other_ws.close()  # type: ignore[attr-defined]
         return statuses, held, peak - rss_before, other_status
