@@ -10,7 +10,7 @@ On top of the pool:
 
 * **fair turns per client**: a free worker goes to the waiting *client* (the visitor's
   address, ``ggmi_app.client``; not the session: a new tab costs nothing) that used the
-  workers least lately (worker-seconds, decaying with a half-life of
+  workers least lately (CPU seconds of its jobs, decaying with a half-life of
   ``USAGE_HALF_LIFE_S``), and within a client to its runs in turn. A visitor looping
   heavy sweeps in ten tabs therefore queues behind themself: another visitor's small
   sweep waits only for the jobs already running, never for the flood. A job several
@@ -204,9 +204,15 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def _call(job: Job) -> Any:
-    """Run ``job`` (the worker-side entry point)."""
-    return job()
+def _call(job: Job) -> tuple[Any, float]:
+    """Run ``job`` (the worker-side entry point): its result and the CPU seconds it took.
+
+    Clients are charged CPU time, not wall time: on a busy machine every job takes
+    longer on the clock, and a light visitor's few quick jobs would otherwise look heavy.
+    """
+    started = time.process_time()
+    value = job()
+    return value, time.process_time() - started
 
 
 @dataclass
@@ -500,24 +506,25 @@ class ComputeService:
     def _dispatch(self) -> None:
         """Hand queued jobs to idle workers, clients in fair turns (caller holds the lock).
 
-        Each free worker goes to the client with the least recent worker time (its
-        decayed usage plus the time its running jobs have run so far; ties: the client
-        served longest ago), and within that client to its runs in turn (round robin,
-        not first come first served: a visitor's one quick job waits for at most one
-        job of each of their other runs). A job shared by several runs sits in each of
-        their queues (``_join``), so it gets a turn per waiting run and client; the
-        first turn starts it, the others skip it.
+        Each free worker goes to the client with the least recent worker time (the CPU
+        seconds of its finished jobs, decayed, plus the time its running jobs have run
+        so far; ties: the client served longest ago), and within that client to its
+        runs in turn (round robin, not first come first served: a visitor's one quick
+        job waits for at most one job of each of their other runs). A job shared by
+        several runs sits in each of their queues (``_join``), so it gets a turn per
+        waiting run and client; the first turn starts it, the others skip it.
 
         No client runs more jobs at once than ``workers``. Jobs of a client above
         ``HEAVY_CLIENT_S`` that is also among the busiest (over half the largest recent
-        use of any client at work) run in the background workers, at lowered CPU
-        priority; the others in the foreground ones. A job cannot be interrupted, so a
-        visitor must not wait for a flood's running jobs to end: with the flooding
-        client's jobs in the background, the visitor finds the foreground workers free
-        and the operating system gives it the cores first. A heavy visitor alone still
-        runs at full speed (priority only matters under contention). What remains: a
-        client's first jobs start in the foreground (nothing says yet that they are
-        heavy), so a visitor who arrives while they run waits for them, once.
+        use of any client at work, and not the least busy) run in the background
+        workers, at lowered CPU priority; the others in the foreground ones. A job
+        cannot be interrupted, so a visitor must not wait for a flood's running jobs to
+        end: with the flooding client's jobs in the background, the visitor finds the
+        foreground workers free and the operating system gives it the cores first. A
+        heavy visitor alone still runs at full speed (priority only matters under
+        contention). What remains: a client's first jobs start in the foreground
+        (nothing says yet that they are heavy), so a visitor who arrives while they run
+        waits for them, once.
         """
         while self._queues and any(self._free(tier) for tier in TIERS):
             picked = self._next_job()
@@ -559,13 +566,16 @@ class ComputeService:
                 running[flight.client] = running.get(flight.client, 0) + 1
         active = set(runs_by_client) | set(running_for)
         used = {c: self._usage_of(c).value(now) + running_for.get(c, 0.0) for c in active}
-        # Heavy: above the threshold and not among the lighter half of who is busy now
-        # (a visitor who swept a lot earlier is not demoted below a flood's client).
+        # Heavy: above the threshold, among the busier half of who is at work now, and
+        # not the least busy of them (a visitor who swept a lot earlier is never demoted
+        # below a flood's client).
         heavy_above = max(HEAVY_CLIENT_S, max(used.values(), default=0.0) / 2)
+        lightest = min(used.values(), default=0.0)
         for client in sorted(runs_by_client, key=lambda c: (used[c], self._usage_of(c).last_turn)):
             if running.get(client, 0) >= self.workers:
                 continue  # no client holds more workers than a pool of one tier has
-            tier = BACKGROUND if used[client] > heavy_above else FOREGROUND
+            heavy = used[client] > heavy_above and (used[client] > lightest or len(used) == 1)
+            tier = BACKGROUND if heavy else FOREGROUND
             if not self._free(tier):
                 continue
             for run_id in runs_by_client[client]:
@@ -634,14 +644,15 @@ class ComputeService:
             if flight.generation != self._generation or flight.future.done():
                 return  # failed already, when its pool broke
             self._running[flight.tier] -= 1
-            self._usage_of(flight.client).add(self.clock() - flight.started_at, self.clock())
             if self._flights.get(key) is flight:
                 del self._flights[key]
             error = _job_error(inner)
+            spent = self.clock() - flight.started_at  # a failed job: its time on the clock
             if error is None:
-                value = inner.result()
+                value, spent = inner.result()
                 self._stats.computed += 1
                 payload = self._store(key, value)
+            self._usage_of(flight.client).add(spent, self.clock())
             self._dispatch()
         if error is not None:
             flight.future.set_exception(error)
