@@ -3,11 +3,12 @@
 The attack: one session PUTs 25 files of 19 MiB, each to a new file id, to
 ``/_stcore/upload_file/<session>/<file id>``; Streamlit kept them all (476 MB more
 memory, held for minutes). Here a server started as deployed (``python -m
-ggmi_app.serve``) gets the same flood from one WebSocket session, then a second session
-from another address (``X-Forwarded-For`` through the trusted loopback proxy) uploads
-one file. Asserted: the uploaded-file store (``/_stcore/metrics``) and the server's RSS
-stay within the per-client cap plus a margin, the flood's surplus files are refused
-(413), and the other client's upload is still accepted.
+ggmi_app.serve``) gets the same flood from one WebSocket session, a second tab of the
+same address adds two files, and a session of another address (``X-Forwarded-For``
+through the trusted loopback proxy) uploads one. Asserted: the uploaded-file store
+(``/_stcore/metrics``) and the server's RSS stay within the caps plus a margin, the
+flood's surplus files are refused (413), the address's cap spans its tabs, and the
+other client's upload is still accepted (so the forwarded address is the identity).
 """
 
 from __future__ import annotations
@@ -152,10 +153,19 @@ def test_an_upload_flood_from_one_session_is_bounded(tmp_path: Path) -> None:
             )
             peak = max(peak, _rss(proc.pid))
         held = _uploaded_bytes(base)
+        # Another tab of the same address: its session may hold files, but the
+        # address's cap (64 MiB) stops the second one.
+        tab, tab_xsrf, tab_ws = await _open_session(port, "203.0.113.66")
+        for _ in range(2):
+            statuses.append(
+                await asyncio.to_thread(_put, port, tab, tab_xsrf, "203.0.113.66", data)
+            )
+        # Another visitor (another forwarded address through the trusted loopback proxy)
+        # is not counted with them.
         other, other_xsrf, other_ws = await _open_session(port, "198.51.100.7")
         other_status = await asyncio.to_thread(_put, port, other, other_xsrf, "198.51.100.7", data)
-        await ws.close()  # type: ignore[attr-defined]
-        await other_ws.close()  # type: ignore[attr-defined]
+        for socket_ in (ws, tab_ws, other_ws):
+            await socket_.close()  # type: ignore[attr-defined]
         return statuses, held, peak - rss_before, other_status
 
     try:
@@ -163,10 +173,12 @@ def test_an_upload_flood_from_one_session_is_bounded(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(30)
-    kept = statuses.count(204)
+    flood, tab = statuses[:FLOOD], statuses[FLOOD:]
+    kept = flood.count(204)
     print(f"statuses {statuses}; held {held / MIB:.0f} MiB; RSS grew {grown / MIB:.0f} MiB")
     assert kept == caps.session_bytes // FILE_BYTES  # two 19 MiB files fit in 41 MiB
-    assert statuses.count(413) == FLOOD - kept
+    assert flood.count(413) == FLOOD - kept
+    assert tab == [204, 413]  # 3 x 19 MiB fit the address's 64 MiB, 4 do not
     assert held <= caps.session_bytes
     assert grown <= caps.client_bytes + RSS_MARGIN
     assert other_status == 204  # another visitor can still upload
