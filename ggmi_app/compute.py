@@ -8,10 +8,14 @@ at most 2), so the server thread only waits (without the GIL) and both cores com
 
 On top of the pool:
 
-* **fair turns**: workers take the next job from the waiting runs in turn (round robin),
-  so a visitor's single quick job waits for at most one job of each other busy visitor,
-  never for their whole sweeps; a job several runs wait for gets a turn from each, so
-  what a lecture hall waits for goes first;
+* **fair turns per client**: a free worker goes to the waiting *client* (the visitor's
+  address, ``ggmi_app.client``; not the session: a new tab costs nothing) that used the
+  workers least lately (CPU seconds of its jobs, decaying with a half-life of
+  ``USAGE_HALF_LIFE_S``), and within a client to its runs in turn. A visitor looping
+  heavy sweeps in ten tabs therefore queues behind themself: another visitor's small
+  sweep waits only for the jobs already running, never for the flood. A job several
+  runs wait for gets a turn from each of their clients, so what a lecture hall waits
+  for goes first;
 * **single flight**: sessions that ask for the same job at the same time share one
   computation (a class showing the same slide asks once, not thirty times);
 * **a bounded cache** of finished results, shared by all sessions: at most
@@ -53,7 +57,12 @@ from typing import Any, Final
 import numpy as np
 
 from ggmi_app.result_store import SharedResults, shared_results_from_env
-from ggmi_core.workers import forkserver_context, init_worker, main_hidden
+from ggmi_core.workers import (
+    forkserver_context,
+    init_background_worker,
+    init_worker,
+    main_hidden,
+)
 
 _LOG = logging.getLogger(__name__)
 
@@ -70,6 +79,19 @@ PRELOAD: Final[tuple[str, ...]] = (
     "ggmi_core.bounds",
     "ggmi_core.diagnostics",
 )
+
+#: Seconds after which a client's recorded worker time counts half (fair turns).
+USAGE_HALF_LIFE_S: Final[float] = 60.0
+#: Worker-seconds of recent use (decayed, running jobs included) above which a client's
+#: next jobs may run in the background workers (when it is also among the busiest half
+#: of the clients at work). A default cold sweep is about 0.7.
+HEAVY_CLIENT_S: Final[float] = 5.0
+#: The two sets of worker processes: normal priority, and lowered priority for heavy users.
+FOREGROUND: Final[str] = "foreground"
+BACKGROUND: Final[str] = "background"
+TIERS: Final[tuple[str, str]] = (FOREGROUND, BACKGROUND)
+#: The client of runs that name none (scripts, tests).
+DEFAULT_CLIENT: Final[str] = "local"
 
 Progress = Callable[[int, int], None]
 
@@ -183,9 +205,15 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def _call(job: Job) -> Any:
-    """Run ``job`` (the worker-side entry point)."""
-    return job()
+def _call(job: Job) -> tuple[Any, float]:
+    """Run ``job`` (the worker-side entry point): its result and the CPU seconds it took.
+
+    Clients are charged CPU time, not wall time: on a busy machine every job takes
+    longer on the clock, and a light visitor's few quick jobs would otherwise look heavy.
+    """
+    started = time.process_time()
+    value = job()
+    return value, time.process_time() - started
 
 
 @dataclass
@@ -201,6 +229,9 @@ class _Flight:
     waiters: int = 1
     started: bool = False
     generation: int = -1
+    client: str = DEFAULT_CLIENT  # whose turn started it (charged for its worker time)
+    started_at: float = 0.0
+    tier: str = FOREGROUND
 
 
 @dataclass
@@ -215,6 +246,8 @@ class CacheStats:
     shared: int = 0
     withdrawn: int = 0
     restarts: int = 0
+    running_foreground: int = 0
+    running_background: int = 0
 
 
 @dataclass
@@ -225,6 +258,23 @@ class _Entry:
 
 
 _MISS: Final = object()
+#: Clients whose usage is remembered before the least used idle half is forgotten.
+_USAGE_TABLE_SIZE: Final[int] = 4096
+
+
+@dataclass
+class _Usage:
+    """A client's worker time (s), halving every ``USAGE_HALF_LIFE_S``."""
+
+    seconds: float = 0.0
+    stamp: float = 0.0
+    last_turn: int = -1
+
+    def value(self, now: float) -> float:
+        return self.seconds * 0.5 ** (max(0.0, now - self.stamp) / USAGE_HALF_LIFE_S)
+
+    def add(self, seconds: float, now: float) -> None:
+        self.seconds, self.stamp = self.value(now) + max(0.0, seconds), now
 
 
 @dataclass
@@ -253,9 +303,13 @@ class ComputeService:
     _flights: dict[str, _Flight] = field(default_factory=dict, init=False)
     # Per run, the keys it queued; dict order is the round-robin order of the runs.
     _queues: dict[int, deque[str]] = field(default_factory=dict, init=False)
+    # The client of each queued run, and each client's decayed worker time.
+    _run_clients: dict[int, str] = field(default_factory=dict, init=False)
+    _usage: dict[str, _Usage] = field(default_factory=dict, init=False)
+    _turns: Iterator[int] = field(default_factory=itertools.count, init=False, repr=False)
     _run_ids: Iterator[int] = field(default_factory=itertools.count, init=False, repr=False)
-    _running: int = field(default=0, init=False)
-    _executor: ProcessPoolExecutor | None = field(default=None, init=False, repr=False)
+    _running: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TIERS, 0), init=False)
+    _executors: dict[str, ProcessPoolExecutor] = field(default_factory=dict, init=False, repr=False)
     _generation: int = field(default=0, init=False)
     _stats: CacheStats = field(default_factory=CacheStats, init=False)
 
@@ -267,7 +321,10 @@ class ComputeService:
 
     # ------------------------------------------------------------------ public
 
-    def run(self, jobs: Sequence[Job], progress: Progress | None = None) -> list[Any]:
+    def run(
+        self, jobs: Sequence[Job], progress: Progress | None = None,
+        client: str = DEFAULT_CLIENT,
+    ) -> list[Any]:  # fmt: skip
         """Every job's result, in order; cached results are reused, the rest computed.
 
         Args:
@@ -275,18 +332,20 @@ class ComputeService:
             progress: ``progress(done, total)`` after each result arrives; an exception it
                 raises (Streamlit stopping a replaced run) withdraws this run's queued
                 jobs and propagates.
+            client: who asks (``ggmi_app.client``); workers are shared fairly between
+                clients, not between runs or sessions.
 
         Raises:
             Whatever a job raised (not cached), or ``ComputeError`` when the workers
             crashed twice.
         """
         try:
-            return self._run(jobs, progress)
+            return self._run(jobs, progress, client)
         except _PoolBroke as broke:
             _LOG.warning("a worker process died; restarting the pool and retrying once")
             self._restart_pool(broke.generation)
         try:
-            return self._run(jobs, progress)
+            return self._run(jobs, progress, client)
         except _PoolBroke as broke:
             self._restart_pool(broke.generation)
             raise ComputeError(
@@ -298,24 +357,32 @@ class ComputeService:
         """A copy of the counters, with the cache's current entries and bytes."""
         with self._lock:
             self._evict_expired()
-            return CacheStats(**{**vars(self._stats), "entries": len(self._results)})
+            return CacheStats(
+                **{
+                    **vars(self._stats),
+                    "entries": len(self._results),
+                    "running_foreground": self._running[FOREGROUND],
+                    "running_background": self._running[BACKGROUND],
+                }
+            )
 
     def shutdown(self) -> None:
         """Stop the worker processes (queued jobs are cancelled)."""
         with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
+            executors, self._executors = self._executors, {}
+        for executor in executors.values():
             executor.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------------ running
 
-    def _run(self, jobs: Sequence[Job], progress: Progress | None) -> list[Any]:
+    def _run(self, jobs: Sequence[Job], progress: Progress | None, client: str) -> list[Any]:
         keys = [job.key() for job in jobs]
         fetched = self._fetch_shared(keys)  # network: outside the lock
         results: dict[str, Any] = {}
         waiting: dict[Future, str] = {}
         run_id = next(self._run_ids)
         with self._lock:
+            self._run_clients[run_id] = client
             for key, value in fetched.items():
                 self._store(key, value)
             generation = self._generation
@@ -339,6 +406,10 @@ class ComputeService:
         except BaseException:
             self._withdraw(waiting)
             raise
+        finally:
+            with self._lock:
+                if run_id not in self._queues:
+                    self._run_clients.pop(run_id, None)
         return [results[key] for key in keys]
 
     def _run_inline(
@@ -434,29 +505,111 @@ class ComputeService:
         return flight.future
 
     def _dispatch(self) -> None:
-        """Hand queued jobs to idle workers, taking runs in turn (caller holds the lock).
+        """Hand queued jobs to idle workers, clients in fair turns (caller holds the lock).
 
-        Round-robin over runs, not first come first served: a visitor's one quick job
-        waits for at most one job of each other busy visitor, not for whole sweeps. A
-        job shared by several runs sits in each of their queues (``_join``), so it gets
-        a turn per waiting run; the first turn starts it, the others skip it.
+        Each free worker goes to the client with the least recent worker time (the CPU
+        seconds of its finished jobs, decayed, plus the time its running jobs have run
+        so far; ties: the client served longest ago), and within that client to its
+        runs in turn (round robin, not first come first served: a visitor's one quick
+        job waits for at most one job of each of their other runs). A job shared by
+        several runs sits in each of their queues (``_join``), so it gets a turn per
+        waiting run and client; the first turn starts it, the others skip it.
+
+        No client runs more jobs at once than ``workers``. Jobs of a client above
+        ``HEAVY_CLIENT_S`` that is also among the busiest (over half the largest recent
+        use of any client at work, and not the least busy) run in the background
+        workers, at lowered CPU priority; the others in the foreground ones. A job
+        cannot be interrupted, so a visitor must not wait for a flood's running jobs to
+        end: with the flooding client's jobs in the background, the visitor finds the
+        foreground workers free and the operating system gives it the cores first. A
+        heavy visitor alone still runs at full speed (priority only matters under
+        contention). What remains: a client's first jobs start in the foreground
+        (nothing says yet that they are heavy), so a visitor who arrives while they run
+        waits for them, once.
         """
-        while self._running < self.workers and self._queues:
-            run_id = next(iter(self._queues))
-            queue = self._queues.pop(run_id)
-            key, flight = self._next_startable(queue)
-            if queue:
-                self._queues[run_id] = queue  # to the back of the line
-            if flight is None:
-                continue  # nothing of this run's is left to start
+        while self._queues and any(self._free(tier) for tier in TIERS):
+            picked = self._next_job()
+            if picked is None:
+                return
+            key, flight, client, tier = picked
             flight.started, flight.generation = True, self._generation
-            self._running += 1
+            flight.client, flight.started_at, flight.tier = client, self.clock(), tier
+            self._usage_of(client).last_turn = next(self._turns)
+            self._running[tier] += 1
             try:
-                inner = self._submit(flight.job)
+                inner = self._submit(flight.job, tier)
             except BrokenProcessPool as exc:
                 self._fail_all(exc)
                 return
             inner.add_done_callback(functools.partial(self._finished, key, flight))
+
+    def _free(self, tier: str) -> bool:
+        return self._running[tier] < self.workers
+
+    def _next_job(self) -> tuple[str, _Flight, str, str] | None:
+        """The next job to start, the client whose turn it is and its tier; or None.
+
+        Clients whose tier has no free worker wait; runs whose queues hold nothing
+        startable are dropped on the way.
+        """
+        runs_by_client: dict[str, list[int]] = {}
+        for run_id in self._queues:
+            client = self._run_clients.get(run_id, DEFAULT_CLIENT)
+            runs_by_client.setdefault(client, []).append(run_id)
+        now = self.clock()
+        running_for: dict[str, float] = {}
+        running: dict[str, int] = {}
+        for flight in self._flights.values():
+            if flight.started:
+                running_for[flight.client] = (
+                    running_for.get(flight.client, 0.0) + now - flight.started_at
+                )
+                running[flight.client] = running.get(flight.client, 0) + 1
+        active = set(runs_by_client) | set(running_for)
+        used = {c: self._usage_of(c).value(now) + running_for.get(c, 0.0) for c in active}
+        # Heavy: above the threshold, among the busier half of who is at work now, and
+        # not the least busy of them (a visitor who swept a lot earlier is never demoted
+        # below a flood's client).
+        heavy_above = max(HEAVY_CLIENT_S, max(used.values(), default=0.0) / 2)
+        lightest = min(used.values(), default=0.0)
+        for client in sorted(runs_by_client, key=lambda c: (used[c], self._usage_of(c).last_turn)):
+            if running.get(client, 0) >= self.workers:
+                continue  # no client holds more workers than a pool of one tier has
+            heavy = used[client] > heavy_above and (used[client] > lightest or len(used) == 1)
+            tier = BACKGROUND if heavy else FOREGROUND
+            if not self._free(tier):
+                continue
+            for run_id in runs_by_client[client]:
+                queue = self._queues.pop(run_id)
+                key, flight = self._next_startable(queue)
+                if queue:
+                    self._queues[run_id] = queue  # to the back of the line
+                else:
+                    self._run_clients.pop(run_id, None)
+                if flight is not None:
+                    return key, flight, client, tier
+        return None
+
+    def _usage_of(self, client: str) -> _Usage:
+        usage = self._usage.get(client)
+        if usage is None:
+            self._forget_idle_clients()
+            usage = self._usage[client] = _Usage(stamp=self.clock())
+        return usage
+
+    def _forget_idle_clients(self) -> None:
+        """Keep the usage table small: drop clients with no queued run and little usage."""
+        if len(self._usage) < _USAGE_TABLE_SIZE:
+            return
+        now = self.clock()
+        active = set(self._run_clients.values()) | {
+            f.client for f in self._flights.values() if f.started
+        }
+        ranked = sorted(
+            (c for c in self._usage if c not in active), key=lambda c: self._usage[c].value(now)
+        )
+        for client in ranked[: len(ranked) // 2 + 1]:
+            del self._usage[client]
 
     def _next_startable(self, queue: deque[str]) -> tuple[str, _Flight | None]:
         """Pop ``queue`` up to its first job not yet started; ``("", None)`` if none.
@@ -471,7 +624,7 @@ class ComputeService:
                 return key, flight
         return "", None
 
-    def _submit(self, job: Job) -> Future:
+    def _submit(self, job: Job, tier: str) -> Future:
         """Hand ``job`` to the executor, hiding ``__main__`` if a worker may start.
 
         The executor starts its workers in ``submit`` until it has them all. Hiding
@@ -479,7 +632,7 @@ class ComputeService:
         each run, so it is done only while workers may still start (``_processes`` is
         the executor's own record of them; without it, hide on every submit).
         """
-        pool = self._pool()
+        pool = self._pool(tier)
         started = getattr(pool, "_processes", None)
         if started is not None and len(started) >= self.workers:
             return pool.submit(_call, job)
@@ -491,14 +644,16 @@ class ComputeService:
         with self._lock:
             if flight.generation != self._generation or flight.future.done():
                 return  # failed already, when its pool broke
-            self._running -= 1
+            self._running[flight.tier] -= 1
             if self._flights.get(key) is flight:
                 del self._flights[key]
             error = _job_error(inner)
+            spent = self.clock() - flight.started_at  # a failed job: its time on the clock
             if error is None:
-                value = inner.result()
+                value, spent = inner.result()
                 self._stats.computed += 1
                 payload = self._store(key, value)
+            self._usage_of(flight.client).add(spent, self.clock())
             self._dispatch()
         if error is not None:
             flight.future.set_exception(error)
@@ -514,7 +669,8 @@ class ComputeService:
                 flight.future.set_exception(error)
         self._flights.clear()
         self._queues.clear()
-        self._running = 0
+        self._run_clients.clear()
+        self._running = dict.fromkeys(TIERS, 0)
 
     def _withdraw(self, waiting: Mapping[Future, str]) -> None:
         """This run gave up on ``waiting``: drop queued jobs nobody else waits for.
@@ -560,11 +716,14 @@ class ComputeService:
 
     # ------------------------------------------------------------------ pool
 
-    def _pool(self) -> ProcessPoolExecutor:
-        """The executor, started on first use (caller holds the lock)."""
-        if self._executor is None:
-            self._executor = _new_executor(self.workers)
-        return self._executor
+    def _pool(self, tier: str) -> ProcessPoolExecutor:
+        """The executor of ``tier``, started on first use (caller holds the lock)."""
+        executor = self._executors.get(tier)
+        if executor is None:
+            executor = self._executors[tier] = _new_executor(
+                self.workers, background=tier == BACKGROUND
+            )
+        return executor
 
     def _restart_pool(self, broken_generation: int) -> None:
         """Replace the executor of ``broken_generation`` (once, however many runs saw it)."""
@@ -573,9 +732,9 @@ class ComputeService:
                 return  # another run already replaced it
             self._fail_all(BrokenProcessPool("the worker pool was restarted"))
             self._generation += 1
-            executor, self._executor = self._executor, None
+            executors, self._executors = self._executors, {}
             self._stats.restarts += 1
-        if executor is not None:
+        for executor in executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
 
 
@@ -586,7 +745,7 @@ def _job_error(inner: Future) -> BaseException | None:
     return inner.exception()
 
 
-def _new_executor(workers: int) -> ProcessPoolExecutor:
+def _new_executor(workers: int, background: bool = False) -> ProcessPoolExecutor:
     """Worker processes from a fork server with the numerics preloaded.
 
     ``fork`` is unsafe in Streamlit's multi-threaded server and ``spawn`` would import
@@ -598,7 +757,7 @@ def _new_executor(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=forkserver_context(PRELOAD),
-        initializer=init_worker,
+        initializer=init_background_worker if background else init_worker,
     )
 
 

@@ -58,6 +58,10 @@ _HEADER = struct.Struct(">6sBQ32s")  # magic, version, payload length, HMAC
 RESULT_PREFIX: Final[str] = f"ggmi:result:v{FORMAT_VERSION}:"
 
 
+class StoreUnavailable(RuntimeError):
+    """The store did not answer (down, paused, slow or in an outage's pause): unknown."""
+
+
 class KeyValueStore(Protocol):
     """Bytes under string keys, each with a time to live. Failures read as misses."""
 
@@ -174,6 +178,28 @@ class RedisKV:
     def ping(self) -> bool:
         """True if Redis answers now (an outage's pause is respected)."""
         return self._attempt(self._client.ping) is not None
+
+    def strict(self, call: Callable[[Any], Any]) -> Any:
+        """``call(client)``'s result, or ``StoreUnavailable`` (never a silent miss).
+
+        For state whose absence means something (a lecture room: missing is "ended",
+        unreachable is "unknown"). Shares the outage bookkeeping of the other calls:
+        during an outage's pause it raises at once, without touching the network.
+        """
+        marker = object()
+        got = self._attempt(lambda: marker if (r := call(self._client)) is None else r)
+        if got is None:
+            raise StoreUnavailable(f"{_redacted(self.url)} did not answer")
+        return None if got is marker else got
+
+    def eviction_policy(self) -> str | None:
+        """Redis's ``maxmemory-policy`` (None if it cannot be read, e.g. CONFIG is off)."""
+        try:  # not through the outage bookkeeping: a refused CONFIG is no outage
+            found = self._client.config_get("maxmemory-policy")
+        except Exception:  # unreachable, or CONFIG renamed or refused (managed Redis)
+            return None
+        value = (found or {}).get("maxmemory-policy")
+        return value.decode() if isinstance(value, bytes) else value
 
     def close(self) -> None:
         self._client.close()

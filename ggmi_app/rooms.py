@@ -25,7 +25,14 @@ no secret in a lecture hall). Publishing needs the secret: the room keeps its SH
 compared in constant time. Codes are checked strictly (length, alphabet) before any
 lookup; a record that is malformed, too large or of another format is ignored; a
 student applies only settings that the app's parameters accept, and only known pages.
-Room creation is rate-limited per session and per process.
+Room creation is limited per session and per client (the visitor's address, any
+number of tabs; optionally behind a lecturers' passphrase, ``GGMI_ROOM_PASSPHRASE``), never
+by one counter for everyone; codes of rooms that are not open are limited per client.
+
+Unknown is not ended: when the store does not answer (Redis down, paused or slow), a
+student keeps the lecturer's last state and keeps polling, and a lecturer keeps the
+room and its key and publishes again every ``RETRY_S``. In Redis, room records have no
+time to live, so a cache under memory pressure (``volatile-lru``) never evicts them.
 """
 
 from __future__ import annotations
@@ -38,16 +45,23 @@ import os
 import secrets
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from ggmi_app import client as clients
 from ggmi_app.messages import escape_markdown
-from ggmi_app.result_store import RESULT_CACHE_ENV, KeyValueStore, MemoryKV, RedisKV
+from ggmi_app.result_store import (
+    RESULT_CACHE_ENV,
+    KeyValueStore,
+    MemoryKV,
+    RedisKV,
+    StoreUnavailable,
+)
 from ggmi_app.scenario_params import LECTURE_KEY
 from ggmi_app.state import Keyed, written_settings
 
@@ -67,10 +81,22 @@ HEARTBEAT_S: Final[float] = 120.0
 POLL_INTERVAL_S: Final[float] = 0.75
 #: Largest room record read or written, in bytes (a real one is under 2 KB).
 MAX_RECORD_BYTES: Final[int] = 16 * 1024
-#: Rooms one session may open per ``CREATE_WINDOW_S``; rooms all sessions of a process may.
+#: Rooms one session, and one client (a visitor's address, ``ggmi_app.client``: any
+#: number of tabs), may open per ``CREATE_WINDOW_S``. There is no global limit: a flood
+#: of rooms from one address blocks that address only.
 CREATE_PER_SESSION: Final[int] = 3
-CREATE_PER_PROCESS: Final[int] = 60
+CREATE_PER_CLIENT: Final[int] = 6
+#: Rooms per client and window for lecturers who gave the deployer's passphrase.
+CREATE_PER_CLIENT_WITH_PASSPHRASE: Final[int] = 30
 CREATE_WINDOW_S: Final[float] = 600.0
+#: Environment variable with the lecturers' passphrase (unset: anyone may open rooms).
+PASSPHRASE_ENV: Final[str] = "GGMI_ROOM_PASSPHRASE"
+#: Wrong passphrases one client may type per ``CREATE_WINDOW_S``.
+PASSPHRASE_FAILURES: Final[int] = 5
+#: Codes of rooms that are not open one client may try per ``GUESS_WINDOW_S``: a code
+#: only lets one watch a room, but guessing should still be slow (31**6 codes).
+GUESSES_PER_CLIENT: Final[int] = 10
+GUESS_WINDOW_S: Final[float] = 60.0
 #: Settings a student keeps their own of.
 NOT_FOLLOWED: Final[frozenset[str]] = frozenset({LECTURE_KEY})
 
@@ -85,6 +111,9 @@ _PENDING: Final[str] = "_ggmi_room_pending"  # RoomState seen by the poll, to ap
 _URL_SEEN: Final[str] = "_ggmi_room_url_seen"  # ?room= text already acted on
 _MESSAGE: Final[str] = "_ggmi_room_message"  # (kind, text) shown in the sidebar
 _CREATED: Final[str] = "_ggmi_room_created"  # times this session opened rooms
+_UNREACHABLE: Final[str] = "_ggmi_room_unreachable"  # the follower's last read failed
+_UNSYNCED: Final[str] = "_ggmi_room_unsynced"  # the lecturer's last publish failed
+_PASSPHRASE: Final[str] = "ggmi_room_passphrase"
 _JOIN_INPUT: Final[str] = "ggmi_room_join_code"
 _RESUME_CODE: Final[str] = "ggmi_room_resume_code"
 _RESUME_KEY: Final[str] = "ggmi_room_resume_key"
@@ -93,6 +122,121 @@ URL_KEY: Final[str] = "room"
 
 class RoomError(ValueError):
     """A refusal with a message fit to show a visitor."""
+
+
+class RoomUnavailable(RuntimeError):
+    """The room store did not answer: the room's state is *unknown*, not ended.
+
+    Students keep what they have and retry; a lecturer keeps the room and its key.
+    """
+
+
+#: Key of the index of rooms by expiry time (a Redis sorted set; codes are upper case,
+#: so no room key can collide with it).
+ROOM_INDEX: Final[str] = "ggmi:roomindex:v1"
+#: Expired rooms removed per sweep (a sweep runs at each room creation).
+SWEEP_BATCH: Final[int] = 100
+
+
+class RoomStore(Protocol):
+    """Where room records live. Every call raises ``StoreUnavailable`` when unsure."""
+
+    def get(self, key: str) -> bytes | None:
+        """The record under ``key``, ``None`` if there is none (the room is not open)."""
+        ...
+
+    def put(self, key: str, blob: bytes, expires_at: float) -> None:
+        """Store the record; it may be dropped after ``expires_at`` (the rooms' clock)."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Forget the record."""
+        ...
+
+    def sweep(self, now: float) -> int:
+        """Remove records whose time is up; how many."""
+        ...
+
+
+class KVRoomStore:
+    """Rooms in a plain ``KeyValueStore`` with its own expiry (one process's memory).
+
+    Such a store answers every call, so nothing here is ever unknown.
+    """
+
+    def __init__(self, kv: KeyValueStore, clock: Callable[[], float] = time.time) -> None:
+        self.kv, self.clock = kv, clock
+
+    def get(self, key: str) -> bytes | None:
+        return self.kv.get_many([key])[0]
+
+    def put(self, key: str, blob: bytes, expires_at: float) -> None:
+        if not self.kv.set(key, blob, max(1e-3, expires_at - self.clock())):
+            raise StoreUnavailable("the room could not be stored")
+
+    def delete(self, key: str) -> None:
+        self.kv.delete(key)
+
+    def sweep(self, now: float) -> int:
+        return 0  # the key-value store expires entries itself
+
+
+class RedisRoomStore:
+    """Rooms in Redis as keys *without* a Redis time to live, safe from eviction.
+
+    A Redis cache evicts under memory pressure; with ``maxmemory-policy volatile-lru``
+    (what ``scripts/run_stack.sh`` and ``deploy/compose.yaml`` set) it evicts only keys
+    that have a time to live. Result-cache entries have one; room records do not, so a
+    full cache never ends a lecture. Expiry is kept by the app instead: each record
+    carries its last-publish time (``Rooms`` treats an old one as ended), and a sorted
+    set ``ROOM_INDEX`` of expiry times lets each room creation delete up to
+    ``SWEEP_BATCH`` rooms whose time is up. Every failure raises ``StoreUnavailable``.
+    """
+
+    def __init__(self, kv: RedisKV) -> None:
+        self.kv = kv
+        policy = kv.eviction_policy()
+        if policy is not None and policy.startswith("allkeys"):
+            _LOG.warning(
+                "Redis maxmemory-policy is %s: under memory pressure it may evict open "
+                "lecture rooms; use volatile-lru (rooms carry no TTL, cache entries do)",
+                policy,
+            )
+
+    def get(self, key: str) -> bytes | None:
+        value = self.kv.strict(lambda c: c.get(key))
+        return bytes(value) if value is not None else None
+
+    def put(self, key: str, blob: bytes, expires_at: float) -> None:
+        def write(c: Any) -> Any:
+            pipe = c.pipeline(transaction=True)
+            pipe.set(key, blob)
+            pipe.zadd(ROOM_INDEX, {key: expires_at})
+            return pipe.execute()
+
+        self.kv.strict(write)
+
+    def delete(self, key: str) -> None:
+        self.kv.strict(
+            lambda c: c.pipeline(transaction=True).delete(key).zrem(ROOM_INDEX, key).execute()
+        )
+
+    def sweep(self, now: float) -> int:
+        due = self.kv.strict(
+            lambda c: c.zrangebyscore(ROOM_INDEX, "-inf", now, start=0, num=SWEEP_BATCH)
+        )
+        for key in due or []:
+            self.delete(key.decode() if isinstance(key, bytes) else str(key))
+        return len(due or [])
+
+
+def room_store(store: KeyValueStore | RoomStore, clock: Callable[[], float]) -> RoomStore:
+    """``store`` as a ``RoomStore``: Redis keeps rooms un-evictable, others wrap."""
+    if isinstance(store, RedisKV):
+        return RedisRoomStore(store)
+    if isinstance(store, KVRoomStore | RedisRoomStore):
+        return store
+    return KVRoomStore(store, clock)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -184,28 +328,46 @@ class Rooms:
     """
 
     def __init__(
-        self, store: KeyValueStore, ttl_s: float = ROOM_TTL_S,
+        self, store: KeyValueStore | RoomStore, ttl_s: float = ROOM_TTL_S,
         clock: Callable[[], float] = time.time,
     ) -> None:  # fmt: skip
         if ttl_s <= 0:
             raise ValueError("ttl_s must be positive")
-        self.store, self.ttl_s, self.clock = store, ttl_s, clock
+        self.store, self.ttl_s, self.clock = room_store(store, clock), ttl_s, clock
 
     def _get(self, code: str) -> dict[str, Any] | None:
-        return _decode(code, self.store.get_many([ROOM_PREFIX + code])[0])
+        """The open room's record; ``None`` if none or expired; ``RoomUnavailable``."""
+        try:
+            doc = _decode(code, self.store.get(ROOM_PREFIX + code))
+        except StoreUnavailable as exc:
+            raise RoomUnavailable(str(exc)) from None
+        if doc is None:
+            return None
+        updated = doc.get("updated")
+        if isinstance(updated, int | float) and updated + self.ttl_s <= self.clock():
+            return None  # its time is up (the store removes it at a later sweep)
+        return doc
 
-    def _put(self, doc: dict[str, Any]) -> bool:
+    def _put(self, doc: dict[str, Any]) -> None:
         blob = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode("utf-8")
         if len(blob) > MAX_RECORD_BYTES:
             raise RoomError("These settings are too large to share.")
-        return self.store.set(ROOM_PREFIX + doc["code"], blob, self.ttl_s)
+        try:
+            self.store.put(ROOM_PREFIX + doc["code"], blob, doc["updated"] + self.ttl_s)
+        except StoreUnavailable as exc:
+            raise RoomUnavailable(str(exc)) from None
 
     def create(self, page: str, settings: Mapping[str, str]) -> tuple[str, str]:
         """Open a room showing ``page`` and ``settings``; return ``(code, secret)``.
 
         Raises:
-            RoomError: no free code found, or the store could not be written.
+            RoomError: no free code found.
+            RoomUnavailable: the store did not answer.
         """
+        try:
+            self.store.sweep(self.clock())
+        except StoreUnavailable as exc:
+            raise RoomUnavailable(str(exc)) from None
         for _ in range(8):
             code = new_code()
             if self._get(code) is None:
@@ -219,12 +381,16 @@ class Rooms:
             "version": 1, "page": page, "settings": dict(settings),
             "created": now, "updated": now,
         }  # fmt: skip
-        if not self._put(doc):
-            raise RoomError("The room could not be stored (the shared store is unreachable).")
+        self._put(doc)
         return code, secret
 
     def read(self, code: str) -> RoomState | None:
-        """The room ``code`` (``RoomError`` if malformed; ``None`` if not open)."""
+        """The room ``code``; ``None`` if not open.
+
+        Raises:
+            RoomError: a malformed code.
+            RoomUnavailable: the store did not answer (the room may well be open).
+        """
         code = normalise_code(code)
         doc = self._get(code)
         if doc is None:
@@ -254,6 +420,7 @@ class Rooms:
 
         Raises:
             RoomError: a malformed code, a closed room, or the wrong secret.
+            RoomUnavailable: the store did not answer (nothing is known to have changed).
         """
         doc = self._owned(code, secret)
         settings = dict(settings)
@@ -261,21 +428,87 @@ class Rooms:
             doc["version"] += 1
             doc["page"], doc["settings"] = page, settings
         doc["updated"] = self.clock()
-        if not self._put(doc):
-            raise RoomError("The room could not be updated (the shared store is unreachable).")
+        self._put(doc)
         return int(doc["version"])
 
     def close(self, code: str, secret: str) -> None:
-        """End the room (students see it is closed); ``RoomError`` without its secret."""
+        """End the room (students see it is closed); ``RoomError`` without its secret.
+
+        ``RoomUnavailable`` if the store did not answer (the room is still open).
+        """
         doc = self._owned(code, secret)
-        self.store.delete(ROOM_PREFIX + doc["code"])
+        try:
+            self.store.delete(ROOM_PREFIX + doc["code"])
+        except StoreUnavailable as exc:
+            raise RoomUnavailable(str(exc)) from None
 
 
 # ------------------------------------------------------------------ the process's rooms
 
 _ROOMS: Rooms | None = None
 _ROOMS_LOCK = threading.Lock()
-_PROCESS_CREATED: deque[float] = deque()
+
+
+class ClientLimiter:
+    """At most ``limit`` events per client in any ``window_s`` seconds (this process).
+
+    The table keeps at most ``max_clients`` clients; the least recently seen go first.
+    """
+
+    def __init__(
+        self, limit: int, window_s: float, max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:  # fmt: skip
+        self.limit, self.window_s, self.max_clients, self.clock = (
+            limit,
+            window_s,
+            max_clients,
+            clock,
+        )
+        self._events: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def wait_s(self, client: str) -> float:
+        """Seconds until ``client`` may act again (0: now)."""
+        with self._lock:
+            events = self._recent(client, self.clock())
+            if len(events) < self.limit:
+                return 0.0
+            return events[0] + self.window_s - self.clock()
+
+    def hit(self, client: str) -> None:
+        """Count one event of ``client``."""
+        with self._lock:
+            now = self.clock()
+            self._recent(client, now).append(now)
+            self._events.move_to_end(client)
+            while len(self._events) > self.max_clients:
+                self._events.popitem(last=False)
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        events = self._events.setdefault(client, deque())
+        while events and now - events[0] >= self.window_s:
+            events.popleft()
+        return events
+
+
+_CREATES = ClientLimiter(CREATE_PER_CLIENT, CREATE_WINDOW_S)
+_TRUSTED_CREATES = ClientLimiter(CREATE_PER_CLIENT_WITH_PASSPHRASE, CREATE_WINDOW_S)
+_PASSPHRASE_MISSES = ClientLimiter(PASSPHRASE_FAILURES, CREATE_WINDOW_S)
+_GUESSES = ClientLimiter(GUESSES_PER_CLIENT, GUESS_WINDOW_S)
+
+
+def reset_limits() -> None:
+    """Forget every client's counts (tests)."""
+    global _CREATES, _TRUSTED_CREATES, _PASSPHRASE_MISSES, _GUESSES
+    _CREATES = ClientLimiter(CREATE_PER_CLIENT, CREATE_WINDOW_S)
+    _TRUSTED_CREATES = ClientLimiter(CREATE_PER_CLIENT_WITH_PASSPHRASE, CREATE_WINDOW_S)
+    _PASSPHRASE_MISSES = ClientLimiter(PASSPHRASE_FAILURES, CREATE_WINDOW_S)
+    _GUESSES = ClientLimiter(GUESSES_PER_CLIENT, GUESS_WINDOW_S)
+
+
+def _minutes(seconds: float) -> int:
+    return int(max(0.0, seconds)) // 60 + 1
 
 
 def store_from_env(environ: Mapping[str, str] = os.environ) -> KeyValueStore:
@@ -298,18 +531,41 @@ def rooms() -> Rooms:
         return _ROOMS
 
 
-def _allow_create(now: float) -> None:
-    """Count one room creation; ``RoomError`` over the session's or the process's limit."""
+def passphrase_from_env(environ: Mapping[str, str] = os.environ) -> str:
+    """The lecturers' passphrase (``GGMI_ROOM_PASSPHRASE``), or "" when rooms are open to all."""
+    return environ.get(PASSPHRASE_ENV, "").strip()
+
+
+def _allow_create(now: float, client: str, passphrase: str) -> None:
+    """Count one room creation, or ``RoomError`` over the session's or client's limit.
+
+    With a deployer's passphrase set, it must be given (wrong ones are limited per
+    client too); a lecturer who gives it has a higher limit per client, for lecturers
+    sharing one address (a university's network).
+    """
+    expected = passphrase_from_env()
+    limiter = _CREATES
+    if expected:
+        wait = _PASSPHRASE_MISSES.wait_s(client)
+        if wait > 0:
+            raise RoomError(f"Too many wrong passphrases; try again in {_minutes(wait)} min.")
+        if not hmac.compare_digest(passphrase.encode(), expected.encode()):
+            _PASSPHRASE_MISSES.hit(client)
+            raise RoomError("Opening a room needs the lecturers' passphrase of this server.")
+        limiter = _TRUSTED_CREATES
     mine = [t for t in st.session_state.get(_CREATED, []) if now - t < CREATE_WINDOW_S]
     if len(mine) >= CREATE_PER_SESSION:
-        wait = int(CREATE_WINDOW_S - (now - mine[0])) // 60 + 1
-        raise RoomError(f"You opened {len(mine)} rooms recently; try again in {wait} min.")
-    with _ROOMS_LOCK:
-        while _PROCESS_CREATED and now - _PROCESS_CREATED[0] >= CREATE_WINDOW_S:
-            _PROCESS_CREATED.popleft()
-        if len(_PROCESS_CREATED) >= CREATE_PER_PROCESS:
-            raise RoomError("Too many rooms were opened recently; try again in a few minutes.")
-        _PROCESS_CREATED.append(now)
+        wait_s = CREATE_WINDOW_S - (now - mine[0])
+        raise RoomError(
+            f"You opened {len(mine)} rooms recently; try again in {_minutes(wait_s)} min."
+        )
+    wait = limiter.wait_s(client)
+    if wait > 0:
+        raise RoomError(
+            f"Rooms were opened from your network address {limiter.limit} times recently; "
+            f"try again in {_minutes(wait)} min."
+        )
+    limiter.hit(client)
     st.session_state[_CREATED] = [*mine, now]
 
 
@@ -345,16 +601,30 @@ def _stop_following(kind: str, text: str) -> None:
 
 
 def _join(text: object) -> None:
-    """Follow the room ``text`` names, or say why not (the room must be open)."""
+    """Follow the room ``text`` names, or say why not (the room must be open).
+
+    Codes of rooms that are not open count against the client's guesses.
+    """
+    client = clients.current_client()
     try:
+        wait = _GUESSES.wait_s(client)
+        if wait > 0:
+            raise RoomError(
+                f"Too many room codes that are not open were tried from your network "
+                f"address; try again in {int(wait) + 1} s."
+            )
         code = normalise_code(text)
         if rooms().read(code) is None:
+            _GUESSES.hit(client)
             raise RoomError(
                 f"No open room has the code {code}: it may have ended or expired, or the "
                 "code is mistyped."
             )
     except RoomError as exc:
         _say("error", str(exc))
+        return
+    except RoomUnavailable:
+        _say("error", _UNREACHABLE_JOIN)
         return
     _start_following(code)
     st.query_params[URL_KEY] = code
@@ -416,7 +686,14 @@ def follow_room(page_key: str, known: Keyed) -> str | None:
         # lecturer's, so move back.
         room_page = st.session_state.get(_ROOM_PAGE)
         return room_page if room_page not in (None, page_key) else None
-    state = pending if pending is not None else rooms().read(code)
+    if pending is not None:
+        state = pending
+    else:
+        try:
+            state = rooms().read(code)
+        except RoomUnavailable:
+            _mark_unreachable(code)
+            return None  # keep the last state; the poll keeps trying
     if state is None:
         _stop_following("warning", f"Room {code} has ended; you are on your own now.")
         return None
@@ -436,6 +713,17 @@ def _poll(code: str) -> None:
         state = rooms().read(code)
     except RoomError:
         state = None
+    except RoomUnavailable:
+        # Unknown is not ended: keep the lecturer's last state and look again next time.
+        if not st.session_state.get(_UNREACHABLE):
+            _mark_unreachable(code)
+            st.rerun(scope="app")  # once, to show why nothing moves
+        return
+    if st.session_state.pop(_UNREACHABLE, None):
+        st.session_state.pop(_MESSAGE, None)
+        if state is not None:
+            st.session_state[_PENDING] = state
+        st.rerun(scope="app")  # reachable again: drop the notice, catch up
     if state is None:
         _stop_following("warning", f"Room {code} has ended; you are on your own now.")
         st.rerun(scope="app")
@@ -461,21 +749,65 @@ def _following_status(code: str) -> None:
     )
 
 
+_UNREACHABLE_JOIN: Final[str] = (
+    "The lecture rooms cannot be reached right now (the server's store does not "
+    "answer); try again in a moment."
+)
+#: Seconds between a lecturer's retries while the store does not answer.
+RETRY_S: Final[float] = 2.0
+
+
+def _mark_unreachable(code: str) -> None:
+    st.session_state[_UNREACHABLE] = True
+    _say(
+        "warning",
+        f"Room {code} cannot be reached right now. You keep the lecturer's last page and "
+        "settings; the app keeps trying and catches up when it answers again.",
+    )
+
+
 @st.fragment(run_every=HEARTBEAT_S)
 def _heartbeat(page_key: str) -> None:
     """Keep the lecturer's room open while their page is open, even when nothing changes."""
     _publish(page_key)
 
 
-def _publish(page_key: str) -> None:
+@st.fragment(run_every=RETRY_S)
+def _retry_publish(page_key: str) -> None:
+    """While the store does not answer, publish again every ``RETRY_S`` seconds."""
+    _publish(page_key, settings=st.session_state.get(_UNSYNCED))
+    if not st.session_state.get(_UNSYNCED):
+        st.rerun(scope="app")  # published: drop the notice and this fragment
+
+
+def _publish(page_key: str, settings: Mapping[str, str] | None = None) -> None:
+    """Show this run's page and settings in the lecturer's room.
+
+    A refusal (room ended, wrong key) ends driving; an unanswered store does not: the
+    lecturer keeps the room and its key, and ``_retry_publish`` tries again.
+    """
     lead = st.session_state.get(_LEAD)
     if not lead:
         return
+    if settings is None or not isinstance(settings, dict):
+        settings = _published_settings()
     try:
-        rooms().publish(lead["code"], lead["secret"], page_key, _published_settings())
+        rooms().publish(lead["code"], lead["secret"], page_key, settings)
     except RoomError as exc:
         del st.session_state[_LEAD]
+        st.session_state.pop(_UNSYNCED, None)
         _say("warning", f"{exc} You no longer drive a room.")
+        return
+    except RoomUnavailable:
+        st.session_state[_UNSYNCED] = dict(settings)
+        _say(
+            "warning",
+            f"Room {lead['code']} cannot be reached right now. You still drive it; your "
+            "changes reach the students as soon as it answers again.",
+        )
+        return
+    if st.session_state.pop(_UNSYNCED, None) is not None:
+        st.session_state.pop(_MESSAGE, None)
 
 
 def _take_lead(code: str, secret: str, message: str) -> None:
@@ -488,12 +820,16 @@ def _take_lead(code: str, secret: str, message: str) -> None:
 
 
 def _open_room(page_key: str) -> None:
-    """Callback: open a room showing this page (rate-limited)."""
+    """Callback: open a room showing this page (limited per session and per client)."""
     try:
-        _allow_create(time.monotonic())
+        passphrase = str(st.session_state.get(_PASSPHRASE, "") or "")
+        _allow_create(time.monotonic(), clients.current_client(), passphrase)
         code, secret = rooms().create(page_key, _published_settings())
     except RoomError as exc:
         _say("error", str(exc))
+        return
+    except RoomUnavailable:
+        _say("error", _UNREACHABLE_JOIN)
         return
     _take_lead(code, secret, f"Room {code} is open.")
 
@@ -507,6 +843,9 @@ def _resume() -> None:
         code = rooms().verify(code_text, secret)
     except RoomError as exc:
         _say("error", str(exc))
+        return
+    except RoomUnavailable:
+        _say("error", _UNREACHABLE_JOIN)
         return
     _take_lead(code, secret, f"You drive room {code} again.")
 
@@ -529,13 +868,22 @@ def _resume_form() -> None:
 
 
 def _close_room() -> None:
-    lead = st.session_state.pop(_LEAD, None)
-    if lead:
-        try:
-            rooms().close(lead["code"], lead["secret"])
-        except RoomError:
-            pass
-        _say("info", f"Room {lead['code']} is closed.")
+    lead = st.session_state.get(_LEAD)
+    if not lead:
+        return
+    try:
+        rooms().close(lead["code"], lead["secret"])
+    except RoomUnavailable:
+        _say(
+            "warning",
+            f"Room {lead['code']} cannot be reached right now; close it again in a moment.",
+        )
+        return
+    except RoomError:
+        pass
+    st.session_state.pop(_LEAD, None)
+    st.session_state.pop(_UNSYNCED, None)
+    _say("info", f"Room {lead['code']} is closed.")
 
 
 def _join_typed() -> None:
@@ -571,6 +919,8 @@ def room_controls(page_key: str) -> None:
             st.button("Close the room", key="ggmi_room_close", on_click=_close_room)
             _lecturer_key(lead["secret"])
             _heartbeat(page_key)
+            if st.session_state.get(_UNSYNCED) is not None:
+                _retry_publish(page_key)
             return
         if following:
             _following_status(following)
@@ -590,6 +940,8 @@ def room_controls(page_key: str) -> None:
             "Room code", key=_JOIN_INPUT, max_chars=4 * CODE_LENGTH, placeholder="e.g. K7RM2Q"
         )
         st.button("Join the room", key="ggmi_room_join", on_click=_join_typed)
+        if passphrase_from_env():
+            st.text_input("Lecturers' passphrase", key=_PASSPHRASE, type="password", max_chars=128)
         st.button(
             "Open a room (you drive)",
             key="ggmi_room_open",

@@ -17,10 +17,11 @@ serves another script, warmed the same way.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,9 +235,27 @@ def _wants_help(argv: Sequence[str]) -> bool:
     return any(arg in ("-h", "--help") for arg in argv)
 
 
+def protect_server(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Per-visitor protections Streamlit's own server needs before it starts.
+
+    * Uploads: ``ggmi_app.upload_limits`` bounds the bytes a session, a client and this
+      process hold.
+    * Client addresses: uvicorn rewrites a request's client address from
+      ``X-Forwarded-For`` when the peer is in ``FORWARDED_ALLOW_IPS`` (by default
+      loopback). It gets the app's own list (``GGMI_TRUSTED_PROXIES``, see
+      ``ggmi_app.client``), so the server and the app agree on who a visitor is.
+    """
+    from ggmi_app import upload_limits
+    from ggmi_app.client import trusted_from_env
+
+    upload_limits.install()
+    environ["FORWARDED_ALLOW_IPS"] = trusted_from_env(environ).uvicorn_value()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Warm up, then run Streamlit's own ``streamlit run`` with the given options."""
     args = list(sys.argv[1:] if argv is None else argv)
+    protect_server()
     # Importing the CLI also loads ``streamlit.web.bootstrap``, the mark by which the app's
     # modules know they are loaded by a server.
     from streamlit.web import cli

@@ -1,8 +1,11 @@
-"""Child process that reads one uploaded Parquet file (see ``uploads._parse_parquet``).
+"""Child process that reads one uploaded CSV or Parquet file (``uploads._read_in_child``).
 
 Usage (by ``ggmi_core.uploads`` only)::
 
-    python -m ggmi_core._parquet_worker LABEL MAX_ROWS MAX_DIM MAX_VALUES MIN_ROWS < file
+    GGMI_READER_FORMAT=csv|parquet \
+        python -m ggmi_core._parquet_worker LABEL MAX_ROWS MAX_DIM MAX_VALUES MIN_ROWS < file
+
+(The module keeps its first name; without ``GGMI_READER_FORMAT`` it reads Parquet.)
 
 It caps its own address space and CPU time before importing pyarrow, then writes the
 parsed (n, d) float array to stdout as NPY (exit 0), or a visitor-facing message to
@@ -13,6 +16,7 @@ broke the reader; the parent turns that into a message.
 from __future__ import annotations
 
 import io
+import os
 import resource
 import sys
 
@@ -39,11 +43,17 @@ def main(argv: list[str]) -> int:
 
     import numpy as np
 
-    from ggmi_core.uploads import Limits, UploadError, read_parquet_in_process
+    from ggmi_core.uploads import (
+        Limits,
+        UploadError,
+        read_csv_in_process,
+        read_parquet_in_process,
+    )
 
+    read = read_csv_in_process if os.environ.get("GGMI_READER_FORMAT") == "csv" else None
     limits = Limits(len(data) + 1, max_rows, max_dim, max_values, min_rows)
     try:
-        array = read_parquet_in_process(data, label, limits)
+        array = (read or read_parquet_in_process)(data, label, limits)
     except UploadError as exc:
         sys.stderr.write(" ".join(str(exc).split()) + "\n")
         return REFUSED

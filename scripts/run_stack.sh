@@ -87,7 +87,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 "$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 --protected-mode yes \
-    --save "" --appendonly no --maxmemory 256mb --maxmemory-policy allkeys-lru \
+    --save "" --appendonly no --maxmemory 256mb --maxmemory-policy volatile-lru \
     --dir "$DIR" >"$DIR/redis.log" 2>&1 &
 pids+=("$!")
 

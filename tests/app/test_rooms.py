@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -19,7 +20,14 @@ from streamlit.testing.v1 import AppTest
 from ggmi_app import rooms
 from ggmi_app.registry import PAGES
 from ggmi_app.result_store import MemoryKV, RedisKV
-from ggmi_app.rooms import CODE_ALPHABET, CODE_LENGTH, ROOM_PREFIX, RoomError, Rooms
+from ggmi_app.rooms import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    ROOM_PREFIX,
+    RoomError,
+    Rooms,
+    RoomUnavailable,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from redis_helpers import RedisServer, needs_redis
@@ -92,7 +100,7 @@ def test_create_then_read_shows_the_page_and_settings(memory_rooms: Rooms) -> No
     state = memory_rooms.read(code)
     assert state is not None
     assert (state.page, state.settings, state.version) == ("tour", {"tour_step": "3", "K": "4"}, 1)
-    raw = memory_rooms.store.get_many([ROOM_PREFIX + code])[0]
+    raw = memory_rooms.store.get(ROOM_PREFIX + code)
     assert raw is not None
     doc = json.loads(raw)  # plain JSON, and the secret itself is not stored
     assert secret not in raw.decode() and len(doc["secret_sha256"]) == 64
@@ -154,7 +162,7 @@ def test_closed_room_is_gone(memory_rooms: Rooms) -> None:
 )  # fmt: skip
 def test_tampered_records_are_ignored(memory_rooms: Rooms, blob: bytes) -> None:
     code, secret = memory_rooms.create("home", {})
-    memory_rooms.store.set(ROOM_PREFIX + code, blob, 60)
+    memory_rooms.store.put(ROOM_PREFIX + code, blob, memory_rooms.clock() + 60)
     assert memory_rooms.read(code) is None
     with pytest.raises(RoomError):
         memory_rooms.publish(code, secret, "home", {})
@@ -179,11 +187,16 @@ def test_rooms_in_redis_are_shared_between_processes_views(tmp_path: Path) -> No
         assert state is not None and state.settings == {"tour_step": "4"}
         with pytest.raises(RoomError):
             student_side.publish(code, "not-the-secret", "home", {})
-        ttl_ms = lecturer_side.store._client.pttl(ROOM_PREFIX + code)  # type: ignore[attr-defined]
-        assert 0 < ttl_ms <= 30_000
-        server.stop()  # Redis down: reads miss, publishing says the room is gone
-        assert student_side.read(code) is None
-        with pytest.raises(RoomError):
+        client = lecturer_side.store.kv._client  # type: ignore[attr-defined]
+        # No Redis TTL (a cache's eviction must not end a lecture); the index holds
+        # the time the room ends, 30 s after the last publish.
+        assert client.pttl(ROOM_PREFIX + code) == -1
+        ends = client.zscore(rooms.ROOM_INDEX, ROOM_PREFIX + code)
+        assert ends is not None and 0 < ends - time.time() <= 30
+        server.stop()  # Redis down: the room is unknown, not ended
+        with pytest.raises(RoomUnavailable):
+            student_side.read(code)
+        with pytest.raises(RoomUnavailable):
             lecturer_side.publish(code, secret, "home", {})
     finally:
         server.stop()
@@ -197,8 +210,9 @@ def fresh_rooms(monkeypatch: pytest.MonkeyPatch) -> Iterator[Rooms]:
     """A new in-memory room store for this test's sessions (and no creation history)."""
     made = Rooms(MemoryKV())
     monkeypatch.setattr(rooms, "_ROOMS", made)
-    monkeypatch.setattr(rooms, "_PROCESS_CREATED", rooms.deque())
+    rooms.reset_limits()
     yield made
+    rooms.reset_limits()
 
 
 def _session(page: str | None = None, query: dict[str, str] | None = None) -> AppTest:
@@ -370,3 +384,166 @@ def test_a_closed_room_releases_its_students(fresh_rooms: Rooms) -> None:
     assert "_ggmi_room_follow" not in student.session_state
     assert "has ended" in _texts(student)
     assert student.button(key="ggmi_room_rejoin")  # offered, though the room is gone
+
+
+# ------------------------------------------------------------------ replays of issue 24
+
+
+def _wait_until(check: object, timeout_s: float, step: object) -> bool:
+    """Call ``step()`` until ``check()`` holds or ``timeout_s`` passes; whether it held."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        step()  # type: ignore[operator]
+        if check():  # type: ignore[operator]
+            return True
+        time.sleep(0.25)
+    return False
+
+
+@needs_redis
+def test_a_3s_redis_pause_leaves_the_room_driven_and_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replay: ``CLIENT PAUSE 3000 ALL`` during a lecture ended it for everyone."""
+    import redis
+
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        monkeypatch.setattr(rooms, "_ROOMS", Rooms(RedisKV(server.url)))
+        rooms.reset_limits()
+        lecturer = _session("pages/5_Guided_tour.py")
+        lecturer.button(key="ggmi_room_open").click().run()
+        lead = dict(lecturer.session_state["_ggmi_room_lead"])
+        lecturer.button(key="tour_next").click().run()
+        student = _load_moved(_session(query={"room": lead["code"]}))
+        assert student.session_state["tour_step"] == 2
+
+        admin = redis.Redis.from_url(server.url)
+        admin.execute_command("CLIENT", "PAUSE", 3000, "ALL")
+        lecturer.button(key="tour_next").click().run()  # a change the store cannot take
+        student.run()  # the poll: the store does not answer
+        assert not lecturer.exception and not student.exception
+        # Unknown, not ended: the lecturer still drives (and has the key), the student
+        # still follows with the last state; both are told why nothing moves.
+        assert lecturer.session_state["_ggmi_room_lead"] == lead
+        assert lecturer.session_state["tour_step"] == 3
+        assert "cannot be reached" in _texts(lecturer)
+        assert "You no longer drive" not in _texts(lecturer)
+        assert student.session_state["_ggmi_room_follow"] == lead["code"]
+        assert student.session_state["tour_step"] == 2
+        assert "has ended" not in _texts(student)
+        assert "cannot be reached" in _texts(student)
+
+        # After the pause (and the client's reconnection pause), the lecturer's retry
+        # publishes the change and the student catches up; nobody had to do anything.
+        assert _wait_until(
+            lambda: "_ggmi_room_unsynced" not in lecturer.session_state, 20, lecturer.run
+        ), _texts(lecturer)
+        assert _wait_until(lambda: student.session_state["tour_step"] == 3, 10, student.run)
+        assert student.session_state["_ggmi_room_follow"] == lead["code"]
+        assert lecturer.session_state["_ggmi_room_lead"] == lead
+        assert "cannot be reached" not in _texts(student) + _texts(lecturer)
+    finally:
+        server.stop()
+
+
+@needs_redis
+def test_a_full_redis_evicts_cache_entries_never_a_room(tmp_path: Path) -> None:
+    """Replay: under memory pressure the room key itself was evicted (issue 24).
+
+    Redis as ``run_stack.sh`` and ``compose.yaml`` start it (volatile-lru), with a small
+    ``maxmemory``, filled with signed result-cache entries far beyond it.
+    """
+    from ggmi_app.result_store import SharedResults
+
+    server = RedisServer(tmp_path, "--maxmemory", "3mb", "--maxmemory-policy", "volatile-lru")
+    server.start()
+    try:
+        store = RedisKV(server.url)
+        lecture = Rooms(store)
+        code, secret = lecture.create("tour", {"tour_step": "5"})
+        cache = SharedResults(store, b"x" * 32)
+        payload = bytes(64 * 1024)
+        for i in range(200):  # 12.8 MB of cache entries into 3 MB
+            cache.put(f"job1:{i:064x}", payload)
+        info = store._client.info("stats")  # type: ignore[attr-defined]
+        assert info["evicted_keys"] > 100, "the cache never came under memory pressure"
+        state = lecture.read(code)
+        assert state is not None and state.settings == {"tour_step": "5"}
+        assert lecture.publish(code, secret, "tour", {"tour_step": "6"}) == 2
+        assert Rooms(RedisKV(server.url)).read(code).settings == {"tour_step": "6"}  # type: ignore[union-attr]
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def as_client(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Which client (address) the next AppTest run comes from: ``who["client"] = ...``."""
+    from ggmi_app import client
+
+    who = {"client": "ip:192.0.2.1"}
+    monkeypatch.setattr(client, "current_client", lambda: who["client"])
+    return who
+
+
+def test_a_room_flood_blocks_only_the_flooder(
+    fresh_rooms: Rooms, as_client: dict[str, str]
+) -> None:
+    """Replay: 20 sessions x 3 rooms stopped every lecturer for 10 minutes."""
+    as_client["client"] = "ip:203.0.113.66"
+    opened = 0
+    for _ in range(20):  # twenty fresh sessions (tabs) of one address
+        tab = _session()
+        for _ in range(rooms.CREATE_PER_SESSION):
+            tab.button(key="ggmi_room_open").click().run()
+            if "_ggmi_room_lead" in tab.session_state:
+                opened += 1
+                tab.button(key="ggmi_room_close").click().run()
+    assert opened == rooms.CREATE_PER_CLIENT
+    assert "network address" in _texts(tab)
+
+    as_client["client"] = "ip:198.51.100.7"  # a lecturer elsewhere, a fresh session
+    lecturer = _session()
+    lecturer.button(key="ggmi_room_open").click().run()
+    assert "_ggmi_room_lead" in lecturer.session_state, _texts(lecturer)
+
+
+def test_room_code_guessing_is_throttled_per_client(
+    fresh_rooms: Rooms, as_client: dict[str, str]
+) -> None:
+    """Replay: 150 guesses in 6 s; now a client gets ``GUESSES_PER_CLIENT`` per window."""
+    lecturer = _session()
+    lecturer.button(key="ggmi_room_open").click().run()
+    code = lecturer.session_state["_ggmi_room_lead"]["code"]
+    wrong = next(c for c in ("AAAAAA", "BBBBBB") if c != code)
+
+    as_client["client"] = "ip:203.0.113.66"
+    guesser = _session()
+    for _ in range(rooms.GUESSES_PER_CLIENT):
+        guesser.text_input(key="ggmi_room_join_code").input(wrong).run()
+        guesser.button(key="ggmi_room_join").click().run()
+        assert "No open room" in _texts(guesser)
+    guesser.text_input(key="ggmi_room_join_code").input(code).run()
+    guesser.button(key="ggmi_room_join").click().run()  # even the right code: wait first
+    assert "_ggmi_room_follow" not in guesser.session_state
+    assert "Too many room codes" in _texts(guesser)
+
+    as_client["client"] = "ip:198.51.100.7"  # a student elsewhere joins at once
+    student = _session()
+    student.text_input(key="ggmi_room_join_code").input(code).run()
+    student.button(key="ggmi_room_join").click().run()
+    assert student.session_state.get("_ggmi_room_follow") == code
+
+
+def test_a_deployers_passphrase_guards_room_creation(
+    fresh_rooms: Rooms, as_client: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(rooms.PASSPHRASE_ENV, "blue lecture hall")
+    visitor = _session()
+    visitor.button(key="ggmi_room_open").click().run()
+    assert "_ggmi_room_lead" not in visitor.session_state
+    assert "passphrase" in _texts(visitor)
+    visitor.text_input(key="ggmi_room_passphrase").input("blue lecture hall").run()
+    visitor.button(key="ggmi_room_open").click().run()
+    assert "_ggmi_room_lead" in visitor.session_state

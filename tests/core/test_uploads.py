@@ -2,7 +2,9 @@
 
 import io
 import sys
+import threading
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -43,6 +45,13 @@ def _parquet(df):
     buf = io.BytesIO()
     df.to_parquet(buf)
     return buf.getvalue()
+
+
+def _csv_here():
+    """Parse CSV in this process (the reader child's own half): the fuzz tests check the
+    parser's logic, and a child per example would take minutes; the unit tests above and
+    below go through the child."""
+    return mock.patch.object(uploads, "_parse_csv", uploads.read_csv_in_process)
 
 
 def _message(data, name, **kw):
@@ -110,7 +119,8 @@ def test_any_finite_array_round_trips_in_every_format(arr, fmt):
         data, name = _csv(arr, [f"dim {j}" for j in range(arr.shape[1])]), "x.csv"
     else:
         data, name = _npy(arr), "x.npy"
-    np.testing.assert_array_equal(load_embeddings(data, name), arr)
+    with _csv_here():
+        np.testing.assert_array_equal(load_embeddings(data, name), arr)
 
 
 # --------------------------------------------------------------------------- bad files
@@ -239,7 +249,8 @@ def test_control_characters_in_file_names_are_not_echoed():
 @given(st.binary(max_size=2000), st.sampled_from(["f.csv", "f.npy", "f.parquet", "f", "f.CSV"]))
 def test_arbitrary_bytes_raise_only_upload_error(data, name):
     try:
-        out = load_embeddings(data, name)
+        with _csv_here():
+            out = load_embeddings(data, name)
     except UploadError:
         return
     assert out.ndim == 2 and out.shape[0] >= 10 and np.isfinite(out).all()
@@ -257,7 +268,8 @@ _cell = st.one_of(
 def test_csv_like_text_raises_only_upload_error(rows):
     data = "\n".join(",".join(r) for r in rows).encode("utf-8", "surrogatepass")
     try:
-        out = load_embeddings(data, "fuzz.csv")
+        with _csv_here():
+            out = load_embeddings(data, "fuzz.csv")
     except UploadError:
         return
     assert out.ndim == 2 and np.isfinite(out).all()
@@ -377,3 +389,58 @@ def test_parquet_worker_runs_under_memory_and_cpu_caps():
 
 def test_bytes_without_parquet_markers_are_refused_without_a_reader():
     assert "PAR1" in _message(b"not parquet at all", "x.parquet")
+
+
+def test_a_csv_of_bare_newlines_is_refused_with_a_message():
+    """Replay (issue 24): 19 MiB of newlines cost 4.3 s of Python in the server; the
+    scan for the first line is now done by string methods, in the reader child."""
+    assert "only blank lines" in _message(b"\n" * (19 * 1024 * 1024), "blank.csv")
+    text = "\n \n\t\n1,2\n" + "3,4\n" * 12
+    assert load_embeddings(text.encode(), "x.csv").shape == (13, 2)
+
+
+def test_csv_is_read_in_the_resource_limited_child(monkeypatch):
+    monkeypatch.setattr(
+        uploads,
+        "_worker_command",
+        lambda name, limits: [sys.executable, "-c", "import os; os.abort()"],
+    )
+    assert "the CSV reader failed on it" in _message(_csv(X), "x.csv")
+
+
+def test_at_most_max_readers_children_run_at_once(monkeypatch, tmp_path):
+    """Replay (issue 24): six Parquet uploads at once started six readers (4 GB)."""
+    script = (
+        "import os, sys, time; d = sys.argv[1]; "
+        "open(os.path.join(d, f'{os.getpid()}.start'), 'w').write(repr(time.time())); "
+        "time.sleep(0.4); "
+        "open(os.path.join(d, f'{os.getpid()}.end'), 'w').write(repr(time.time())); "
+        "sys.exit(3)"
+    )
+    monkeypatch.setattr(
+        uploads,
+        "_worker_command",
+        lambda name, limits: [sys.executable, "-c", script, str(tmp_path)],
+    )
+    good = _parquet(pd.DataFrame(X, columns=list("abcd")))
+    errors = []
+
+    def upload():
+        try:
+            load_embeddings(good, "x.parquet")
+        except UploadError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=upload) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(errors) == 6
+    spans = [
+        (float(p.read_text()), float(p.with_suffix(".end").read_text()))
+        for p in tmp_path.glob("*.start")
+    ]
+    assert len(spans) == 6
+    most = max(sum(1 for a, b in spans if a <= t < b) for t, _ in spans)
+    assert most <= uploads.MAX_READERS
