@@ -67,12 +67,18 @@ has_step() { case " $STEPS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 seconds_since() { echo $(($(date +%s) - $1)); }
 
 # podman on this kind of machine: runc (crun refuses hybrid cgroups) and resource limits
-# the kernel allows (the defaults are refused: "setrlimit RLIMIT_NOFILE"). podman and
-# podman-compose read both from this file; builds get them as options too.
+# within this shell's hard limits (podman's defaults are above them and refused:
+# "setrlimit RLIMIT_NOFILE: Operation not permitted"; HAProxy wants about 8,200 open files
+# for its maxconn 4096). podman and podman-compose read both from this file; builds get
+# them as options too.
+NOFILE="$(ulimit -Hn)"
+[ "$NOFILE" = unlimited ] || [ "$NOFILE" -gt 65536 ] && NOFILE=65536
+NPROC="$(ulimit -Hu)"
+[ "$NPROC" = unlimited ] || [ "$NPROC" -gt 16384 ] && NPROC=16384
 export CONTAINERS_CONF="$WORK/containers.conf"
-cat >"$CONTAINERS_CONF" <<'CONF'
+cat >"$CONTAINERS_CONF" <<CONF
 [containers]
-default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
 
 [engine]
 runtime = "runc"
@@ -80,7 +86,7 @@ runtime = "runc"
 [network]
 network_backend = "netavark"
 CONF
-LIMITS=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
+LIMITS=(--ulimit "nofile=$NOFILE:$NOFILE" --ulimit "nproc=$NPROC:$NPROC")
 
 # ------------------------------------------------------------------ tools
 install_tools() {
@@ -340,7 +346,7 @@ step_compose() {
     compose up -d >"$WORK/compose-up.log" 2>&1 \
         || { tail -n 40 "$WORK/compose-up.log" >&2; fail "podman-compose up"; }
     wait_healthy "http://127.0.0.1:$port/_stcore/health" 180 >/dev/null \
-        || { compose logs >&2 2>&1 | tail -n 60; fail "the stack did not become healthy"; }
+        || { compose logs 2>&1 | tail -n 60 >&2; fail "the stack did not become healthy"; }
     UP_S=$(seconds_since "$start")
     log "compose stack answers through the proxy $UP_S s after podman-compose up"
     GGMI_DEPLOY_URL="http://127.0.0.1:$port" GGMI_DEPLOY_PROJECT="$PROJECT" \
