@@ -44,6 +44,9 @@ RUN pip install --no-cache-dir -r /tmp/requirements.txt && rm /tmp/requirements.
 # stays owned by root, the app only reads it.
 COPY --from=wheel /wheels /tmp/wheels
 RUN pip install --no-cache-dir --no-deps /tmp/wheels/*.whl && rm -rf /tmp/wheels
+# Build-time steps that need the installed package (such as compiling kernels ahead of
+# time into site-packages) go here, as root, before USER: at run time the root file
+# system may be read-only.
 
 # Numeric so orchestrators can verify the user is not root without /etc/passwd.
 USER 10001:10001
