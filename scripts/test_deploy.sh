@@ -7,8 +7,9 @@
 #   --keep         leave the compose stack running at the end (for a benchmark by hand)
 #   --steps LIST   run only these steps (default: all, in this order)
 #
-# Runs as root on Debian (as CI does). It installs podman, runc, podman-compose and
-# debootstrap from Debian's packages when they are missing, then:
+# Runs as root on Debian (as CI does). It installs podman, runc, podman-compose,
+# debootstrap, netavark and aardvark-dns from Debian's packages when they are missing,
+# and the test venv with scripts/setup_env.sh --dev, then:
 #   bases    builds stand-ins for the official python:3.11-slim-bookworm, redis:7-bookworm
 #            and haproxy:2.6-bookworm images from Debian bookworm's packages (no image
 #            registry is reachable here) and tags them with the official names; they are
@@ -22,8 +23,10 @@
 #            short lecture-hall run through the proxy with no errors;
 #   dask     a sweep on a separate `dask scheduler` and `dask worker` (containers of the
 #            image, the package installed, no PYTHONPATH) equals the local sweep.
-# Containers use the host's network namespace (--network host) or a compose network
-# marked internal: nothing in them reaches beyond this machine at run time.
+# At run time the app and Redis are on internal podman networks (no route beyond this
+# machine); only the proxy is also on a routed network, to publish its port, here on
+# 127.0.0.1 only; the Dask containers share the host's network and listen on 127.0.0.1.
+# Builds use the host's network (apt and PyPI).
 # Exit status: 0 when every step passed. What the stand-ins cannot show: docs/DEPLOYMENT.md.
 # The whole script is one block, so bash reads it all before it runs (an edit during a
 # run cannot change what runs).
@@ -35,7 +38,7 @@ cd "$ROOT"
 STUDENTS=30
 KEEP=0
 STEPS="bases image run compose dask"
-usage() { sed -n '2,27p' "$0"; }
+usage() { sed -n '2,30p' "$0"; }
 while [ "$#" -gt 0 ]; do
     case "$1" in
         --students) STUDENTS="$2"; shift 2 ;;
@@ -63,7 +66,6 @@ fail() {
     echo "deploy: ${PASSED:-0} passed, 1 failed"
     exit 1
 }
-has_step() { case " $STEPS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 seconds_since() { echo $(($(date +%s) - $1)); }
 
 # podman on this kind of machine: runc (crun refuses hybrid cgroups) and resource limits
