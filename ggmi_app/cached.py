@@ -30,6 +30,7 @@ from ggmi_app.scenario_params import cap_param
 from ggmi_app.state import sidebar_controls
 from ggmi_core.budget import check_budget, estimate_cost, estimate_sweep_cost, work_budget
 from ggmi_core.config import ScenarioConfig
+from ggmi_core.resources import assets_dir
 from ggmi_core.scenario_report import ScenarioView, divergence_table, view_from_result
 from ggmi_viz.gap_curves import per_scenario_table
 
@@ -42,7 +43,7 @@ CACHE_TTL_S: Final[int] = 3600
 #: A smaller bound for functions whose results are large (figures, sample clouds).
 CACHE_MAX_ENTRIES_LARGE: Final[int] = 16
 
-ASSETS: Final[Path] = Path(__file__).resolve().parents[1] / "assets"
+ASSETS: Final[Path] = assets_dir()
 FIGURE4_ASSETS: Final[dict[str, str]] = {
     "kl_published": "figure4_kl_published.csv",
     "js": "figure4_js.csv",

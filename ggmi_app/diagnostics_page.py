@@ -35,6 +35,7 @@ from ggmi_app.state import keyed, sidebar_controls
 from ggmi_core import diagnostics as diag
 from ggmi_core.config import ScenarioConfig
 from ggmi_core.example_data import ANCHOR_FILE, SYNTHETIC_FILE
+from ggmi_core.resources import assets_dir
 from ggmi_core.uploads import (
     ALLOWED_EXTENSIONS,
     MAX_UPLOAD_BYTES,
@@ -48,7 +49,7 @@ from ggmi_viz import diagnostics as figures
 
 TAB_KEY: Final[str] = "diag_tab"
 TAB_LABELS: Final[tuple[str, str]] = ("Simulation", "Your data")
-ASSETS: Final[Path] = Path(__file__).resolve().parents[1] / "assets"
+ASSETS: Final[Path] = assets_dir()
 
 #: URL and widget keys of this page's own settings carry these prefixes; the scenario
 #: letters are the app's shared settings.

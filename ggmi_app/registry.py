@@ -42,8 +42,9 @@ from ggmi_app.state import (
     sync_url,
     url_settings,
 )
+from ggmi_core.resources import project_root
 
-ROOT: Final[Path] = Path(__file__).resolve().parents[1]
+ROOT: Final[Path] = project_root()
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-ROOT: Final[Path] = Path(__file__).resolve().parents[1]
+from ggmi_core.resources import project_root
+
+ROOT: Final[Path] = project_root()
 APP: Final[Path] = ROOT / "app.py"
 
 #: How long the launcher waits for the tour's figures and the PNG exporter's browser

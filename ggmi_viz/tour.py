@@ -31,6 +31,7 @@ from ggmi_core.bounds import BoundTerms
 from ggmi_core.config import ScenarioConfig
 from ggmi_core.diagnostics import summarise_sweep
 from ggmi_core.estimate import Estimate
+from ggmi_core.resources import assets_dir, project_root
 from ggmi_core.scenario_report import ScenarioView, view_from_result
 from ggmi_viz import bounds as bound_figures
 from ggmi_viz import diagnostics as diagnostic_figures
@@ -38,8 +39,8 @@ from ggmi_viz.distributions import figure_data, scenario_figure
 from ggmi_viz.export import figure_to_png
 from ggmi_viz.gap_curves import figure4_figure, figure4_tables, gap_curve_figure
 
-ROOT: Final[Path] = Path(__file__).resolve().parents[1]
-ASSETS: Final[Path] = ROOT / "assets"
+ROOT: Final[Path] = project_root()
+ASSETS: Final[Path] = assets_dir()
 TOUR_ASSETS: Final[Path] = ASSETS / "tour"
 
 # ---------------------------------------------------------------- recipes (seeded)

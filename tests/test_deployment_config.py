@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -93,9 +94,14 @@ def test_docker_image_ships_the_config_and_does_not_override_it() -> None:
     ]
     assert not any(p in {".streamlit", ".streamlit/config.toml", "*", "**"} for p in ignored)
     docker = (ROOT / "Dockerfile").read_text()
-    assert "WORKDIR /app" in docker and "COPY . ." in docker
-    # The server must start in /app (so .streamlit/config.toml applies) and no flag or
-    # environment variable may switch a protection off again.
+    # The image installs the wheel built from the whole context; the wheel carries the
+    # config beside the installed app.py, where Streamlit reads it for that script
+    # (tests/test_install.py checks the settings in force). No flag or environment
+    # variable may switch a protection off again.
+    assert "COPY . ." in docker and "pip wheel" in docker and "--no-deps /tmp/wheels" in docker
+    assert 'CMD ["ggmi-explorer"' in docker
+    wheel_files = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
+    assert ".streamlit/config.toml" in wheel_files["targets"]["wheel"]["force-include"]
     lowered = docker.lower().replace("_", "").replace("-", "").replace(".", "")
     for weakening in (
         "enablexsrfprotection=false",

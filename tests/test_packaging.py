@@ -93,7 +93,14 @@ def test_requirements_have_lower_and_upper_bounds(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "script", ["scripts/setup_env.sh", "scripts/run_app.sh", "scripts/run_tests.sh", ".ci/run"]
+    "script",
+    [
+        "scripts/setup_env.sh",
+        "scripts/run_app.sh",
+        "scripts/run_tests.sh",
+        "scripts/test_deploy.sh",
+        ".ci/run",
+    ],
 )
 def test_shell_scripts_parse(script: str) -> None:
     result = subprocess.run(["bash", "-n", script], cwd=ROOT, capture_output=True, text=True)
