@@ -27,7 +27,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ggmi_app.cached import CACHE_MAX_ENTRIES_LARGE, CACHE_TTL_S
-from ggmi_app.layout import viewer_is_phone
+from ggmi_app.layout import SLIDE_KEY_PREFIX, viewer_is_phone
 from ggmi_app.messages import error_boundary, escape_markdown
 from ggmi_viz.export import (
     dataframe_to_csv_bytes,
@@ -235,6 +235,8 @@ def show_figure(
     lecture: bool = False,
     *,
     key: str | None = None,
+    fit: bool | None = None,
+    downloads: Any = None,
 ) -> None:
     """Draw ``fig`` themed, then PNG and SVG downloads (built on click) and a CSV of ``data``.
 
@@ -246,6 +248,11 @@ def show_figure(
             callable is called only when the CSV is downloaded.
         lecture: lecture-mode theme (large type, thick lines).
         key: element key prefix; defaults to ``safe_filename(name)``.
+        fit: size the chart to the window (slide fit: whole on the screen below
+            whatever precedes it, at any window size); defaults to ``lecture``. Needs
+            ``ggmi_app.layout.slide_fit`` on the page (lecture mode injects it).
+        downloads: a container to draw the download buttons in (e.g. an expander of a
+            present view); by default they follow the chart.
 
     On a phone (``ggmi_app.layout.viewer_is_phone``) the chart is drawn from
     ``ggmi_viz.phone.for_phone(fig)``, in lecture mode too: panels stacked, text wrapped
@@ -264,11 +271,34 @@ def show_figure(
         # the figure's desktop/slide layout.
         if viewer_is_phone():
             on_screen = for_phone(shown)
+            st.plotly_chart(on_screen, theme=None, config=plotly_config(stem), key=f"{key}-chart")
         else:
             on_screen = fig.for_chart() if isinstance(fig, SharedFigure) else shown
-        st.plotly_chart(on_screen, theme=None, config=plotly_config(stem), key=f"{key}-chart")
+            _draw_chart(on_screen, stem, key, lecture if fit is None else fit)
     with error_boundary(f"the downloads for '{name}'"):
-        _download_row(fig, name, stem, key, data)
+        if downloads is None:
+            _download_row(fig, name, stem, key, data)
+        else:
+            with downloads:
+                _download_row(fig, name, stem, key, data)
+
+
+def _draw_chart(fig: go.Figure | dict[str, Any], stem: str, key: str, fit: bool) -> None:
+    """The chart itself; with ``fit`` sized to the window (slide fit).
+
+    A projected chart must be whole on the screen, at any window size: with ``fit`` it is
+    drawn in a box whose height the slide-fit script of ``ggmi_app.layout`` sets to the
+    window's height below the box's top, and plotly fills that box
+    (``height="stretch"``) instead of the figure's own height. The figure itself keeps
+    its height, which the PNG and SVG downloads use.
+    """
+    if not fit:
+        st.plotly_chart(fig, theme=None, config=plotly_config(stem), key=f"{key}-chart")
+        return
+    with st.container(key=f"{SLIDE_KEY_PREFIX}{key}"):
+        st.plotly_chart(
+            fig, theme=None, config=plotly_config(stem), key=f"{key}-chart", height="stretch"
+        )
 
 
 def _download_row(

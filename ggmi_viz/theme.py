@@ -218,6 +218,13 @@ _LEGEND_SYMBOL_PX: Final[int] = 60
 #: Figure height (CSS px) when a figure sets none: plotly's 450 squashes panels once
 #: lecture type and a legend take their share.
 LECTURE_DEFAULT_HEIGHT: Final[int] = 600
+#: Chart height (CSS px) lecture layouts are planned for: on screen a lecture chart is as
+#: tall as the window leaves it (slide fit, ``ggmi_app.layout``), at least about this much
+#: on a 1280 x 720 screen below a page title and a section heading. Texts that run along
+#: the height (y-axis titles) are wrapped for it; a taller chart only adds room.
+LECTURE_PLAN_HEIGHT: Final[int] = 480
+#: Least type size (CSS px) of a y-axis title made smaller to fit a short panel.
+_LEAST_Y_TITLE_SIZE: Final[int] = 14
 #: Average glyph width of the sans-serif fonts above, in em (a slight overestimate).
 _GLYPH_EM: Final[float] = 0.56
 #: Line height of plotly's multi-line text, in em.
@@ -398,7 +405,7 @@ def _lecture_layout(fig: go.Figure) -> None:
     else:
         fig.layout.margin.t = max(subplot_room + _TITLE_TOP_PAD, 30)
 
-    _wrap_y_titles(fig, height)
+    _wrap_y_titles(fig, min(height, LECTURE_PLAN_HEIGHT))
     _wrap_x_titles(fig)
 
     if fig.layout.showlegend is not False:
@@ -418,7 +425,12 @@ def _lecture_layout(fig: go.Figure) -> None:
 
 
 def _wrap_y_titles(fig: go.Figure, height: float) -> None:
-    """Wrap y-axis titles longer than their panel is tall (they would spill into titles)."""
+    """Wrap y-axis titles longer than their panel is tall (they would spill into titles).
+
+    A word longer than its panel (stacked panels on a short slide) cannot be wrapped:
+    that title's type is made smaller until its longest line fits, down to
+    ``_LEAST_Y_TITLE_SIZE``.
+    """
     # A rough plot height: the canvas less the typical title, axis and legend room.
     plot_height = height - 220
     axis_size = round(LECTURE_FONT_SIZE * 1.1)
@@ -430,8 +442,12 @@ def _wrap_y_titles(fig: go.Figure, height: float) -> None:
         if not text:
             continue
         domain = axis.domain if axis.domain is not None else (0.0, 1.0)
-        panel_px = max(plot_height * (float(domain[1]) - float(domain[0])), 80.0)
-        axis.title.text = wrap_label(text, _chars_for(panel_px * 0.95, axis_size))
+        panel_px = max(plot_height * (float(domain[1]) - float(domain[0])), 80.0) * 0.95
+        axis.title.text = wrap_label(text, _chars_for(panel_px, axis_size))
+        longest = max(visible_length(line) for line in axis.title.text.split("<br>"))
+        if longest * axis_size * _GLYPH_EM > panel_px:
+            fitting = int(panel_px / (longest * _GLYPH_EM))
+            axis.title.font.size = max(_LEAST_Y_TITLE_SIZE, min(axis_size, fitting))
 
 
 def _wrap_x_titles(fig: go.Figure) -> None:
@@ -464,8 +480,9 @@ def apply_theme(fig: go.Figure, lecture: bool = False) -> go.Figure:
     the type is much larger, lines thicker and grid lines fewer; long titles, x titles
     of side-by-side panels and long legend entries are wrapped, subplot titles take the
     body size and the legend sits below the chart, with room reserved for each, so
-    nothing overlaps in an 820 px chart (``LECTURE_PLAN_WIDTH``). A diagram (every axis
-    hidden) keeps only small side margins.
+    nothing overlaps in an 820 px chart (``LECTURE_PLAN_WIDTH``); y titles are wrapped
+    for a chart of ``LECTURE_PLAN_HEIGHT``, the least a window gives it on screen. A
+    diagram (every axis hidden) keeps only small side margins.
     """
     fig.update_layout(
         template=_template(lecture),
