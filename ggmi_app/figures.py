@@ -37,7 +37,7 @@ from ggmi_viz.export import (
     warm_up_in_background,
 )
 from ggmi_viz.phone import for_phone
-from ggmi_viz.theme import EXPORT_HEIGHT, EXPORT_WIDTH, apply_theme
+from ggmi_viz.theme import EXPORT_HEIGHT, EXPORT_WIDTH, apply_theme, lecture_least_height
 
 _LOG = logging.getLogger(__name__)
 
@@ -82,6 +82,11 @@ class SharedFigure:
         Never edit it: every session's chart of this figure reuses it.
         """
         return self.figure.to_dict()
+
+    @cached_property
+    def least_height(self) -> int:
+        """Least on-screen height (CSS px) of the lecture-themed figure (slide fit)."""
+        return lecture_least_height(self.figure)
 
     def for_chart(self) -> go.Figure:
         """A stand-in for ``st.plotly_chart`` that hands over ``spec`` as it is."""
@@ -274,7 +279,8 @@ def show_figure(
             st.plotly_chart(on_screen, theme=None, config=plotly_config(stem), key=f"{key}-chart")
         else:
             on_screen = fig.for_chart() if isinstance(fig, SharedFigure) else shown
-            _draw_chart(on_screen, stem, key, lecture if fit is None else fit)
+            least = _least_height(fig) if (lecture if fit is None else fit) else 0
+            _draw_chart(on_screen, stem, key, lecture if fit is None else fit, least)
     with error_boundary(f"the downloads for '{name}'"):
         if downloads is None:
             _download_row(fig, name, stem, key, data)
@@ -283,19 +289,30 @@ def show_figure(
                 _download_row(fig, name, stem, key, data)
 
 
-def _draw_chart(fig: go.Figure | dict[str, Any], stem: str, key: str, fit: bool) -> None:
+def _least_height(fig: FigureLike) -> int:
+    """``lecture_least_height`` of ``fig`` (0, i.e. never scaled, for a plotly dict)."""
+    if isinstance(fig, SharedFigure):
+        return fig.least_height
+    return lecture_least_height(fig) if isinstance(fig, go.Figure) else 0
+
+
+def _draw_chart(
+    fig: go.Figure | dict[str, Any], stem: str, key: str, fit: bool, least: int = 0
+) -> None:
     """The chart itself; with ``fit`` sized to the window (slide fit).
 
     A projected chart must be whole on the screen, at any window size: with ``fit`` it is
     drawn in a box whose height the slide-fit script of ``ggmi_app.layout`` sets to the
     window's height below the box's top, and plotly fills that box
     (``height="stretch"``) instead of the figure's own height. The figure itself keeps
-    its height, which the PNG and SVG downloads use.
+    its height, which the PNG and SVG downloads use. A window that leaves less than
+    ``least`` px (the figure's least clean height) gets the chart drawn that tall and
+    scaled down as a whole; the box's key carries ``least`` to the script.
     """
     if not fit:
         st.plotly_chart(fig, theme=None, config=plotly_config(stem), key=f"{key}-chart")
         return
-    with st.container(key=f"{SLIDE_KEY_PREFIX}{key}"):
+    with st.container(key=f"{SLIDE_KEY_PREFIX}{least}_{key}"):
         st.plotly_chart(
             fig, theme=None, config=plotly_config(stem), key=f"{key}-chart", height="stretch"
         )

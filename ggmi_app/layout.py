@@ -105,6 +105,7 @@ _SLIDE_FIT_CSS: Final[str] = """
 <style>
 [class*="st-key-ggmi_slide_"] {
   height: calc(100vh - 12rem); min-height: 300px; flex: 0 0 auto !important;
+  overflow: hidden;
 }
 /* The chart's own boxes take the slide box's height (not their content's), so the
    chart, which measures its box (height="stretch"), follows the window. */
@@ -152,6 +153,25 @@ _SLIDE_FIT_SCRIPT: Final[str] = (
       if (Math.abs((parseFloat(box.style.height) || 0) - height) >= 1) {
         box.style.height = height + "px";
       }
+      scale(box, height);
+    }
+  }
+  // Below the figure's least clean height (in the box's key) the chart is drawn that
+  // tall and scaled down as a whole (narrower too: plotly takes the column's width), so
+  // its texts never run into each other.
+  function scale(box, height) {
+    var match = box.className.match(/st-key-@PREFIX@([0-9]+)_/);
+    var least = match ? parseInt(match[1], 10) : 0;
+    var holder = box.querySelector(".stPlotlyChart");
+    var plot = holder && holder.querySelector(".js-plotly-plot");
+    if (!plot) { return; }
+    // Streamlit sizes the figure to the holder it measures; the plot inside is scaled.
+    if (least > height) {
+      holder.style.height = least + "px";
+      plot.style.transformOrigin = "0 0";
+      plot.style.transform = "scale(" + (height / least).toFixed(4) + ")";
+    } else if (plot.style.transform) {
+      holder.style.height = plot.style.transformOrigin = plot.style.transform = "";
     }
   }
   var queued = false;
