@@ -483,9 +483,14 @@ def _open_on_page(index: int) -> None:
 #: take goes to the chart. Static CSS, nothing from user input.
 _PRESENT_CSS: Final[str] = """
 <style>
-.st-key-ggmi_present h1 { padding-top: 0; padding-bottom: 0.25rem; }
+.st-key-ggmi_present h1 { padding-bottom: 0.25rem; }
 .st-key-ggmi_present { gap: 0.5rem; }
 </style>
+"""
+#: In lecture mode the header bar is see-through, so the heading may start at the top;
+#: in normal mode (a student following a room) the bar would cover it.
+_PRESENT_LECTURE_CSS: Final[str] = """
+<style>.st-key-ggmi_present h1 { padding-top: 0; }</style>
 """
 
 #: The present view's full-screen button and its F key: the browser's fullscreen API
@@ -628,7 +633,7 @@ def _present_step(step_no: int, step: Step, lecture: bool) -> None:
     """
     if not lecture:  # lecture mode has put slide fit on every page already
         slide_fit()
-    st.html(_PRESENT_CSS)
+    st.html(_PRESENT_CSS + (_PRESENT_LECTURE_CSS if lecture else ""))
     st.title(step.title)
     row = _nav_row(step_no)
     with row:
