@@ -212,12 +212,15 @@ def test_a_student_following_a_room_sees_the_present_view(chromium: Any, app_url
         student.locator(".st-key-ggmi_present .ggmi-fullscreen").wait_for()
         wait_for_slide_fit(student)
         assert_main_chart_whole(student)
-        # Normal mode keeps Streamlit's opaque header bar: the heading starts below it.
+        # Normal mode keeps Streamlit's opaque header bar: the heading's glyphs (its line
+        # box less the half-leading) start below it.
         header = element_box(student, 'header[data-testid="stHeader"]')
         text_top = student.evaluate(
             "() => { const h = document.querySelector('[data-testid=\"stMainBlockContainer\"] h1');"
             " const range = document.createRange(); range.selectNodeContents(h);"
-            " return range.getBoundingClientRect().top; }"
+            " const style = getComputedStyle(h);"
+            " const leading = (parseFloat(style.lineHeight) - parseFloat(style.fontSize)) / 2;"
+            " return range.getBoundingClientRect().top + Math.max(leading, 0); }"
         )
         assert header is None or header["bottom"] <= text_top + 2, (header, text_top)
         _shot(student, "Guided_tour-student-following", "")
