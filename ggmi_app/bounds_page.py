@@ -168,37 +168,14 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
     )
     table = terms.summary().set_index("term")
     holds = terms.bound_holds
-    cols = st.columns(4)
-    # Units and counts go in the labels: a value with them wraps onto two lines on a
-    # projector with the sidebar open.
-    cols[0].metric("Lemma 3.1 holds (scenarios)", f"{int(holds.sum())} / {holds.size}")
-    bound, err = table.loc["bound_total", "mean"], table.loc["err_synthetic", "mean"]
-    cols[1].metric("Bound ÷ measured error", f"{bound / err:.1f}×" if err > 0 else "—")
-    cols[2].metric("Information gain Δ_I (nats)", f"{table.loc['info_gain', 'mean']:.3f}")
-    cols[3].metric("Entropy drop δ (nats)", f"{table.loc['entropy_drop', 'mean']:.3f}")
-
-    if not lecture:
-        st.caption(
-            "Measured here, per scenario: total variations, risks under the capped log-loss, "
-            "the information terms of the synthetic factors and differential entropies. Not "
-            "measurable in any simulation of this kind: mutual information with the trained "
-            "parameters $W$, the bottleneck $B_{e_p}$ and $H(S\\mid W)$ (see the Statements tab)."
-        )
-    st.subheader("Lemma 3.1: the bound, term by term, against the measured error")
-    if not lecture:
-        st.markdown(
-            "The bar on the left stacks the three terms of the lemma; the bar beside it is the "
-            "error actually measured for the mixture fitted to the synthetic data. On the right, "
-            "every scenario is a point: the lemma holds for points on or above the dashed line. "
-            "Curation noise and prompt adherence move the generation term; with neither, "
-            "$\\mathcal D_{\\mathrm{gen}} = \\mathcal D_M$ and that term is exactly 0."
-        )
-    show_figure(
-        lemma31,
-        "bounds-lemma31",
-        lambda: figures.lemma31_data(terms),
-        lecture,
-    )
+    # On a projector the chart comes first, whole on the screen (slide fit), and the
+    # headline numbers follow it; its title names the lemma, so no heading above it.
+    first, second = st.container(), st.container()
+    numbers, chart = (second, first) if lecture else (first, second)
+    with numbers:
+        _headline_numbers(table, holds)
+    with chart:
+        _lemma31_chart(terms, lemma31, lecture)
     st.subheader("Information gain and entropy drop")
     st.markdown(
         "Left: exact sums over the synthetic factors ($e_p$ = the anchor component the prompt "
@@ -241,6 +218,43 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
             "Values are means over scenarios ± their standard error. 'share holding' is a "
             "fraction, not nats."
         )
+
+
+def _headline_numbers(table: pd.DataFrame, holds: np.ndarray) -> None:
+    """The four headline numbers of the breakdown, in a row."""
+    cols = st.columns(4)
+    # Units and counts go in the labels: a value with them wraps onto two lines on a
+    # projector with the sidebar open.
+    cols[0].metric("Lemma 3.1 holds (scenarios)", f"{int(holds.sum())} / {holds.size}")
+    bound, err = table.loc["bound_total", "mean"], table.loc["err_synthetic", "mean"]
+    cols[1].metric("Bound ÷ measured error", f"{bound / err:.1f}×" if err > 0 else "—")
+    cols[2].metric("Information gain Δ_I (nats)", f"{table.loc['info_gain', 'mean']:.3f}")
+    cols[3].metric("Entropy drop δ (nats)", f"{table.loc['entropy_drop', 'mean']:.3f}")
+
+
+def _lemma31_chart(terms: BoundTerms, lemma31: Any, lecture: bool) -> None:
+    """Lemma 3.1's chart with, in normal mode, its heading and how to read it."""
+    if not lecture:
+        st.caption(
+            "Measured here, per scenario: total variations, risks under the capped log-loss, "
+            "the information terms of the synthetic factors and differential entropies. Not "
+            "measurable in any simulation of this kind: mutual information with the trained "
+            "parameters $W$, the bottleneck $B_{e_p}$ and $H(S\\mid W)$ (see the Statements tab)."
+        )
+        st.subheader("Lemma 3.1: the bound, term by term, against the measured error")
+        st.markdown(
+            "The bar on the left stacks the three terms of the lemma; the bar beside it is the "
+            "error actually measured for the mixture fitted to the synthetic data. On the right, "
+            "every scenario is a point: the lemma holds for points on or above the dashed line. "
+            "Curation noise and prompt adherence move the generation term; with neither, "
+            "$\\mathcal D_{\\mathrm{gen}} = \\mathcal D_M$ and that term is exactly 0."
+        )
+    show_figure(
+        lemma31,
+        "bounds-lemma31",
+        lambda: figures.lemma31_data(terms),
+        lecture,
+    )
 
 
 # ---------------------------------------------------------------------- sweep tab

@@ -82,14 +82,14 @@ def layer_selection(values: Mapping[str, Any]) -> set[str]:
 
 
 def draw_controls() -> dict[str, Any]:
-    """Presets, the scenario letters and the display toggles; their values by name."""
-    with st.sidebar:
-        st.subheader("Presets")
-        preset_buttons(PRESETS, keyed(SHARED_SCHEMA) | SETTINGS)
-        st.subheader("Scenario")
+    """The scenario letters, the display toggles and the presets; their values by name."""
+    st.sidebar.subheader("Scenario")
     values = sidebar_controls(SCENARIO_SCHEMA)
     st.sidebar.subheader("Display")
-    return values | sidebar_controls(DISPLAY_SCHEMA, prefix=PREFIX)
+    values |= sidebar_controls(DISPLAY_SCHEMA, prefix=PREFIX)
+    presets = st.sidebar.expander("Presets", icon=":material/bookmarks:")
+    preset_buttons(PRESETS, keyed(SHARED_SCHEMA) | SETTINGS, container=presets)
+    return values
 
 
 def main(lecture: bool) -> None:

@@ -27,7 +27,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ggmi_app.cached import CACHE_MAX_ENTRIES_LARGE, CACHE_TTL_S
-from ggmi_app.layout import viewer_is_phone
+from ggmi_app.layout import SLIDE_KEY_PREFIX, viewer_is_phone
 from ggmi_app.messages import error_boundary, escape_markdown
 from ggmi_viz.export import (
     dataframe_to_csv_bytes,
@@ -37,7 +37,7 @@ from ggmi_viz.export import (
     warm_up_in_background,
 )
 from ggmi_viz.phone import for_phone
-from ggmi_viz.theme import EXPORT_HEIGHT, EXPORT_WIDTH, apply_theme
+from ggmi_viz.theme import EXPORT_HEIGHT, EXPORT_WIDTH, apply_theme, lecture_least_height
 
 _LOG = logging.getLogger(__name__)
 
@@ -82,6 +82,11 @@ class SharedFigure:
         Never edit it: every session's chart of this figure reuses it.
         """
         return self.figure.to_dict()
+
+    @cached_property
+    def least_height(self) -> int:
+        """Least on-screen height (CSS px) of the lecture-themed figure (slide fit)."""
+        return lecture_least_height(self.figure)
 
     def for_chart(self) -> go.Figure:
         """A stand-in for ``st.plotly_chart`` that hands over ``spec`` as it is."""
@@ -235,6 +240,8 @@ def show_figure(
     lecture: bool = False,
     *,
     key: str | None = None,
+    fit: bool | None = None,
+    downloads: Any = None,
 ) -> None:
     """Draw ``fig`` themed, then PNG and SVG downloads (built on click) and a CSV of ``data``.
 
@@ -246,6 +253,11 @@ def show_figure(
             callable is called only when the CSV is downloaded.
         lecture: lecture-mode theme (large type, thick lines).
         key: element key prefix; defaults to ``safe_filename(name)``.
+        fit: size the chart to the window (slide fit: whole on the screen below
+            whatever precedes it, at any window size); defaults to ``lecture``. Needs
+            ``ggmi_app.layout.slide_fit`` on the page (lecture mode injects it).
+        downloads: a container to draw the download buttons in (e.g. an expander of a
+            present view); by default they follow the chart.
 
     On a phone (``ggmi_app.layout.viewer_is_phone``) the chart is drawn from
     ``ggmi_viz.phone.for_phone(fig)``, in lecture mode too: panels stacked, text wrapped
@@ -264,11 +276,46 @@ def show_figure(
         # the figure's desktop/slide layout.
         if viewer_is_phone():
             on_screen = for_phone(shown)
+            st.plotly_chart(on_screen, theme=None, config=plotly_config(stem), key=f"{key}-chart")
         else:
             on_screen = fig.for_chart() if isinstance(fig, SharedFigure) else shown
-        st.plotly_chart(on_screen, theme=None, config=plotly_config(stem), key=f"{key}-chart")
+            least = _least_height(fig) if (lecture if fit is None else fit) else 0
+            _draw_chart(on_screen, stem, key, lecture if fit is None else fit, least)
     with error_boundary(f"the downloads for '{name}'"):
-        _download_row(fig, name, stem, key, data)
+        if downloads is None:
+            _download_row(fig, name, stem, key, data)
+        else:
+            with downloads:
+                _download_row(fig, name, stem, key, data)
+
+
+def _least_height(fig: FigureLike) -> int:
+    """``lecture_least_height`` of ``fig`` (0, i.e. never scaled, for a plotly dict)."""
+    if isinstance(fig, SharedFigure):
+        return fig.least_height
+    return lecture_least_height(fig) if isinstance(fig, go.Figure) else 0
+
+
+def _draw_chart(
+    fig: go.Figure | dict[str, Any], stem: str, key: str, fit: bool, least: int = 0
+) -> None:
+    """The chart itself; with ``fit`` sized to the window (slide fit).
+
+    A projected chart must be whole on the screen, at any window size: with ``fit`` it is
+    drawn in a box whose height the slide-fit script of ``ggmi_app.layout`` sets to the
+    window's height below the box's top, and plotly fills that box
+    (``height="stretch"``) instead of the figure's own height. The figure itself keeps
+    its height, which the PNG and SVG downloads use. A window that leaves less than
+    ``least`` px (the figure's least clean height) gets the chart drawn that tall and
+    scaled down as a whole; the box's key carries ``least`` to the script.
+    """
+    if not fit:
+        st.plotly_chart(fig, theme=None, config=plotly_config(stem), key=f"{key}-chart")
+        return
+    with st.container(key=f"{SLIDE_KEY_PREFIX}{least}_{key}"):
+        st.plotly_chart(
+            fig, theme=None, config=plotly_config(stem), key=f"{key}-chart", height="stretch"
+        )
 
 
 def _download_row(

@@ -119,11 +119,14 @@ def _offer_range_for_new_sweep(swept: str) -> None:
 
 
 def draw_controls() -> dict[str, Any]:
-    """Presets, the sweep, the shared divergence and the letters held fixed."""
-    with st.sidebar:
-        st.subheader("Presets")
-        preset_buttons(PRESETS, keyed(SHARED_SCHEMA) | SETTINGS)
-        st.subheader("Your sweep")
+    """The letters held fixed, the sweep, the shared divergence, then the presets.
+
+    The scenario letters come first in the sidebar (the main controls, on every page),
+    but are drawn once the sweep is known: its letter is greyed out there.
+    """
+    st.sidebar.subheader("Settings held fixed")
+    letters_slot = st.sidebar.container()
+    st.sidebar.subheader("Your sweep")
     by_name = {p.name: p for p in SWEEP_SCHEMA}
     values = sidebar_controls([by_name["sweep"]], prefix=PREFIX)
     _offer_range_for_new_sweep(values["sweep"])
@@ -136,11 +139,13 @@ def draw_controls() -> dict[str, Any]:
     values |= sidebar_controls(
         [by_name[name] for name in ("band", "boxes", "robust_y")], prefix=PREFIX
     )
-    st.sidebar.subheader("Settings held fixed")
-    values |= sidebar_controls([swept_out(p, values["sweep"]) for p in SCENARIO_SCHEMA])
-    return values | sidebar_controls(
-        [_budget_rounds_param(values)], prefix=PREFIX, container=rounds_slot
+    values |= sidebar_controls(
+        [swept_out(p, values["sweep"]) for p in SCENARIO_SCHEMA], container=letters_slot
     )
+    values |= sidebar_controls([_budget_rounds_param(values)], prefix=PREFIX, container=rounds_slot)
+    presets = st.sidebar.expander("Presets", icon=":material/bookmarks:")
+    preset_buttons(PRESETS, keyed(SHARED_SCHEMA) | SETTINGS, container=presets)
+    return values
 
 
 def main(lecture: bool) -> None:

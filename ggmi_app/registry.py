@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from ggmi_app.layout import page_setup
+from ggmi_app.layout import lecture_switch, page_setup
 from ggmi_app.rooms import follow_room, room_controls
 from ggmi_app.scenario_params import SHARED_SCHEMA
 from ggmi_app.state import (
@@ -218,19 +218,29 @@ def page_links(slot: Any) -> None:
         st.html(_CLOSE_SIDEBAR_ON_NARROW_TAP, unsafe_allow_javascript=True)
 
 
-def begin_page(title: str, shown: Keyed, known: Keyed, key: str) -> bool:
-    """Start a page run: restore the one state, put ``shown`` in the URL, draw the chrome.
+def begin_page(title: str, known: Keyed, key: str) -> bool:
+    """Start a page run: restore the one state, write the URL, set the page up.
 
-    Draws the lecture-mode switch, the notices about refused URL values and the settings
-    file controls (for ``shown``: the shared settings and the page's own). Returns whether
-    lecture mode is on.
+    Shows the notices about refused URL values. Returns whether lecture mode is on; the
+    switch itself is drawn by ``end_page``, below the page's own controls.
     """
     restore_state(known, page=key)
     sync_url(known)
-    lecture = page_setup(title)
+    lecture = page_setup(title, draw_switch=False)
     show_url_notices()
-    settings_io(shown, page=key)
     return lecture
+
+
+def end_page(shown: Keyed, key: str) -> None:
+    """The sidebar's chrome, below the page's controls (the sliders come first).
+
+    The lecture-mode switch, the lecture room (the lecturer publishes, students poll)
+    and the settings file controls for ``shown`` (the shared settings and the page's own).
+    """
+    st.sidebar.divider()
+    lecture_switch()
+    room_controls(key)
+    settings_io(shown, page=key)
 
 
 def run_page(key: str) -> None:
@@ -249,8 +259,11 @@ def run_page(key: str) -> None:
     if target in PAGES_BY_KEY and target != key:
         _switch_to(target, known)
     links = st.sidebar.container(key="ggmi_page_links")
-    shown = dict(SHARED_SETTINGS) | page.settings()
-    lecture = begin_page(page.title, shown, all_settings(), page.key)
+    lecture = begin_page(page.title, all_settings(), page.key)
     page_links(links)
-    room_controls(key)  # the lecturer publishes; students poll
-    page.module().main(lecture)
+    try:
+        page.module().main(lecture)
+    finally:
+        # Drawn after the page, also when it stops early (``st.stop`` on settings that
+        # make no scenario), so the switch and the room are always there.
+        end_page(dict(SHARED_SETTINGS) | page.settings(), key)

@@ -590,6 +590,11 @@ def _start_following(code: str) -> None:
     st.session_state.pop(_MESSAGE, None)
 
 
+def is_following() -> bool:
+    """Whether this session follows a lecture room (read only; for page layouts)."""
+    return bool(st.session_state.get(_FOLLOW))
+
+
 def _stop_following(kind: str, text: str) -> None:
     code = st.session_state.pop(_FOLLOW, None)
     st.session_state.pop(_PENDING, None)

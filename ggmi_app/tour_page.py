@@ -25,9 +25,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ggmi_app.figures import SharedFigure, show_figure
+from ggmi_app.layout import slide_fit
 from ggmi_app.messages import INFO_ICON, error_boundary, escape_markdown
 from ggmi_app.params import IntParam
 from ggmi_app.registry import PAGES_BY_KEY, SHARED_SETTINGS, request_switch
+from ggmi_app.rooms import is_following
 from ggmi_app.scenario_params import SCENARIO_SCHEMA
 from ggmi_app.state import apply_preset, keyed, sidebar_controls
 from ggmi_core.diagnostics import summarise_sweep
@@ -477,9 +479,65 @@ def _open_on_page(index: int) -> None:
     request_switch(target.key)
 
 
-def _nav_row(step_no: int) -> None:
+#: The present view keeps the heading and the navigation tight: every pixel they do not
+#: take goes to the chart. Static CSS, nothing from user input.
+_PRESENT_CSS: Final[str] = """
+<style>
+.st-key-ggmi_present h1 { padding-bottom: 0.25rem; }
+.st-key-ggmi_present { gap: 0.5rem; }
+</style>
+"""
+#: In lecture mode the header bar is see-through, so the heading may start at the top;
+#: in normal mode (a student following a room) the bar would cover it.
+_PRESENT_LECTURE_CSS: Final[str] = """
+<style>.st-key-ggmi_present h1 { padding-top: 0; }</style>
+"""
+
+#: The present view's full-screen button and its F key: the browser's fullscreen API
+#: needs a user's gesture, which a server-side button callback is not, so this constant
+#: script toggles it in the browser (installed once per browser page; F is ignored while
+#: typing in a field or with a modifier key).
+_FULLSCREEN_BUTTON: Final[str] = """
+<button type="button" class="ggmi-fullscreen" title="Full screen (F)"
+  aria-label="Full screen (key F)">Full screen</button>
+<style>
+.ggmi-fullscreen { font: inherit; font-size: 1.1rem; padding: 0.4rem 0.9rem; cursor: pointer;
+  border: 1px solid rgba(49, 51, 63, 0.3); border-radius: 0.5rem; background: #ffffff;
+  color: #31333f; line-height: 1.6; }
+.ggmi-fullscreen:hover { border-color: #ff4b4b; color: #ff4b4b; }
+</style>
+<script>
+(function () {
+  if (window.ggmiFullscreen) { return; }
+  window.ggmiFullscreen = function () {
+    if (document.fullscreenElement) { return document.exitFullscreen(); }
+    var root = document.documentElement;
+    return root.requestFullscreen ? root.requestFullscreen() : null;
+  };
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest(".ggmi-fullscreen")) {
+      window.ggmiFullscreen();
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "f" && event.key !== "F") { return; }
+    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) { return; }
+    var t = event.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) { return; }
+    if (!document.querySelector(".ggmi-fullscreen")) { return; }
+    event.preventDefault();
+    window.ggmiFullscreen();
+  });
+})();
+</script>
+"""
+
+
+def _nav_row(step_no: int) -> Any:
+    """Previous, the step number and Next (with the clicker's hidden pair); returns the
+    row, so the present view can add its own controls to it."""
     first, last = step_no == 1, step_no == len(STEPS)
-    row = st.container(horizontal=True, vertical_alignment="center")
+    row = st.container(horizontal=True, vertical_alignment="center", key="tour_nav")
     row.button("Previous", key="tour_prev", on_click=_go, args=(-1,), disabled=first,
                shortcut="Left")  # fmt: skip
     row.markdown(f"**Step {step_no} of {len(STEPS)}**")
@@ -492,6 +550,7 @@ def _nav_row(step_no: int) -> None:
                   disabled=first, shortcut="PageUp")  # fmt: skip
     hidden.button("Next (clicker)", key="tour_next_page", on_click=_go, args=(1,),
                   disabled=last, shortcut="PageDown")  # fmt: skip
+    return row
 
 
 def _settings_line(step: Step) -> str:
@@ -513,6 +572,12 @@ def _settings_line(step: Step) -> str:
 # ------------------------------------------------------------------- the page
 
 
+def is_present_view(lecture: bool) -> bool:
+    """Whether the tour shows its present view: in lecture mode, and for a student
+    following a lecture room (lecture mode is each screen's own choice, the view is not)."""
+    return lecture or is_following()
+
+
 def main(lecture: bool) -> None:
     """The tour: the current step's words, figure, settings button and navigation."""
     st.html(_HIDDEN_NAV_CSS)
@@ -521,18 +586,15 @@ def main(lecture: bool) -> None:
     step_no = int(sidebar_controls([STEP_PARAM], prefix=PREFIX)[STEP_PARAM.name])
     _slides_button(st.sidebar)
     step = STEPS[step_no - 1]
-    if not lecture:  # on a projector the navigation row already says which step this is
-        st.caption(f"Guided tour of Gan & Liu (ICLR 2025), step {step_no} of {len(STEPS)}")
+    if is_present_view(lecture):
+        with st.container(key="ggmi_present"):
+            _present_step(step_no, step, lecture)
+        return
+    st.caption(f"Guided tour of Gan & Liu (ICLR 2025), step {step_no} of {len(STEPS)}")
     st.title(step.title)
     _nav_row(step_no)
     with error_boundary("this step"):
-        if lecture:
-            # On a projector the figure matters most: the short version above it, the
-            # whole step on demand below it, so the figure starts on the first screen.
-            st.markdown(f"**{escape_markdown(step.slide)}**")
-        else:
-            st.markdown(escape_markdown(step_body(step)))
-        page = PAGES_BY_KEY[step.page]
+        st.markdown(escape_markdown(step_body(step)))
         show_figure(
             step_figure_shared(step.figure, lecture),
             f"tour-{step_no:02d}-{step.figure}",
@@ -540,20 +602,59 @@ def main(lecture: bool) -> None:
             lecture,
             key=f"tour-{step.figure}",
         )
-        if lecture:
-            with st.expander("The whole step, with its citations"):
-                st.markdown(escape_markdown(step_body(step)))
         st.caption(_settings_line(step))
-        st.button(
-            f"Open this on the {page.title} page",
-            key="tour_open",
-            on_click=_open_on_page,
-            args=(step_no - 1,),
-            icon=":material/open_in_new:",
-        )
-    if step_no == len(STEPS) and not lecture:
+        _open_button(step_no, step)
+    if step_no == len(STEPS):
         st.info(
             "End of the tour. Every figure came from the Gaussian-mixture simulation of "
             "Appendix B; the pages in the sidebar let you change any setting.",
             icon=INFO_ICON,
+        )
+
+
+def _open_button(step_no: int, step: Step) -> None:
+    st.button(
+        f"Open this on the {PAGES_BY_KEY[step.page].title} page",
+        key="tour_open",
+        on_click=_open_on_page,
+        args=(step_no - 1,),
+        icon=":material/open_in_new:",
+    )
+
+
+def _present_step(step_no: int, step: Step, lecture: bool) -> None:
+    """One step as one screen: the heading, one row of controls, the chart filling the rest.
+
+    The row holds the navigation, the full-screen toggle and a popover with the whole
+    step (claim, text, citations, settings, downloads, the page link), so nothing follows
+    the chart and nothing scrolls. The chart's title says the step's point, so the short
+    claim is not repeated above it (it opens the popover). Slide fit sizes the chart to
+    what the window leaves.
+    """
+    if not lecture:  # lecture mode has put slide fit on every page already
+        slide_fit()
+    st.html(_PRESENT_CSS + (_PRESENT_LECTURE_CSS if lecture else ""))
+    st.title(step.title)
+    row = _nav_row(step_no)
+    with row:
+        st.html(_FULLSCREEN_BUTTON, unsafe_allow_javascript=True)
+        more = st.popover(
+            "Step text",
+            icon=":material/notes:",
+            help="The whole step: text, citations, settings, downloads, the page to explore it on.",
+        )
+    with error_boundary("this step"):
+        with more:
+            st.markdown(f"**{escape_markdown(step.slide)}**")
+            st.markdown(escape_markdown(step_body(step)))
+            st.caption(_settings_line(step))
+            _open_button(step_no, step)
+        show_figure(
+            step_figure_shared(step.figure, lecture),
+            f"tour-{step_no:02d}-{step.figure}",
+            step_table(step.figure),
+            lecture,
+            key=f"tour-{step.figure}",
+            fit=True,
+            downloads=more,
         )

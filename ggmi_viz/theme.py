@@ -218,6 +218,13 @@ _LEGEND_SYMBOL_PX: Final[int] = 60
 #: Figure height (CSS px) when a figure sets none: plotly's 450 squashes panels once
 #: lecture type and a legend take their share.
 LECTURE_DEFAULT_HEIGHT: Final[int] = 600
+#: Chart height (CSS px) lecture layouts are planned for: on screen a lecture chart is as
+#: tall as the window leaves it (slide fit, ``ggmi_app.layout``), at least about this much
+#: on a 1280 x 720 screen below a page title and a section heading. Texts that run along
+#: the height (y-axis titles) are wrapped for it; a taller chart only adds room.
+LECTURE_PLAN_HEIGHT: Final[int] = 480
+#: Least type size (CSS px) of a y-axis title made smaller to fit a short panel.
+_LEAST_Y_TITLE_SIZE: Final[int] = 14
 #: Average glyph width of the sans-serif fonts above, in em (a slight overestimate).
 _GLYPH_EM: Final[float] = 0.56
 #: Line height of plotly's multi-line text, in em.
@@ -398,7 +405,7 @@ def _lecture_layout(fig: go.Figure) -> None:
     else:
         fig.layout.margin.t = max(subplot_room + _TITLE_TOP_PAD, 30)
 
-    _wrap_y_titles(fig, height)
+    _wrap_y_titles(fig, min(height, LECTURE_PLAN_HEIGHT))
     _wrap_x_titles(fig)
 
     if fig.layout.showlegend is not False:
@@ -418,7 +425,12 @@ def _lecture_layout(fig: go.Figure) -> None:
 
 
 def _wrap_y_titles(fig: go.Figure, height: float) -> None:
-    """Wrap y-axis titles longer than their panel is tall (they would spill into titles)."""
+    """Wrap y-axis titles longer than their panel is tall (they would spill into titles).
+
+    A word longer than its panel (stacked panels on a short slide) cannot be wrapped:
+    that title's type is made smaller until its longest line fits, down to
+    ``_LEAST_Y_TITLE_SIZE``.
+    """
     # A rough plot height: the canvas less the typical title, axis and legend room.
     plot_height = height - 220
     axis_size = round(LECTURE_FONT_SIZE * 1.1)
@@ -430,8 +442,12 @@ def _wrap_y_titles(fig: go.Figure, height: float) -> None:
         if not text:
             continue
         domain = axis.domain if axis.domain is not None else (0.0, 1.0)
-        panel_px = max(plot_height * (float(domain[1]) - float(domain[0])), 80.0)
-        axis.title.text = wrap_label(text, _chars_for(panel_px * 0.95, axis_size))
+        panel_px = max(plot_height * (float(domain[1]) - float(domain[0])), 80.0) * 0.95
+        axis.title.text = wrap_label(text, _chars_for(panel_px, axis_size))
+        longest = max(visible_length(line) for line in axis.title.text.split("<br>"))
+        if longest * axis_size * _GLYPH_EM > panel_px:
+            fitting = int(panel_px / (longest * _GLYPH_EM))
+            axis.title.font.size = max(_LEAST_Y_TITLE_SIZE, min(axis_size, fitting))
 
 
 def _wrap_x_titles(fig: go.Figure) -> None:
@@ -464,8 +480,9 @@ def apply_theme(fig: go.Figure, lecture: bool = False) -> go.Figure:
     the type is much larger, lines thicker and grid lines fewer; long titles, x titles
     of side-by-side panels and long legend entries are wrapped, subplot titles take the
     body size and the legend sits below the chart, with room reserved for each, so
-    nothing overlaps in an 820 px chart (``LECTURE_PLAN_WIDTH``). A diagram (every axis
-    hidden) keeps only small side margins.
+    nothing overlaps in an 820 px chart (``LECTURE_PLAN_WIDTH``); y titles are wrapped
+    for a chart of ``LECTURE_PLAN_HEIGHT``, the least a window gives it on screen. A
+    diagram (every axis hidden) keeps only small side margins.
     """
     fig.update_layout(
         template=_template(lecture),
@@ -560,3 +577,89 @@ def with_alpha(hex_color: str, alpha: float) -> str:
         raise ValueError(f"expected a colour like #RRGGBB, got {hex_color!r}")
     r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha:g})"
+
+
+# ------------------------------------------------------------- least slide height
+# On screen a lecture chart is as tall as the window leaves it (``ggmi_app.layout``'s
+# slide fit). Plotly keeps every text at its size and gives the plot what is left, so a
+# chart with many lines of title, legend and axis titles needs a least height; below it
+# the chart is drawn at that height and scaled down as a whole (type included), never
+# squeezed into overlapping texts.
+
+#: Least height (CSS px) of one row of panels.
+_LEAST_ROW_PX: Final[int] = 120
+#: Safety factor on the estimate (plotly's automargin rounds up, lines have padding).
+_LEAST_SAFETY: Final[float] = 1.2
+#: An estimate above this share of the figure's own height gives way to that height.
+_NEAR_OWN: Final[float] = 0.8
+
+
+def _text_block(text: str | None, size: float) -> float:
+    return _line_count(text) * size * _LINE_EM
+
+
+def _legend_rows(fig: go.Figure, size: float) -> list[int]:
+    """Lines of each row of a horizontal legend packed into the planned chart width."""
+    width = LECTURE_PLAN_WIDTH - 2 * TITLE_PAD_PX
+    rows: list[int] = []
+    used = width + 1.0
+    for trace in fig.data:
+        if not trace.name or trace.showlegend is False:
+            continue
+        lines = trace.name.split("<br>")
+        entry = max(visible_length(line) for line in lines) * size * _GLYPH_EM
+        entry += _LEGEND_SYMBOL_PX
+        if used + entry > width:
+            rows.append(len(lines))
+            used = entry
+        else:
+            rows[-1] = max(rows[-1], len(lines))
+            used += entry
+    return rows
+
+
+def _panel_rows(fig: go.Figure) -> int:
+    """Number of panel rows (distinct y-axis domains starting at different heights)."""
+    starts = set()
+    for name in fig.layout:
+        if name.startswith("yaxis"):
+            domain = fig.layout[name].domain
+            starts.add(round(float(domain[0]), 3) if domain is not None else 0.0)
+    return max(len(starts), 1)
+
+
+def lecture_least_height(fig: go.Figure) -> int:
+    """Least on-screen height (CSS px) at which a lecture-themed ``fig`` lays out cleanly.
+
+    An estimate from its texts: title, subtitle and subplot-title lines, legend rows
+    (packed into ``LECTURE_PLAN_WIDTH``), x-axis titles and tick labels, and
+    ``_LEAST_ROW_PX`` per row of panels; never more than the figure's own height, and
+    that height itself when the estimate comes near it, and for a diagram (every axis
+    hidden), whose labels sit in boxes drawn to its proportions.
+    """
+    if _is_diagram(fig):  # a drawing keeps its proportions: labels sit in its boxes
+        return int(fig.layout.height or LECTURE_DEFAULT_HEIGHT)
+    size = LECTURE_FONT_SIZE
+    title = fig.layout.title
+    title_size = (title.font.size if title.font is not None else None) or round(size * 1.3)
+    top = float(fig.layout.margin.t or 0)
+    if title.text and not fig.layout.sliders:
+        top += _text_block(title.text, title_size) + float(title.pad.b or 0)
+    axis_size = round(size * 1.1)
+    x_titles = [
+        fig.layout[name].title.text
+        for name in fig.layout
+        if name.startswith("xaxis") and fig.layout[name].title.text
+    ]
+    x_room = max((_text_block(text, axis_size) for text in x_titles), default=0.0)
+    bottom = x_room + size * _LINE_EM + 24 + float(fig.layout.margin.b or 0) * 0.5
+    if fig.layout.showlegend is not False:
+        rows = _legend_rows(fig, size)
+        bottom += sum(lines * size * _LINE_EM + 8 for lines in rows) + (20 if rows else 0)
+    plot = _panel_rows(fig) * _LEAST_ROW_PX
+    least = round((top + plot + bottom) * _LEAST_SAFETY)
+    own = int(fig.layout.height or least)
+    # Near the figure's own height the rough estimate is not to be trusted (a chart 15 %
+    # below its own height was seen with its subtitle on its panel headings): the height
+    # its layout was made and checked for is used instead.
+    return own if least > _NEAR_OWN * own else least

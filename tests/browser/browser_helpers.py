@@ -284,13 +284,14 @@ def assert_parts_inside_and_apart(chart: dict[str, Any]) -> None:
 
 
 # Every chart's SVG as wide as its container: plotly has redrawn the charts after the
-# main column changed width (the sidebar opened).
+# main column changed width (the sidebar opened). Layout widths (the SVG's own width
+# attribute), not screen boxes: a lecture chart may be drawn scaled down (slide fit).
 _CHARTS_FIT_JS = """
 () => [...document.querySelectorAll('.js-plotly-plot')].every((plot) => {
   const svg = plot.querySelector('.main-svg');
   if (!svg) return false;
-  const width = svg.getBoundingClientRect().width;
-  return Math.abs(width - plot.parentElement.getBoundingClientRect().width) < 2;
+  const width = parseFloat(svg.getAttribute('width'));
+  return Math.abs(width - plot.parentElement.clientWidth) < 2;
 })
 """
 
