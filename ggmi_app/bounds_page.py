@@ -181,8 +181,9 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
         st.caption(
             "Measured here, per scenario: total variations, risks under the capped log-loss, "
             "the information terms of the synthetic factors and differential entropies. Not "
-            "measurable in any simulation of this kind: mutual information with the trained "
-            "parameters $W$, the bottleneck $B_{e_p}$ and $H(S\\mid W)$ (see the Statements tab)."
+            "measurable in any simulation of this kind: mutual information between a "
+            "continuous sample and the trained parameters $W$, and $H(S\\mid W)$; the "
+            "bottleneck $B_{e_p}$ is finite but not computed (see the Statements tab)."
         )
     st.subheader("Lemma 3.1: the bound, term by term, against the measured error")
     if not lecture:
@@ -201,11 +202,7 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
     )
     st.subheader("Information gain and entropy drop")
     st.markdown(
-        "Left: exact sums over the synthetic factors ($e_p$ = the anchor component the prompt "
-        "names, $e_M$ = the model component that answers; theory §4 of this app's notes, "
-        "Definition 4.2 of the paper). Right: differential entropies per sample by Monte "
-        "Carlo. ↑ and ↓ in the labels show the paper's preferred direction "
-        "(Lemma 4.6 Remarks 1–3, Theorem 4.10 Remarks 1 and 3)."
+        INFORMATION_INTRO
     )
     st.markdown(_information_reading(terms))
     show_figure(
@@ -333,6 +330,18 @@ N_GRID: Final[tuple[int, ...]] = (50, 100, 200, 400, 800, 1600)
 #: Most scenarios per value these two sections use (the sidebar's count, capped).
 LESSON_ROUNDS: Final[int] = 20
 
+INFORMATION_INTRO: Final[str] = (
+    "Left: exact sums over the synthetic factors of Definition 4.1 ($e_p$ = the anchor "
+    "component the prompt names, $e_M$ = the model component that answers), with "
+    "$\\Delta_I = H(e_M\\mid e_p)$ as in Definition 4.2; the prompt channel "
+    "$P(e_M=j\\mid e_p=k) = b[j=k] + (1-b)w_j$ is this simulation's, not the paper's. "
+    "Right: differential entropies per sample by Monte Carlo. Which arrows are the paper's: "
+    "↑ on $\\Delta_I$ (Lemma 4.6 Remark 1, Theorem 4.10 Remark 1) and ↑ on $\\delta$ "
+    "(Theorem 4.10 Remark 3). The ↓ on $I(e_M;e_p)$ is this app's reading of Lemma 4.5, "
+    "not a remark of the paper; $H(e_M)$ carries no arrow here although Lemma 4.6 Remark 3 "
+    "asks for a smaller $H(e_M)$ with $\\Delta_I$ held fixed (why: below)."
+)
+
 JL_TEXT: Final[str] = (
     "At adherence $b=0$ the information gain is $\\Delta_I = \\log(K+J+L)$ (Definition 4.2 "
     "with the prompt channel $P(e_M=j\\mid e_p=k) = b[j=k] + (1-b)w_j$): one more unsampled "
@@ -341,7 +350,11 @@ JL_TEXT: Final[str] = (
     "falls with L (Figure 4, Section 4.4). The term that tells them apart is the task "
     "divergence $C\\,D_{\\mathrm{TV}}(\\mathcal D, \\mathcal D_M)$ of Lemma 3.1: J adds "
     "components the task G has, so M moves towards G; L adds components G lacks, so M moves "
-    "away. The gap follows the task divergence, not $\\Delta_I$.\n\n"
+    "away. That term bounds only the synthetic learner's error "
+    "$\\mathrm{Err}(\\pi^{\\mathrm{gen}})$; the gap also depends on the anchor learner, "
+    "and the paper does not claim that the gap follows the task term (along K both fall). "
+    "What holds: J and L raise $\\Delta_I$ alike, and Lemma 3.1's task term tells them "
+    "apart in the bound on $\\mathrm{Err}(\\pi^{\\mathrm{gen}})$.\n\n"
     "Section 4.4 reads the L trend as a trade-off: $\\Delta_I$ up, $\\delta$ down. The J "
     "sweep moves $\\Delta_I$ and $\\delta$ the same way while the gap goes the other way, "
     "so that reading does not explain this simulation: $\\Delta_I$ counts the model's "
@@ -444,8 +457,10 @@ def sample_size_text(config: ScenarioConfig) -> str:
         f"$m = K N_k = {m}$ anchor samples by Lemma 4.4's term with "
         "$I(S_{\\mathrm{anchor}};W_{\\mathrm{anchor}})$ and $m$ in place of "
         "$I(S_{\\mathrm{gen}};W_{\\mathrm{gen}})$ and $n$. The paper's argument: since "
-        "usually $n \\gg m$, this bound is looser than the synthetic one (Lemma 4.6, "
-        "Theorem 4.7), so many synthetic samples can win.\n\n"
+        "usually $n \\gg m$, Lemma 4.8 is \"a less stringent upper bound compared to "
+        "Lemma 4.4\" (Section 4.3). Lemma 4.4 is the generic bound both rest on, so this is "
+        "evidently a slip for the synthetic-data bound (Lemma 4.6, Theorem 4.7): many "
+        "synthetic samples can win.\n\n"
         "**Measured** (left): $\\mathrm{Err}(\\pi^{\\mathrm{gen}})$ as $n$ grows and "
         "$\\mathrm{Err}(\\pi^{\\mathrm{anchor}})$ at the fixed $m$, with the capped log-loss "
         "of Lemma 3.1. **Stand-in** (right): $\\sqrt{I/\\text{size}}$ with "
@@ -456,9 +471,11 @@ def sample_size_text(config: ScenarioConfig) -> str:
         "$\\exp(-\\tfrac L2\\log\\tfrac1\\eta)\\sqrt{2\\sigma^2}$ is left out; Section 4.3 "
         "warns it differs between the two trainings, so only the trend in $n$ is meaningful; "
         f"{cross}.\n\n"
-        "**Where the simulation departs from the paper.** Lemma 4.8 assumes $S_{\\mathrm{anchor}}$ "
-        "is drawn from the task distribution $\\mathcal D$; here it covers only K of the K + J "
-        "target components, so $\\mathrm{Err}(\\pi^{\\mathrm{anchor}})$ stays large at any $m$ "
+        "**Where Lemma 4.8's assumption and the paper's own simulation differ.** Lemma 4.8 "
+        "assumes $S_{\\mathrm{anchor}}$ is drawn from the task distribution $\\mathcal D$; "
+        "in the paper's Appendix B set-up, which this simulation reproduces, it covers only K "
+        "of the K + J target components, so $\\mathrm{Err}(\\pi^{\\mathrm{anchor}})$ stays "
+        "large at any $m$ "
         "(it is mostly that shift, not sampling error), and "
         "$\\mathrm{Err}(\\pi^{\\mathrm{gen}})$ includes Lemma 3.1's task divergence, which "
         "Lemma 4.4 alone leaves out."
@@ -515,14 +532,17 @@ def _information_reading(terms: BoundTerms) -> str:
         "through $I(e_M;e_p)$. Hence $I(e_M;e_p)$ carries ↓ and $H(e_M)$ no arrow.\n\n"
         f"The entropy drop $\\delta$ = {_value(t, 'entropy_drop')} is negative. The paper's "
         "$\\delta_{S_{\\mathrm{anchor}},S_{\\mathrm{gen}}} = H(S_{\\mathrm{anchor}}) - "
-        "H(S_{\\mathrm{gen}})$ (Definition 4.9, Theorem 4.10 Remark 3) is the entropy of whole "
+        "H(S_{\\mathrm{gen}})$ (introduced in the statement of Theorem 4.10; Remark 3) is "
+        "the entropy of whole "
         "data sets (Appendix G estimates it by the semantic entropy of generated texts). Here "
         "it is the differential entropy of one anchor sample (G's first K components) minus "
         "that of one synthetic sample ($\\mathcal D_{\\mathrm{gen}}$). At $b = 0$, "
         "$\\mathcal D_{\\mathrm{gen}} = \\mathcal D_M$ holds components near the anchor ones "
         "plus J + L more, so synthetic samples are more spread out and $\\delta < 0$ in every "
         "setting measured; adherence pulls $\\mathcal D_{\\mathrm{gen}}$ towards the anchor "
-        "components and raises $\\delta$ (to about 0 at $b = 1$). The ↑ is the paper's "
+        "components and raises $\\delta$ (sweep b in the 'How terms move' tab to see how "
+        "far). "
+        "The ↑ is the paper's "
         "direction; without adherence the simulation does not deliver the entropy decrease "
         "the paper's faithfulness argument assumes."
     )
@@ -569,14 +589,17 @@ def _gain_bridge(terms: BoundTerms) -> str:
 # ------------------------------------------------------------------ statements tab
 
 _NOT_MEASURED: Final[str] = (
-    "**What the simulation cannot measure.** Every quantity that treats the trained "
-    "parameters $W$ as a random variable: $I(S;W)$, $I(S_{\\mathrm{gen}};W_{\\mathrm{gen}})$, "
-    "the compression bottleneck $B_{e_p} = I(e_p;W)$ and the conditional entropies "
-    "$H(S\\mid W)$. Here $W$ is a mixture fitted by EM, an (almost) deterministic function of "
-    "a continuous sample, so these mutual informations are not finite numbers one could "
-    "estimate. The curation/prompting efficiency $\\delta_{\\epsilon,p}$, the compression "
-    "coefficient $\\alpha$ and the network constants ($L$ contraction layers, factor "
-    "$\\eta$, sub-Gaussian $\\sigma$) have no counterpart in a mixture fit either."
+    "**What the simulation cannot measure.** The quantities that pair a continuous sample "
+    "with the trained parameters $W$: $I(S;W)$, $I(S_{\\mathrm{gen}};W_{\\mathrm{gen}})$ "
+    "and the conditional entropies $H(S\\mid W)$. Here $W$ is a mixture fitted by EM, an "
+    "(almost) deterministic function of a continuous sample, so these are not finite numbers "
+    "one could estimate. The compression bottleneck $B_{e_p} = I(e_p;W)$ (Definition 4.3) "
+    "is different: $e_p$ is discrete, so $0 \\le I(e_p;W) \\le H(e_p) = \\log K$ is "
+    "finite, and at adherence $b = 0$ the synthetic data ignore $e_p$, so it is exactly 0. "
+    "For $b > 0$ it is finite but not computed here. The curation/prompting efficiency "
+    "$\\delta_{\\epsilon,p}$, the compression coefficient $\\alpha$ and the network "
+    "constants ($L$ contraction layers, factor $\\eta$, sub-Gaussian $\\sigma$) "
+    "have no counterpart in a mixture fit either."
 )
 
 
@@ -661,13 +684,15 @@ def render_statements(terms: BoundTerms) -> None:
     )
     st.markdown(
         "Lemma 4.4 for the model trained on the $m = K N_k$ anchor samples, which Section 4.3 "
-        "assumes are drawn from $\\mathcal D$. With $n \\gg m$ the paper expects this bound "
-        "to be looser than Theorem 4.7's. Measured stand-in for the left side: "
+        "assumes are drawn from $\\mathcal D$. With $n \\gg m$ the paper calls it \"less "
+        "stringent ... compared to Lemma 4.4\", evidently meaning the synthetic-data bound "
+        "(Lemma 4.6, Theorem 4.7). Measured stand-in for the left side: "
         f"Err(π_anchor) = {_value(t, 'err_anchor')}, against Err(π_gen) = "
         f"{_value(t, 'err_synthetic')}. $I(S_{{\\mathrm{{anchor}}}};W_{{\\mathrm{{anchor}}}})$ "
         "is not measurable; the 'How terms move' tab compares the two bounds' dependence on "
         "$n$ and $m$ with a labelled stand-in. Here the anchor data cover only K of the K + J "
-        "target components, so Lemma 4.8's assumption does not hold in the simulation."
+        "target components, as in the paper's own Appendix B set-up, so Lemma 4.8's "
+        "assumption does not hold in that experiment either."
     )
 
     st.subheader("Definition 4.9 — GGMI")
@@ -678,6 +703,8 @@ def render_statements(terms: BoundTerms) -> None:
         r"\delta_{S_{\mathrm{anchor}},S_{\mathrm{gen}}}=H(S_{\mathrm{anchor}})-H(S_{\mathrm{gen}})"
     )
     st.markdown(
+        "The entropy drop $\\delta$ is introduced in the statement of Theorem 4.10; "
+        "Definition 4.9 defines GGMI only. "
         f"Measured: $\\delta$ per sample = {_value(t, 'entropy_drop')} "
         f"($H(S_{{\\mathrm{{anchor}}}})$ = {_value(t, 'h_anchor')}, "
         f"$H(S_{{\\mathrm{{gen}}}})$ = {_value(t, 'h_synthetic')}). GGMI itself is not "
@@ -699,9 +726,10 @@ def render_statements(terms: BoundTerms) -> None:
         f"Measured: $\\Delta_I$ = {_value(t, 'info_gain')} (diversity), $\\delta$ = "
         f"{_value(t, 'entropy_drop')} (faithfulness, per sample; negative at adherence 0, see "
         "the Breakdown tab). Section 4.4 reads the L trend of Figure 4 as $\\Delta_I$ rising "
-        "while $\\delta$ falls; J moves both the same way and the gap the opposite way, so the "
-        "'How terms move' tab shows the task divergence of Lemma 3.1, not this trade-off, "
-        "separating J from L. Not measurable: the two conditional entropies given $W$ and "
+        "while $\\delta$ falls; J moves both the same way and the gap the opposite way, so "
+        "this trade-off does not separate J from L here. In the bound on "
+        "$\\mathrm{Err}(\\pi^{\\mathrm{gen}})$ the task term of Lemma 3.1 does (the 'How "
+        "terms move' tab). Not measurable: the two conditional entropies given $W$ and "
         "$\\alpha$."
     )
 

@@ -72,7 +72,8 @@ def _claims() -> None:
       bounds the error of a model trained on synthetic data (Lemma 3.1, Theorem 4.7) and
       the gain over the anchor data, GGMI (Definition 4.9, Theorem 4.10): the bound on the
       gain grows with the information gain, while the error bound grows with how far the
-      model's output and the curated data drift from the task.
+      model's output is from the task and how far the curated data are from the model's
+      output (the task and generation divergences of Lemma 3.1).
     - **A toy world shows it.** The paper simulates the chain with Gaussian mixtures
       (Section 3.2, Figure 2; Section 4.4, Figure 4; set-up in Appendix B): the task is a
       mixture, the anchor data cover some of its components, the "model" knows the missing

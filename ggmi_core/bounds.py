@@ -105,7 +105,9 @@ TERM_INFO: dict[str, TermInfo] = {
             "generation_term",
             "C·TV(D_M, D_gen)",
             "generation divergence: how far prompting and curation move the data from the model",
-            "smaller is better: stricter prompting, cleaner curation (Lemma 3.1)",
+            "smaller is better: a tighter bound (Lemma 3.1); Section 3.3 says prompt engineering"
+            " and curation set it. Here stricter prompting (adherence b) raises it, as does"
+            " curation noise: both move D_gen away from D_M",
             "lemma31",
         ),
         _info(
@@ -156,8 +158,9 @@ TERM_INFO: dict[str, TermInfo] = {
             "I_eM_ep",
             "I(e_M; e_p)",
             "information the model's factor shares with the prompt's factor",
-            "smaller is better: Lemma 4.5 bounds I(S_gen; W) by I(e_M; e_p) + B_ep + δ_ε,p,"
-            " since −Δ_I + H(e_M) = I(e_M; e_p)",
+            "smaller is better in this app's reading of Lemma 4.5 (not a remark of the paper):"
+            " it bounds I(S_gen; W) by I(e_M; e_p) + B_ep + δ_ε,p, since −Δ_I + H(e_M) ="
+            " I(e_M; e_p)",
             "information",
         ),
         _info(
