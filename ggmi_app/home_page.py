@@ -28,7 +28,7 @@ def main(lecture: bool) -> None:
         )
     # A first visit (and a projector) should meet the way in and the picture, not a wall
     # of text: the claims follow them.
-    link_to(PAGES_BY_KEY["tour"], "Start the guided tour: the paper's argument in ten steps")
+    link_to(PAGES_BY_KEY["tour"], "Start the guided tour: the paper's argument in eleven steps")
     _chain_drawing(lecture)
     _claims()
 

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from ggmi_core.budget import estimate_cost
 from ggmi_core.config import DEFAULT_N_MC, ScenarioConfig
 from ggmi_core.simulation import SUMMARY_COLUMNS, gap_point
 from ggmi_core.workers import init_worker, main_hidden, pool_context
@@ -93,6 +94,9 @@ def cell_row(cell: MapCell, summary: dict[str, Any], gaps: Array) -> dict[str, A
     """A map-table row from a cell and ``gap_point``'s summary and per-scenario gaps."""
     x, y = PLANES[cell.plane]
     c = cell.config
+    # The summary's sweep columns name this plane's x letter (a cell shared by two planes
+    # is computed once, under either letter).
+    summary = dict(summary) | {"param": x, "value": getattr(c, x)}
     return {
         "plane": cell.plane, "x": x, "y": y, "x_value": cell.x_value, "y_value": cell.y_value,
         "K": c.K, "J": c.J, "L": c.L, **summary,
@@ -140,7 +144,7 @@ def run_cells(
     even when two planes share it."""
     unique: dict[str, ScenarioConfig] = {}
     for cell in cells:
-        unique.setdefault(_key(cell.config), cell.config)
+        unique.setdefault(config_key(cell.config), cell.config)
     keys = list(unique)
     results: dict[str, tuple[dict[str, Any], Array]] = {}
     jobs = [(unique[k], "K", rounds, metric, n_mc) for k in keys]
@@ -153,9 +157,7 @@ def run_cells(
         results = _run_in_pool(keys, jobs, workers, progress)
     rows = []
     for cell in cells:
-        summary, gaps = results[_key(cell.config)]
-        x = PLANES[cell.plane][0]
-        summary = summary | {"param": x, "value": getattr(cell.config, x)}
+        summary, gaps = results[config_key(cell.config)]
         rows.append(cell_row(cell, summary, gaps))
     return rows
 
@@ -165,7 +167,8 @@ def map_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=list(MAP_COLUMNS))
 
 
-def _key(config: ScenarioConfig) -> str:
+def config_key(config: ScenarioConfig) -> str:
+    """A text naming one exact setting (every field), to compute a shared cell once."""
     return repr(sorted(config.to_dict().items()))
 
 
@@ -287,3 +290,25 @@ def is_stored_setting(config: ScenarioConfig, metric: str, n_mc: int) -> bool:
     the J x L plane) and L (of the K x J plane) at 2, every other field at its default
     (J is varied by both planes), a stored metric and the stored Monte Carlo draws."""
     return metric in MAP_METRICS and n_mc == MAP_N_MC and config.replace(J=2) == ScenarioConfig()
+
+
+# ----------------------------------------------------------------- live maps
+
+#: Most scenarios a cell of a live (coarse) map uses; the work budget may lower it.
+LIVE_ROUNDS: Final[int] = 30
+#: Fewest scenarios a cell of a live map may use; below it the map is refused.
+MIN_LIVE_ROUNDS: Final[int] = 5
+
+
+def both_planes(
+    config: ScenarioConfig, xs: Sequence[int] = COARSE_VALUES, ys: Sequence[int] = COARSE_VALUES
+) -> list[MapCell]:
+    """The cells of every plane of ``PLANES`` at ``config``'s held letters."""
+    return [cell for plane in PLANES for cell in map_cells(config, plane, xs, ys)]
+
+
+def map_cost(cells: Sequence[MapCell], rounds: int, n_mc: int, metric: str) -> float:
+    """Work of computing ``cells`` (each distinct setting once), in the units of
+    ``ggmi_core.budget.estimate_cost``."""
+    unique = {config_key(c.config): c.config for c in cells}
+    return sum(estimate_cost(c, rounds, n_mc, metric) for c in unique.values())
