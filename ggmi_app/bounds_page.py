@@ -25,16 +25,18 @@ from ggmi_app.cached import budget_cap, budget_slider
 from ggmi_app.compute import Job
 from ggmi_app.figures import cached_figures, show_figure
 from ggmi_app.jobs import run_jobs
-from ggmi_app.messages import error_boundary, escape_markdown, show_error
+from ggmi_app.messages import WARNING_ICON, error_boundary, escape_markdown, show_error
 from ggmi_app.params import ChoiceParam, FloatParam, IntParam, Param
 from ggmi_app.state import keyed, sidebar_controls
 from ggmi_core.bounds import (
     BOUND_SWEEP_PARAMS,
+    CAP_WARN_SHARE,
     DEFAULT_LOSS_CAP,
     TERM_INFO,
     BoundTerms,
     bound_crossing,
     bound_terms_without_scenarios,
+    cap_saturation,
     default_sweep_values,
     estimate_bound_cost,
     estimate_bound_sweep_cost,
@@ -200,6 +202,7 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
         lambda: figures.lemma31_data(terms),
         lecture,
     )
+    show_cap_saturation(terms)
     st.subheader("Information gain and entropy drop")
     st.markdown(
         INFORMATION_INTRO
@@ -510,6 +513,43 @@ def render_sample_size(values: Mapping[str, Any], config: ScenarioConfig, lectur
 
 # --------------------------------------------------------- breakdown reading aids
 
+CAP_TEXT: Final[str] = (
+    "Loss cap: {synthetic:.1%} of the target points drawn from G have a log-loss at the cap "
+    "C = {cap:g} nats under the synthetic fit π_gen ({anchor:.1%} under the anchor fit "
+    "π_anchor). A capped point adds exactly C to the risk whatever the fit does there."
+)
+CAP_WARNING: Final[str] = (
+    "{synthetic:.1%} of the target points hit the loss cap C = {cap:g} under π_gen (more "
+    "than {limit:.0%}). Where many points are capped, Lemma 3.1 becomes close to trivially "
+    "true: the loss no longer tells good fits from bad ones there. Raise C in the sidebar "
+    "(small caps saturate most with curation noise or in higher dimensions)."
+)
+
+
+def cap_saturation_text(terms: BoundTerms) -> tuple[str, bool] | None:
+    """The loss-cap sentence and whether to warn (share under π_gen above
+    ``CAP_WARN_SHARE``), or None for terms stored without the shares."""
+    shares = cap_saturation(terms)
+    if shares is None:
+        return None
+    synthetic, anchor = shares
+    values = {"synthetic": synthetic, "anchor": anchor, "cap": terms.loss_cap}
+    if synthetic > CAP_WARN_SHARE:
+        return CAP_WARNING.format(**values, limit=CAP_WARN_SHARE), True
+    return CAP_TEXT.format(**values), False
+
+
+def show_cap_saturation(terms: BoundTerms) -> None:
+    """Beside the Lemma 3.1 figure: the share of target points at the loss cap."""
+    found = cap_saturation_text(terms)
+    if found is None:
+        return
+    text, warn = found
+    if warn:
+        st.warning(escape_markdown(text), icon=WARNING_ICON)
+    else:
+        st.caption(escape_markdown(text))
+
 
 def _information_reading(terms: BoundTerms) -> str:
     """Why H(e_M) and Δ_I carry different arrows, and why δ is negative (with numbers)."""
@@ -636,6 +676,7 @@ def render_statements(terms: BoundTerms) -> None:
         "$D_{\\mathrm{TV}} = \\sup_A |P(A)-Q(A)|$ and a loss in $[0, C]$ that constant is "
         "exactly $C$, the form checked here."
     )
+    show_cap_saturation(terms)
 
     st.subheader("Lemma 4.4 — error bounded by mutual information (Zhang et al., 2018)")
     st.latex(

@@ -474,6 +474,33 @@ class RiskTerms:
     empirical_synthetic: Array
     risk_target_anchor: Estimate
     empirical_anchor: Array
+    cap_share_synthetic: Array = field(default_factory=lambda: np.zeros(0))
+    """(R,) share of the target draws x ~ G whose loss under pi_gen is the cap C."""
+    cap_share_anchor: Array = field(default_factory=lambda: np.zeros(0))
+    """(R,) the same for pi_anchor."""
+
+
+#: Above this share of target points at the cap, Lemma 3.1's bound is close to trivially
+#: true (every capped point contributes exactly C to the risk, whatever the fit).
+CAP_WARN_SHARE: float = 0.03
+
+
+def cap_share(loss: ArrayLike, loss_cap: float) -> Array:
+    """Share of draws whose capped loss equals the cap C, per scenario: ``loss`` (R, n)
+    -> (R,). A loss is capped where -log pi(x) >= C (or the density underflows to 0)."""
+    return np.mean(np.asarray(loss, dtype=float) >= loss_cap, axis=-1)
+
+
+def cap_saturation(terms: BoundTerms) -> tuple[float, float] | None:
+    """Mean shares of target points at the cap for (pi_gen, pi_anchor), or None when the
+    terms were stored without them."""
+    extras = terms.extras
+    if "cap_share_synthetic" not in extras or "cap_share_anchor" not in extras:
+        return None
+    return (
+        float(np.mean(extras["cap_share_synthetic"])),
+        float(np.mean(extras["cap_share_anchor"])),
+    )
 
 
 def risk_terms(
@@ -532,6 +559,8 @@ def risk_terms(
         empirical_synthetic=emp_gen,
         risk_target_anchor=risk_anchor,
         empirical_anchor=emp_anchor,
+        cap_share_synthetic=cap_share(loss_gen_on_target, loss_cap),
+        cap_share_anchor=cap_share(loss_anchor_on_target, loss_cap),
     )
 
 
@@ -761,6 +790,8 @@ def bound_terms(
             "empirical_synthetic": risks.empirical_synthetic,
             "risk_target_anchor": risks.risk_target_anchor.value,
             "empirical_anchor": risks.empirical_anchor,
+            "cap_share_synthetic": risks.cap_share_synthetic,
+            "cap_share_anchor": risks.cap_share_anchor,
         },
     )
 

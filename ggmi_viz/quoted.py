@@ -19,7 +19,12 @@ import numpy as np
 import pandas as pd
 
 from ggmi_core import gap_map as gm
-from ggmi_core.bounds import bound_terms_without_scenarios, sample_size_table, sweep_bound_terms
+from ggmi_core.bounds import (
+    bound_terms_without_scenarios,
+    cap_saturation,
+    sample_size_table,
+    sweep_bound_terms,
+)
 from ggmi_core.diagnostics import diagnostics_sweep, summarise_sweep
 from ggmi_core.simulation import summary_row
 from ggmi_viz import tour
@@ -118,9 +123,12 @@ def _stored_lemma31() -> Values:
 def _lemma31_values(terms: Any) -> Values:
     summary = terms.summary().set_index("term")["mean"]
     keys = ("info_gain", "task_term", "generation_term", "sampling_term", "err_synthetic")
+    synthetic, anchor = cap_saturation(terms) or (float("nan"), float("nan"))
     return {k: float(summary[k]) for k in keys} | {
         "holds": float(np.sum(terms.bound_holds)),
         "rounds": float(terms.rounds),
+        "cap_share_synthetic": synthetic,
+        "cap_share_anchor": anchor,
     }
 
 
