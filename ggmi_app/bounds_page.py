@@ -350,12 +350,13 @@ JL_TEXT: Final[str] = (
     "with the prompt channel $P(e_M=j\\mid e_p=k) = b[j=k] + (1-b)w_j$): one more unsampled "
     "component (J) or one more task-irrelevant component (L) raises it by exactly the same "
     "amount, and the entropy drop $\\delta$ falls with both. Yet the gap rises with J and "
-    "falls with L (Figure 4, Section 4.4). The term that tells them apart is the task "
-    "divergence $C\\,D_{\\mathrm{TV}}(\\mathcal D, \\mathcal D_M)$ of Lemma 3.1: J adds "
-    "components the task G has, so M moves towards G; L adds components G lacks, so M moves "
+    "falls with L (Figure 4, Section 4.4). Among Lemma 3.1's terms, the one that tells them "
+    "apart is the task divergence $C\\,D_{\\mathrm{TV}}(\\mathcal D, \\mathcal D_M)$: "
+    "J adds components the task G has, so M moves towards G; L adds components G lacks, so M moves "
     "away. That term bounds only the synthetic learner's error "
     "$\\mathrm{Err}(\\pi^{\\mathrm{gen}})$; the gap also depends on the anchor learner, "
-    "and the paper does not claim that the gap follows the task term (along K both fall). "
+    "and the paper does not claim that the gap follows the task term: along K the task "
+    "term falls, a tighter bound, and the gap falls too. "
     "What holds: J and L raise $\\Delta_I$ alike, and Lemma 3.1's task term tells them "
     "apart in the bound on $\\mathrm{Err}(\\pi^{\\mathrm{gen}})$.\n\n"
     "Section 4.4 reads the L trend as a trade-off: $\\Delta_I$ up, $\\delta$ down. The J "
@@ -379,7 +380,7 @@ PARTS_TEXT: Final[str] = (
 
 def render_jl_contrast(values: Mapping[str, Any], config: ScenarioConfig, lecture: bool) -> None:
     """J and L side by side (Δ_I, task divergence, gap) and Δ_I split by part of M."""
-    st.subheader("Why the gap rises with J but falls with L")
+    st.subheader("J against L: the same information gain, different task terms")
     st.markdown(JL_TEXT)
     rounds = min(int(values["scenarios"]), LESSON_ROUNDS)
     n_mc, metric, cap = values["n_mc"], values["metric"], values["C"]
