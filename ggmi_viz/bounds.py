@@ -59,7 +59,7 @@ _ARROWS: Final[dict[str, str]] = {"higher": " ↑", "lower": " ↓", "": ""}
 
 #: The trade-off panel: Section 4.4 reads Figure 4's L trend as Δ_I rising while the
 #: entropy drop δ falls (Theorem 4.10's directions); the title says whose reading it is.
-TRADE_OFF_TITLE: Final[str] = "Trade-off Section 4.4 reads into L: Δ_I vs entropy drop δ"
+TRADE_OFF_TITLE: Final[str] = "Trade-off (Section 4.4's reading of L): Δ_I vs entropy drop δ"
 TRADE_OFF_TERMS: Final[tuple[str, str]] = ("info_gain", "entropy_drop")
 #: Subtitle of the trade-off panel on any other sweep than L.
 TRADE_OFF_NOT_L: Final[str] = (
