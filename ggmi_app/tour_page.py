@@ -287,10 +287,10 @@ STEPS: Final[tuple[Step, ...]] = (
         "Jensen-Shannon gap in colour ({map_rounds:,.0f} scenarios a cell), and the black "
         "line is where the gap is 0: on its blue side the synthetic learner beats the anchor "
         "learner, on the vermillion side it loses. At K = 2 the gap is "
-        "{JL_J15_L2_gap_mean:+.3f} nats with J = 15 unsampled and L = 2 task-irrelevant "
-        "components (positive in {JL_J15_L2_positive_share:.0%} of scenarios) and "
-        "{JL_J2_L15_gap_mean:+.3f} the other way round ({JL_J2_L15_positive_share:.0%}); at "
-        "L = 2 with K = J = 15 it is {KJ_K15_J15_gap_mean:+.3f}. The paper shows one-letter "
+        "{J15_L2_gap_mean:+.3f} nats with J = 15 unsampled and L = 2 task-irrelevant "
+        "components (positive in {J15_L2_positive_share:.0%} of scenarios) and "
+        "{J2_L15_gap_mean:+.3f} the other way round ({J2_L15_positive_share:.0%}); at "
+        "L = 2 with K = J = 15 it is {K15_J15_gap_mean:+.3f}. The paper shows one-letter "
         "slices only; this boundary is the simulation's, not a statement of the paper.",
         "Synthetic data help where the model adds task components the anchor data miss (J) "
         "and hurt where it adds irrelevant ones (L) or the anchor data already cover much (K).",
@@ -365,7 +365,7 @@ def numbers() -> dict[str, Any]:
     out["paper_hsic_first"], out["paper_hsic_last"] = float(gpt.iloc[0]), float(gpt.iloc[-1])
     out |= quoted("hsic")
     cells = quoted("map_cells")
-    out |= cells | {"map_rounds": cells["JL_J15_L2_rounds"]}
+    out |= cells | {"map_rounds": cells["J15_L2_rounds"]}
     return out
 
 

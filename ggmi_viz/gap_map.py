@@ -151,7 +151,9 @@ def _add_plane(
         line_y = along if swept == y else np.full(len(along), value)
         fig.add_trace(
             go.Scatter(
-                x=line_x, y=line_y, mode="lines+markers", name=SLICE_NAME,
+                # markers only on a coarse grid: on 14 values they would crowd the cells
+                x=line_x, y=line_y, mode="lines+markers" if len(along) <= 6 else "lines",
+                name=SLICE_NAME,
                 legendgroup="slices", showlegend=show_legend and j == 0,
                 line={"color": SLICE_COLOR, "width": 2, "dash": "dash"},
                 marker={"color": SLICE_COLOR, "size": 5, "symbol": "square-open"},
