@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -37,25 +39,53 @@ def map_path(metric: str) -> Path:
     return ASSETS / f"gap_map_{metric}.csv"
 
 
+#: Distinct settings per checkpoint: finished chunks are kept in a partial file, so a run
+#: that is stopped resumes where it was (the numbers do not depend on the chunking).
+CHUNK = 40
+
+
+def partial_path(metric: str) -> Path:
+    return ASSETS / f"gap_map_{metric}.partial.csv"
+
+
 def make(metric: str, rounds: int, workers: int) -> float:
-    """Compute and write one metric's two planes; returns seconds taken."""
+    """Compute and write one metric's two planes; returns seconds taken (this run)."""
     config = ScenarioConfig()
     cells = [
         cell
         for plane in gm.PLANES
         for cell in gm.map_cells(config, plane, gm.MAP_VALUES, gm.MAP_VALUES)
     ]
+    distinct = {gm.config_key(c.config): c for c in cells}
+    # largest settings first, so the pool's last jobs are short
+    order = sorted(distinct, key=lambda k: -distinct[k].config.n_model_components)
+    partial = partial_path(metric)
+    done = pd.read_csv(partial) if partial.exists() else pd.DataFrame(columns=gm.MAP_COLUMNS)
+    have = {gm.config_key(config.replace(K=int(r.K), J=int(r.J), L=int(r.L)))
+            for r in done.itertuples()}  # fmt: skip
+    todo = [k for k in order if k not in have]
     start = time.perf_counter()
-
-    def progress(done: int, total: int) -> None:
-        if done % 20 == 0 or done == total:
-            print(
-                f"  {metric}: {done}/{total} cells, {time.perf_counter() - start:.0f} s", flush=True
-            )
-
-    rows = gm.run_cells(cells, rounds, metric, gm.MAP_N_MC, workers, progress)
+    for i in range(0, len(todo), CHUNK):
+        chunk = [distinct[k] for k in todo[i : i + CHUNK]]
+        rows = gm.map_table(gm.run_cells(chunk, rounds, metric, gm.MAP_N_MC, workers))
+        done = pd.concat([done, rows], ignore_index=True) if len(done) else rows
+        done.to_csv(partial, index=False, float_format="%.10g")
+        print(f"  {metric}: {len(done)}/{len(distinct)} settings, "
+              f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
     seconds = time.perf_counter() - start
-    gm.map_table(rows).to_csv(map_path(metric), index=False, float_format="%.10g")
+    by_setting = {
+        gm.config_key(config.replace(K=int(r["K"]), J=int(r["J"]), L=int(r["L"]))): r
+        for r in done.to_dict("records")
+    }
+    out = []
+    for cell in cells:
+        x, y = gm.PLANES[cell.plane]
+        row = dict(by_setting[gm.config_key(cell.config)])
+        row |= {"plane": cell.plane, "x": x, "y": y, "x_value": cell.x_value,
+                "y_value": cell.y_value, "param": x, "value": getattr(cell.config, x)}  # fmt: skip
+        out.append(row)
+    gm.map_table(out).to_csv(map_path(metric), index=False, float_format="%.10g")
+    partial.unlink()
     return seconds
 
 
