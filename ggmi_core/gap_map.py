@@ -289,7 +289,12 @@ def is_stored_setting(config: ScenarioConfig, metric: str, n_mc: int) -> bool:
     """True when the stored maps hold both planes of this setting: the held letters K (of
     the J x L plane) and L (of the K x J plane) at 2, every other field at its default
     (J is varied by both planes), a stored metric and the stored Monte Carlo draws."""
-    return metric in MAP_METRICS and n_mc == MAP_N_MC and config.replace(J=2) == ScenarioConfig()
+    return (
+        metric in MAP_METRICS
+        and n_mc == MAP_N_MC
+        and config.replace(J=2) == ScenarioConfig()
+        and stored_map_path(metric).is_file()  # a missing table: computed live instead
+    )
 
 
 # ----------------------------------------------------------------- live maps
