@@ -73,6 +73,20 @@ def make(metric: str, rounds: int, workers: int) -> float:
         print(f"  {metric}: {len(done)}/{len(distinct)} settings, "
               f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
     seconds = time.perf_counter() - start
+    write_map(metric, done)
+    partial.unlink()
+    return seconds
+
+
+def write_map(metric: str, done: pd.DataFrame) -> None:
+    """Write the map of ``metric`` from rows holding every distinct setting (any plane's
+    labels): each cell of each plane takes its setting's row, relabelled for the plane."""
+    config = ScenarioConfig()
+    cells = [
+        cell
+        for plane in gm.PLANES
+        for cell in gm.map_cells(config, plane, gm.MAP_VALUES, gm.MAP_VALUES)
+    ]
     by_setting = {
         gm.config_key(config.replace(K=int(r["K"]), J=int(r["J"]), L=int(r["L"]))): r
         for r in done.to_dict("records")
@@ -85,8 +99,13 @@ def make(metric: str, rounds: int, workers: int) -> float:
                 "y_value": cell.y_value, "param": x, "value": getattr(cell.config, x)}  # fmt: skip
         out.append(row)
     gm.map_table(out).to_csv(map_path(metric), index=False, float_format="%.10g")
-    partial.unlink()
-    return seconds
+
+
+def merge(metric: str, files: list[Path]) -> None:
+    """Write the map from partial files of runs that shared the work (every setting must
+    be in one of them; the numbers do not depend on which run computed a setting)."""
+    frames = [pd.read_csv(f) for f in files if f.exists()]
+    write_map(metric, pd.concat(frames, ignore_index=True))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -94,7 +113,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--metrics", nargs="+", default=list(gm.MAP_METRICS))
     parser.add_argument("--rounds", type=int, default=gm.MAP_ROUNDS)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        default=None,
+        help="only write the map of the one metric from these partial files",
+    )
     args = parser.parse_args(argv)
+    if args.merge:
+        merge(args.metrics[0], args.merge)
+        return
     runs = json.loads(RUNS.read_text()) if RUNS.exists() else {}
     for metric in args.metrics:
         seconds = make(metric, args.rounds, args.workers)
