@@ -25,16 +25,18 @@ from ggmi_app.cached import budget_cap, budget_slider
 from ggmi_app.compute import Job
 from ggmi_app.figures import cached_figures, show_figure
 from ggmi_app.jobs import run_jobs
-from ggmi_app.messages import error_boundary, escape_markdown, show_error
+from ggmi_app.messages import WARNING_ICON, error_boundary, escape_markdown, show_error
 from ggmi_app.params import ChoiceParam, FloatParam, IntParam, Param
 from ggmi_app.state import keyed, sidebar_controls
 from ggmi_core.bounds import (
     BOUND_SWEEP_PARAMS,
+    CAP_WARN_SHARE,
     DEFAULT_LOSS_CAP,
     TERM_INFO,
     BoundTerms,
     bound_crossing,
     bound_terms_without_scenarios,
+    cap_saturation,
     default_sweep_values,
     estimate_bound_cost,
     estimate_bound_sweep_cost,
@@ -176,13 +178,10 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
         _headline_numbers(table, holds)
     with chart:
         _lemma31_chart(terms, lemma31, lecture)
+        show_cap_saturation(terms)
     st.subheader("Information gain and entropy drop")
     st.markdown(
-        "Left: exact sums over the synthetic factors ($e_p$ = the anchor component the prompt "
-        "names, $e_M$ = the model component that answers; theory §4 of this app's notes, "
-        "Definition 4.2 of the paper). Right: differential entropies per sample by Monte "
-        "Carlo. ↑ and ↓ in the labels show the paper's preferred direction "
-        "(Lemma 4.6 Remarks 1–3, Theorem 4.10 Remarks 1 and 3)."
+        INFORMATION_INTRO
     )
     st.markdown(_information_reading(terms))
     show_figure(
@@ -238,8 +237,9 @@ def _lemma31_chart(terms: BoundTerms, lemma31: Any, lecture: bool) -> None:
         st.caption(
             "Measured here, per scenario: total variations, risks under the capped log-loss, "
             "the information terms of the synthetic factors and differential entropies. Not "
-            "measurable in any simulation of this kind: mutual information with the trained "
-            "parameters $W$, the bottleneck $B_{e_p}$ and $H(S\\mid W)$ (see the Statements tab)."
+            "measurable in any simulation of this kind: mutual information between a "
+            "continuous sample and the trained parameters $W$, and $H(S\\mid W)$; the "
+            "bottleneck $B_{e_p}$ is finite but not computed (see the Statements tab)."
         )
         st.subheader("Lemma 3.1: the bound, term by term, against the measured error")
         st.markdown(
@@ -347,15 +347,32 @@ N_GRID: Final[tuple[int, ...]] = (50, 100, 200, 400, 800, 1600)
 #: Most scenarios per value these two sections use (the sidebar's count, capped).
 LESSON_ROUNDS: Final[int] = 20
 
+INFORMATION_INTRO: Final[str] = (
+    "Left: exact sums over the synthetic factors of Definition 4.1 ($e_p$ = the anchor "
+    "component the prompt names, $e_M$ = the model component that answers), with "
+    "$\\Delta_I = H(e_M\\mid e_p)$ as in Definition 4.2; the prompt channel "
+    "$P(e_M=j\\mid e_p=k) = b[j=k] + (1-b)w_j$ is this simulation's, not the paper's. "
+    "Right: differential entropies per sample by Monte Carlo. Which arrows are the paper's: "
+    "↑ on $\\Delta_I$ (Lemma 4.6 Remark 1, Theorem 4.10 Remark 1) and ↑ on $\\delta$ "
+    "(Theorem 4.10 Remark 3). The ↓ on $I(e_M;e_p)$ is this app's reading of Lemma 4.5, "
+    "not a remark of the paper; $H(e_M)$ carries no arrow here although Lemma 4.6 Remark 3 "
+    "asks for a smaller $H(e_M)$ with $\\Delta_I$ held fixed (why: below)."
+)
+
 JL_TEXT: Final[str] = (
     "At adherence $b=0$ the information gain is $\\Delta_I = \\log(K+J+L)$ (Definition 4.2 "
     "with the prompt channel $P(e_M=j\\mid e_p=k) = b[j=k] + (1-b)w_j$): one more unsampled "
     "component (J) or one more task-irrelevant component (L) raises it by exactly the same "
     "amount, and the entropy drop $\\delta$ falls with both. Yet the gap rises with J and "
-    "falls with L (Figure 4, Section 4.4). The term that tells them apart is the task "
-    "divergence $C\\,D_{\\mathrm{TV}}(\\mathcal D, \\mathcal D_M)$ of Lemma 3.1: J adds "
-    "components the task G has, so M moves towards G; L adds components G lacks, so M moves "
-    "away. The gap follows the task divergence, not $\\Delta_I$.\n\n"
+    "falls with L (Figure 4, Section 4.4). Among Lemma 3.1's terms, the one that tells them "
+    "apart is the task divergence $C\\,D_{\\mathrm{TV}}(\\mathcal D, \\mathcal D_M)$: "
+    "J adds components the task G has, so M moves towards G; L adds components G lacks, so M moves "
+    "away. That term bounds only the synthetic learner's error "
+    "$\\mathrm{Err}(\\pi^{\\mathrm{gen}})$; the gap also depends on the anchor learner, "
+    "and the paper does not claim that the gap follows the task term: along K the task "
+    "term falls, a tighter bound, and the gap falls too. "
+    "What holds: J and L raise $\\Delta_I$ alike, and Lemma 3.1's task term tells them "
+    "apart in the bound on $\\mathrm{Err}(\\pi^{\\mathrm{gen}})$.\n\n"
     "Section 4.4 reads the L trend as a trade-off: $\\Delta_I$ up, $\\delta$ down. The J "
     "sweep moves $\\Delta_I$ and $\\delta$ the same way while the gap goes the other way, "
     "so that reading does not explain this simulation: $\\Delta_I$ counts the model's "
@@ -377,7 +394,7 @@ PARTS_TEXT: Final[str] = (
 
 def render_jl_contrast(values: Mapping[str, Any], config: ScenarioConfig, lecture: bool) -> None:
     """J and L side by side (Δ_I, task divergence, gap) and Δ_I split by part of M."""
-    st.subheader("Why the gap rises with J but falls with L")
+    st.subheader("J against L: the same information gain, different task terms")
     st.markdown(JL_TEXT)
     rounds = min(int(values["scenarios"]), LESSON_ROUNDS)
     n_mc, metric, cap = values["n_mc"], values["metric"], values["C"]
@@ -458,8 +475,10 @@ def sample_size_text(config: ScenarioConfig) -> str:
         f"$m = K N_k = {m}$ anchor samples by Lemma 4.4's term with "
         "$I(S_{\\mathrm{anchor}};W_{\\mathrm{anchor}})$ and $m$ in place of "
         "$I(S_{\\mathrm{gen}};W_{\\mathrm{gen}})$ and $n$. The paper's argument: since "
-        "usually $n \\gg m$, this bound is looser than the synthetic one (Lemma 4.6, "
-        "Theorem 4.7), so many synthetic samples can win.\n\n"
+        "usually $n \\gg m$, Lemma 4.8 is \"a less stringent upper bound compared to "
+        "Lemma 4.4\" (Section 4.3). Lemma 4.4 is the generic bound both rest on, so this is "
+        "evidently a slip for the synthetic-data bound (Lemma 4.6, Theorem 4.7): many "
+        "synthetic samples can win.\n\n"
         "**Measured** (left): $\\mathrm{Err}(\\pi^{\\mathrm{gen}})$ as $n$ grows and "
         "$\\mathrm{Err}(\\pi^{\\mathrm{anchor}})$ at the fixed $m$, with the capped log-loss "
         "of Lemma 3.1. **Stand-in** (right): $\\sqrt{I/\\text{size}}$ with "
@@ -470,9 +489,11 @@ def sample_size_text(config: ScenarioConfig) -> str:
         "$\\exp(-\\tfrac L2\\log\\tfrac1\\eta)\\sqrt{2\\sigma^2}$ is left out; Section 4.3 "
         "warns it differs between the two trainings, so only the trend in $n$ is meaningful; "
         f"{cross}.\n\n"
-        "**Where the simulation departs from the paper.** Lemma 4.8 assumes $S_{\\mathrm{anchor}}$ "
-        "is drawn from the task distribution $\\mathcal D$; here it covers only K of the K + J "
-        "target components, so $\\mathrm{Err}(\\pi^{\\mathrm{anchor}})$ stays large at any $m$ "
+        "**Where Lemma 4.8's assumption and the paper's own simulation differ.** Lemma 4.8 "
+        "assumes $S_{\\mathrm{anchor}}$ is drawn from the task distribution $\\mathcal D$; "
+        "in the paper's Appendix B set-up, which this simulation reproduces, it covers only K "
+        "of the K + J target components, so $\\mathrm{Err}(\\pi^{\\mathrm{anchor}})$ stays "
+        "large at any $m$ "
         "(it is mostly that shift, not sampling error), and "
         "$\\mathrm{Err}(\\pi^{\\mathrm{gen}})$ includes Lemma 3.1's task divergence, which "
         "Lemma 4.4 alone leaves out."
@@ -507,6 +528,43 @@ def render_sample_size(values: Mapping[str, Any], config: ScenarioConfig, lectur
 
 # --------------------------------------------------------- breakdown reading aids
 
+CAP_TEXT: Final[str] = (
+    "Loss cap: {synthetic:.1%} of the target points drawn from G have a log-loss at the cap "
+    "C = {cap:g} nats under the synthetic fit π_gen ({anchor:.1%} under the anchor fit "
+    "π_anchor). A capped point adds exactly C to the risk whatever the fit does there."
+)
+CAP_WARNING: Final[str] = (
+    "{synthetic:.1%} of the target points hit the loss cap C = {cap:g} under π_gen (more "
+    "than {limit:.0%}). Where many points are capped, Lemma 3.1 becomes close to trivially "
+    "true: the loss no longer tells good fits from bad ones there. Raise C in the sidebar "
+    "(small caps saturate most with curation noise or in higher dimensions)."
+)
+
+
+def cap_saturation_text(terms: BoundTerms) -> tuple[str, bool] | None:
+    """The loss-cap sentence and whether to warn (share under π_gen above
+    ``CAP_WARN_SHARE``), or None for terms stored without the shares."""
+    shares = cap_saturation(terms)
+    if shares is None:
+        return None
+    synthetic, anchor = shares
+    values = {"synthetic": synthetic, "anchor": anchor, "cap": terms.loss_cap}
+    if synthetic > CAP_WARN_SHARE:
+        return CAP_WARNING.format(**values, limit=CAP_WARN_SHARE), True
+    return CAP_TEXT.format(**values), False
+
+
+def show_cap_saturation(terms: BoundTerms) -> None:
+    """Beside the Lemma 3.1 figure: the share of target points at the loss cap."""
+    found = cap_saturation_text(terms)
+    if found is None:
+        return
+    text, warn = found
+    if warn:
+        st.warning(escape_markdown(text), icon=WARNING_ICON)
+    else:
+        st.caption(escape_markdown(text))
+
 
 def _information_reading(terms: BoundTerms) -> str:
     """Why H(e_M) and Δ_I carry different arrows, and why δ is negative (with numbers)."""
@@ -529,14 +587,17 @@ def _information_reading(terms: BoundTerms) -> str:
         "through $I(e_M;e_p)$. Hence $I(e_M;e_p)$ carries ↓ and $H(e_M)$ no arrow.\n\n"
         f"The entropy drop $\\delta$ = {_value(t, 'entropy_drop')} is negative. The paper's "
         "$\\delta_{S_{\\mathrm{anchor}},S_{\\mathrm{gen}}} = H(S_{\\mathrm{anchor}}) - "
-        "H(S_{\\mathrm{gen}})$ (Definition 4.9, Theorem 4.10 Remark 3) is the entropy of whole "
+        "H(S_{\\mathrm{gen}})$ (introduced in the statement of Theorem 4.10; Remark 3) is "
+        "the entropy of whole "
         "data sets (Appendix G estimates it by the semantic entropy of generated texts). Here "
         "it is the differential entropy of one anchor sample (G's first K components) minus "
         "that of one synthetic sample ($\\mathcal D_{\\mathrm{gen}}$). At $b = 0$, "
         "$\\mathcal D_{\\mathrm{gen}} = \\mathcal D_M$ holds components near the anchor ones "
         "plus J + L more, so synthetic samples are more spread out and $\\delta < 0$ in every "
         "setting measured; adherence pulls $\\mathcal D_{\\mathrm{gen}}$ towards the anchor "
-        "components and raises $\\delta$ (to about 0 at $b = 1$). The ↑ is the paper's "
+        "components and raises $\\delta$ (sweep b in the 'How terms move' tab to see how "
+        "far). "
+        "The ↑ is the paper's "
         "direction; without adherence the simulation does not deliver the entropy decrease "
         "the paper's faithfulness argument assumes."
     )
@@ -583,14 +644,17 @@ def _gain_bridge(terms: BoundTerms) -> str:
 # ------------------------------------------------------------------ statements tab
 
 _NOT_MEASURED: Final[str] = (
-    "**What the simulation cannot measure.** Every quantity that treats the trained "
-    "parameters $W$ as a random variable: $I(S;W)$, $I(S_{\\mathrm{gen}};W_{\\mathrm{gen}})$, "
-    "the compression bottleneck $B_{e_p} = I(e_p;W)$ and the conditional entropies "
-    "$H(S\\mid W)$. Here $W$ is a mixture fitted by EM, an (almost) deterministic function of "
-    "a continuous sample, so these mutual informations are not finite numbers one could "
-    "estimate. The curation/prompting efficiency $\\delta_{\\epsilon,p}$, the compression "
-    "coefficient $\\alpha$ and the network constants ($L$ contraction layers, factor "
-    "$\\eta$, sub-Gaussian $\\sigma$) have no counterpart in a mixture fit either."
+    "**What the simulation cannot measure.** The quantities that pair a continuous sample "
+    "with the trained parameters $W$: $I(S;W)$, $I(S_{\\mathrm{gen}};W_{\\mathrm{gen}})$ "
+    "and the conditional entropies $H(S\\mid W)$. Here $W$ is a mixture fitted by EM, an "
+    "(almost) deterministic function of a continuous sample, so these are not finite numbers "
+    "one could estimate. The compression bottleneck $B_{e_p} = I(e_p;W)$ (Definition 4.3) "
+    "is different: $e_p$ is discrete, so $0 \\le I(e_p;W) \\le H(e_p) = \\log K$ is "
+    "finite, and at adherence $b = 0$ the synthetic data ignore $e_p$, so it is exactly 0. "
+    "For $b > 0$ it is finite but not computed here. The curation/prompting efficiency "
+    "$\\delta_{\\epsilon,p}$, the compression coefficient $\\alpha$ and the network "
+    "constants ($L$ contraction layers, factor $\\eta$, sub-Gaussian $\\sigma$) "
+    "have no counterpart in a mixture fit either."
 )
 
 
@@ -627,6 +691,7 @@ def render_statements(terms: BoundTerms) -> None:
         "$D_{\\mathrm{TV}} = \\sup_A |P(A)-Q(A)|$ and a loss in $[0, C]$ that constant is "
         "exactly $C$, the form checked here."
     )
+    show_cap_saturation(terms)
 
     st.subheader("Lemma 4.4 — error bounded by mutual information (Zhang et al., 2018)")
     st.latex(
@@ -675,13 +740,15 @@ def render_statements(terms: BoundTerms) -> None:
     )
     st.markdown(
         "Lemma 4.4 for the model trained on the $m = K N_k$ anchor samples, which Section 4.3 "
-        "assumes are drawn from $\\mathcal D$. With $n \\gg m$ the paper expects this bound "
-        "to be looser than Theorem 4.7's. Measured stand-in for the left side: "
+        "assumes are drawn from $\\mathcal D$. With $n \\gg m$ the paper calls it \"less "
+        "stringent ... compared to Lemma 4.4\", evidently meaning the synthetic-data bound "
+        "(Lemma 4.6, Theorem 4.7). Measured stand-in for the left side: "
         f"Err(π_anchor) = {_value(t, 'err_anchor')}, against Err(π_gen) = "
         f"{_value(t, 'err_synthetic')}. $I(S_{{\\mathrm{{anchor}}}};W_{{\\mathrm{{anchor}}}})$ "
         "is not measurable; the 'How terms move' tab compares the two bounds' dependence on "
         "$n$ and $m$ with a labelled stand-in. Here the anchor data cover only K of the K + J "
-        "target components, so Lemma 4.8's assumption does not hold in the simulation."
+        "target components, as in the paper's own Appendix B set-up, so Lemma 4.8's "
+        "assumption does not hold in that experiment either."
     )
 
     st.subheader("Definition 4.9 — GGMI")
@@ -692,6 +759,8 @@ def render_statements(terms: BoundTerms) -> None:
         r"\delta_{S_{\mathrm{anchor}},S_{\mathrm{gen}}}=H(S_{\mathrm{anchor}})-H(S_{\mathrm{gen}})"
     )
     st.markdown(
+        "The entropy drop $\\delta$ is introduced in the statement of Theorem 4.10; "
+        "Definition 4.9 defines GGMI only. "
         f"Measured: $\\delta$ per sample = {_value(t, 'entropy_drop')} "
         f"($H(S_{{\\mathrm{{anchor}}}})$ = {_value(t, 'h_anchor')}, "
         f"$H(S_{{\\mathrm{{gen}}}})$ = {_value(t, 'h_synthetic')}). GGMI itself is not "
@@ -713,9 +782,10 @@ def render_statements(terms: BoundTerms) -> None:
         f"Measured: $\\Delta_I$ = {_value(t, 'info_gain')} (diversity), $\\delta$ = "
         f"{_value(t, 'entropy_drop')} (faithfulness, per sample; negative at adherence 0, see "
         "the Breakdown tab). Section 4.4 reads the L trend of Figure 4 as $\\Delta_I$ rising "
-        "while $\\delta$ falls; J moves both the same way and the gap the opposite way, so the "
-        "'How terms move' tab shows the task divergence of Lemma 3.1, not this trade-off, "
-        "separating J from L. Not measurable: the two conditional entropies given $W$ and "
+        "while $\\delta$ falls; J moves both the same way and the gap the opposite way, so "
+        "this trade-off does not separate J from L here. In the bound on "
+        "$\\mathrm{Err}(\\pi^{\\mathrm{gen}})$ the task term of Lemma 3.1 does (the 'How "
+        "terms move' tab). Not measurable: the two conditional entropies given $W$ and "
         "$\\alpha$."
     )
 

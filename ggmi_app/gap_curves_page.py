@@ -9,6 +9,7 @@ import streamlit as st
 
 from ggmi_app.cached import (
     STORED_POINTS,
+    budget_cap,
     budget_capped,
     figure4_tables,
     max_rounds,
@@ -16,7 +17,9 @@ from ggmi_app.cached import (
     stored_sweep,
     sweep_cost,
 )
+from ggmi_app.compute import Job
 from ggmi_app.figures import cached_figures, show_figure
+from ggmi_app.jobs import run_jobs
 from ggmi_app.messages import INFO_ICON, error_boundary, show_error
 from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
 from ggmi_app.scenario_params import (
@@ -33,18 +36,22 @@ from ggmi_app.scenario_params import (
     swept_out,
 )
 from ggmi_app.state import apply_preset, keyed, preset_buttons, sidebar_controls
+from ggmi_core import gap_map as gm
 from ggmi_core.budget import check_budget, work_budget
-from ggmi_core.config import DEFAULT_N_MC
+from ggmi_core.config import DEFAULT_N_MC, ScenarioConfig
+from ggmi_core.simulation import gap_point
 from ggmi_viz.gap_curves import (
-    ESTIMATOR_NOTE,
-    FIGURE4_CAPTION,
     PARAM_LABELS,
+    estimator_note,
+    figure4_caption,
     figure4_data,
     figure4_figure,
     gap_curve_figure,
     metric_label,
     param_label,
 )
+from ggmi_viz.gap_map import gap_map_data, gap_map_figure
+from ggmi_viz.quoted import quoted
 
 PREFIX: Final[str] = "gap_"
 
@@ -62,7 +69,12 @@ SWEEP_SCHEMA: Final[tuple[Param, ...]] = (
     BoolParam("boxes", "Show every scenario (box plots)", True),
     BoolParam("robust_y", "Clip the y axis to the central scenarios", True),
 )  # fmt: skip
-SETTINGS: Final = keyed(SWEEP_SCHEMA, PREFIX)
+#: The map view (key ``gap_map``): off by default, since a live map computes many cells.
+MAP_PARAM: Final[BoolParam] = BoolParam(
+    "map", "Show the map of two letters", False,
+    help="The gap over J x L and K x J with the line where it crosses 0.",
+)  # fmt: skip
+SETTINGS: Final = keyed((*SWEEP_SCHEMA, MAP_PARAM), PREFIX)
 RANGE_NAMES: Final[tuple[str, ...]] = ("sweep_from", "sweep_to", "sweep_points")
 _LAST_SWEEP: Final[str] = "_gap_page_last_sweep"
 
@@ -161,6 +173,7 @@ def main(lecture: bool) -> None:
         )
     values = draw_controls()
     _figure4(lecture)
+    _gap_map_view(values, lecture)
     _your_sweep(values, lecture)
 
 
@@ -188,9 +201,12 @@ def _figure4(lecture: bool) -> None:
         st.caption(
             "Top row: the published estimator, reproducing the paper's curves. Bottom row: "
             "the same sweeps with the exact Jensen-Shannon divergence (not in the paper). "
-            f"{FIGURE4_CAPTION} Sources: " + " ".join(notes)
+            f"{figure4_caption(quoted('kl_published_base'))} Sources: " + " ".join(notes)
         )
-        st.info(ESTIMATOR_NOTE, icon=INFO_ICON)
+        st.info(
+            estimator_note(quoted("kl_exact_base"), quoted("kl_published_base")),
+            icon=INFO_ICON,
+        )
 
 
 STORED_NOTE: Final[str] = (
@@ -213,6 +229,77 @@ def _sweep_results(args: tuple) -> tuple[pd.DataFrame, pd.DataFrame, str]:
         f"{int(work_budget() // per_round)} scenarios per value fit)",
     )
     return (*run_sweep(*args), "Computed live on this server.")
+
+
+MAP_INTRO: Final[str] = (
+    "Figure 4 varies one letter with the other two at 2. The map varies two at once: J "
+    "against L with K held, and K against J with L held, at the sidebar's values. Colour is "
+    "the mean gap of each cell; the black line is where it crosses 0, with synthetic data "
+    "helping on the blue side and hurting on the vermillion side; dashed lines mark "
+    "Figure 4's one-letter slices. The paper shows those slices only, so the boundary is "
+    "this simulation's, not a statement of the paper."
+)
+
+
+def _gap_map_view(values: dict[str, Any], lecture: bool) -> None:
+    """The map of the gap over two letters: stored at the defaults, else live and coarse."""
+    st.header("Where synthetic data help: two letters at once")
+    shown = sidebar_controls([MAP_PARAM], prefix=PREFIX, container=st.container())["map"]
+    if not shown:
+        return
+    if not lecture:
+        st.markdown(MAP_INTRO)
+    with error_boundary("the map"):
+        config = scenario_config(values)
+        metric, n_mc = values["metric"], values["n_mc"]
+        table, source = _map_table(config, metric, n_mc)
+        key = (config.to_dict(), metric, n_mc, int(table["rounds"].min()), len(table))
+        (fig,) = cached_figures(
+            "gap-map", key, lecture, lambda: [gap_map_figure(table, metric, lecture=lecture)]
+        )
+        show_figure(
+            fig, f"gap-map-{metric}", lambda: gap_map_data(table), lecture, key="gap-map"
+        )
+        st.caption(source)
+
+
+def _map_table(config: ScenarioConfig, metric: str, n_mc: int) -> tuple[pd.DataFrame, str]:
+    """The stored map when it holds this setting, else a live coarse map within budget."""
+    if gm.is_stored_setting(config, metric, n_mc):
+        table = gm.load_stored_map(metric)
+        rounds = int(table["rounds"].min())
+        return table, (
+            f"Stored results: both letters over 2..15, {rounds:,} scenarios a cell, seed "
+            f"{config.seed}, computed ahead with this code by bench/make_gap_map.py "
+            f"(assets/{gm.stored_map_path(metric).name}); nothing was computed now."
+        )
+    cells = gm.both_planes(config)
+    cap = budget_cap(gm.map_cost(cells, 1, n_mc, metric))
+    rounds = min(gm.LIVE_ROUNDS, cap)
+    if rounds < gm.MIN_LIVE_ROUNDS:
+        check_budget(
+            gm.map_cost(cells, gm.MIN_LIVE_ROUNDS, n_mc, metric),
+            what=f"A map of these settings ({len(cells)} cells)",
+        )
+    unique: dict[str, gm.MapCell] = {}
+    for cell in cells:
+        unique.setdefault(gm.config_key(cell.config), cell)
+    # One pool job per distinct setting, the same job a sweep value is (shared cache).
+    jobs = [
+        Job.of(gap_point, c.config, gm.PLANES[c.plane][0], rounds, metric, n_mc)
+        for c in unique.values()
+    ]
+    results = run_jobs(jobs, f"Computing the map ({len(jobs)} cells)")
+    points = dict(zip(unique, results, strict=True))
+    rows = [gm.cell_row(c, *points[gm.config_key(c.config)]) for c in cells]
+    values = ", ".join(map(str, gm.COARSE_VALUES))
+    return gm.map_table(rows), (
+        f"Computed live on this server on a coarse grid ({values} for each letter), {rounds} "
+        f"scenarios a cell (the work budget allows at most {cap}), seed {config.seed}. The "
+        f"stored map at paper scale ({gm.MAP_ROUNDS} scenarios a cell, every value 2..15) is "
+        "shown for the "
+        "default settings with exact JS or TV and the default Monte Carlo samples."
+    )
 
 
 def _your_sweep(values: dict[str, Any], lecture: bool) -> None:

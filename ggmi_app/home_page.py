@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Final
 
 import pandas as pd
 import streamlit as st
 
 from ggmi_app.figures import SharedFigure, show_figure
-from ggmi_app.messages import WARNING_ICON
+from ggmi_app.messages import WARNING_ICON, escape_markdown
 from ggmi_app.registry import PAGES, PAGES_BY_KEY, link_to
+from ggmi_app.scenario_params import recipe_notes
 from ggmi_viz.home import chain_figure, letters_table, stages_table
 from ggmi_viz.theme import apply_theme
 
@@ -28,7 +30,7 @@ def main(lecture: bool) -> None:
         )
     # A first visit (and a projector) should meet the way in and the picture, not a wall
     # of text: the claims follow them.
-    link_to(PAGES_BY_KEY["tour"], "Start the guided tour: the paper's argument in ten steps")
+    link_to(PAGES_BY_KEY["tour"], "Start the guided tour: the paper's argument in eleven steps")
     _chain_drawing(lecture)
     _claims()
 
@@ -45,12 +47,24 @@ def main(lecture: bool) -> None:
         "N_k points from each of G's first K components; the synthetic data are n points from "
         "M. Every divergence and entropy in the app is in **nats** (natural logarithms)."
     )
+    st.subheader("Notes on the recipe")
+    st.markdown(RECIPE_INTRO)
+    st.markdown("\n".join(f"- {escape_markdown(note)}" for note in recipe_notes()))
 
     st.header("Pages")
     for page in PAGES:
         if page.key != "home":
             link_to(page, page.link_label)
             st.caption(page.description)
+
+
+#: Above the recipe notes (the notes themselves read their values from the code).
+RECIPE_INTRO: Final[str] = (
+    "The simulation follows the set-up of Appendix B and the authors' published code "
+    "(defaults K = J = L = 2, N_k = 50, n = 200, d = 2). Where it differs in detail, it "
+    "says so here; none of these is aligned with the published code, because changing "
+    "them would change every stored number."
+)
 
 
 def _claims() -> None:
@@ -72,7 +86,8 @@ def _claims() -> None:
       bounds the error of a model trained on synthetic data (Lemma 3.1, Theorem 4.7) and
       the gain over the anchor data, GGMI (Definition 4.9, Theorem 4.10): the bound on the
       gain grows with the information gain, while the error bound grows with how far the
-      model's output and the curated data drift from the task.
+      model's output is from the task and how far the curated data are from the model's
+      output (the task and generation divergences of Lemma 3.1).
     - **A toy world shows it.** The paper simulates the chain with Gaussian mixtures
       (Section 3.2, Figure 2; Section 4.4, Figure 4; set-up in Appendix B): the task is a
       mixture, the anchor data cover some of its components, the "model" knows the missing

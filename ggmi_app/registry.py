@@ -109,7 +109,7 @@ PAGES: Final[tuple[PageSpec, ...]] = (
         ":material/biotech:", "pages/4_Diagnostics.py", "ggmi_app.diagnostics_page", "Diagnostics",
     ),
     PageSpec(
-        "tour", "Guided tour", "Guided tour (the paper's argument in ten steps)",
+        "tour", "Guided tour", "Guided tour (the paper's argument in eleven steps)",
         "One figure a step, each with the settings that make it; downloadable as slides.",
         ":material/tour:", "pages/5_Guided_tour.py", "ggmi_app.tour_page", "Guided_tour",
     ),

@@ -11,12 +11,15 @@ server's work budget at the default sample sizes.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Mapping
 from typing import Any, Final
 
 import numpy as np
+from sklearn.cluster import KMeans
 
 from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
+from ggmi_core import em, scenario
 from ggmi_core.config import DEFAULT_N_MC, FIELD_LIMITS, ScenarioConfig
 from ggmi_core.metrics import METRIC_LABELS
 
@@ -45,7 +48,11 @@ SCENARIO_SCHEMA: Final[tuple[Param, ...]] = (
                "named instead of from its whole mixture (0 = published)."),
     ChoiceParam("cov_recipe", "Covariance recipe", "published", ("published", "aat"),
                 labels=COV_LABELS,
-                help="How component covariances are drawn (theory notes, section 3)."),
+                help="How component covariances are drawn: 'published' is the symmetric "
+                "matrix the published code's sampler actually used for its non-symmetric "
+                "product A B^T of two uniform matrices (the paper's Appendix B set-up does "
+                "not describe it); A A^T is a symmetric alternative. See the notes on the "
+                "recipe on Home."),
     IntParam("seed", "Seed", 0, 0, 2**31 - 1, widget="number",
              help="Same settings and seed give the same numbers."),
 )  # fmt: skip
@@ -175,3 +182,32 @@ def swept_out(param: Param, swept: str) -> Param:
         return param
     note = "This setting is the one being swept, so the value here is not used."
     return dataclasses.replace(param, disabled=True, help=note)
+
+
+# ----------------------------------------------------------------- recipe notes
+
+
+def recipe_notes() -> list[str]:
+    """Where this simulation's recipe differs in detail from the published code, each
+    with its value read from the code that applies it (shown on Home).
+
+    None of these is aligned with the published code: changing them would change every
+    stored number. They are shown instead.
+    """
+    fit = inspect.signature(em.fit_gmm_batch).parameters
+    return [
+        f"k-means, which starts every EM fit, stops after at most {em._KMEANS_MAX_ITER} "
+        f"iterations here; scikit-learn's default, which the published code inherits, is "
+        f"{KMeans().max_iter}. EM itself uses the published settings: at most "
+        f"{fit['max_iter'].default} iterations, tolerance {fit['tol'].default:g}, "
+        f"regularisation {fit['reg'].default:g}.",
+        f"Every drawn covariance has its eigenvalues raised to at least "
+        f"{scenario.MIN_TARGET_EIGENVALUE:g} (times the covariance scale): a guard against "
+        "near-singular draws, which would have infinite density. The published code has no "
+        "such floor.",
+        "The mean offset (mean_gap, a setting of the command line and the core, 0 by "
+        "default, so no figure of the app is affected) shifts the task-irrelevant "
+        "components' means too; the published code shifts only the target's components.",
+        f"The anchor clusters' sample covariances get {scenario.ANCHOR_COV_JITTER:g} I added "
+        "before they become the model's first K components, as in the published code.",
+    ]

@@ -105,7 +105,9 @@ TERM_INFO: dict[str, TermInfo] = {
             "generation_term",
             "C·TV(D_M, D_gen)",
             "generation divergence: how far prompting and curation move the data from the model",
-            "smaller is better: stricter prompting, cleaner curation (Lemma 3.1)",
+            "smaller is better: a tighter bound (Lemma 3.1); Section 3.3 says prompt engineering"
+            " and curation set it. Here stricter prompting (adherence b) raises it, as does"
+            " curation noise: both move D_gen away from D_M",
             "lemma31",
         ),
         _info(
@@ -156,8 +158,9 @@ TERM_INFO: dict[str, TermInfo] = {
             "I_eM_ep",
             "I(e_M; e_p)",
             "information the model's factor shares with the prompt's factor",
-            "smaller is better: Lemma 4.5 bounds I(S_gen; W) by I(e_M; e_p) + B_ep + δ_ε,p,"
-            " since −Δ_I + H(e_M) = I(e_M; e_p)",
+            "smaller is better in this app's reading of Lemma 4.5 (not a remark of the paper):"
+            " it bounds I(S_gen; W) by I(e_M; e_p) + B_ep + δ_ε,p, since −Δ_I + H(e_M) ="
+            " I(e_M; e_p)",
             "information",
         ),
         _info(
@@ -471,6 +474,33 @@ class RiskTerms:
     empirical_synthetic: Array
     risk_target_anchor: Estimate
     empirical_anchor: Array
+    cap_share_synthetic: Array = field(default_factory=lambda: np.zeros(0))
+    """(R,) share of the target draws x ~ G whose loss under pi_gen is the cap C."""
+    cap_share_anchor: Array = field(default_factory=lambda: np.zeros(0))
+    """(R,) the same for pi_anchor."""
+
+
+#: Above this share of target points at the cap, Lemma 3.1's bound is close to trivially
+#: true (every capped point contributes exactly C to the risk, whatever the fit).
+CAP_WARN_SHARE: float = 0.03
+
+
+def cap_share(loss: ArrayLike, loss_cap: float) -> Array:
+    """Share of draws whose capped loss equals the cap C, per scenario: ``loss`` (R, n)
+    -> (R,). A loss is capped where -log pi(x) >= C (or the density underflows to 0)."""
+    return np.mean(np.asarray(loss, dtype=float) >= loss_cap, axis=-1)
+
+
+def cap_saturation(terms: BoundTerms) -> tuple[float, float] | None:
+    """Mean shares of target points at the cap for (pi_gen, pi_anchor), or None when the
+    terms were stored without them."""
+    extras = terms.extras
+    if "cap_share_synthetic" not in extras or "cap_share_anchor" not in extras:
+        return None
+    return (
+        float(np.mean(extras["cap_share_synthetic"])),
+        float(np.mean(extras["cap_share_anchor"])),
+    )
 
 
 def risk_terms(
@@ -529,6 +559,8 @@ def risk_terms(
         empirical_synthetic=emp_gen,
         risk_target_anchor=risk_anchor,
         empirical_anchor=emp_anchor,
+        cap_share_synthetic=cap_share(loss_gen_on_target, loss_cap),
+        cap_share_anchor=cap_share(loss_anchor_on_target, loss_cap),
     )
 
 
@@ -758,6 +790,8 @@ def bound_terms(
             "empirical_synthetic": risks.empirical_synthetic,
             "risk_target_anchor": risks.risk_target_anchor.value,
             "empirical_anchor": risks.empirical_anchor,
+            "cap_share_synthetic": risks.cap_share_synthetic,
+            "cap_share_anchor": risks.cap_share_anchor,
         },
     )
 

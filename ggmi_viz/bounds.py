@@ -57,10 +57,19 @@ TERM_COLORS: Final[dict[str, str]] = {
 
 _ARROWS: Final[dict[str, str]] = {"higher": " ↑", "lower": " ↓", "": ""}
 
+#: The trade-off panel: Section 4.4 reads Figure 4's L trend as Δ_I rising while the
+#: entropy drop δ falls (Theorem 4.10's directions); the title says whose reading it is.
+TRADE_OFF_TITLE: Final[str] = "Trade-off (Section 4.4's reading of L): Δ_I vs entropy drop δ"
+TRADE_OFF_TERMS: Final[tuple[str, str]] = ("info_gain", "entropy_drop")
+#: Subtitle of the trade-off panel on any other sweep than L.
+TRADE_OFF_NOT_L: Final[str] = (
+    "Section 4.4's reading is about L; for J it fails (the gap rises while δ falls)"
+)
+
 #: Panels of the sweep figure: title and the terms drawn in it (trade-off first: it is
 #: the paper's lesson).
 SWEEP_PANELS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
-    ("Trade-off: information gain Δ_I vs entropy drop δ", ("info_gain", "entropy_drop")),
+    (TRADE_OFF_TITLE, TRADE_OFF_TERMS),
     (
         "Lemma 3.1 terms vs measured error",
         ("task_term", "generation_term", "sampling_term", "bound_total", "err_synthetic"),
@@ -493,7 +502,7 @@ def sweep_figure(
         fig.update_yaxes(title_text="nats", row=row, col=col)
     if single:
         fig.update_layout(
-            title={"text": panels[0][0], "subtitle": {"text": f"as {short} varies"}},
+            title={"text": panels[0][0], "subtitle": {"text": _sweep_subtitle(panels[0], param)}},
             height=640 if lecture else 480,
             legend={
                 "orientation": "h",
@@ -509,6 +518,14 @@ def sweep_figure(
             legend={"groupclick": "toggleitem", "tracegroupgap": 18},
         )
     return apply_theme(fig, lecture)
+
+
+def _sweep_subtitle(panel: tuple[str, Sequence[str]], param: str) -> str:
+    """'as X varies', and on the trade-off panel of a sweep other than L, whose reading it is."""
+    short = _PARAM_SHORT.get(param, param)
+    if tuple(panel[1]) == TRADE_OFF_TERMS and param != "L":
+        return f"as {short} varies. {TRADE_OFF_NOT_L}"
+    return f"as {short} varies"
 
 
 _DASH: Final[dict[str, str]] = {
@@ -630,6 +647,10 @@ JL_ROWS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
 )
 
 
+#: Subtitle of the J/L contrast: what Lemma 3.1 says, and no more (the gap also depends
+#: on the anchor learner, which the task term does not bound).
+JL_SUBTITLE: Final[str] = "in Lemma 3.1 the task term C·TV(G, M) bounds Err(π_gen) only"
+
 #: Distinct colours for the three rows (Δ_I and the task term share blue elsewhere).
 _JL_COLORS: Final[dict[str, str]] = {
     "info_gain": OKABE_ITO["blue"],
@@ -643,8 +664,9 @@ def jl_contrast_figure(
 ) -> go.Figure:
     """J and L side by side: Δ_I, the task divergence C·TV(G, M) and the gap.
 
-    Both letters raise Δ_I = log(K + J + L) identically (at adherence 0); only the task
-    divergence tells them apart, and the gap follows it.
+    Both letters raise Δ_I = log(K + J + L) identically (at adherence 0); Lemma 3.1's task
+    term tells them apart in the bound on Err(π_gen). The gap row is shown beside it, not
+    claimed to follow it (the gap also depends on the anchor learner).
 
     Args:
         sweeps: ``{letter: sweep_bound_terms table}`` for the letters to compare (J and L).
@@ -706,7 +728,7 @@ def jl_contrast_figure(
     fig.update_layout(
         title={
             "text": "J and L raise Δ_I alike; only J lowers the task divergence",
-            "subtitle": {"text": "the gap follows C·TV(G, M), not Δ_I"},
+            "subtitle": {"text": JL_SUBTITLE},
         },
         legend={"orientation": "h", "yanchor": "top", "y": -0.12 if lecture else -0.08, "x": 0.0},
         height=960 if lecture else 780,

@@ -258,8 +258,9 @@ def paper_results_table() -> pd.DataFrame:
 
     GPT-4o generated the synthetic data from Dolly-15K with 3, 10 or 20 in-context
     instances (Tables 2 and 3); Table 4 compares generators at 3 instances. Their HSIC
-    and semantic entropy come from text embeddings and meaning clusters, so their scale
-    is not comparable with the simulation's numbers, only their direction.
+    (synthetic data against the benchmark's training set, Appendix G.3.1) and semantic
+    entropy (over meaning clusters) are measured on text, so their scale is not comparable
+    with the simulation's numbers.
     """
     rows = [
         ("Tables 2-3", "GPT-4o", 3, 7.8703, 1.0739),

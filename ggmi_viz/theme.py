@@ -100,7 +100,9 @@ _LINE_TRACES: Final[tuple[str, ...]] = ("scatter", "scattergl")
 #: The trace types our figures draw; the template keeps plotly_white's defaults for these
 #: only. Its other ~18 types (maps, 3-D, polar, tables...) would style nothing here, yet
 #: every rerun paid to validate and send them (~25 ms and ~4 KB per chart).
-TEMPLATE_TRACE_TYPES: Final[tuple[str, ...]] = ("bar", "box", "histogram", "scatter", "scattergl")
+TEMPLATE_TRACE_TYPES: Final[tuple[str, ...]] = (
+    "bar", "box", "heatmap", "histogram", "scatter", "scattergl",
+)  # fmt: skip
 
 
 def build_template(lecture: bool = False) -> go.layout.Template:

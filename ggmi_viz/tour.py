@@ -31,6 +31,7 @@ from ggmi_core.bounds import BoundTerms
 from ggmi_core.config import ScenarioConfig
 from ggmi_core.diagnostics import summarise_sweep
 from ggmi_core.estimate import Estimate
+from ggmi_core.gap_map import load_stored_map
 from ggmi_core.resources import assets_dir, project_root
 from ggmi_core.scenario_report import ScenarioView, view_from_result
 from ggmi_viz import bounds as bound_figures
@@ -38,6 +39,7 @@ from ggmi_viz import diagnostics as diagnostic_figures
 from ggmi_viz.distributions import figure_data, scenario_figure
 from ggmi_viz.export import figure_to_png
 from ggmi_viz.gap_curves import figure4_figure, figure4_tables, gap_curve_figure
+from ggmi_viz.gap_map import gap_map_data, gap_map_figure
 
 ROOT: Final[Path] = project_root()
 ASSETS: Final[Path] = assets_dir()
@@ -247,6 +249,14 @@ def hsic_step(lecture: bool) -> go.Figure:
     )
 
 
+#: The closing step's map: the stored exact-JS map (``bench/make_gap_map.py``).
+MAP_METRIC: Final[str] = "js"
+
+
+def gap_map_step(lecture: bool) -> go.Figure:
+    return gap_map_figure(load_stored_map(MAP_METRIC), MAP_METRIC, lecture=lecture)
+
+
 #: Figure id -> builder ``(lecture) -> go.Figure``.
 FIGURES: Final[dict[str, Callable[[bool], go.Figure]]] = {
     "world": _scenario_step("world", "The toy world: target G and model M"),
@@ -259,6 +269,7 @@ FIGURES: Final[dict[str, Callable[[bool], go.Figure]]] = {
     "jl": jl_step,
     "sample_size": sample_size_step,
     "hsic": hsic_step,
+    "gap_map": gap_map_step,
 }
 
 
@@ -284,6 +295,8 @@ def step_data(figure_id: str) -> pd.DataFrame:
         return load_table("sample_size")
     if figure_id == "hsic":
         return load_table("hsic")
+    if figure_id == "gap_map":
+        return gap_map_data(load_stored_map(MAP_METRIC))
     raise ValueError(f"unknown tour figure {figure_id!r}; known: {', '.join(FIGURES)}")
 
 

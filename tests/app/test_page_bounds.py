@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from page_helpers import figure_titled as _figure
 from page_helpers import figures as _figures
+from page_helpers import plain
 from streamlit.testing.v1 import AppTest
 
+from ggmi_core.bounds import CAP_WARN_SHARE
 from ggmi_viz.theme import LECTURE_FONT_SIZE
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "3_Bound_terms.py")
@@ -202,3 +204,15 @@ def test_breakdown_explains_negative_entropy_drop_and_the_gain_scale() -> None:
     assert "H(e_M) = " in text and "Delta_I" in text
     assert "is negative" in text and "Definition 4.9" in text
     assert "capped" in text and "KL(G" in text
+
+
+def test_loss_cap_share_is_shown_beside_the_bound_and_warned_about_when_large() -> None:
+    quiet = _run()
+    captions = plain(" ".join(c.value for c in quiet.caption))
+    assert "Loss cap:" in captions and "under the synthetic fit" in captions
+    assert not [w for w in quiet.warning if "loss cap" in plain(w.value)]
+    noisy = _run({"bounds_C": "2", "noise_std": "1"})
+    warnings = [plain(w.value) for w in noisy.warning if "loss cap" in plain(w.value)]
+    assert len(warnings) == 1 and "trivially true" in warnings[0]
+    share = float(warnings[0].split("%")[0])
+    assert share > 100 * CAP_WARN_SHARE

@@ -227,3 +227,26 @@ def test_stored_points_equal_a_live_sweep() -> None:
     # Off the planes (no letter at 2) nothing is stored.
     off_planes = ScenarioConfig().replace(J=3, K=3).to_dict()
     assert stored_sweep(off_planes, "L", [3.0, 4.0], ROUNDS_DEFAULT, "js", 2000) is None
+
+
+def _map(at):
+    return next(
+        f for f in figures(at) if f["layout"]["title"]["text"].startswith("Where synthetic")
+    )
+
+
+def test_the_map_is_off_by_default_and_stored_at_the_defaults() -> None:
+    assert not [f for f in figures(run_page(PAGE, SMALL)) if "Where synthetic" in str(f)]
+    at = run_page(PAGE, {**SMALL, "gap_map": "1"})
+    fig = _map(at)
+    heat = traces(fig, "heatmap")
+    assert len(heat) == 2 and array(heat[0]["z"]).shape == (14, 14)
+    assert any("Stored results" in c.value for c in at.caption)
+    assert at.query_params["gap_map"] == "1"
+
+
+def test_the_map_is_computed_live_on_a_coarse_grid_for_other_settings() -> None:
+    at = run_page(PAGE, {**SMALL, "gap_map": "1", "n_synthetic": "100", "n_mc": "500"})
+    heat = traces(_map(at), "heatmap")
+    assert array(heat[0]["x"]).tolist() == [2, 5, 8, 11, 15]
+    assert any("Computed live" in c.value for c in at.caption)

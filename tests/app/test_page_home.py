@@ -6,7 +6,7 @@ from page_helpers import ROOT, figures, messages, run_page, traces
 
 from ggmi_app.registry import PAGES
 
-TOUR_ENTRY = "Start the guided tour: the paper's argument in ten steps"
+TOUR_ENTRY = "Start the guided tour: the paper's argument in eleven steps"
 
 
 def test_home_draws_the_chain_and_warns_about_section_3_1_letters() -> None:

@@ -31,7 +31,8 @@ VIEWPORTS = ((1280, 720), (1024, 768))
 SIDEBAR_OPEN_PATHS = (
     *PAGES,
     "Bound_terms?bounds_tab=How+terms+move",
-    *(f"Guided_tour?tour_step={step}" for step in range(1, 11)),
+    "KL_Gap_curves?gap_map=1",
+    *(f"Guided_tour?tour_step={step}" for step in range(1, 12)),
 )
 
 _FONTS_JS = """

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from ggmi_viz.gap_curves import (
-    ESTIMATOR_NOTE,
-    FIGURE4_CAPTION,
+    ESTIMATOR_NOTE_TEXT,
+    FIGURE4_CAPTION_TEXT,
     figure4_data,
     figure4_figure,
     figure4_tables,
@@ -144,8 +144,8 @@ def test_texts_have_no_latex():
         per_scenario=per_scenario_table(VALUES, gaps),
         lecture=True,
     )
-    assert "$" not in fig.to_json() and "$" not in ESTIMATOR_NOTE
-    assert "$" not in FIGURE4_CAPTION
+    assert "$" not in fig.to_json() and "$" not in ESTIMATOR_NOTE_TEXT
+    assert "$" not in FIGURE4_CAPTION_TEXT
 
 
 def test_figure4_default_draws_std_and_standard_error_bands_around_one_mean_line():
