@@ -27,9 +27,9 @@ import streamlit as st
 from ggmi_app.cached import CACHE_MAX_ENTRIES, CACHE_TTL_S
 from ggmi_app.compute import Job
 from ggmi_app.figures import cached_figures, show_figure
-from ggmi_app.jobs import run_jobs
 from ggmi_app.messages import INFO_ICON, error_boundary, escape_markdown, show_error
 from ggmi_app.params import ChoiceParam, IntParam, Param
+from ggmi_app.priced import run_priced_table
 from ggmi_app.scenario_params import SCENARIO_SCHEMA, scenario_config, swept_out
 from ggmi_app.state import keyed, sidebar_controls
 from ggmi_core import diagnostics as diag
@@ -112,7 +112,7 @@ def draw_controls() -> dict[str, Any]:
 # ------------------------------------------------------------------ simulation
 
 
-def run_sweep(values: Mapping[str, Any], config: ScenarioConfig) -> pd.DataFrame:
+def run_diagnostics_sweep(values: Mapping[str, Any], config: ScenarioConfig) -> pd.DataFrame:
     """The whole sweep after a cost check: one worker-pool job per value, cached.
 
     ``diagnostics_sweep`` seeds every value from the same config seed, so one value
@@ -121,8 +121,6 @@ def run_sweep(values: Mapping[str, Any], config: ScenarioConfig) -> pd.DataFrame
     param = values["sweep"]
     grid = SWEEP_GRIDS[param]
     rounds, permutations = values["scenarios"], values["permutations"]
-    work = diag.diagnostics_sweep_cost(config, param, grid, rounds, permutations)
-    diag.check_diagnostics_cost(work)
     jobs = [
         Job.of(
             diag.diagnostics_sweep, config, param, [value], rounds=rounds,
@@ -130,8 +128,12 @@ def run_sweep(values: Mapping[str, Any], config: ScenarioConfig) -> pd.DataFrame
         )
         for value in grid
     ]  # fmt: skip
-    parts = run_jobs(jobs, f"Sweeping {param} over {len(grid)} values")
-    return pd.concat(parts, ignore_index=True)
+    return run_priced_table(
+        jobs,
+        f"Sweeping {param} over {len(grid)} values",
+        cost=diag.diagnostics_sweep_cost(config, param, grid, rounds, permutations),
+        check=diag.check_diagnostics_cost,
+    )
 
 
 def trend_sentence(summary: pd.DataFrame, param: str) -> str:
@@ -172,7 +174,7 @@ def render_simulation(values: Mapping[str, Any], config: ScenarioConfig, lecture
             "no dependence at any N_k. Raise b in the sidebar to see the paper's trend.",
             icon=INFO_ICON,
         )
-    per_scenario = run_sweep(values, config)
+    per_scenario = run_diagnostics_sweep(values, config)
     summary = diag.summarise_sweep(per_scenario)
     stem = f"diagnostics-{param}-K{config.K}-J{config.J}-L{config.L}-seed{config.seed}"
     # The cached sweep points are fixed by these inputs, so they key the figures too: a

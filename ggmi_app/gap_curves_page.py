@@ -12,7 +12,7 @@ from ggmi_app.cached import (
     budget_capped,
     figure4_tables,
     max_rounds,
-    run_sweep,
+    run_gap_sweep,
     stored_sweep,
     sweep_cost,
 )
@@ -207,7 +207,7 @@ def _sweep_results(args: tuple) -> tuple[pd.DataFrame, pd.DataFrame, str]:
         what=f"This sweep ({len(xs)} values x {rounds} scenarios; at most "
         f"{int(work_budget() // per_round)} scenarios per value fit)",
     )
-    return (*run_sweep(*args), "Computed live on this server.")
+    return (*run_gap_sweep(*args), "Computed live on this server.")
 
 
 def _your_sweep(values: dict[str, Any], lecture: bool) -> None:

@@ -271,8 +271,6 @@ STEP_KEY: Final[str] = PREFIX + STEP_PARAM.name
 #: This page's own settings (URL/widget key -> param): the current step.
 SETTINGS: Final = keyed([STEP_PARAM], PREFIX)
 
-_SLIDE_FAILURE: Final[str] = "_tour_slides_failed"
-
 # Visually hidden but mounted: the second button of each direction only carries the
 # clicker's PageUp/PageDown shortcut. Static CSS, nothing from user input.
 _HIDDEN_NAV_CSS: Final[str] = """

@@ -149,7 +149,7 @@ def test_figure4_comes_from_the_stored_tables_when_present(
         for v in range(2, 16)
     ]
     for metric in ("kl_published", "js"):
-        pd.DataFrame(rows).to_csv(tmp_path / cached.FIGURE4_ASSETS[metric], index=False)
+        pd.DataFrame(rows).to_csv(tmp_path / cached.FIGURE4_FILES[metric], index=False)
     monkeypatch.setattr(cached, "ASSETS", tmp_path)
     cached.figure4_asset.clear()
     try:
@@ -180,7 +180,7 @@ def test_figure4_preset_and_divergence_switch_show_stored_points(
     def no_live_sweep(*args, **kwargs):
         raise AssertionError("a stored setting must not be computed")
 
-    monkeypatch.setattr(page, "run_sweep", no_live_sweep)
+    monkeypatch.setattr(page, "run_gap_sweep", no_live_sweep)
     at.button(key="_ggmi_preset::Paper Figure 4: sweep L").click().run()
     assert not at.exception and "Stored results" in _captions(at)
     (box,) = traces(_sweep(at), "box")
@@ -201,7 +201,7 @@ def test_a_setting_off_the_stored_ones_is_computed_live() -> None:
 def test_stored_points_equal_a_live_sweep() -> None:
     """Stored points are served only for their exact setting, and equal what the live
     sweep computes there (cheap rows: js and tv, L over 2..3)."""
-    from ggmi_app.cached import run_sweep, stored_sweep
+    from ggmi_app.cached import run_gap_sweep, stored_sweep
     from ggmi_core.config import ScenarioConfig
 
     settings = ScenarioConfig().to_dict()
@@ -209,7 +209,7 @@ def test_stored_points_equal_a_live_sweep() -> None:
     for metric, base in (("js", settings), ("tv", settings), ("js", held)):
         args = (base, "L", [2.0, 3.0], ROUNDS_DEFAULT, metric, 2000)
         stored_summary, stored_gaps = stored_sweep(*args)
-        live_summary, live_gaps = run_sweep(*args)
+        live_summary, live_gaps = run_gap_sweep(*args)
         np.testing.assert_allclose(stored_gaps["gap"], live_gaps["gap"], rtol=1e-12)
         for column in ("value", "gap_mean", "gap_std", "gap_q10", "div_anchor_mean"):
             np.testing.assert_allclose(stored_summary[column], live_summary[column], rtol=1e-12)
