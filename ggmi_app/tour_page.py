@@ -26,8 +26,8 @@ import streamlit as st
 
 from ggmi_app.figures import SharedFigure, show_figure
 from ggmi_app.messages import INFO_ICON, error_boundary, escape_markdown
+from ggmi_app.page_list import PAGES_BY_KEY, SHARED_SETTINGS, page_settings, request_switch
 from ggmi_app.params import IntParam
-from ggmi_app.registry import PAGES_BY_KEY, SHARED_SETTINGS, request_switch
 from ggmi_app.scenario_params import SCENARIO_SCHEMA
 from ggmi_app.state import apply_preset, keyed, sidebar_controls
 from ggmi_core.diagnostics import summarise_sweep
@@ -468,7 +468,7 @@ def _open_on_page(index: int) -> None:
     """Callback: apply step ``index``'s settings; the run then switches to its page."""
     step = STEPS[index]
     target = PAGES_BY_KEY[step.page]
-    apply_preset(step.settings, dict(SHARED_SETTINGS) | target.settings())
+    apply_preset(step.settings, dict(SHARED_SETTINGS) | page_settings(target.key))
     if step.tab is not None:
         key, label = step.tab
         st.session_state[key] = label
