@@ -33,7 +33,7 @@ from ggmi_app.priced import run_priced_table
 from ggmi_app.scenario_params import SCENARIO_SCHEMA, scenario_config, swept_out
 from ggmi_app.state import keyed, sidebar_controls
 from ggmi_core import diagnostics as diag
-from ggmi_core.config import ScenarioConfig
+from ggmi_core.config import SETTINGS_BY_NAME, ScenarioConfig
 from ggmi_core.example_data import ANCHOR_FILE, SYNTHETIC_FILE
 from ggmi_core.uploads import (
     ALLOWED_EXTENSIONS,
@@ -66,9 +66,9 @@ SWEEP_GRIDS: Final[dict[str, tuple[float, ...]]] = {
 SIM_SCHEMA: Final[tuple[Param, ...]] = (
     ChoiceParam(
         "sweep", "Sweep", "adherence", tuple(SWEEP_GRIDS),
-        labels={
-            "adherence": "prompt adherence b (0 to 1)",
-            "n_anchor_per_component": "N_k: anchor samples per component (3 to 200)",
+        labels={  # the record's menu label and the grid's range
+            p: f"{SETTINGS_BY_NAME[p].menu_label} ({min(g):g} to {max(g):g})"
+            for p, g in SWEEP_GRIDS.items()
         },
         help="N_k plays the part of the paper's number of in-context instances "
         "(Appendix G.3).",

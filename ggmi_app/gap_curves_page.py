@@ -22,6 +22,7 @@ from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
 from ggmi_app.scenario_params import (
     METRIC_PARAM,
     N_MC_PARAM,
+    PUBLISHED_SCENARIO,
     ROUNDS_DEFAULT,
     SCENARIO_SCHEMA,
     SHARED_SCHEMA,
@@ -83,9 +84,7 @@ def figure4_preset(letter: str, metric: str = "kl_published") -> dict[str, Any]:
     # names one exact setting, whose points are stored (every divergence), so a click or
     # a switch of divergence shows stored numbers at once (``cached.stored_sweep``).
     return {
-        "K": 2, "J": 2, "L": 2, "n_anchor_per_component": 50, "n_synthetic": 200,
-        "dim": 2, "noise_std": 0.0, "adherence": 0.0, "cov_recipe": "published",
-        "seed": 0, "metric": metric, "n_mc": DEFAULT_N_MC,
+        **PUBLISHED_SCENARIO, "metric": metric, "n_mc": DEFAULT_N_MC,
         f"{PREFIX}sweep": letter, **range_settings(letter),
         f"{PREFIX}rounds": ROUNDS_DEFAULT, f"{PREFIX}band": "std",
     }  # fmt: skip
