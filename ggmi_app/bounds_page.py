@@ -24,15 +24,14 @@ from ggmi_app import scenario_params as shared
 from ggmi_app.cached import budget_cap, budget_slider
 from ggmi_app.compute import Job
 from ggmi_app.figures import cached_figures, show_figure
-from ggmi_app.jobs import run_jobs
 from ggmi_app.messages import WARNING_ICON, error_boundary, escape_markdown, show_error
 from ggmi_app.params import ChoiceParam, FloatParam, IntParam, Param
+from ggmi_app.priced import run_priced, run_priced_table
 from ggmi_app.state import keyed, sidebar_controls
 from ggmi_core.bounds import (
     BOUND_SWEEP_PARAMS,
     CAP_WARN_SHARE,
     DEFAULT_LOSS_CAP,
-    TERM_INFO,
     BoundTerms,
     bound_crossing,
     bound_terms_without_scenarios,
@@ -42,11 +41,10 @@ from ggmi_core.bounds import (
     estimate_bound_sweep_cost,
     fit_parameter_count,
     info_gain_parts_table,
-    metric_label,
+    metric_short_name,
     sample_size_table,
     sweep_bound_terms,
 )
-from ggmi_core.budget import check_budget
 from ggmi_core.config import ScenarioConfig
 from ggmi_viz import bounds as figures
 
@@ -78,7 +76,7 @@ SWEEP_SCHEMA: Final[tuple[Param, ...]] = (
         "Parameter to sweep",
         "L",
         BOUND_SWEEP_PARAMS,
-        labels={p: figures.param_label(p) for p in BOUND_SWEEP_PARAMS},
+        labels={p: figures.param_short_label(p) for p in BOUND_SWEEP_PARAMS},
     ),
     IntParam("points", "Values", 6, 3, 10),
     IntParam(
@@ -137,9 +135,9 @@ def terms_key(values: Mapping[str, Any], config: ScenarioConfig) -> tuple[Any, .
 def measure(values: Mapping[str, Any], config: ScenarioConfig) -> BoundTerms:
     """Budget-checked ``bound_terms`` for the sidebar values, from the shared pool/cache."""
     rounds, n_mc, metric = values["scenarios"], values["n_mc"], values["metric"]
-    check_budget(estimate_bound_cost(config, rounds, n_mc, metric), what="This setting")
     job = Job.of(bound_terms_without_scenarios, config, rounds, values["C"], n_mc, metric)
-    (terms,) = run_jobs([job], "Measuring the bound terms")
+    cost = estimate_bound_cost(config, rounds, n_mc, metric)
+    (terms,) = run_priced([job], "Measuring the bound terms", cost=cost, what="This setting")
     return terms
 
 
@@ -194,7 +192,7 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
     st.markdown(
         "The same loss measures how far each fit's training loss is from its loss on the "
         f"task distribution. Their difference is a direct stand-in for GGMI; the "
-        f"{escape_markdown(metric_label(terms.metric))} gap of the same fits sits beside it. "
+        f"{escape_markdown(metric_short_name(terms.metric))} gap of the same fits sits beside it. "
         "Positive values mean training on synthetic data generalized better."
     )
     show_figure(gain, "bounds-gain", lambda: figures.gain_data(terms), lecture)
@@ -301,19 +299,20 @@ def render_sweep(values: Mapping[str, Any], config: ScenarioConfig, lecture: boo
     )
     st.caption(
         escape_markdown(
-            f"{figures.param_label(param)}: {', '.join(f'{v:g}' for v in grid)}; "
+            f"{figures.param_short_label(param)}: {', '.join(f'{v:g}' for v in grid)}; "
             f"{rounds} scenarios per value."
         )
-    )
-    check_budget(
-        estimate_bound_sweep_cost(config, param, grid, rounds, n_mc, metric), what="This sweep"
     )
     jobs = [
         Job.of(sweep_bound_terms, config, param, [value], rounds, cap, n_mc, metric)
         for value in grid
     ]
-    parts = run_jobs(jobs, f"Sweeping {param} over {len(grid)} values")
-    table = pd.concat(parts, ignore_index=True)
+    table = run_priced_table(
+        jobs,
+        f"Sweeping {param} over {len(grid)} values",
+        cost=estimate_bound_sweep_cost(config, param, grid, rounds, n_mc, metric),
+        what="This sweep",
+    )
     # One figure per panel: each keeps its own legend readable and exports as one slide.
     # The sweep's inputs determine the table, so they key the cached figures.
     panels = cached_figures(
@@ -399,18 +398,15 @@ def render_jl_contrast(values: Mapping[str, Any], config: ScenarioConfig, lectur
     rounds = min(int(values["scenarios"]), LESSON_ROUNDS)
     n_mc, metric, cap = values["n_mc"], values["metric"], values["C"]
     grids = {p: default_grid(config, p, JL_GRID) for p in ("J", "L")}
-    check_budget(
-        sum(
-            estimate_bound_sweep_cost(config, p, g, rounds, n_mc, metric) for p, g in grids.items()
-        ),
-        what="The J/L comparison",
-    )
     jobs = [
         Job.of(sweep_bound_terms, config, p, [v], rounds, cap, n_mc, metric)
         for p, grid in grids.items()
         for v in grid
     ]
-    parts = run_jobs(jobs, "Sweeping J and L")
+    cost = sum(
+        estimate_bound_sweep_cost(config, p, g, rounds, n_mc, metric) for p, g in grids.items()
+    )
+    parts = run_priced(jobs, "Sweeping J and L", cost=cost, what="The J/L comparison")
     sizes = [len(g) for g in grids.values()]
     sweeps = {
         "J": pd.concat(parts[: sizes[0]], ignore_index=True),
@@ -506,15 +502,16 @@ def render_sample_size(values: Mapping[str, Any], config: ScenarioConfig, lectur
     rounds = min(int(values["scenarios"]), LESSON_ROUNDS)
     n_mc, metric, cap = values["n_mc"], values["metric"], values["C"]
     grid = [n for n in N_GRID if n >= config.K + config.J + config.L]
-    check_budget(
-        estimate_bound_sweep_cost(config, "n_synthetic", grid, rounds, n_mc, metric),
-        what="The n-against-m comparison",
-    )
     jobs = [
         Job.of(sweep_bound_terms, config, "n_synthetic", [n], rounds, cap, n_mc, metric)
         for n in grid
     ]
-    sweep = pd.concat(run_jobs(jobs, "Sweeping the synthetic sample size n"), ignore_index=True)
+    sweep = run_priced_table(
+        jobs,
+        "Sweeping the synthetic sample size n",
+        cost=estimate_bound_sweep_cost(config, "n_synthetic", grid, rounds, n_mc, metric),
+        what="The n-against-m comparison",
+    )
     table = sample_size_table(config, sweep)
     (fig,) = cached_figures(
         "bounds-sample-size",
@@ -617,7 +614,7 @@ def _gain_bridge(terms: BoundTerms) -> str:
             & (np.asarray(ex["risk_target_synthetic"]) >= np.asarray(ex["empirical_synthetic"]))
         )
     )
-    name = escape_markdown(metric_label(terms.metric))
+    name = escape_markdown(metric_short_name(terms.metric))
     bounded = (
         " It is bounded by $\\log 2 \\approx 0.69$ nats for any pair of distributions, so "
         "its gap is small by construction."
@@ -665,7 +662,7 @@ def _value(table: pd.DataFrame, key: str) -> str:
 def render_statements(terms: BoundTerms) -> None:
     """Each statement in LaTeX, its measured stand-ins, and what cannot be measured."""
     t = terms.summary().set_index("term")
-    gap_name = metric_label(terms.metric)
+    gap_name = metric_short_name(terms.metric)
     st.markdown(
         "The paper's statements, restated, each beside the numbers this simulation measures "
         "for the current sidebar setting (means over scenarios ± standard error, nats). "
@@ -823,8 +820,3 @@ def main(lecture: bool) -> None:
         if statements.open:
             with error_boundary("the paper's statements"):
                 render_statements(measure(values, config))
-
-
-def term_symbols() -> dict[str, str]:
-    """Symbol of every term (for tests and captions)."""
-    return {k: v.symbol for k, v in TERM_INFO.items()}

@@ -24,15 +24,15 @@ import streamlit as st
 from pandas.util import hash_pandas_object
 
 from ggmi_app.compute import Job
-from ggmi_app.jobs import run_jobs
 from ggmi_app.params import IntParam
+from ggmi_app.priced import run_priced
 from ggmi_app.scenario_params import cap_param
 from ggmi_app.state import sidebar_controls
 from ggmi_core.budget import check_budget, estimate_cost, estimate_sweep_cost, work_budget
 from ggmi_core.config import ScenarioConfig
 from ggmi_core.resources import assets_dir
 from ggmi_core.scenario_report import ScenarioView, divergence_table, view_from_result
-from ggmi_viz.gap_curves import per_scenario_table
+from ggmi_viz.gap_curves import FIGURE4_FILES, per_scenario_table
 
 #: Entries kept per ``st.cache_data`` function (least recently used ones are dropped
 #: first). ``st.cache_data`` bounds entries and age, not bytes, so a cached function must
@@ -44,10 +44,6 @@ CACHE_TTL_S: Final[int] = 3600
 CACHE_MAX_ENTRIES_LARGE: Final[int] = 16
 
 ASSETS: Final[Path] = assets_dir()
-FIGURE4_ASSETS: Final[dict[str, str]] = {
-    "kl_published": "figure4_kl_published.csv",
-    "js": "figure4_js.csv",
-}
 #: Monte Carlo draws for the Distributions page's divergence table.
 TABLE_MC: Final[int] = 4000
 #: Divergence computed alongside the Figure-2 scenario (cheap, not shown as a curve).
@@ -148,7 +144,7 @@ def budget_slider(slot: Any, param: IntParam, cap: int | None, *, prefix: str = 
     return sidebar_controls([capped], prefix=prefix, container=slot)[param.name]
 
 
-def run_sweep(
+def run_gap_sweep(
     settings: dict[str, Any],
     param: str,
     values: Sequence[float],
@@ -180,9 +176,13 @@ def run_sweep(
 
     base = ScenarioConfig.from_dict(settings)
     configs = [base.replace(**{param: v}) for v in values]  # validates every value first
-    check_budget(sweep_cost(settings, param, values, rounds, metric, n_mc), what="This sweep")
     jobs = [Job.of(gap_point, config, param, rounds, metric, n_mc) for config in configs]
-    points = run_jobs(jobs, text or f"Sweeping {param} over {len(values)} values")
+    points = run_priced(
+        jobs,
+        text or f"Sweeping {param} over {len(values)} values",
+        cost=sweep_cost(settings, param, values, rounds, metric, n_mc),
+        what="This sweep",
+    )
     rows = [row for row, _ in points]
     return pd.DataFrame(rows), per_scenario_table(list(values), [gaps for _, gaps in points])
 
@@ -228,11 +228,11 @@ def stored_sweep(
     metric: str,
     n_mc: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """``run_sweep``'s result from stored points, or None unless every value is stored.
+    """``run_gap_sweep``'s result from stored points, or None unless every value is stored.
 
     A point is served only for exactly the same setting (every field, seed included),
     divergence, scenario count and Monte Carlo draws as it was computed with, so the
-    numbers are those ``run_sweep`` would compute (a test recomputes some).
+    numbers are those ``run_gap_sweep`` would compute (a test recomputes some).
     """
     points = stored_points()
     if not points:
@@ -289,7 +289,7 @@ def figure4_asset(metric: str) -> Figure4Tables | None:
     """
     from ggmi_viz.gap_curves import figure4_tables as split_by_letter
 
-    name = FIGURE4_ASSETS.get(metric)
+    name = FIGURE4_FILES.get(metric)
     path = ASSETS / name if name else None
     if path is None or not path.is_file():
         return None
@@ -319,9 +319,10 @@ def figure4_tables(metric: str) -> Figure4Tables:
     tables = {}
     for letter in ("K", "J", "L"):
         text = f"Computing Figure 4 ({metric}), sweep of {letter}"
-        tables[letter], _ = run_sweep(base, letter, list(range(2, 16)), rounds, metric, 2000, text)
+        values = list(range(2, 16))
+        tables[letter], _ = run_gap_sweep(base, letter, values, rounds, metric, 2000, text)
     note = (
         f"computed live with only {rounds} scenarios per point because the precomputed "
-        f"table assets/{FIGURE4_ASSETS[metric]} is missing; expect noisy curves"
+        f"table assets/{FIGURE4_FILES[metric]} is missing; expect noisy curves"
     )
     return Figure4Tables(tables, note, tables_fingerprint(tables))

@@ -27,13 +27,13 @@ import streamlit as st
 from ggmi_app.cached import CACHE_MAX_ENTRIES, CACHE_TTL_S
 from ggmi_app.compute import Job
 from ggmi_app.figures import cached_figures, show_figure
-from ggmi_app.jobs import run_jobs
 from ggmi_app.messages import INFO_ICON, error_boundary, escape_markdown, show_error
 from ggmi_app.params import ChoiceParam, IntParam, Param
+from ggmi_app.priced import run_priced_table
 from ggmi_app.scenario_params import SCENARIO_SCHEMA, scenario_config, swept_out
 from ggmi_app.state import keyed, sidebar_controls
 from ggmi_core import diagnostics as diag
-from ggmi_core.config import ScenarioConfig
+from ggmi_core.config import SETTINGS_BY_NAME, ScenarioConfig
 from ggmi_core.example_data import ANCHOR_FILE, SYNTHETIC_FILE
 from ggmi_core.resources import assets_dir
 from ggmi_core.uploads import (
@@ -67,9 +67,9 @@ SWEEP_GRIDS: Final[dict[str, tuple[float, ...]]] = {
 SIM_SCHEMA: Final[tuple[Param, ...]] = (
     ChoiceParam(
         "sweep", "Sweep", "adherence", tuple(SWEEP_GRIDS),
-        labels={
-            "adherence": "prompt adherence b (0 to 1)",
-            "n_anchor_per_component": "N_k: anchor samples per component (3 to 200)",
+        labels={  # the record's menu label and the grid's range
+            p: f"{SETTINGS_BY_NAME[p].menu_label} ({min(g):g} to {max(g):g})"
+            for p, g in SWEEP_GRIDS.items()
         },
         help="N_k plays the part of the paper's number of in-context instances "
         "(Appendix G.3).",
@@ -113,7 +113,7 @@ def draw_controls() -> dict[str, Any]:
 # ------------------------------------------------------------------ simulation
 
 
-def run_sweep(values: Mapping[str, Any], config: ScenarioConfig) -> pd.DataFrame:
+def run_diagnostics_sweep(values: Mapping[str, Any], config: ScenarioConfig) -> pd.DataFrame:
     """The whole sweep after a cost check: one worker-pool job per value, cached.
 
     ``diagnostics_sweep`` seeds every value from the same config seed, so one value
@@ -122,8 +122,6 @@ def run_sweep(values: Mapping[str, Any], config: ScenarioConfig) -> pd.DataFrame
     param = values["sweep"]
     grid = SWEEP_GRIDS[param]
     rounds, permutations = values["scenarios"], values["permutations"]
-    work = diag.diagnostics_sweep_cost(config, param, grid, rounds, permutations)
-    diag.check_diagnostics_cost(work)
     jobs = [
         Job.of(
             diag.diagnostics_sweep, config, param, [value], rounds=rounds,
@@ -131,8 +129,12 @@ def run_sweep(values: Mapping[str, Any], config: ScenarioConfig) -> pd.DataFrame
         )
         for value in grid
     ]  # fmt: skip
-    parts = run_jobs(jobs, f"Sweeping {param} over {len(grid)} values")
-    return pd.concat(parts, ignore_index=True)
+    return run_priced_table(
+        jobs,
+        f"Sweeping {param} over {len(grid)} values",
+        cost=diag.diagnostics_sweep_cost(config, param, grid, rounds, permutations),
+        check=diag.check_diagnostics_cost,
+    )
 
 
 def trend_sentence(summary: pd.DataFrame, param: str) -> str:
@@ -193,7 +195,7 @@ def render_simulation(values: Mapping[str, Any], config: ScenarioConfig, lecture
         )
     if param == "n_anchor_per_component":
         st.info(n_anchor_note(config.adherence), icon=INFO_ICON)
-    per_scenario = run_sweep(values, config)
+    per_scenario = run_diagnostics_sweep(values, config)
     summary = diag.summarise_sweep(per_scenario)
     stem = f"diagnostics-{param}-K{config.K}-J{config.J}-L{config.L}-seed{config.seed}"
     # The cached sweep points are fixed by these inputs, so they key the figures too: a

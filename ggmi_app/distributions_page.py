@@ -13,7 +13,12 @@ from ggmi_app.flipbook import check_flipbook_budget, flip_window, flipbook_chart
 from ggmi_app.layout import viewer_is_phone
 from ggmi_app.messages import error_boundary, show_error
 from ggmi_app.params import BoolParam, ChoiceParam, Param
-from ggmi_app.scenario_params import SCENARIO_SCHEMA, SHARED_SCHEMA, scenario_config
+from ggmi_app.scenario_params import (
+    PUBLISHED_SCENARIO,
+    SCENARIO_SCHEMA,
+    SHARED_SCHEMA,
+    scenario_config,
+)
 from ggmi_app.state import keyed, preset_buttons, sidebar_controls
 from ggmi_core.budget import BudgetExceeded
 from ggmi_viz.distributions import (
@@ -55,10 +60,8 @@ DISPLAY_SCHEMA: Final[tuple[Param, ...]] = (
 SETTINGS: Final = keyed(DISPLAY_SCHEMA, PREFIX)
 
 PRESETS: Final[dict[str, dict[str, Any]]] = {
-    "Paper Figure 2 (published settings)": {
-        "K": 2, "J": 2, "L": 2, "n_anchor_per_component": 50, "n_synthetic": 200,
-        "dim": 2, "noise_std": 0.0, "adherence": 0.0, "cov_recipe": "published", "seed": 0,
-    },
+    # every scenario setting back to its record's default (the published recipe)
+    "Paper Figure 2 (published settings)": dict(PUBLISHED_SCENARIO),
     "Curation noise and prompt adherence": {
         "noise_std": 0.5, "adherence": 0.6, "dim": 2,
     },

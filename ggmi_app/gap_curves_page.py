@@ -13,7 +13,7 @@ from ggmi_app.cached import (
     budget_capped,
     figure4_tables,
     max_rounds,
-    run_sweep,
+    run_gap_sweep,
     stored_sweep,
     sweep_cost,
 )
@@ -25,6 +25,7 @@ from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
 from ggmi_app.scenario_params import (
     METRIC_PARAM,
     N_MC_PARAM,
+    PUBLISHED_SCENARIO,
     ROUNDS_DEFAULT,
     SCENARIO_SCHEMA,
     SHARED_SCHEMA,
@@ -95,9 +96,7 @@ def figure4_preset(letter: str, metric: str = "kl_published") -> dict[str, Any]:
     # names one exact setting, whose points are stored (every divergence), so a click or
     # a switch of divergence shows stored numbers at once (``cached.stored_sweep``).
     return {
-        "K": 2, "J": 2, "L": 2, "n_anchor_per_component": 50, "n_synthetic": 200,
-        "dim": 2, "noise_std": 0.0, "adherence": 0.0, "cov_recipe": "published",
-        "seed": 0, "metric": metric, "n_mc": DEFAULT_N_MC,
+        **PUBLISHED_SCENARIO, "metric": metric, "n_mc": DEFAULT_N_MC,
         f"{PREFIX}sweep": letter, **range_settings(letter),
         f"{PREFIX}rounds": ROUNDS_DEFAULT, f"{PREFIX}band": "std",
     }  # fmt: skip
@@ -228,7 +227,7 @@ def _sweep_results(args: tuple) -> tuple[pd.DataFrame, pd.DataFrame, str]:
         what=f"This sweep ({len(xs)} values x {rounds} scenarios; at most "
         f"{int(work_budget() // per_round)} scenarios per value fit)",
     )
-    return (*run_sweep(*args), "Computed live on this server.")
+    return (*run_gap_sweep(*args), "Computed live on this server.")
 
 
 MAP_INTRO: Final[str] = (

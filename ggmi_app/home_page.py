@@ -10,7 +10,7 @@ import streamlit as st
 
 from ggmi_app.figures import SharedFigure, show_figure
 from ggmi_app.messages import WARNING_ICON, escape_markdown
-from ggmi_app.registry import PAGES, PAGES_BY_KEY, link_to
+from ggmi_app.page_list import PAGES, PAGES_BY_KEY, link_to
 from ggmi_app.scenario_params import recipe_notes
 from ggmi_viz.home import chain_figure, letters_table, stages_table
 from ggmi_viz.theme import apply_theme

@@ -1,6 +1,8 @@
-"""The app's pages, in reading order, and how every page run begins.
+"""The page loader, and how every page run begins.
 
-One ``PageSpec`` per page. A page is a module in ``ggmi_app`` with:
+The page list itself is data in ``ggmi_app.page_list`` (``PAGES``, re-exported here for
+the entry files). This module imports the page modules (``page_module``). A page is a
+module in ``ggmi_app`` with:
 
 * ``SETTINGS``: its own settings as ``{key: Param}``, keys carrying the page's prefix;
 * ``main(lecture: bool) -> None``: draws the page (widgets, cached calls, layout);
@@ -9,10 +11,10 @@ One ``PageSpec`` per page. A page is a module in ``ggmi_app`` with:
 ``pages/N_*.py`` are two-line entry files calling ``run_page``; ``app.py`` builds the
 navigation from ``PAGES`` and ``page_links`` draws the page list in the sidebar; the soak
 script and the tests read ``PAGES`` too. Adding a page means: its figure module, its page
-module, one entry here (and its entry file), its tests.
+module, one ``PageSpec`` in ``ggmi_app.page_list`` (and its entry file), its tests.
 
-Page modules are imported by name when first needed, so a page module may import this
-registry (Home lists the pages) without an import cycle.
+Page modules are imported by name (``importlib``) when first needed; a page module may
+import ``ggmi_app.page_list`` but never this loader, so the imports form no circle.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final, NoReturn
@@ -30,11 +31,19 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from ggmi_app.layout import lecture_switch, page_setup
+from ggmi_app.page_list import (
+    PAGES,
+    PAGES_BY_KEY,
+    SHARED_SETTINGS,
+    SWITCH_KEY,
+    PageSpec,
+    link_to,
+    record_page_settings,
+    request_switch,
+)
 from ggmi_app.rooms import follow_room, room_controls
-from ggmi_app.scenario_params import SHARED_SCHEMA
 from ggmi_app.state import (
     Keyed,
-    keyed,
     restore_state,
     session_url,
     settings_io,
@@ -45,104 +54,45 @@ from ggmi_app.state import (
 from ggmi_core.resources import project_root
 
 ROOT: Final[Path] = project_root()
+#: Re-exported for the entry files, which import this module only.
+__all__ = [
+    "PAGES",
+    "PAGES_BY_KEY",
+    "ROOT",
+    "SHARED_SETTINGS",
+    "PageSpec",
+    "all_settings",
+    "begin_page",
+    "end_page",
+    "link_to",
+    "move_browser",
+    "page_address",
+    "page_links",
+    "page_module",
+    "page_settings",
+    "request_switch",
+    "run_page",
+]
 
 
-@dataclass(frozen=True)
-class PageSpec:
-    """One page of the app.
-
-    Attributes:
-        key: short name (``run_page(key)``, settings-file names).
-        title: sidebar and browser-tab title.
-        link_label: text of the link on Home.
-        description: one line under that link.
-        icon: a Streamlit material icon (emoji do not render without an emoji font).
-        entry: the entry file relative to the repository root (the first page is the
-            default one, at the app's root URL).
-        module_name: the ``ggmi_app`` module holding ``SETTINGS`` and ``main``.
-        url_path: the page's address below the app's root ("" for the default page).
-    """
-
-    key: str
-    title: str
-    link_label: str
-    description: str
-    icon: str
-    entry: str
-    module_name: str
-    url_path: str
-
-    def module(self) -> ModuleType:
-        """The page module (imported on first use)."""
-        return importlib.import_module(self.module_name)
-
-    def settings(self) -> Keyed:
-        """This page's own settings (``{key: Param}``)."""
-        return self.module().SETTINGS
+def page_module(page: PageSpec) -> ModuleType:
+    """``page``'s module, imported on first use; its settings are recorded in the page list."""
+    module = importlib.import_module(page.module_name)
+    record_page_settings(page.key, module.SETTINGS)
+    return module
 
 
-PAGES: Final[tuple[PageSpec, ...]] = (
-    PageSpec(
-        "home", "Home", "Home", "The claim in plain words, the generation chain, the letters.",
-        ":material/home:", "pages/0_Home.py", "ggmi_app.home_page", "",
-    ),
-    PageSpec(
-        "distributions", "Distributions", "Distributions (the paper's Figure 2, live)",
-        "One simulated scenario: target, model, fitted mixtures and samples, by part.",
-        ":material/scatter_plot:", "pages/1_Distributions.py", "ggmi_app.distributions_page",
-        "Distributions",
-    ),
-    PageSpec(
-        "gap-curves", "KL Gap curves", "KL Gap curves (the paper's Figure 4, live)",
-        "How the gain from synthetic data changes with K, J, L and more, over many scenarios.",
-        ":material/show_chart:", "pages/2_KL_Gap_curves.py", "ggmi_app.gap_curves_page",
-        "KL_Gap_curves",
-    ),
-    PageSpec(
-        "bounds", "Bound terms", "Bound terms",
-        "The terms of the paper's bounds, measured one by one in the simulation.",
-        ":material/functions:", "pages/3_Bound_terms.py", "ggmi_app.bounds_page", "Bound_terms",
-    ),
-    PageSpec(
-        "diagnostics", "Diagnostics", "Diagnostics",
-        "The paper's Appendix G checks (HSIC, entropy) on simulated or uploaded data.",
-        ":material/biotech:", "pages/4_Diagnostics.py", "ggmi_app.diagnostics_page", "Diagnostics",
-    ),
-    PageSpec(
-        "tour", "Guided tour", "Guided tour (the paper's argument in eleven steps)",
-        "One figure a step, each with the settings that make it; downloadable as slides.",
-        ":material/tour:", "pages/5_Guided_tour.py", "ggmi_app.tour_page", "Guided_tour",
-    ),
-)  # fmt: skip
-PAGES_BY_KEY: Final[dict[str, PageSpec]] = {page.key: page for page in PAGES}
-SHARED_SETTINGS: Final[Keyed] = keyed(SHARED_SCHEMA)
+def page_settings(page: PageSpec) -> Keyed:
+    """``page``'s own settings (``{key: Param}``), importing its module if needed."""
+    return page_module(page).SETTINGS
 
 
 def all_settings() -> dict:
     """Every setting of the app: the shared ones and each page's own."""
     known = dict(SHARED_SETTINGS)
     for page in PAGES:
-        known |= page.settings()
+        known |= page_settings(page)
     return known
-
-
-def link_to(page: PageSpec, label: str) -> None:
-    """A link to ``page`` that carries the URL's settings along.
-
-    Without them Streamlit clears the URL when it switches pages, and writing the settings
-    back then adds a second browser-history entry. Draw links after the URL is written.
-    A page run on its own (tests, ``streamlit run pages/...``) has no navigation: no link.
-    """
-    with suppress(StreamlitPageNotFoundError):
-        st.page_link(page.entry, label=label, icon=page.icon, query_params=url_settings())
-
-
-_SWITCH: Final[str] = "_ggmi_switch_to"
-
-
-def request_switch(key: str) -> None:
-    """From a widget callback: move to page ``key`` when the next run begins."""
-    st.session_state[_SWITCH] = key
 
 
 def _switch_to(key: str, known: Keyed) -> None:
@@ -255,15 +205,15 @@ def run_page(key: str) -> None:
     room_page = follow_room(key, known)
     if room_page in PAGES_BY_KEY and room_page != key:
         move_browser(PAGES_BY_KEY[room_page], st.query_params.to_dict())
-    target = st.session_state.pop(_SWITCH, None)
+    target = st.session_state.pop(SWITCH_KEY, None)
     if target in PAGES_BY_KEY and target != key:
         _switch_to(target, known)
     links = st.sidebar.container(key="ggmi_page_links")
     lecture = begin_page(page.title, all_settings(), page.key)
     page_links(links)
     try:
-        page.module().main(lecture)
+        page_module(page).main(lecture)
     finally:
         # Drawn after the page, also when it stops early (``st.stop`` on settings that
         # make no scenario), so the switch and the room are always there.
-        end_page(dict(SHARED_SETTINGS) | page.settings(), key)
+        end_page(dict(SHARED_SETTINGS) | page_settings(page), key)

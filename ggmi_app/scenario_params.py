@@ -3,59 +3,70 @@
 ``SHARED_SCHEMA`` is the app's one scenario state: the letters and scenario settings (K,
 J, L, N_k, n, d, s, b, covariance recipe, seed), the divergence and its Monte Carlo
 samples, and lecture mode. Their URL and widget keys are their plain names on every
-page (see ``ggmi_app.state``). Slider ranges are narrower than
-``ggmi_core.config.FIELD_LIMITS`` on purpose: they keep a single request within the
-server's work budget at the default sample sizes.
+page (see ``ggmi_app.state``). The scenario settings' widgets, the sweep list and the
+published recipe's reset derive from their records, ``ggmi_core.config.SCENARIO_SETTINGS``
+(a widget offers the record's ``offered`` range, narrower than the allowed one on
+purpose: it keeps a single request within the server's work budget at the default
+sample sizes).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import numpy as np
 from sklearn.cluster import KMeans
 
-from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
+from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param, defaults
 from ggmi_core import em, scenario
-from ggmi_core.config import DEFAULT_N_MC, FIELD_LIMITS, ScenarioConfig
+from ggmi_core.config import (
+    DEFAULT_N_MC,
+    FIELD_LIMITS,
+    SCENARIO_SETTINGS,
+    SHARED_PAGE,
+    ScenarioConfig,
+    Setting,
+)
 from ggmi_core.metrics import METRIC_LABELS
 
-COV_LABELS: Final[dict[str, str]] = {
-    "published": "published (SVD substitute of A B^T)",
-    "aat": "A A^T (symmetric)",
-}
 
-SCENARIO_SCHEMA: Final[tuple[Param, ...]] = (
-    IntParam("K", "K: anchor-sampled components", 2, 1, 15,
-             help="Target components the anchor data is drawn from."),
-    IntParam("J", "J: unsampled components", 2, 0, 15,
-             help="Target components the anchor data never shows; the model knows them."),
-    IntParam("L", "L: task-irrelevant components", 2, 0, 15,
-             help="Extra model components the target does not have."),
-    IntParam("n_anchor_per_component", "N_k: anchor samples per component", 50, 5, 500, 5,
-             help="Anchor points drawn from each of the K components (m = K N_k)."),
-    IntParam("n_synthetic", "n: synthetic samples", 200, 20, 5000, 20,
-             help="Synthetic points drawn from the model; at least K + J + L."),
-    IntParam("dim", "d: dimension", 2, 1, 6,
-             help="The paper draws d = 2; above 2 the figure shows a 2-D projection."),
-    FloatParam("noise_std", "s: curation noise (std)", 0.0, 0.0, 3.0, 0.05,
-               help="Gaussian noise added to every synthetic point (0 = published)."),
-    FloatParam("adherence", "b: prompt adherence", 0.0, 0.0, 1.0, 0.05,
-               help="Chance the model answers from the anchor component its prompt "
-               "named instead of from its whole mixture (0 = published)."),
-    ChoiceParam("cov_recipe", "Covariance recipe", "published", ("published", "aat"),
-                labels=COV_LABELS,
-                help="How component covariances are drawn: 'published' is the symmetric "
-                "matrix the published code's sampler actually used for its non-symmetric "
-                "product A B^T of two uniform matrices (the paper's Appendix B set-up does "
-                "not describe it); A A^T is a symmetric alternative. See the notes on the "
-                "recipe on Home."),
-    IntParam("seed", "Seed", 0, 0, 2**31 - 1, widget="number",
-             help="Same settings and seed give the same numbers."),
-)  # fmt: skip
+def setting_param(setting: Setting) -> Param:
+    """The widget parameter of a ``ggmi_core.config`` setting record (URL key: its name)."""
+    if setting.is_choice:
+        return ChoiceParam(
+            setting.name,
+            setting.menu_label,
+            str(setting.default),
+            tuple(setting.options),
+            labels=dict(setting.options),
+            help=setting.help,
+        )
+    low, high = setting.offered or (setting.low, setting.high)
+    widget = "number" if setting.number_box else "slider"
+    if setting.integer:
+        return IntParam(
+            setting.name, setting.menu_label, int(setting.default), int(low), int(high),
+            int(setting.step), widget=widget, help=setting.help,
+        )  # fmt: skip
+    return FloatParam(
+        setting.name, setting.menu_label, float(setting.default), float(low), float(high),
+        float(setting.step), widget=widget, help=setting.help,
+    )  # fmt: skip
+
+
+def scenario_schema(settings: Iterable[Setting]) -> tuple[Param, ...]:
+    """The widget parameters of the records every page shows (``SHARED_PAGE``), in order."""
+    return tuple(setting_param(s) for s in settings if s.page == SHARED_PAGE)
+
+
+#: The scenario settings of every page, one per record of ``SCENARIO_SETTINGS``.
+SCENARIO_SCHEMA: Final[tuple[Param, ...]] = scenario_schema(SCENARIO_SETTINGS)
+#: The published recipe: every scenario setting at its record's default. Presets that
+#: reproduce a paper figure start from it, so a new setting is reset with them.
+PUBLISHED_SCENARIO: Final[dict[str, Any]] = defaults(SCENARIO_SCHEMA)
 
 #: The divergence and its Monte Carlo samples, shared by every page that measures one.
 METRIC_PARAM: Final[ChoiceParam] = ChoiceParam(
@@ -112,16 +123,9 @@ def rounds_param(cap: int | None = None) -> IntParam:
     return cap_param(full, cap)
 
 
-#: Settings a gap sweep can vary.
-SWEEP_PARAMS: Final[tuple[str, ...]] = (
-    "K",
-    "J",
-    "L",
-    "n_anchor_per_component",
-    "n_synthetic",
-    "noise_std",
-    "adherence",
-    "dim",
+#: Settings a gap sweep of the app can vary (sweepable records every page shows).
+SWEEP_PARAMS: Final[tuple[str, ...]] = tuple(
+    s.name for s in SCENARIO_SETTINGS if s.sweepable and s.page == SHARED_PAGE
 )
 
 
@@ -165,14 +169,7 @@ def sweep_values(param: str, start: float, stop: float, points: int) -> list[flo
 
 #: Range offered when the swept setting changes: (from, to, number of values).
 SWEEP_DEFAULT_RANGES: Final[dict[str, tuple[float, float, int]]] = {
-    "K": (2.0, 15.0, 14),
-    "J": (2.0, 15.0, 14),
-    "L": (2.0, 15.0, 14),
-    "n_anchor_per_component": (10.0, 200.0, 12),
-    "n_synthetic": (50.0, 2000.0, 12),
-    "noise_std": (0.0, 2.0, 11),
-    "adherence": (0.0, 1.0, 11),
-    "dim": (2.0, 6.0, 5),
+    s.name: s.sweep_range for s in SCENARIO_SETTINGS if s.name in SWEEP_PARAMS and s.sweep_range
 }
 
 

@@ -102,10 +102,10 @@ def _start_exporter() -> threading.Thread | None:
 
 def _import_pages() -> tuple[str, ...]:
     """Import every page module (and with them numpy, scipy, plotly, ggmi_core, ggmi_viz)."""
-    from ggmi_app.registry import PAGES
+    from ggmi_app.registry import PAGES, page_module
 
     for page in PAGES:
-        page.module()
+        page_module(page)
     return tuple(page.module_name for page in PAGES)
 
 

@@ -27,8 +27,8 @@ import streamlit as st
 from ggmi_app.figures import SharedFigure, show_figure
 from ggmi_app.layout import slide_fit
 from ggmi_app.messages import INFO_ICON, error_boundary, escape_markdown
+from ggmi_app.page_list import PAGES_BY_KEY, SHARED_SETTINGS, page_settings, request_switch
 from ggmi_app.params import IntParam
-from ggmi_app.registry import PAGES_BY_KEY, SHARED_SETTINGS, request_switch
 from ggmi_app.rooms import is_following
 from ggmi_app.scenario_params import SCENARIO_SCHEMA
 from ggmi_app.state import apply_preset, keyed, sidebar_controls
@@ -310,8 +310,6 @@ STEP_KEY: Final[str] = PREFIX + STEP_PARAM.name
 #: This page's own settings (URL/widget key -> param): the current step.
 SETTINGS: Final = keyed([STEP_PARAM], PREFIX)
 
-_SLIDE_FAILURE: Final[str] = "_tour_slides_failed"
-
 # Visually hidden but mounted: the second button of each direction only carries the
 # clicker's PageUp/PageDown shortcut. Static CSS, nothing from user input.
 _HIDDEN_NAV_CSS: Final[str] = """
@@ -497,7 +495,7 @@ def _open_on_page(index: int) -> None:
     """Callback: apply step ``index``'s settings; the run then switches to its page."""
     step = STEPS[index]
     target = PAGES_BY_KEY[step.page]
-    apply_preset(step.settings, dict(SHARED_SETTINGS) | target.settings())
+    apply_preset(step.settings, dict(SHARED_SETTINGS) | page_settings(target.key))
     if step.tab is not None:
         key, label = step.tab
         st.session_state[key] = label

@@ -257,7 +257,7 @@ BOUND_SWEEP_PARAMS: tuple[str, ...] = (
 )
 
 
-def metric_label(metric: str) -> str:
+def metric_short_name(metric: str) -> str:
     """Short human name of a divergence metric key (e.g. ``"js"`` -> ``"JS"``)."""
     return METRICS[metric].short if metric in METRICS else metric.upper()
 
@@ -659,7 +659,7 @@ class BoundTerms:
     def symbol(self, key: str) -> str:
         """Plain-Unicode symbol of a term (the metric gap names its metric)."""
         if key == "metric_gap":
-            return f"{metric_label(self.metric)} gap"
+            return f"{metric_short_name(self.metric)} gap"
         return TERM_INFO[key].symbol
 
     def summary(self) -> pd.DataFrame:
@@ -1028,19 +1028,6 @@ def sample_size_table(config: ScenarioConfig, sweep: pd.DataFrame) -> pd.DataFra
         }
     )
     return table[list(SAMPLE_SIZE_COLUMNS)].reset_index(drop=True)
-
-
-def sample_size_comparison(
-    config: ScenarioConfig,
-    n_values: Sequence[int],
-    rounds: int = 20,
-    loss_cap: float = DEFAULT_LOSS_CAP,
-    n_mc: int = DEFAULT_N_MC,
-    metric: str = "js",
-) -> pd.DataFrame:
-    """``sample_size_table`` of a fresh ``sweep_bound_terms`` over the synthetic count n."""
-    sweep = sweep_bound_terms(config, "n_synthetic", n_values, rounds, loss_cap, n_mc, metric)
-    return sample_size_table(config, sweep)
 
 
 def bound_crossing(config: ScenarioConfig) -> int:

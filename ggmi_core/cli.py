@@ -273,7 +273,7 @@ class _Progress:
             )
 
 
-def run_sweep(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def sweep_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     config = _config_from_args(args)
     values = parse_values(args.values, args.param)
     if args.out != "-":
@@ -305,7 +305,7 @@ def run_sweep(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return 0
 
 
-def run_simulate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def simulate_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     config = _config_from_args(args)
     if args.out:
         _check_writable(args.out)
@@ -390,7 +390,7 @@ def main(
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse has printed usage and the message
         return int(exit_.code or 0)
-    command = run_sweep if args.command == "sweep" else run_simulate
+    command = sweep_command if args.command == "sweep" else simulate_command
     try:
         return command(args, stdout, stderr)
     except (CliError, ValueError) as err:

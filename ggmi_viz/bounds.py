@@ -32,7 +32,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ggmi_core.bounds import LEMMA31_TERMS, PART_LABELS, TERM_INFO, BoundTerms, metric_label
+from ggmi_core.bounds import LEMMA31_TERMS, PART_LABELS, TERM_INFO, BoundTerms, metric_short_name
 from ggmi_core.config import FIELD_LIMITS
 from ggmi_viz.theme import GREY, OKABE_ITO, PART_COLORS, apply_theme, with_alpha, wrap_label
 
@@ -83,7 +83,7 @@ SWEEP_PANEL_NAMES: Final[tuple[str, ...]] = ("tradeoff", "lemma31", "entropies",
 _PARAM_SHORT: Final[dict[str, str]] = {p: limit.short for p, limit in FIELD_LIMITS.items()}
 
 
-def param_label(param: str) -> str:
+def param_short_label(param: str) -> str:
     """Axis label for a swept parameter, e.g. ``"L (task-irrelevant model components)"``."""
     short = _PARAM_SHORT.get(param, param)
     limit = FIELD_LIMITS.get(param)
@@ -104,7 +104,7 @@ def term_label(
     """
     info = TERM_INFO[key]
     if key == "metric_gap":
-        name = metric_label(terms.metric if terms is not None else (metric or "js"))
+        name = metric_short_name(terms.metric if terms is not None else (metric or "js"))
         symbol = f"{name} gap"
     else:
         symbol = info.symbol
@@ -498,7 +498,7 @@ def sweep_figure(
                 row=row,
                 col=col,
             )
-        fig.update_xaxes(title_text=param_label(param), row=row, col=col)
+        fig.update_xaxes(title_text=param_short_label(param), row=row, col=col)
         fig.update_yaxes(title_text="nats", row=row, col=col)
     if single:
         fig.update_layout(
@@ -622,7 +622,7 @@ def info_gain_parts_figure(table: pd.DataFrame, lecture: bool = False) -> go.Fig
             row=1,
             col=col,
         )
-        fig.update_xaxes(title_text=param_label(param), row=1, col=col)
+        fig.update_xaxes(title_text=param_short_label(param), row=1, col=col)
     fig.update_yaxes(title_text="nats", row=1, col=1)
     fig.update_layout(
         barmode="stack",
@@ -723,7 +723,7 @@ def jl_contrast_figure(
         fig.update_xaxes(title_text=_PARAM_SHORT.get(param, param), row=len(JL_ROWS), col=col)
     for row, (title, _) in enumerate(JL_ROWS, start=1):
         if title == "gap":
-            title = f"{metric_label(metric)} gap"
+            title = f"{metric_short_name(metric)} gap"
         fig.update_yaxes(title_text=title, row=row, col=1)
     fig.update_layout(
         title={

@@ -55,7 +55,7 @@ PARAM_SHORT: Final[dict[str, str]] = {
 LOG_AXIS_PARAMS: Final[frozenset[str]] = frozenset({"n_anchor_per_component"})
 
 
-def param_label(param: str) -> str:
+def param_label_with_analogue(param: str) -> str:
     """Axis title for a swept parameter."""
     return PARAM_LABELS.get(param, param)
 
@@ -66,7 +66,7 @@ def _x_axis(param: str, values: Iterable[float], short: bool = False) -> dict[st
     On the log scale the ticks sit at the swept values: plotly's own minor labels ("2",
     "3" between decades) would read as N_k = 2 or 3.
     """
-    title = PARAM_SHORT.get(param, param) if short else param_label(param)
+    title = PARAM_SHORT.get(param, param) if short else param_label_with_analogue(param)
     axis: dict[str, object] = {"title_text": title}
     if param in LOG_AXIS_PARAMS:
         ticks = sorted({float(v) for v in values})

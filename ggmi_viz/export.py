@@ -521,10 +521,6 @@ def dataframe_to_csv_bytes(df: pd.DataFrame) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-#: Name used in docs/ARCHITECTURE.md.
-figure_data_csv = dataframe_to_csv_bytes
-
-
 def png_size(data: bytes) -> tuple[int, int]:
     """Read ``(width, height)`` in pixels from a PNG's IHDR chunk."""
     if not data.startswith(PNG_MAGIC) or data[12:16] != b"IHDR":

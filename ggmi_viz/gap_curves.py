@@ -40,6 +40,12 @@ METRIC_SHORT: Final[dict[str, str]] = {key: m.gap_title for key, m in METRICS.it
 METRIC_UNITS: Final[dict[str, str]] = {key: m.unit for key, m in METRICS.items()}
 #: Display names of the swept settings (``ScenarioConfig`` field -> axis title).
 PARAM_LABELS: Final[dict[str, str]] = {p: FIELD_LIMITS[p].label for p in SWEEPABLE_PARAMS}
+#: The precomputed Figure-4 tables in ``assets/`` by divergence (written by
+#: ``bench/make_figure4_assets.py``; 1,000 / 100 scenarios a value).
+FIGURE4_FILES: Final[dict[str, str]] = {
+    "kl_published": "figure4_kl_published.csv",
+    "js": "figure4_js.csv",
+}
 
 _MEAN_COLOR: Final[str] = COLORWAY[0]
 _MEDIAN_COLOR: Final[str] = OKABE_ITO["vermillion"]
@@ -410,33 +416,6 @@ def figure4_tables(long: pd.DataFrame) -> dict[str, pd.DataFrame]:
         str(param): group.drop(columns="param").sort_values("value").reset_index(drop=True)
         for param, group in long.groupby("param", sort=False)
     }
-
-
-def summarise_gaps(values: Sequence[float], gaps: Sequence[np.ndarray]) -> pd.DataFrame:
-    """Summary and per-scenario tables from raw gaps, one array (R,) per swept value.
-
-    Returns the summary table (``value, n, gap_mean, gap_std, gap_sem, gap_median,
-    gap_q10, gap_q90``); std uses ddof=1 like the published code's spread.
-    """
-    rows = []
-    for value, g in zip(values, gaps, strict=True):
-        g = np.asarray(g, dtype=float)
-        g = g[np.isfinite(g)]
-        n = g.size
-        std = float(g.std(ddof=1)) if n > 1 else float("nan")
-        rows.append(
-            {
-                "value": value,
-                "n": n,
-                "gap_mean": float(g.mean()) if n else float("nan"),
-                "gap_std": std,
-                "gap_sem": std / np.sqrt(n) if n > 1 else float("nan"),
-                "gap_median": float(np.median(g)) if n else float("nan"),
-                "gap_q10": float(np.quantile(g, 0.1)) if n else float("nan"),
-                "gap_q90": float(np.quantile(g, 0.9)) if n else float("nan"),
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def per_scenario_table(values: Sequence[float], gaps: Sequence[np.ndarray]) -> pd.DataFrame:

@@ -563,13 +563,6 @@ def _place_slider(fig: go.Figure, lecture: bool) -> None:
     fig.layout.margin.t = _MODEBAR_ROOM_PX + title_height + below_title + slider_room(lecture)
 
 
-def part_color(part: int) -> str:
-    """Colour of component part ``part`` (0 anchor, 1 unsampled, 2 task-irrelevant)."""
-    if part not in PART_COLORS:
-        raise ValueError(f"part must be one of {sorted(PART_COLORS)}, got {part!r}")
-    return PART_COLORS[part]
-
-
 def with_alpha(hex_color: str, alpha: float) -> str:
     """Turn ``#RRGGBB`` into an ``rgba(...)`` string with opacity ``alpha`` in [0, 1]."""
     if not (0.0 <= alpha <= 1.0):

@@ -38,7 +38,7 @@ from ggmi_viz import bounds as bound_figures
 from ggmi_viz import diagnostics as diagnostic_figures
 from ggmi_viz.distributions import figure_data, scenario_figure
 from ggmi_viz.export import figure_to_png
-from ggmi_viz.gap_curves import figure4_figure, figure4_tables, gap_curve_figure
+from ggmi_viz.gap_curves import FIGURE4_FILES, figure4_figure, figure4_tables, gap_curve_figure
 from ggmi_viz.gap_map import gap_map_data, gap_map_figure
 
 ROOT: Final[Path] = project_root()
@@ -77,11 +77,6 @@ ASSET_FILES: Final[dict[str, str]] = {
     "jl": "jl_contrast.csv",
     "sample_size": "sample_size.csv",
     "hsic": "hsic_adherence.csv",
-}
-#: The Figure-4 tables shipped for the KL Gap curves page (1,000 / 100 scenarios a value).
-FIGURE4_FILES: Final[dict[str, str]] = {
-    "kl_published": "figure4_kl_published.csv",
-    "js": "figure4_js.csv",
 }
 
 #: Layers of the three one-scenario steps (keys of ``ggmi_viz.distributions.LAYERS``).

@@ -12,6 +12,7 @@ from typing import Final
 from page_helpers import plain
 from streamlit.testing.v1 import AppTest
 
+from ggmi_app import registry
 from ggmi_app.params import Param
 from ggmi_app.registry import PAGES, PAGES_BY_KEY, SHARED_SETTINGS
 
@@ -51,7 +52,7 @@ def work_pages() -> list[str]:
 def page_settings(page_file: str) -> dict[str, Param]:
     """Every URL setting ``page_file`` reads: the shared ones and the page's own."""
     spec = next((p for p in PAGES if p.entry == page_file), PAGES_BY_KEY["home"])
-    return dict(SHARED_SETTINGS) | dict(spec.settings())
+    return dict(SHARED_SETTINGS) | dict(registry.page_settings(spec))
 
 
 def new_app(page: str, query: dict[str, object] | None = None) -> AppTest:

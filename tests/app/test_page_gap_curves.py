@@ -149,7 +149,7 @@ def test_figure4_comes_from_the_stored_tables_when_present(
         for v in range(2, 16)
     ]
     for metric in ("kl_published", "js"):
-        pd.DataFrame(rows).to_csv(tmp_path / cached.FIGURE4_ASSETS[metric], index=False)
+        pd.DataFrame(rows).to_csv(tmp_path / cached.FIGURE4_FILES[metric], index=False)
     monkeypatch.setattr(cached, "ASSETS", tmp_path)
     cached.figure4_asset.clear()
     try:
@@ -180,7 +180,7 @@ def test_figure4_preset_and_divergence_switch_show_stored_points(
     def no_live_sweep(*args, **kwargs):
         raise AssertionError("a stored setting must not be computed")
 
-    monkeypatch.setattr(page, "run_sweep", no_live_sweep)
+    monkeypatch.setattr(page, "run_gap_sweep", no_live_sweep)
     at.button(key="_ggmi_preset::Paper Figure 4: sweep L").click().run()
     assert not at.exception and "Stored results" in _captions(at)
     (box,) = traces(_sweep(at), "box")
@@ -206,7 +206,7 @@ def test_stored_points_equal_a_live_sweep() -> None:
     ones by the compiled kernels (``ggmi_core._jit``), which round differently; gaps
     agree to about 1e-12 nats, far below a gap's Monte Carlo standard error (~0.01).
     """
-    from ggmi_app.cached import run_sweep, stored_sweep
+    from ggmi_app.cached import run_gap_sweep, stored_sweep
     from ggmi_core.config import ScenarioConfig
 
     settings = ScenarioConfig().to_dict()
@@ -215,7 +215,7 @@ def test_stored_points_equal_a_live_sweep() -> None:
     for metric, base in [*cases, ("js", held)]:
         args = (base, "L", [2.0, 3.0], ROUNDS_DEFAULT, metric, 2000)
         stored_summary, stored_gaps = stored_sweep(*args)
-        live_summary, live_gaps = run_sweep(*args)
+        live_summary, live_gaps = run_gap_sweep(*args)
         close = {"rtol": 1e-9, "atol": 1e-9}
         np.testing.assert_allclose(stored_gaps["gap"], live_gaps["gap"], **close)
         for column in ("value", "gap_mean", "gap_std", "gap_q10", "div_anchor_mean"):

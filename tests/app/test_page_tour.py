@@ -15,7 +15,7 @@ from page_helpers import figures
 from streamlit.testing.v1 import AppTest
 
 from ggmi_app import bounds_page, diagnostics_page, tour_page
-from ggmi_app.registry import PAGES_BY_KEY, SHARED_SETTINGS
+from ggmi_app.registry import PAGES_BY_KEY, SHARED_SETTINGS, page_settings
 from ggmi_app.state import check_settings
 from ggmi_core.bounds import DEFAULT_LOSS_CAP
 from ggmi_viz import tour
@@ -105,7 +105,7 @@ def test_lecture_mode_renders_every_step() -> None:
 
 def test_every_step_preset_is_valid_for_its_target_page() -> None:
     for step in tour_page.STEPS:
-        known = dict(SHARED_SETTINGS) | PAGES_BY_KEY[step.page].settings()
+        known = dict(SHARED_SETTINGS) | page_settings(PAGES_BY_KEY[step.page])
         _, errors, ignored = check_settings(known, step.settings)
         assert not errors and not ignored, (step.title, errors, ignored)
 

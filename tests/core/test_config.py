@@ -63,3 +63,31 @@ def test_dict_round_trip_and_unknown_keys():
 def test_replace_validates():
     with pytest.raises(ValueError, match="adherence"):
         ScenarioConfig().replace(adherence=1.5)
+
+
+def test_every_field_has_one_record_with_its_default():
+    import dataclasses
+
+    from ggmi_core.config import SETTINGS_BY_NAME
+
+    fields = {f.name: f.default for f in dataclasses.fields(ScenarioConfig)}
+    assert fields == {name: s.default for name, s in SETTINGS_BY_NAME.items()}
+
+
+def test_a_broken_record_fails_when_it_is_made():
+    from ggmi_core.config import Setting
+
+    with pytest.raises(ValueError, match="q"):
+        Setting("q", 12, 0, 9, True, "dummy")  # default outside its range
+    with pytest.raises(ValueError, match="not an option"):
+        Setting("r", "c", options={"a": "A", "b": "B"})
+    with pytest.raises(ValueError, match="sweep_range"):
+        Setting("s", 1, 0, 9, True, "dummy", sweepable=True)  # shown in the app, no range
+
+
+def test_sweep_lists_and_recipes_come_from_the_records():
+    from ggmi_core.config import COV_RECIPES, SCENARIO_SETTINGS, SWEEPABLE_PARAMS
+
+    assert SWEEPABLE_PARAMS == tuple(s.name for s in SCENARIO_SETTINGS if s.sweepable)
+    assert "seed" not in SWEEPABLE_PARAMS and "cov_recipe" not in SWEEPABLE_PARAMS
+    assert COV_RECIPES == ("published", "aat")

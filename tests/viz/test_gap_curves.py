@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from summary_helpers import summary_of_gaps
 
 from ggmi_viz.gap_curves import (
     ESTIMATOR_NOTE_TEXT,
@@ -15,7 +16,6 @@ from ggmi_viz.gap_curves import (
     gap_curve_figure,
     metric_axis_title,
     per_scenario_table,
-    summarise_gaps,
 )
 
 VALUES = [2, 4, 6, 8]
@@ -29,7 +29,7 @@ def _gaps(seed=0, heavy=False):
 
 def test_summary_matches_numpy():
     gaps = _gaps()
-    s = summarise_gaps(VALUES, gaps)
+    s = summary_of_gaps(VALUES, gaps)
     for row, g in zip(s.itertuples(), gaps, strict=True):
         assert row.gap_mean == pytest.approx(g.mean())
         assert row.gap_std == pytest.approx(g.std(ddof=1))
@@ -43,7 +43,7 @@ def test_summary_matches_numpy():
 
 def test_std_band_is_mean_plus_minus_std_and_quantile_band_is_q10_q90():
     gaps = _gaps()
-    s = summarise_gaps(VALUES, gaps)
+    s = summary_of_gaps(VALUES, gaps)
     fig = gap_curve_figure(s, "K", "js", bands=("std", "quantile"))
     fills = [t for t in fig.data if t.fill == "toself"]
     assert len(fills) == 2
@@ -61,7 +61,7 @@ def test_std_band_is_mean_plus_minus_std_and_quantile_band_is_q10_q90():
 def test_per_scenario_boxes_hold_every_scenario():
     gaps = _gaps()
     fig = gap_curve_figure(
-        summarise_gaps(VALUES, gaps), "J", "tv", per_scenario=per_scenario_table(VALUES, gaps)
+        summary_of_gaps(VALUES, gaps), "J", "tv", per_scenario=per_scenario_table(VALUES, gaps)
     )
     (box,) = [t for t in fig.data if t.type == "box"]
     assert len(box.y) == 4 * 80
@@ -71,7 +71,7 @@ def test_per_scenario_boxes_hold_every_scenario():
 def test_axis_titles_carry_units():
     for metric in ("kl_published", "kl", "kl_reverse", "js"):
         assert "(nats)" in metric_axis_title(metric)
-        fig = gap_curve_figure(summarise_gaps(VALUES, _gaps()), "L", metric, bands=("std",))
+        fig = gap_curve_figure(summary_of_gaps(VALUES, _gaps()), "L", metric, bands=("std",))
         assert "nats" in fig.layout.yaxis.title.text
         assert fig.layout.xaxis.title.text.startswith("L,")
     # total variation is a probability, not nats
@@ -81,7 +81,7 @@ def test_axis_titles_carry_units():
 def test_heavy_tails_clip_the_axis_and_say_so():
     gaps = _gaps(heavy=True)
     gaps[0][0] = -5000.0  # one exploding scenario, like exact KL on L components
-    s, long = summarise_gaps(VALUES, gaps), per_scenario_table(VALUES, gaps)
+    s, long = summary_of_gaps(VALUES, gaps), per_scenario_table(VALUES, gaps)
     fig = gap_curve_figure(s, "K", "kl", per_scenario=long)
     lo, hi = fig.layout.yaxis.range
     assert lo > -5000 and hi < np.max(np.concatenate(gaps)) + 1
@@ -97,7 +97,7 @@ def test_heavy_tails_clip_the_axis_and_say_so():
 def test_well_behaved_gaps_are_not_clipped():
     gaps = [np.linspace(-1, 1, 50) + v for v in VALUES]
     fig = gap_curve_figure(
-        summarise_gaps(VALUES, gaps), "K", "js", per_scenario=per_scenario_table(VALUES, gaps)
+        summary_of_gaps(VALUES, gaps), "K", "js", per_scenario=per_scenario_table(VALUES, gaps)
     )
     assert fig.layout.yaxis.range is None
 
@@ -106,11 +106,11 @@ def test_missing_columns_and_bad_band_are_refused():
     with pytest.raises(ValueError, match="gap_std"):
         gap_curve_figure(pd.DataFrame({"value": [1], "gap_mean": [0.0]}), "K", "js")
     with pytest.raises(ValueError, match="band"):
-        gap_curve_figure(summarise_gaps(VALUES, _gaps()), "K", "js", bands=("iqr",))
+        gap_curve_figure(summary_of_gaps(VALUES, _gaps()), "K", "js", bands=("iqr",))
 
 
 def test_figure4_grid_has_a_panel_per_metric_and_letter():
-    s = summarise_gaps(VALUES, _gaps())
+    s = summary_of_gaps(VALUES, _gaps())
     tables = {"kl_published": {p: s for p in "KJL"}, "js": {p: s for p in "KJL"}}
     fig = figure4_figure(tables, bands=None)
     # two traces (band + mean) per panel, six panels
@@ -125,20 +125,20 @@ def test_figure4_grid_has_a_panel_per_metric_and_letter():
 
 
 def test_figure4_tables_split_a_stored_csv_by_letter():
-    s = summarise_gaps(VALUES, _gaps())
+    s = summary_of_gaps(VALUES, _gaps())
     long = pd.concat([s.assign(param=p) for p in "KJL"], ignore_index=True)
     tables = figure4_tables(long.sample(frac=1.0, random_state=0))
     assert list(tables) != [] and set(tables) == {"K", "J", "L"}
     for t in tables.values():
         assert list(t.value) == VALUES and "param" not in t.columns
     with pytest.raises(ValueError, match="param"):
-        figure4_tables(s)
+        figure4_tables(s.drop(columns="param"))
 
 
 def test_texts_have_no_latex():
     gaps = _gaps()
     fig = gap_curve_figure(
-        summarise_gaps(VALUES, gaps),
+        summary_of_gaps(VALUES, gaps),
         "K",
         "kl",
         per_scenario=per_scenario_table(VALUES, gaps),
@@ -149,7 +149,7 @@ def test_texts_have_no_latex():
 
 
 def test_figure4_default_draws_std_and_standard_error_bands_around_one_mean_line():
-    s = summarise_gaps(VALUES, _gaps())
+    s = summary_of_gaps(VALUES, _gaps())
     fig = figure4_figure({"kl_published": {"K": s}})
     fills = [t for t in fig.data if t.fill == "toself"]
     lines = [t for t in fig.data if t.fill != "toself"]
@@ -169,25 +169,26 @@ def test_figure4_default_draws_std_and_standard_error_bands_around_one_mean_line
 
 
 def test_sem_band_needs_the_sem_column():
-    s = summarise_gaps(VALUES, _gaps()).drop(columns="gap_sem")
+    # without a stored standard error or the scenario count it comes from
+    s = summary_of_gaps(VALUES, _gaps()).drop(columns=["gap_sem", "rounds"])
     with pytest.raises(ValueError, match="gap_sem"):
         figure4_figure({"js": {"K": s}}, bands=("std", "sem"))
 
 
 def test_band_traces_draw_no_markers_and_whole_numbers_get_whole_ticks():
-    s = summarise_gaps(VALUES, _gaps())
+    s = summary_of_gaps(VALUES, _gaps())
     fig = gap_curve_figure(s, "K", "js", bands=("std", "quantile"))
     for band in (t for t in fig.data if t.fill == "toself"):
         assert band.mode == "lines"
     assert fig.layout.xaxis.tickformat == "d" and fig.layout.xaxis.dtick == 1
-    floats = summarise_gaps([0.0, 0.25, 0.5], _gaps()[:3])
+    floats = summary_of_gaps([0.0, 0.25, 0.5], _gaps()[:3])
     assert gap_curve_figure(floats, "adherence", "js").layout.xaxis.tickformat is None
 
 
 def test_figure4_data_stacks_every_panel_with_its_metric_and_letter():
-    s = summarise_gaps(VALUES, _gaps())
+    s = summary_of_gaps(VALUES, _gaps())
     data = figure4_data({"kl_published": {"K": s, "J": s}, "js": {"K": s}})
-    assert list(data.columns[:4]) == ["metric", "param", "value", "n"]
+    assert list(data.columns[:4]) == ["metric", "param", "value", "rounds"]
     assert len(data) == 3 * len(VALUES)
     assert set(zip(data.metric, data.param, strict=True)) == {
         ("kl_published", "K"),

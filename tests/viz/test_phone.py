@@ -7,8 +7,9 @@ import itertools
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+from summary_helpers import summary_of_gaps
 
-from ggmi_viz.gap_curves import figure4_figure, summarise_gaps
+from ggmi_viz.gap_curves import figure4_figure
 from ggmi_viz.phone import (
     MODEBAR_ROOM,
     PHONE_HIDDEN,
@@ -132,7 +133,7 @@ def test_a_lone_plot_is_not_restacked_and_gets_room_for_its_legend():
 def test_the_real_figure4_is_stacked_and_grows_taller():
     rng = np.random.default_rng(0)
     values = [2, 4, 6]
-    summary = summarise_gaps(values, [rng.normal(size=30) for _ in values])
+    summary = summary_of_gaps(values, [rng.normal(size=30) for _ in values])
     fig4 = figure4_figure(
         {"kl_published": {p: summary for p in "KJL"}, "js": {p: summary for p in "KJL"}}
     )
