@@ -19,9 +19,9 @@ from ggmi_app.cached import (
 )
 from ggmi_app.compute import Job
 from ggmi_app.figures import cached_figures, show_figure
-from ggmi_app.jobs import run_jobs
 from ggmi_app.messages import INFO_ICON, error_boundary, show_error
 from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
+from ggmi_app.priced import run_priced
 from ggmi_app.scenario_params import (
     METRIC_PARAM,
     N_MC_PARAM,
@@ -288,7 +288,12 @@ def _map_table(config: ScenarioConfig, metric: str, n_mc: int) -> tuple[pd.DataF
         Job.of(gap_point, c.config, gm.PLANES[c.plane][0], rounds, metric, n_mc)
         for c in unique.values()
     ]
-    results = run_jobs(jobs, f"Computing the map ({len(jobs)} cells)")
+    results = run_priced(
+        jobs,
+        f"Computing the map ({len(jobs)} cells)",
+        cost=gm.map_cost(cells, rounds, n_mc, metric),
+        what=f"A map of these settings ({len(cells)} cells)",
+    )
     points = dict(zip(unique, results, strict=True))
     rows = [gm.cell_row(c, *points[gm.config_key(c.config)]) for c in cells]
     values = ", ".join(map(str, gm.COARSE_VALUES))
