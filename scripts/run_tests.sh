@@ -28,7 +28,10 @@ run_step "ruff" "$PY" -m ruff check .
 # Compile the numba kernels once (or load them from the disk cache) before the test
 # processes start, so the pytest workers load them instead of each compiling them.
 run_step "compile kernels" "$PY" -c "from ggmi_core._jit import compile_all; compile_all()"
-run_step "unit and AppTest" "$PY" -m pytest -n 2 -m "not browser" "$@"
+run_step "unit and AppTest" "$PY" -m pytest -n 2 -m "not browser and not isolated" "$@"
+# Replays that compare one client's time alone and under a flood: with nothing else
+# running beside them, so the other test worker's load does not skew the ratio.
+run_step "isolated" "$PY" -m pytest -p no:xdist -m isolated "$@"
 # Browser tests share one live server and one Chromium; run them in one process.
 run_step "browser" "$PY" -m pytest -p no:xdist -m browser "$@"
 

@@ -25,6 +25,9 @@ from ggmi_app.compute import ComputeService, Job
 from ggmi_core.config import ScenarioConfig
 from ggmi_core.simulation import gap_point
 
+#: Timed against itself alone: run apart from the parallel suite (scripts/run_tests.sh).
+pytestmark = pytest.mark.isolated
+
 TABS = 10
 
 
