@@ -248,11 +248,13 @@ class Walker:
         return round(float(value), 10)
 
     def _interact(self, at: AppTest) -> str:
-        sliders = [w for w in at.slider if w.key and not isinstance(w.value, tuple)]
-        toggles = [w for w in at.toggle if w.key]
-        selects = [w for w in at.selectbox if w.key and len(w.options) > 1]
-        numbers = [w for w in at.number_input if w.key in NUMBER_CHOICES]
-        presets = [b for b in at.button if b.key and "_ggmi_preset::" in b.key]
+        # A visitor cannot move a disabled widget (the swept letter's slider, say).
+        live = lambda widgets: [w for w in widgets if not getattr(w.proto, "disabled", False)]  # noqa: E731
+        sliders = [w for w in live(at.slider) if w.key and not isinstance(w.value, tuple)]
+        toggles = [w for w in live(at.toggle) if w.key]
+        selects = [w for w in live(at.selectbox) if w.key and len(w.options) > 1]
+        numbers = [w for w in live(at.number_input) if w.key in NUMBER_CHOICES]
+        presets = [b for b in live(at.button) if b.key and "_ggmi_preset::" in b.key]
         # Weights of each kind of interaction, among those the page offers right now.
         options = [
             (w, kind)

@@ -132,11 +132,10 @@ _SLIDE_FIT_CSS: Final[str] = """
 # tour's) the first chart leaves room for what follows it in that view, so the whole view
 # is one screen. Runs on window resizes (full screen included) and whenever the
 # page's content changes; installed once per browser page (the flag).
-_SLIDE_FIT_SCRIPT: Final[str] = (
-    """<script>
+_SLIDE_FIT_SCRIPT: Final[str] = """<script>
 (function () {
   if (window.ggmiSlideFit) { window.ggmiSlideFit(); return; }
-  var MIN = @MIN@, GAP = @GAP@, PREFIX = "st-key-@PREFIX@";
+  var MIN = 300, GAP = 12, PREFIX = "st-key-ggmi_slide_";
   function scrolled(el) {
     var sum = window.scrollY || 0;
     for (var p = el.parentElement; p; p = p.parentElement) { sum += p.scrollTop || 0; }
@@ -167,7 +166,7 @@ _SLIDE_FIT_SCRIPT: Final[str] = (
   // tall and scaled down as a whole (narrower too: plotly takes the column's width), so
   // its texts never run into each other.
   function scale(box, height) {
-    var match = box.className.match(/st-key-@PREFIX@([0-9]+)_/);
+    var match = box.className.match(/st-key-ggmi_slide_([0-9]+)_/);
     var least = match ? parseInt(match[1], 10) : 0;
     var holder = box.querySelector(".stPlotlyChart");
     var plot = holder && holder.querySelector(".js-plotly-plot");
@@ -193,10 +192,7 @@ _SLIDE_FIT_SCRIPT: Final[str] = (
   new MutationObserver(later).observe(document.body, {childList: true, subtree: true});
   fit();
 })();
-</script>""".replace("@MIN@", str(SLIDE_MIN_HEIGHT_PX))
-    .replace("@GAP@", str(SLIDE_BOTTOM_GAP_PX))
-    .replace("@PREFIX@", SLIDE_KEY_PREFIX)
-)
+</script>"""
 
 
 def page_setup(

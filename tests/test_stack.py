@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import http.server
+import importlib
 import json
 import os
 import re
@@ -489,22 +490,27 @@ def _inline_script_hashes() -> set[str]:
     """
     import streamlit
 
-    from ggmi_app import registry
-
     html = (Path(streamlit.__file__).parent / "static" / "index.html").read_text()
     scripts = re.findall(r"<script>(.*?)</script>", html, flags=re.S)
-    own = {"_MOVE_SCRIPT", "_CLOSE_SIDEBAR_ON_NARROW_TAP"}
-    calls: list[str] = []
+    own = {
+        ("registry", "_MOVE_SCRIPT"),
+        ("registry", "_CLOSE_SIDEBAR_ON_NARROW_TAP"),
+        ("layout", "_SLIDE_FIT_SCRIPT"),
+        ("tour_page", "_FULLSCREEN_BUTTON"),
+    }
+    calls: list[tuple[str, str]] = []
     occurrences = 0
     for source in (ROOT / "ggmi_app").glob("*.py"):
         text = source.read_text()
-        calls += re.findall(r"st\.html\((\w+), unsafe_allow_javascript=True\)", text)
+        names = re.findall(r"st\.html\((\w+), unsafe_allow_javascript=True\)", text)
+        calls += [(source.stem, name) for name in names]
         occurrences += text.count("unsafe_allow_javascript=True")
     used = set(calls)
     assert occurrences == len(calls)  # every script the app runs is a named constant
     assert used == own  # a new script needs its hash in deploy/haproxy.cfg
-    for name in sorted(own):
-        scripts += re.findall(r"<script>(.*?)</script>", getattr(registry, name), flags=re.S)
+    for module, name in sorted(own):
+        text = getattr(importlib.import_module(f"ggmi_app.{module}"), name)
+        scripts += re.findall(r"<script>(.*?)</script>", text, flags=re.S)
     return {_csp_hash(script) for script in scripts}
 
 

@@ -288,3 +288,14 @@ def test_csv_bytes_and_lazy_data_are_made_only_when_the_csv_is_downloaded(
     at = _run(figure_page)
     assert "Download data (CSV)" in [b.proto.label for b in at.get("download_button")]
     assert made == []  # a run that nobody downloads from pays nothing for the CSV
+
+
+def test_the_slide_fit_script_uses_the_layout_constants() -> None:
+    """The script is literal text (its CSP hash is in deploy/haproxy.cfg, and raw HTML must
+    be constant), so it repeats the constants: they must agree."""
+    from ggmi_app import layout
+
+    script = layout._SLIDE_FIT_SCRIPT
+    assert f"var MIN = {layout.SLIDE_MIN_HEIGHT_PX}, GAP = {layout.SLIDE_BOTTOM_GAP_PX}," in script
+    assert f'PREFIX = "st-key-{layout.SLIDE_KEY_PREFIX}"' in script
+    assert f"/st-key-{layout.SLIDE_KEY_PREFIX}([0-9]+)_/" in script

@@ -139,11 +139,18 @@ def test_stored_map_row_is_the_stored_seed_sweep():
     rounds = int(got["rounds"].iloc[0])
     want = sweep(BASE, "J", gm.MAP_VALUES, rounds=rounds, metric="js", n_mc=gm.MAP_N_MC,
                  workers=2)  # fmt: skip
-    # stored as CSV text with 10 significant digits (an all-1.0 column reads back as int)
-    pd.testing.assert_frame_equal(
-        got[SHARED].reset_index(drop=True), want[SHARED].reset_index(drop=True),
-        check_dtype=False, rtol=1e-8,
-    )  # fmt: skip
+    got, want = got[SHARED].reset_index(drop=True), want[SHARED].reset_index(drop=True)
+    exact = ["metric", "rounds", "n_mc"]
+    pd.testing.assert_frame_equal(got[exact], want[exact], check_dtype=False)
+    # The stored map was computed with the numpy kernels, the sweep with the compiled ones.
+    # They round differently, and on a rare exact tie of two k-means++ candidates a fit
+    # takes another start, which moves that scenario and the Monte Carlo draws after it
+    # (bench/CORE_BENCHMARK.md). The bar for stored results is the compiled core's: every
+    # mean gap within a tenth of its Monte Carlo standard error; most agree to 1e-9.
+    np.testing.assert_array_less(
+        np.abs(got["gap_mean"] - want["gap_mean"]), 0.1 * want["gap_sem"]
+    )
+    assert (np.abs(got["gap_mean"] - want["gap_mean"]) < 1e-9).mean() >= 0.9
 
 
 def test_stored_setting_is_the_default_with_j_free():
