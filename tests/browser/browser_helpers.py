@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from devserver import ServerStartError, run_streamlit
+from devserver import CHROMIUM, CHROMIUM_ARGS, ServerStartError, run_streamlit
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_START_TIMEOUT_S = 90.0
@@ -382,3 +382,20 @@ def title_on_screen(page: Any) -> dict[str, float]:
     assert title["top"] >= 0 and title["left"] >= 0, f"title clipped: {title}"
     assert title["bottom"] <= view["height"] and title["right"] <= view["width"], title
     return title
+
+
+@contextlib.contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Playwright Browser on Debian's Chromium (``playwright install`` is never used)."""
+    import os
+
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"no Chromium at {CHROMIUM}; install Debian's 'chromium' package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -31,12 +31,12 @@ from browser_helpers import (
     IDLE_TIMEOUT_MS,
     ROOT,
     download_bytes,
+    launched_chromium,
     move_slider,
     plotly_figure_json,
     streamlit_server,
     wait_for_app_idle,
 )
-from devserver import CHROMIUM, CHROMIUM_ARGS  # on sys.path via browser_helpers
 
 #: Viewports this narrow are opened as a phone.
 PHONE_MAX_WIDTH = 480
@@ -74,16 +74,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     """Playwright Browser on Debian's Chromium (``playwright install`` is not used)."""
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"no Chromium at {CHROMIUM}; install Debian's 'chromium' package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launched_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -24,8 +24,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
-from browser_helpers import IDLE_TIMEOUT_MS
-from devserver import CHROMIUM, CHROMIUM_ARGS  # on sys.path via browser_helpers
+from browser_helpers import IDLE_TIMEOUT_MS, launched_chromium
 
 URL = os.environ.get("GGMI_DEPLOY_URL", "")
 
@@ -49,16 +48,8 @@ def deploy_url() -> str:
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     """Playwright Browser on Debian's Chromium."""
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"no Chromium at {CHROMIUM}; install Debian's 'chromium' package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launched_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
