@@ -33,7 +33,10 @@ run_step "unit and AppTest" "$PY" -m pytest -n 2 -m "not browser and not isolate
 # running beside them, so the other test worker's load does not skew the ratio.
 run_step "isolated" "$PY" -m pytest -p no:xdist -m isolated "$@"
 # Browser tests share one live server and one Chromium; run them in one process.
-run_step "browser" "$PY" -m pytest -p no:xdist -m browser "$@"
+run_step "browser" "$PY" -m pytest -p no:xdist -m browser tests/browser "$@"
+# Browser tests elsewhere (the replica stack's, through its proxy) start their own
+# Playwright, which cannot run beside the browser folder's session-wide one.
+run_step "browser (stack)" "$PY" -m pytest -p no:xdist -m browser --ignore=tests/browser "$@"
 
 if [ "${#failed[@]}" -gt 0 ]; then
     echo "run_tests.sh: FAILED: ${failed[*]}" >&2

@@ -654,6 +654,11 @@ def test_pages_through_the_proxy_load_nothing_from_elsewhere_and_pass_the_csp(
                 # The tab icon is the app's own SVG, sent inline.
                 icon = page.evaluate("() => document.querySelector(\"link[rel~='icon']\").href")
                 assert icon.startswith("data:image/svg+xml"), (spec.key, icon[:80])
+            # Lecture mode's scripts run too: slide fit sizes the chart's box, the tour's
+            # present view has its full-screen control.
+            open_and_draw(page, base + "Guided_tour?lecture=1&tour_step=2")
+            page.wait_for_function("() => typeof window.ggmiSlideFit === 'function'")
+            page.wait_for_function("() => typeof window.ggmiFullscreen === 'function'")
             _upload_and_download_through_the_proxy(page, base)
         finally:
             browser.close()
