@@ -120,14 +120,15 @@ pids+=("$!")
 import sys, time, urllib.request
 url, replicas = f"http://127.0.0.1:{sys.argv[1]}/_stcore/health", int(sys.argv[2])
 seen, deadline = set(), time.monotonic() + 180
+# A pause after every try, answered or not: the proxy limits each client's request rate,
+# and a tight loop while one replica still warms up would spend this machine's share.
 while len(seen) < replicas and time.monotonic() < deadline:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             seen.add(response.headers.get("X-GGMI-Replica"))
-            continue
     except OSError:
         pass
-    time.sleep(0.5)
+    time.sleep(0.25 if seen else 0.5)
 sys.exit(0 if len(seen) >= replicas else 1)
 PYTHON
 ready_pid=$!
