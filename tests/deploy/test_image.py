@@ -96,3 +96,15 @@ def test_distributions_draws_in_chromium_and_exports_a_png(new_page: Any, deploy
     assert width >= 600 and height >= 300
     wait_for_app_idle(page)
     assert not page.errors
+
+
+def test_every_tour_step_draws_from_the_installed_files(new_page: Any, deploy_url: str) -> None:
+    """Each step reads stored tables (Figure 4, the gap map, the tour's own): from the
+    installed package they must all be there, with no error box and no fallback."""
+    from ggmi_app.tour_page import STEPS
+
+    page = new_page()
+    for step in range(1, len(STEPS) + 1):
+        open_and_draw(page, f"{deploy_url}/Guided_tour?tour_step={step}")
+        assert page.locator('[data-testid="stException"]').count() == 0, step
+        assert page.get_by_role("button", name="Open this on").count() == 1, step
