@@ -1,4 +1,4 @@
-"""Guided tour: the paper's argument in ten steps, one figure each, and as slides.
+"""Guided tour: the paper's argument in eleven steps, one figure each, and as slides.
 
 Entry file only: the page lives in the module that ggmi_app.registry names for "tour".
 """
