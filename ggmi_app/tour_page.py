@@ -618,13 +618,7 @@ def main(lecture: bool) -> None:
     _nav_row(step_no)
     with error_boundary("this step"):
         st.markdown(escape_markdown(step_body(step)))
-        show_figure(
-            step_figure_shared(step.figure, lecture),
-            f"tour-{step_no:02d}-{step.figure}",
-            step_table(step.figure),
-            lecture,
-            key=f"tour-{step.figure}",
-        )
+        _step_chart(step_no, step, lecture)
         st.caption(_settings_line(step))
         _open_button(step_no, step)
     if step_no == len(STEPS):
@@ -633,6 +627,19 @@ def main(lecture: bool) -> None:
             "Appendix B; the pages in the sidebar let you change any setting.",
             icon=INFO_ICON,
         )
+
+
+def _step_chart(step_no: int, step: Step, lecture: bool, **layout: Any) -> None:
+    """The step's shared figure with its downloads (``layout``: ``show_figure``'s
+    ``fit`` and ``downloads``, which the present view sets)."""
+    show_figure(
+        step_figure_shared(step.figure, lecture),
+        f"tour-{step_no:02d}-{step.figure}",
+        step_table(step.figure),
+        lecture,
+        key=f"tour-{step.figure}",
+        **layout,
+    )
 
 
 def _open_button(step_no: int, step: Step) -> None:
@@ -672,12 +679,4 @@ def _present_step(step_no: int, step: Step, lecture: bool) -> None:
             st.markdown(escape_markdown(step_body(step)))
             st.caption(_settings_line(step))
             _open_button(step_no, step)
-        show_figure(
-            step_figure_shared(step.figure, lecture),
-            f"tour-{step_no:02d}-{step.figure}",
-            step_table(step.figure),
-            lecture,
-            key=f"tour-{step.figure}",
-            fit=True,
-            downloads=more,
-        )
+        _step_chart(step_no, step, lecture, fit=True, downloads=more)
