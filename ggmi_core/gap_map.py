@@ -16,7 +16,6 @@ Not in the paper: it shows one-letter slices only.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,8 +29,7 @@ from numpy.typing import NDArray
 from ggmi_core.budget import estimate_cost
 from ggmi_core.config import DEFAULT_N_MC, ScenarioConfig
 from ggmi_core.resources import assets_dir
-from ggmi_core.simulation import SUMMARY_COLUMNS, gap_point
-from ggmi_core.workers import init_worker, main_hidden, pool_context
+from ggmi_core.simulation import SUMMARY_COLUMNS, gap_point, run_in_pool
 
 Array = NDArray[np.float64]
 
@@ -155,7 +153,7 @@ def run_cells(
             if progress is not None:
                 progress(i + 1, len(jobs))
     else:
-        results = _run_in_pool(keys, jobs, workers, progress)
+        results = dict(zip(keys, run_in_pool(gap_point, jobs, workers, progress), strict=True))
     rows = []
     for cell in cells:
         summary, gaps = results[config_key(cell.config)]
@@ -171,27 +169,6 @@ def map_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
 def config_key(config: ScenarioConfig) -> str:
     """A text naming one exact setting (every field), to compute a shared cell once."""
     return repr(sorted(config.to_dict().items()))
-
-
-def _run_in_pool(
-    keys: list[str], jobs: list[tuple], workers: int, progress: Progress | None
-) -> dict[str, tuple[dict[str, Any], Array]]:
-    """``gap_point`` jobs in worker processes, largest settings first."""
-    order = sorted(range(len(jobs)), key=lambda i: -jobs[i][0].n_model_components)
-    out: dict[str, tuple[dict[str, Any], Array]] = {}
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(jobs)), mp_context=pool_context(), initializer=init_worker
-    ) as pool:
-        with main_hidden():
-            futures = {pool.submit(gap_point, *jobs[i]): keys[i] for i in order}
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                out[futures[future]] = future.result()
-            if progress is not None:
-                progress(len(jobs) - len(pending), len(jobs))
-    return out
 
 
 # ----------------------------------------------------------------- reading a map

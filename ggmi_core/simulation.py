@@ -262,7 +262,7 @@ def sweep_params(
             if progress is not None:
                 progress(index + 1, len(distinct))
     else:
-        rows = _run_in_pool(distinct, workers, progress)
+        rows = run_in_pool(summary_row, distinct, workers, progress)
     table = [
         _as_param_row(rows[first_of[i]], config, param)
         for i, (config, param, *_) in enumerate(jobs)
@@ -393,15 +393,19 @@ def sweep_configs(
     return [config.replace(**{param: v}) for v in values]
 
 
-def _run_in_pool(jobs: list[tuple], workers: int, progress: Progress | None) -> list[dict]:
-    """Run ``summary_row`` jobs in worker processes, largest first; rows in job order."""
+def run_in_pool(
+    fn: Callable[..., Any], jobs: list[tuple], workers: int, progress: Progress | None
+) -> list[Any]:
+    """``fn(*job)`` for every job in worker processes, largest settings first (each job's
+    first item is its ``ScenarioConfig``); results in job order. Used by the sweeps and
+    the gap map."""
     order = sorted(range(len(jobs)), key=lambda i: -_job_cost(jobs[i][0]))
-    rows: list[dict | None] = [None] * len(jobs)
+    rows: list[Any] = [None] * len(jobs)
     with ProcessPoolExecutor(
         max_workers=min(workers, len(jobs)), mp_context=pool_context(), initializer=init_worker
     ) as pool:
         with main_hidden():  # the workers start here
-            futures = {pool.submit(summary_row, *jobs[i]): i for i in order}
+            futures = {pool.submit(fn, *jobs[i]): i for i in order}
         pending = set(futures)
         try:
             while pending:
@@ -415,7 +419,7 @@ def _run_in_pool(jobs: list[tuple], workers: int, progress: Progress | None) -> 
                 future.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-    return rows  # type: ignore[return-value]
+    return rows
 
 
 def _job_cost(config: ScenarioConfig) -> float:
