@@ -1,6 +1,6 @@
 """Lecture rooms: the store-level API (memory and a real Redis) and the sidebar flow.
 
-The unit tests drive ``ggmi_app.rooms.Rooms`` directly; the AppTests run the real app
+The unit tests drive ``ggmi_app.room_store.Rooms`` directly; the AppTests run the real app
 (``app.py``) as a lecturer session and student sessions sharing this process's rooms.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -17,10 +18,10 @@ from urllib.parse import parse_qsl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ggmi_app import rooms
+from ggmi_app import room_store
 from ggmi_app.registry import PAGES
 from ggmi_app.result_store import MemoryKV, RedisKV
-from ggmi_app.rooms import (
+from ggmi_app.room_store import (
     CODE_ALPHABET,
     CODE_LENGTH,
     ROOM_PREFIX,
@@ -61,11 +62,11 @@ def memory_rooms(clock: Clock) -> Rooms:
 
 
 def test_new_codes_have_the_length_and_alphabet_and_differ() -> None:
-    codes = {rooms.new_code() for _ in range(200)}
+    codes = {room_store.new_code() for _ in range(200)}
     assert len(codes) == 200
     for code in codes:
         assert len(code) == CODE_LENGTH and set(code) <= set(CODE_ALPHABET)
-        assert rooms.normalise_code(code) == code
+        assert room_store.normalise_code(code) == code
 
 
 def test_code_alphabet_has_no_look_alikes() -> None:
@@ -76,7 +77,7 @@ def test_code_alphabet_has_no_look_alikes() -> None:
     ("text", "expected"), [("k7rm2q", "K7RM2Q"), (" K7R-M2Q ", "K7RM2Q"), ("k7r m2q", "K7RM2Q")]
 )
 def test_codes_are_normalised(text: str, expected: str) -> None:
-    assert rooms.normalise_code(text) == expected
+    assert room_store.normalise_code(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -86,7 +87,7 @@ def test_codes_are_normalised(text: str, expected: str) -> None:
 )  # fmt: skip
 def test_malformed_codes_are_refused(text: object, memory_rooms: Rooms) -> None:
     with pytest.raises(RoomError):
-        rooms.normalise_code(text)
+        room_store.normalise_code(text)
     if isinstance(text, str):
         with pytest.raises(RoomError):
             memory_rooms.read(text)
@@ -191,7 +192,7 @@ def test_rooms_in_redis_are_shared_between_processes_views(tmp_path: Path) -> No
         # No Redis TTL (a cache's eviction must not end a lecture); the index holds
         # the time the room ends, 30 s after the last publish.
         assert client.pttl(ROOM_PREFIX + code) == -1
-        ends = client.zscore(rooms.ROOM_INDEX, ROOM_PREFIX + code)
+        ends = client.zscore(room_store.ROOM_INDEX, ROOM_PREFIX + code)
         assert ends is not None and 0 < ends - time.time() <= 30
         server.stop()  # Redis down: the room is unknown, not ended
         with pytest.raises(RoomUnavailable):
@@ -209,10 +210,10 @@ def test_rooms_in_redis_are_shared_between_processes_views(tmp_path: Path) -> No
 def fresh_rooms(monkeypatch: pytest.MonkeyPatch) -> Iterator[Rooms]:
     """A new in-memory room store for this test's sessions (and no creation history)."""
     made = Rooms(MemoryKV())
-    monkeypatch.setattr(rooms, "_ROOMS", made)
-    rooms.reset_limits()
+    monkeypatch.setattr(room_store, "_ROOMS", made)
+    room_store.reset_limits()
     yield made
-    rooms.reset_limits()
+    room_store.reset_limits()
 
 
 def _session(page: str | None = None, query: dict[str, str] | None = None) -> AppTest:
@@ -366,7 +367,7 @@ def test_forged_or_malformed_codes_follow_nothing(fresh_rooms: Rooms, bad: str) 
 
 def test_a_session_cannot_open_rooms_without_limit(fresh_rooms: Rooms) -> None:
     at = _session()
-    for _ in range(rooms.CREATE_PER_SESSION):
+    for _ in range(room_store.CREATE_PER_SESSION):
         at.button(key="ggmi_room_open").click().run()
         at.button(key="ggmi_room_close").click().run()
     at.button(key="ggmi_room_open").click().run()
@@ -410,8 +411,8 @@ def test_a_3s_redis_pause_leaves_the_room_driven_and_followed(
     server = RedisServer(tmp_path)
     server.start()
     try:
-        monkeypatch.setattr(rooms, "_ROOMS", Rooms(RedisKV(server.url)))
-        rooms.reset_limits()
+        monkeypatch.setattr(room_store, "_ROOMS", Rooms(RedisKV(server.url)))
+        room_store.reset_limits()
         lecturer = _session("pages/5_Guided_tour.py")
         lecturer.button(key="ggmi_room_open").click().run()
         lead = dict(lecturer.session_state["_ggmi_room_lead"])
@@ -495,12 +496,12 @@ def test_a_room_flood_blocks_only_the_flooder(
     opened = 0
     for _ in range(20):  # twenty fresh sessions (tabs) of one address
         tab = _session()
-        for _ in range(rooms.CREATE_PER_SESSION):
+        for _ in range(room_store.CREATE_PER_SESSION):
             tab.button(key="ggmi_room_open").click().run()
             if "_ggmi_room_lead" in tab.session_state:
                 opened += 1
                 tab.button(key="ggmi_room_close").click().run()
-    assert opened == rooms.CREATE_PER_CLIENT
+    assert opened == room_store.CREATE_PER_CLIENT
     assert "network address" in _texts(tab)
 
     as_client["client"] = "ip:198.51.100.7"  # a lecturer elsewhere, a fresh session
@@ -520,7 +521,7 @@ def test_room_code_guessing_is_throttled_per_client(
 
     as_client["client"] = "ip:203.0.113.66"
     guesser = _session()
-    for _ in range(rooms.GUESSES_PER_CLIENT):
+    for _ in range(room_store.GUESSES_PER_CLIENT):
         guesser.text_input(key="ggmi_room_join_code").input(wrong).run()
         guesser.button(key="ggmi_room_join").click().run()
         assert "No open room" in _texts(guesser)
@@ -539,7 +540,7 @@ def test_room_code_guessing_is_throttled_per_client(
 def test_a_deployers_passphrase_guards_room_creation(
     fresh_rooms: Rooms, as_client: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(rooms.PASSPHRASE_ENV, "blue lecture hall")
+    monkeypatch.setenv(room_store.PASSPHRASE_ENV, "blue lecture hall")
     visitor = _session()
     visitor.button(key="ggmi_room_open").click().run()
     assert "_ggmi_room_lead" not in visitor.session_state
@@ -547,3 +548,12 @@ def test_a_deployers_passphrase_guards_room_creation(
     visitor.text_input(key="ggmi_room_passphrase").input("blue lecture hall").run()
     visitor.button(key="ggmi_room_open").click().run()
     assert "_ggmi_room_lead" in visitor.session_state
+
+
+def test_the_room_store_loads_without_streamlit() -> None:
+    """The store and its security are testable and usable without the UI framework."""
+    code = "import sys, ggmi_app.room_store; print('streamlit' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
