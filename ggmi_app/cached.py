@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 from pandas.util import hash_pandas_object
 
-from ggmi_app.compute import Job
+from ggmi_app.job_keys import Job
 from ggmi_app.params import IntParam
 from ggmi_app.priced import run_priced
 from ggmi_app.scenario_params import cap_param

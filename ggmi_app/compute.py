@@ -30,32 +30,30 @@ On top of the pool:
 * **recovery**: a worker that dies (say, killed for memory) breaks the pool; it is
   replaced and the run retried once, then the caller gets ``ComputeError``.
 
-This module does not import Streamlit, so it is tested as plain Python. Job functions
-must be module-level functions with picklable arguments (they run in another process);
-the ``ggmi_core`` functions used by the pages are.
+This module is the scheduler; a job and its cache key are ``ggmi_app.job_keys``, the
+bounded cache is ``ggmi_app.memory_cache``. None of them imports Streamlit, so they are
+tested as plain Python. Job functions must be module-level functions with picklable
+arguments (they run in another process); the ``ggmi_core`` functions used by the pages are.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import hashlib
 import itertools
 import logging
 import os
 import pickle
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
-import numpy as np
-
+from ggmi_app.job_keys import Job
+from ggmi_app.memory_cache import MemoryCache
 from ggmi_app.result_store import SharedResults, shared_results_from_env
 from ggmi_core.workers import (
     forkserver_context,
@@ -108,102 +106,6 @@ class _PoolBroke(Exception):
         self.generation = generation
 
 
-@dataclass(frozen=True)
-class Job:
-    """One call ``func(*args, **dict(kwargs))`` to run in a worker process.
-
-    ``func`` must be a module-level function; the arguments must be picklable. Equal jobs
-    (same function, equal arguments in the same order) share a cache entry.
-    """
-
-    func: Callable[..., Any]
-    args: tuple[Any, ...] = ()
-    kwargs: tuple[tuple[str, Any], ...] = ()
-
-    @classmethod
-    def of(cls, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Job:
-        """The job ``func(*args, **kwargs)``."""
-        return cls(func, args, tuple(kwargs.items()))
-
-    def key(self) -> str:
-        """Cache key: a hash of the function's name, its canonical arguments and the code.
-
-        Keys of jobs whose arguments have a canonical form (numbers, strings, tuples,
-        lists, dicts, dataclasses, numpy arrays) are stable across processes and start
-        with ``KEY_VERSION``; they may be shared between replicas. Other jobs get a
-        process-local key (``local:`` + a hash of their pickle) and stay in this process.
-        """
-        name = f"{self.func.__module__}.{self.func.__qualname__}"
-        try:
-            text = canonical((self.args, dict(self.kwargs)))
-        except TypeError:
-            data = pickle.dumps((name, self.args, self.kwargs), protocol=pickle.HIGHEST_PROTOCOL)
-            return "local:" + hashlib.sha256(data).hexdigest()
-        digest = hashlib.sha256(f"{code_fingerprint()}\n{name}\n{text}".encode())
-        return f"{KEY_VERSION}:{digest.hexdigest()}"
-
-    def __call__(self) -> Any:
-        return self.func(*self.args, **dict(self.kwargs))
-
-
-#: Version of the key scheme (the canonical form below); bump it when that changes.
-KEY_VERSION: Final[str] = "job1"
-
-
-def canonical(value: Any) -> str:
-    """A text that identifies ``value`` across processes (equal values, equal text).
-
-    Types are part of the text (``1`` and ``1.0`` differ, as they may change a result);
-    floats are written exactly (``float.hex``); dict keys are sorted; arrays contribute
-    their dtype, shape and a SHA-256 of their bytes. Raises ``TypeError`` for any other
-    type, whose instances have no such form.
-    """
-    if value is None or isinstance(value, bool):
-        return repr(value)
-    if isinstance(value, int):
-        return f"i{int(value)}"
-    if isinstance(value, float):
-        return f"f{float(value).hex()}"
-    if isinstance(value, str):
-        return "s" + repr(str(value))
-    if isinstance(value, bytes):
-        return "b" + value.hex()
-    if isinstance(value, tuple | list):
-        inner = ",".join(canonical(v) for v in value)
-        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
-    if isinstance(value, dict):
-        items = sorted((canonical(k), canonical(v)) for k, v in value.items())
-        return "{" + ",".join(f"{k}:{v}" for k, v in items) + "}"
-    if isinstance(value, np.ndarray):
-        if value.dtype.hasobject:
-            raise TypeError("arrays of Python objects have no canonical form")
-        data = hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()
-        return f"a{value.dtype.str}{value.shape}{data}"
-    if isinstance(value, np.generic):
-        return f"n{value.dtype.str}:" + canonical(value.item())
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        cls = type(value)
-        fields = ",".join(
-            f"{f.name}={canonical(getattr(value, f.name))}" for f in dataclasses.fields(value)
-        )
-        return f"D{cls.__module__}.{cls.__qualname__}({fields})"
-    raise TypeError(f"no canonical form for {type(value).__name__}")
-
-
-@functools.cache
-def code_fingerprint() -> str:
-    """A hash of the numerics' source (``ggmi_core/*.py``), part of every shared key.
-
-    Replicas of different versions then never serve each other results computed by other
-    code, for example during a rolling update.
-    """
-    import ggmi_core
-
-    digest = hashlib.sha256()
-    for path in sorted(Path(ggmi_core.__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
 
 def _call(job: Job) -> tuple[Any, float]:
     """Run ``job`` (the worker-side entry point): its result and the CPU seconds it took.
@@ -250,13 +152,6 @@ class CacheStats:
     running_background: int = 0
 
 
-@dataclass
-class _Entry:
-    value: Any
-    nbytes: int
-    stored_at: float
-
-
 _MISS: Final = object()
 #: Clients whose usage is remembered before the least used idle half is forgotten.
 _USAGE_TABLE_SIZE: Final[int] = 4096
@@ -299,7 +194,7 @@ class ComputeService:
     shared: SharedResults | None = None
     # Re-entrant: a future that is already done runs its callback (which locks) at once.
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
-    _results: OrderedDict[str, _Entry] = field(default_factory=OrderedDict, init=False)
+    _results: MemoryCache = field(init=False, repr=False)
     _flights: dict[str, _Flight] = field(default_factory=dict, init=False)
     # Per run, the keys it queued; dict order is the round-robin order of the runs.
     _queues: dict[int, deque[str]] = field(default_factory=dict, init=False)
@@ -318,6 +213,7 @@ class ComputeService:
             raise ValueError(f"workers must be in 0..{MAX_WORKERS}; got {self.workers}")
         if self.max_entries < 1 or self.max_bytes < 1 or self.ttl_s <= 0:
             raise ValueError("max_entries, max_bytes and ttl_s must be positive")
+        self._results = MemoryCache(self.max_entries, self.max_bytes, self.clock)
 
     # ------------------------------------------------------------------ public
 
@@ -356,11 +252,12 @@ class ComputeService:
     def stats(self) -> CacheStats:
         """A copy of the counters, with the cache's current entries and bytes."""
         with self._lock:
-            self._evict_expired()
+            entries, nbytes = self._results.sizes()
             return CacheStats(
                 **{
                     **vars(self._stats),
-                    "entries": len(self._results),
+                    "entries": entries,
+                    "bytes": nbytes,
                     "running_foreground": self._running[FOREGROUND],
                     "running_background": self._running[BACKGROUND],
                 }
@@ -456,13 +353,12 @@ class ComputeService:
         if self.shared is None:
             return {}
         with self._lock:
-            now = self.clock()
             wanted = [
                 key
                 for key in dict.fromkeys(keys)
                 if not key.startswith("local:")
                 and key not in self._flights
-                and (key not in self._results or self._expired(self._results[key], now))
+                and key not in self._results
             ]
         if not wanted:
             return {}
@@ -478,15 +374,10 @@ class ComputeService:
 
     def _lookup(self, key: str) -> Any:
         """The cached value of ``key`` (refreshed as recently used) or ``_MISS``."""
-        entry = self._results.get(key)
-        if entry is None:
-            return _MISS
-        if self._expired(entry, self.clock()):
-            self._drop(key)
-            return _MISS
-        self._results.move_to_end(key)
-        self._stats.hits += 1
-        return entry.value
+        value = self._results.get(key, _MISS)
+        if value is not _MISS:
+            self._stats.hits += 1
+        return value
 
     def _join(self, key: str, job: Job, run_id: int) -> Future:
         """The future of ``key``: an in-flight one (shared) or one queued for ``run_id``."""
@@ -691,28 +582,8 @@ class ComputeService:
     def _store(self, key: str, value: Any) -> bytes:
         """Cache ``value`` here (if it fits); its pickle, for the shared cache."""
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        nbytes = len(payload)
-        if nbytes > self.max_bytes:
-            return payload
-        self._drop(key)
-        self._results[key] = _Entry(value, nbytes, self.clock())
-        self._stats.bytes += nbytes
-        while len(self._results) > self.max_entries or self._stats.bytes > self.max_bytes:
-            self._drop(next(iter(self._results)))
+        self._results.put(key, value, self.ttl_s, nbytes=len(payload))
         return payload
-
-    def _drop(self, key: str) -> None:
-        entry = self._results.pop(key, None)
-        if entry is not None:
-            self._stats.bytes -= entry.nbytes
-
-    def _expired(self, entry: _Entry, now: float) -> bool:
-        return now - entry.stored_at > self.ttl_s
-
-    def _evict_expired(self) -> None:
-        now = self.clock()
-        for key in [k for k, e in self._results.items() if self._expired(e, now)]:
-            self._drop(key)
 
     # ------------------------------------------------------------------ pool
 

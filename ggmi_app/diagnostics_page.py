@@ -25,8 +25,8 @@ import pandas as pd
 import streamlit as st
 
 from ggmi_app.cached import CACHE_MAX_ENTRIES, CACHE_TTL_S
-from ggmi_app.compute import Job
 from ggmi_app.figures import cached_figures, show_figure
+from ggmi_app.job_keys import Job
 from ggmi_app.messages import INFO_ICON, error_boundary, escape_markdown, show_error
 from ggmi_app.params import ChoiceParam, IntParam, Param
 from ggmi_app.priced import run_priced_table

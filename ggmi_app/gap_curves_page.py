@@ -17,8 +17,8 @@ from ggmi_app.cached import (
     stored_sweep,
     sweep_cost,
 )
-from ggmi_app.compute import Job
 from ggmi_app.figures import cached_figures, show_figure
+from ggmi_app.job_keys import Job
 from ggmi_app.messages import INFO_ICON, error_boundary, show_error
 from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
 from ggmi_app.priced import run_priced

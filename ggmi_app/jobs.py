@@ -9,7 +9,7 @@ import streamlit as st
 
 from ggmi_app import compute
 from ggmi_app.client import current_client
-from ggmi_app.compute import Job
+from ggmi_app.job_keys import Job
 
 
 def run_jobs(jobs: Sequence[Job], text: str) -> list[Any]:

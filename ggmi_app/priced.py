@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from ggmi_app.compute import Job
+from ggmi_app.job_keys import Job
 from ggmi_app.jobs import run_jobs
 from ggmi_core.budget import check_budget
 

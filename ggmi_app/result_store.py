@@ -38,9 +38,10 @@ import secrets
 import struct
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol
+
+from ggmi_app.memory_cache import MemoryCache
 
 _LOG = logging.getLogger(__name__)
 
@@ -87,34 +88,17 @@ class MemoryKV:
     def __init__(self, max_entries: int = 1024, clock: Callable[[], float] = time.monotonic):
         self.max_entries = max_entries
         self.clock = clock
-        self._items: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._items = MemoryCache(max_entries, clock=clock)  # thread-safe
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
-        with self._lock:
-            return [self._get(key) for key in keys]
-
-    def _get(self, key: str) -> bytes | None:
-        item = self._items.get(key)
-        if item is None:
-            return None
-        if self.clock() >= item[1]:
-            del self._items[key]
-            return None
-        self._items.move_to_end(key)
-        return item[0]
+        return [self._items.get(key) for key in keys]
 
     def set(self, key: str, value: bytes, ttl_s: float) -> bool:
-        with self._lock:
-            self._items.pop(key, None)
-            self._items[key] = (bytes(value), self.clock() + ttl_s)
-            while len(self._items) > self.max_entries:
-                self._items.popitem(last=False)
+        self._items.put(key, bytes(value), ttl_s)
         return True
 
     def delete(self, key: str) -> None:
-        with self._lock:
-            self._items.pop(key, None)
+        self._items.pop(key)
 
 
 class RedisKV:

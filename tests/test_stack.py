@@ -205,7 +205,8 @@ def test_the_metrics_route_is_not_public(stack: Stack) -> None:
 
 _REPLICA_CODE = """
 import hashlib, json, pickle
-from ggmi_app.compute import ComputeService, Job
+from ggmi_app.compute import ComputeService
+from ggmi_app.job_keys import Job
 from ggmi_app.result_store import shared_results_from_env
 from ggmi_core.config import ScenarioConfig
 from ggmi_core.simulation import gap_point

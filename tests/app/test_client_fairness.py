@@ -21,7 +21,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from ggmi_app.compute import ComputeService, Job
+from ggmi_app.compute import ComputeService
+from ggmi_app.job_keys import Job
 from ggmi_core.config import ScenarioConfig
 from ggmi_core.simulation import gap_point
 

@@ -22,9 +22,9 @@ from ggmi_app.compute import (
     MAX_DEFAULT_WORKERS,
     ComputeError,
     ComputeService,
-    Job,
     workers_from_env,
 )
+from ggmi_app.job_keys import Job
 from ggmi_core.config import ScenarioConfig
 from ggmi_core.simulation import gap_point
 

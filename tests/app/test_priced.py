@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from ggmi_app import priced
-from ggmi_app.compute import Job
+from ggmi_app.job_keys import Job
 from ggmi_core.budget import BudgetExceeded, work_budget
 
 ROOT = Path(__file__).resolve().parents[2]

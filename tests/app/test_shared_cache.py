@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from ggmi_app import result_store as rs
-from ggmi_app.compute import ComputeService, Job, canonical
+from ggmi_app.compute import ComputeService
+from ggmi_app.job_keys import Job, canonical
 from ggmi_core.config import ScenarioConfig
 from ggmi_core.simulation import gap_point
 from tests.redis_helpers import RedisServer, needs_redis
@@ -213,7 +214,7 @@ def test_an_unreachable_redis_at_start_up_is_one_warning_and_local_work(
 def test_job_keys_are_the_same_in_another_process() -> None:
     job = Job.of(gap_point, ScenarioConfig(K=4, noise_std=0.25, seed=5), "K", 10, "js", 500)
     code = (
-        "from ggmi_app.compute import Job\n"
+        "from ggmi_app.job_keys import Job\n"
         "from ggmi_core.config import ScenarioConfig\n"
         "from ggmi_core.simulation import gap_point\n"
         "print(Job.of(gap_point, ScenarioConfig(K=4, noise_std=0.25, seed=5), 'K', 10, 'js',"
