@@ -62,7 +62,7 @@ METRICS = ("kl_published", "js")
 
 #: Stored sweep points for the KL Gap page's Figure-4 presets: every metric, at the page's
 #: default scenarios per value (the presets keep it), so a preset click or a metric switch
-#: shows stored numbers instead of computing (``ggmi_app.cached.stored_sweep``).
+#: shows stored numbers instead of computing (``ggmi_app.stored_assets.stored_sweep``).
 POINT_ROUNDS = 20
 POINTS_PATH = ASSETS / "figure4_points.csv"
 POINT_GAPS_PATH = ASSETS / "figure4_point_gaps.csv"

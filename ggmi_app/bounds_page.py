@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ggmi_app import scenario_params as shared
-from ggmi_app.cached import budget_cap, budget_slider
+from ggmi_app.budget_sliders import budget_cap, budget_slider
 from ggmi_app.figures import cached_figures, show_figure
 from ggmi_app.job_keys import Job
 from ggmi_app.messages import WARNING_ICON, error_boundary, escape_markdown, show_error

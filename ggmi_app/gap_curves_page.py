@@ -7,16 +7,8 @@ from typing import Any, Final
 import pandas as pd
 import streamlit as st
 
-from ggmi_app.cached import (
-    STORED_POINTS,
-    budget_cap,
-    budget_capped,
-    figure4_tables,
-    max_rounds,
-    run_gap_sweep,
-    stored_sweep,
-    sweep_cost,
-)
+from ggmi_app.budget_sliders import budget_cap, budget_capped
+from ggmi_app.cached import max_rounds, run_gap_sweep, sweep_cost
 from ggmi_app.figures import cached_figures, show_figure
 from ggmi_app.job_keys import Job
 from ggmi_app.messages import INFO_ICON, error_boundary, show_error
@@ -37,6 +29,7 @@ from ggmi_app.scenario_params import (
     swept_out,
 )
 from ggmi_app.state import apply_preset, keyed, preset_buttons, sidebar_controls
+from ggmi_app.stored_assets import STORED_POINTS, figure4_tables, stored_sweep
 from ggmi_core import gap_map as gm
 from ggmi_core.budget import check_budget, work_budget
 from ggmi_core.config import DEFAULT_N_MC, ScenarioConfig
@@ -94,7 +87,7 @@ def figure4_preset(letter: str, metric: str = "kl_published") -> dict[str, Any]:
     """Settings of one column of the paper's Figure 4: sweep ``letter`` over 2..15."""
     # Seed, Monte Carlo draws and scenario count are fixed too: with them the preset
     # names one exact setting, whose points are stored (every divergence), so a click or
-    # a switch of divergence shows stored numbers at once (``cached.stored_sweep``).
+    # a switch of divergence shows stored numbers at once (``stored_assets.stored_sweep``).
     return {
         **PUBLISHED_SCENARIO, "metric": metric, "n_mc": DEFAULT_N_MC,
         f"{PREFIX}sweep": letter, **range_settings(letter),

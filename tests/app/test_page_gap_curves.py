@@ -141,7 +141,7 @@ def test_figure4_comes_from_the_stored_tables_when_present(
 ) -> None:
     import pandas as pd
 
-    from ggmi_app import cached
+    from ggmi_app import stored_assets
 
     rows = [
         {"param": p, "value": v, "rounds": 100, "gap_mean": 0.01 * v + k, "gap_std": 0.5}
@@ -149,13 +149,13 @@ def test_figure4_comes_from_the_stored_tables_when_present(
         for v in range(2, 16)
     ]
     for metric in ("kl_published", "js"):
-        pd.DataFrame(rows).to_csv(tmp_path / cached.FIGURE4_FILES[metric], index=False)
-    monkeypatch.setattr(cached, "ASSETS", tmp_path)
-    cached.figure4_asset.clear()
+        pd.DataFrame(rows).to_csv(tmp_path / stored_assets.FIGURE4_FILES[metric], index=False)
+    monkeypatch.setattr(stored_assets, "ASSETS", tmp_path)
+    stored_assets.figure4_asset.clear()
     try:
         at = run_page(PAGE, SMALL)
     finally:
-        cached.figure4_asset.clear()  # later tests must see the real assets again
+        stored_assets.figure4_asset.clear()  # later tests must see the real assets again
     fig4 = figures(at)[0]
     means = [t for t in traces(fig4, "scatter") if t.get("mode") == "lines+markers"]
     assert len(means) == 6
@@ -206,7 +206,8 @@ def test_stored_points_equal_a_live_sweep() -> None:
     ones by the compiled kernels (``ggmi_core._jit``), which round differently; gaps
     agree to about 1e-12 nats, far below a gap's Monte Carlo standard error (~0.01).
     """
-    from ggmi_app.cached import run_gap_sweep, stored_sweep
+    from ggmi_app.cached import run_gap_sweep
+    from ggmi_app.stored_assets import stored_sweep
     from ggmi_core.config import ScenarioConfig
 
     settings = ScenarioConfig().to_dict()
