@@ -10,6 +10,10 @@ to the toolbar's own PNG download, which works without any server-side browser.
 every session, so a rerun whose numbers come from cache neither rebuilds its figures nor
 re-validates them (Streamlit re-validates a figure handed over as a dict: ~10-25 ms a chart),
 nor converts them to a plotly dict again (``SharedFigure.spec`` is built once).
+``fixed_figure`` does the same for single figures that depend only on the theme and the
+stored tables (Home's chain, the tour's steps), in a pool of their own so a busy page's
+figure sets never push them out. These two are the app's one way to hold figures for
+the whole process (docs/ARCHITECTURE.md, "Caches").
 """
 
 from __future__ import annotations
@@ -127,6 +131,31 @@ def _shared_figures(
 ) -> tuple[SharedFigure, ...]:
     """``_build()``'s figures, themed; one object per argument set for every session."""
     return tuple(SharedFigure(apply_theme(fig, lecture)) for fig in _build())
+
+
+#: Figures that depend only on the theme and the stored tables: Home's chain and the
+#: tour's steps, in both themes (24 today), with room to grow.
+FIXED_FIGURE_ENTRIES: Final[int] = 64
+
+
+@st.cache_resource(max_entries=FIXED_FIGURE_ENTRIES, ttl=CACHE_TTL_S, show_spinner=False)
+def _fixed_figure(
+    kind: str, key: Hashable, lecture: bool, _build: Callable[[], go.Figure]
+) -> SharedFigure:
+    """``_build()``, themed; one object per argument set for every session."""
+    return SharedFigure(apply_theme(_build(), lecture))
+
+
+def fixed_figure(
+    kind: str, key: Hashable, lecture: bool, build: Callable[[], go.Figure]
+) -> SharedFigure:
+    """The figure of ``build()``, themed, built once per process for every session.
+
+    For figures that depend on nothing but ``key`` and the theme (stored tables, fixed
+    settings), built ahead by the server's warm-up. Same contract as ``cached_figures``:
+    ``build`` is not hashed and runs only on a miss; never edit the result.
+    """
+    return _fixed_figure(kind, key, lecture, build)
 
 
 def cached_figures(

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Final
 
 import pandas as pd
 import streamlit as st
 
-from ggmi_app.figures import SharedFigure, show_figure
+from ggmi_app.figures import SharedFigure, fixed_figure, show_figure
 from ggmi_app.messages import WARNING_ICON, escape_markdown
 from ggmi_app.page_list import PAGES, PAGES_BY_KEY, link_to
 from ggmi_app.scenario_params import recipe_notes
 from ggmi_viz.home import chain_figure, letters_table, stages_table
-from ggmi_viz.theme import apply_theme
 
 #: This page has no settings of its own.
 SETTINGS: dict = {}
@@ -100,20 +98,19 @@ def _claims() -> None:
     )
 
 
-@lru_cache(maxsize=2)
 def chain_figure_shared(lecture: bool) -> SharedFigure:
     """The themed generation-chain figure, built once per process and theme, for every run.
 
     It depends on nothing but the theme, and Home is the page every first visit opens.
     """
-    return SharedFigure(apply_theme(chain_figure(lecture=lecture), lecture))
+    return fixed_figure("home-chain", None, lecture, lambda: chain_figure(lecture=lecture))
 
 
 def warm_up() -> int:
-    """Build the Home figure in both themes now (the server launcher calls this)."""
+    """Build the Home figure in both themes now (the server launcher calls this); how many."""
     for lecture in (False, True):
         chain_figure_shared(lecture)
-    return chain_figure_shared.cache_info().currsize
+    return 2
 
 
 def _chain_drawing(lecture: bool) -> None:

@@ -24,7 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ggmi_app.figures import SharedFigure, show_figure
+from ggmi_app.figures import SharedFigure, fixed_figure, show_figure
 from ggmi_app.layout import slide_fit
 from ggmi_app.messages import INFO_ICON, error_boundary, escape_markdown
 from ggmi_app.page_list import PAGES_BY_KEY, SHARED_SETTINGS, page_settings, request_switch
@@ -37,7 +37,6 @@ from ggmi_viz import tour
 from ggmi_viz.diagnostics import paper_results_table
 from ggmi_viz.export import png_export_available
 from ggmi_viz.quoted import quoted
-from ggmi_viz.theme import apply_theme
 
 _LOG = logging.getLogger(__name__)
 
@@ -376,20 +375,13 @@ def step_body(step: Step) -> str:
 
 # ------------------------------------------------------------------- figures
 
-_FIGURE_CACHE: dict[tuple[str, bool], SharedFigure] = {}
-_CACHE_LOCK = threading.Lock()
+#: (figure, lecture) of every step figure the warm-up built (appended by its thread).
+_WARMED: list[tuple[str, bool]] = []
 
 
 def step_figure_shared(figure_id: str, lecture: bool) -> SharedFigure:
     """The themed figure ``figure_id``, built once per process and theme for every session."""
-    key = (figure_id, lecture)
-    with _CACHE_LOCK:
-        cached = _FIGURE_CACHE.get(key)
-    if cached is None:
-        cached = SharedFigure(apply_theme(tour.step_figure(figure_id, lecture), lecture))
-        with _CACHE_LOCK:
-            _FIGURE_CACHE.setdefault(key, cached)
-    return cached
+    return fixed_figure("tour", figure_id, lecture, lambda: tour.step_figure(figure_id, lecture))
 
 
 @lru_cache(maxsize=len(tour.FIGURES))
@@ -409,6 +401,7 @@ def _warm_up() -> None:
         for lecture in (False, True):
             for step in STEPS:
                 step_figure_shared(step.figure, lecture)
+                _WARMED.append((step.figure, lecture))
         for step in STEPS:
             step_table(step.figure)
     except Exception:  # a missing asset is reported on the page itself
@@ -430,10 +423,14 @@ def wait_for_warm_up(timeout_s: float | None = None) -> bool:
     return not _WARM_UP.is_alive()
 
 
+def warmed_figures() -> list[tuple[str, bool]]:
+    """``(figure, lecture)`` of the step figures the warm-up built (steps x themes)."""
+    return list(_WARMED)
+
+
 def cached_figure_count() -> int:
-    """How many themed step figures this process holds (steps x themes when warm)."""
-    with _CACHE_LOCK:
-        return len(_FIGURE_CACHE)
+    """How many themed step figures the warm-up built (steps x themes when warm)."""
+    return len(_WARMED)
 
 
 # ------------------------------------------------------------------- slides

@@ -94,12 +94,22 @@ _REPORT_WARM_UP = """
 import json, sys
 from ggmi_app import serve
 report = serve.warm_up(exporter=False)
-from ggmi_app import home_page, tour_page
+from ggmi_app import figures, home_page, tour_page
 from streamlit import delta_generator
+def built(kind, key, lecture):  # a hit never calls the build function
+    def unbuilt():
+        raise LookupError(kind)
+    try:
+        figures.fixed_figure(kind, key, lecture, unbuilt)
+    except LookupError:
+        return False
+    return True
+warmed = tour_page.warmed_figures()
 print(json.dumps({
     "report": [list(report.modules), report.tour_figures, report.home_figures],
-    "figures": sorted([f, lecture] for f, lecture in tour_page._FIGURE_CACHE),
-    "home": home_page.chain_figure_shared.cache_info().currsize,
+    "figures": sorted([f, lecture] for f, lecture in warmed),
+    "all_cached": all(built("tour", f, lecture) for f, lecture in warmed),
+    "home": sum(built("home-chain", None, lecture) for lecture in (False, True)),
     "numbers": tour_page.numbers.cache_info().currsize,
     "tables": tour_page.step_table.cache_info().currsize,
     "repl_check_done": delta_generator._use_warning_has_been_displayed,
@@ -120,6 +130,7 @@ def test_warm_up_loads_the_pages_and_builds_every_tour_and_home_figure() -> None
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     expected = sorted([s.figure, lecture] for s in tour_page.STEPS for lecture in (False, True))
     assert seen["figures"] == expected
+    assert seen["all_cached"] is True
     modules, tour_figures, home_figures = seen["report"]
     assert tour_figures == len(expected)
     assert home_figures == seen["home"] == 2
