@@ -4,7 +4,7 @@ The committed files were written by (from the repository root, nice'd on 2 cores
 
     nice -n 19 python bench/make_tour_assets.py
 
-Every recipe lives in ``ggmi_viz.tour`` (seed 0 = ``ScenarioConfig().seed``, the default
+Every recipe lives in ``ggmi_core.tour_data`` (seed 0 = ``ScenarioConfig().seed``, the default
 setting K = J = L = 2, N_k = 50, n = 200, d = 2, published covariances):
 
 * ``figure4_kl_exact.csv``: exact KL(fit || G) gap, K, J and L each over 2..15 with the
@@ -19,7 +19,7 @@ setting K = J = L = 2, N_k = 50, n = 200, d = 2, published covariances):
 * ``hsic_adherence.csv``: ``diagnostics_sweep`` over adherence 0..1 (step 0.2), 10
   scenarios a value, 99 permutations (the Diagnostics page at its defaults).
 
-Run with ``--only NAME`` (a key of ``ggmi_viz.tour.ASSET_FILES``) to rewrite one file.
+Run with ``--only NAME`` (a key of ``ggmi_core.tour_data.ASSET_FILES``) to rewrite one file.
 """
 
 from __future__ import annotations
@@ -36,48 +36,50 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ggmi_core import tour_data  # noqa: E402
 from ggmi_core.bounds import bound_terms_without_scenarios, sample_size_table, sweep_bound_terms  # noqa: E402
 from ggmi_core.diagnostics import diagnostics_sweep  # noqa: E402
 from ggmi_core.simulation import sweep_params  # noqa: E402
-from ggmi_viz import tour  # noqa: E402
 
-CONFIG = tour.TOUR_CONFIG
+CONFIG = tour_data.TOUR_CONFIG
 
 
 def kl_exact(workers: int) -> pd.DataFrame:
-    grid = {p: tour.KL_EXACT_VALUES for p in ("K", "J", "L")}
+    grid = {p: tour_data.KL_EXACT_VALUES for p in ("K", "J", "L")}
     return sweep_params(
-        CONFIG, grid, rounds=tour.KL_EXACT_ROUNDS, metric="kl", workers=workers,
-        n_mc=tour.TOUR_N_MC,
+        CONFIG, grid, rounds=tour_data.KL_EXACT_ROUNDS, metric="kl", workers=workers,
+        n_mc=tour_data.TOUR_N_MC,
     )  # fmt: skip
 
 
 def lemma31(_: int) -> dict:
     terms = bound_terms_without_scenarios(
-        CONFIG, tour.BREAKDOWN_ROUNDS, tour.TOUR_LOSS_CAP, tour.TOUR_N_MC, tour.TOUR_METRIC
+        CONFIG, tour_data.BREAKDOWN_ROUNDS, tour_data.TOUR_LOSS_CAP, tour_data.TOUR_N_MC,
+        tour_data.TOUR_METRIC,
     )
-    return tour.terms_to_json(terms)
+    return tour_data.terms_to_json(terms)
 
 
 def _bound_sweep(param: str, values: tuple) -> pd.DataFrame:
     return sweep_bound_terms(
-        CONFIG, param, list(values), tour.LESSON_ROUNDS, tour.TOUR_LOSS_CAP, tour.TOUR_N_MC,
-        tour.TOUR_METRIC,
+        CONFIG, param, list(values), tour_data.LESSON_ROUNDS, tour_data.TOUR_LOSS_CAP,
+        tour_data.TOUR_N_MC,
+        tour_data.TOUR_METRIC,
     )  # fmt: skip
 
 
 def jl(_: int) -> pd.DataFrame:
-    return pd.concat([_bound_sweep(p, tour.JL_GRID) for p in ("J", "L")], ignore_index=True)
+    return pd.concat([_bound_sweep(p, tour_data.JL_GRID) for p in ("J", "L")], ignore_index=True)
 
 
 def sample_size(_: int) -> pd.DataFrame:
-    return sample_size_table(CONFIG, _bound_sweep("n_synthetic", tour.N_GRID))
+    return sample_size_table(CONFIG, _bound_sweep("n_synthetic", tour_data.N_GRID))
 
 
 def hsic(_: int) -> pd.DataFrame:
     return diagnostics_sweep(
-        CONFIG, "adherence", tour.HSIC_GRID, rounds=tour.HSIC_ROUNDS,
-        n_permutations=tour.HSIC_PERMUTATIONS,
+        CONFIG, "adherence", tour_data.HSIC_GRID, rounds=tour_data.HSIC_ROUNDS,
+        n_permutations=tour_data.HSIC_PERMUTATIONS,
     )  # fmt: skip
 
 
@@ -95,11 +97,11 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=list(MAKERS), default=list(MAKERS))
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    tour.TOUR_ASSETS.mkdir(parents=True, exist_ok=True)
+    tour_data.TOUR_ASSETS.mkdir(parents=True, exist_ok=True)
     for name in args.only:
         start = time.perf_counter()
         result = MAKERS[name](args.workers)
-        path = tour.asset_path(name)
+        path = tour_data.asset_path(name)
         if isinstance(result, pd.DataFrame):
             result.to_csv(path, index=False)
         else:

@@ -19,8 +19,8 @@ from pandas.util import hash_pandas_object
 
 from ggmi_app.cached import CACHE_MAX_ENTRIES, CACHE_TTL_S, run_gap_sweep
 from ggmi_core.config import ScenarioConfig
-from ggmi_core.resources import assets_dir
-from ggmi_viz.gap_curves import FIGURE4_FILES, per_scenario_table
+from ggmi_core.resources import FIGURE4_FILES, assets_dir
+from ggmi_viz.gap_curves import per_scenario_table
 
 ASSETS: Final[Path] = assets_dir()
 

@@ -32,6 +32,7 @@ from ggmi_app.params import IntParam
 from ggmi_app.rooms import is_following
 from ggmi_app.scenario_params import SCENARIO_SCHEMA
 from ggmi_app.state import apply_preset, keyed, sidebar_controls
+from ggmi_core import tour_data
 from ggmi_core.bounds import CAP_WARN_SHARE
 from ggmi_viz import tour
 from ggmi_viz.diagnostics import paper_results_table
@@ -44,7 +45,7 @@ PREFIX: Final[str] = "tour_"
 
 #: Scenario settings of every step: the defaults, i.e. the paper's published recipe.
 SCENARIO: Final[dict[str, Any]] = {
-    p.name: getattr(tour.TOUR_CONFIG, p.name) for p in SCENARIO_SCHEMA
+    p.name: getattr(tour_data.TOUR_CONFIG, p.name) for p in SCENARIO_SCHEMA
 }
 _LAYER_KEYS: Final[tuple[str, ...]] = (
     "target", "model", "gen", "fit_anchor", "fit_synthetic", "components",
@@ -61,19 +62,19 @@ def _layers(kind: str) -> dict[str, Any]:
 
 
 def _gap_page(letter: str, metric: str, band: str) -> dict[str, Any]:
-    start, stop = float(min(tour.KL_EXACT_VALUES)), float(max(tour.KL_EXACT_VALUES))
+    start, stop = float(min(tour_data.KL_EXACT_VALUES)), float(max(tour_data.KL_EXACT_VALUES))
     return {
-        "metric": metric, "n_mc": tour.TOUR_N_MC, "gap_sweep": letter,
+        "metric": metric, "n_mc": tour_data.TOUR_N_MC, "gap_sweep": letter,
         "gap_sweep_from": start, "gap_sweep_to": stop,
-        "gap_sweep_points": len(tour.KL_EXACT_VALUES), "gap_band": band,
+        "gap_sweep_points": len(tour_data.KL_EXACT_VALUES), "gap_band": band,
     }  # fmt: skip
 
 
 _BOUNDS_PAGE: Final[dict[str, Any]] = {
-    "metric": tour.TOUR_METRIC,
-    "n_mc": tour.TOUR_N_MC,
-    "bounds_C": tour.TOUR_LOSS_CAP,
-    "bounds_scenarios": tour.BREAKDOWN_ROUNDS,
+    "metric": tour_data.TOUR_METRIC,
+    "n_mc": tour_data.TOUR_N_MC,
+    "bounds_C": tour_data.TOUR_LOSS_CAP,
+    "bounds_scenarios": tour_data.BREAKDOWN_ROUNDS,
 }
 
 
@@ -276,8 +277,8 @@ STEPS: Final[tuple[Step, ...]] = (
         SCENARIO
         | {
             "diag_sweep": "adherence",
-            "diag_scenarios": tour.HSIC_ROUNDS,
-            "diag_permutations": tour.HSIC_PERMUTATIONS,
+            "diag_scenarios": tour_data.HSIC_ROUNDS,
+            "diag_permutations": tour_data.HSIC_PERMUTATIONS,
         },
         ("diag_tab", "Simulation"),
     ),
@@ -298,7 +299,7 @@ STEPS: Final[tuple[Step, ...]] = (
         "Figure 4 (Section 4.4), Appendix B; the map is this app's",
         "gap_map",
         "gap-curves",
-        SCENARIO | {"metric": "js", "n_mc": tour.TOUR_N_MC, "gap_map": True},
+        SCENARIO | {"metric": "js", "n_mc": tour_data.TOUR_N_MC, "gap_map": True},
     ),
 )
 
@@ -326,12 +327,12 @@ _HIDDEN_NAV_CSS: Final[str] = """
 def numbers() -> dict[str, Any]:
     """Values quoted in the step texts, read from the same tables as the figures."""
     out: dict[str, Any] = {
-        "K": tour.TOUR_CONFIG.K,
-        "J": tour.TOUR_CONFIG.J,
-        "N_k": tour.TOUR_CONFIG.n_anchor_per_component,
-        "n": tour.TOUR_CONFIG.n_synthetic,
-        "C": tour.TOUR_LOSS_CAP,
-        "m": tour.TOUR_CONFIG.K * tour.TOUR_CONFIG.n_anchor_per_component,
+        "K": tour_data.TOUR_CONFIG.K,
+        "J": tour_data.TOUR_CONFIG.J,
+        "N_k": tour_data.TOUR_CONFIG.n_anchor_per_component,
+        "n": tour_data.TOUR_CONFIG.n_synthetic,
+        "C": tour_data.TOUR_LOSS_CAP,
+        "m": tour_data.TOUR_CONFIG.K * tour_data.TOUR_CONFIG.n_anchor_per_component,
     }
     # Every measured number below is a stored value that ``tests/viz/test_quoted.py``
     # recomputes from its recipe (``ggmi_viz.quoted``).
@@ -381,7 +382,12 @@ _WARMED: list[tuple[str, bool]] = []
 
 def step_figure_shared(figure_id: str, lecture: bool) -> SharedFigure:
     """The themed figure ``figure_id``, built once per process and theme for every session."""
-    return fixed_figure("tour", figure_id, lecture, lambda: tour.step_figure(figure_id, lecture))
+    return fixed_figure(
+        "tour",
+        figure_id,
+        lecture,
+        lambda: tour.step_figure(figure_id, tour_data.step_inputs(figure_id), lecture),
+    )
 
 
 @lru_cache(maxsize=len(tour.FIGURES))
@@ -391,7 +397,7 @@ def step_table(figure_id: str) -> pd.DataFrame:
     Rebuilt on every run they cost 10-40 ms a step (the scenario steps reshape the whole
     scenario); they depend on nothing but the stored tables. Callers must not modify it.
     """
-    return tour.step_data(figure_id)
+    return tour.step_data(figure_id, tour_data.step_inputs(figure_id))
 
 
 def _warm_up() -> None:

@@ -20,6 +20,12 @@ from typing import Final
 INSTALLED_FOLDER: Final[str] = "ggmi_explorer"
 #: A file that marks the folder as the project's (the Streamlit router).
 MARKER: Final[str] = "app.py"
+#: The precomputed Figure-4 tables in ``assets/`` by divergence (written by
+#: ``bench/make_figure4_assets.py``; 1,000 / 100 scenarios a value).
+FIGURE4_FILES: Final[dict[str, str]] = {
+    "kl_published": "figure4_kl_published.csv",
+    "js": "figure4_js.csv",
+}
 
 
 @cache

@@ -40,12 +40,6 @@ METRIC_SHORT: Final[dict[str, str]] = {key: m.gap_title for key, m in METRICS.it
 METRIC_UNITS: Final[dict[str, str]] = {key: m.unit for key, m in METRICS.items()}
 #: Display names of the swept settings (``ScenarioConfig`` field -> axis title).
 PARAM_LABELS: Final[dict[str, str]] = {p: FIELD_LIMITS[p].label for p in SWEEPABLE_PARAMS}
-#: The precomputed Figure-4 tables in ``assets/`` by divergence (written by
-#: ``bench/make_figure4_assets.py``; 1,000 / 100 scenarios a value).
-FIGURE4_FILES: Final[dict[str, str]] = {
-    "kl_published": "figure4_kl_published.csv",
-    "js": "figure4_js.csv",
-}
 
 _MEAN_COLOR: Final[str] = COLORWAY[0]
 _MEDIAN_COLOR: Final[str] = OKABE_ITO["vermillion"]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ggmi_core import gap_map as gm
+from ggmi_core import tour_data
 from ggmi_core.bounds import (
     bound_terms_without_scenarios,
     cap_saturation,
@@ -27,7 +28,6 @@ from ggmi_core.bounds import (
 )
 from ggmi_core.diagnostics import diagnostics_sweep, summarise_sweep
 from ggmi_core.simulation import summary_row
-from ggmi_viz import tour
 
 Values = dict[str, float]
 
@@ -75,12 +75,12 @@ def _stats(row: Mapping[str, Any], prefix: str = "") -> Values:
 
 
 def _sweep_row(metric: str, param: str, value: int, rounds: int, n_mc: int) -> Values:
-    config = tour.TOUR_CONFIG.replace(**{param: value})
+    config = tour_data.TOUR_CONFIG.replace(**{param: value})
     return _stats(summary_row(config, param, rounds, metric, n_mc))
 
 
 def _stored_base(table_name: str) -> Values:
-    return _stats(_row(tour.load_table(table_name), "K", 2))
+    return _stats(_row(tour_data.load_table(table_name), "K", 2))
 
 
 def _recompute_base(table_name: str, metric: str) -> Callable[[], Values]:
@@ -95,7 +95,7 @@ _ENDS: Final[tuple[tuple[str, int], ...]] = (("K", 15), ("J", 15), ("L", 15))
 
 
 def _stored_js_ends() -> Values:
-    table = tour.load_table("js")
+    table = tour_data.load_table("js")
     out = _stats(_row(table, "K", 2), "base_")
     for param, value in _ENDS:
         out |= _stats(_row(table, param, value), f"{param}{value}_")
@@ -116,7 +116,7 @@ def _recompute_js_ends() -> Values:
 
 
 def _stored_lemma31() -> Values:
-    terms = tour.load_lemma31_terms()
+    terms = tour_data.load_lemma31_terms()
     return _lemma31_values(terms)
 
 
@@ -134,8 +134,9 @@ def _lemma31_values(terms: Any) -> Values:
 
 def _recompute_lemma31() -> Values:
     terms = bound_terms_without_scenarios(
-        tour.TOUR_CONFIG, tour.BREAKDOWN_ROUNDS, tour.TOUR_LOSS_CAP, tour.TOUR_N_MC,
-        tour.TOUR_METRIC,
+        tour_data.TOUR_CONFIG, tour_data.BREAKDOWN_ROUNDS, tour_data.TOUR_LOSS_CAP,
+        tour_data.TOUR_N_MC,
+        tour_data.TOUR_METRIC,
     )  # fmt: skip
     return _lemma31_values(terms)
 
@@ -151,16 +152,16 @@ def _task_ends(table: pd.DataFrame) -> Values:
 
 
 def _recompute_task_ends() -> Values:
-    ends = [min(tour.JL_GRID), max(tour.JL_GRID)]
+    ends = [min(tour_data.JL_GRID), max(tour_data.JL_GRID)]
     parts = [
         sweep_bound_terms(
-            tour.TOUR_CONFIG,
+            tour_data.TOUR_CONFIG,
             letter,
             [value],
-            tour.LESSON_ROUNDS,
-            tour.TOUR_LOSS_CAP,
-            tour.TOUR_N_MC,
-            tour.TOUR_METRIC,
+            tour_data.LESSON_ROUNDS,
+            tour_data.TOUR_LOSS_CAP,
+            tour_data.TOUR_N_MC,
+            tour_data.TOUR_METRIC,
         )
         for letter in ("J", "L")
         for value in ends
@@ -180,10 +181,10 @@ def _sample_size_values(size: pd.DataFrame) -> Values:
 
 def _recompute_sample_size() -> Values:
     sweep = sweep_bound_terms(
-        tour.TOUR_CONFIG, "n_synthetic", list(tour.N_GRID), tour.LESSON_ROUNDS,
-        tour.TOUR_LOSS_CAP, tour.TOUR_N_MC, tour.TOUR_METRIC,
+        tour_data.TOUR_CONFIG, "n_synthetic", list(tour_data.N_GRID), tour_data.LESSON_ROUNDS,
+        tour_data.TOUR_LOSS_CAP, tour_data.TOUR_N_MC, tour_data.TOUR_METRIC,
     )  # fmt: skip
-    return _sample_size_values(sample_size_table(tour.TOUR_CONFIG, sweep))
+    return _sample_size_values(sample_size_table(tour_data.TOUR_CONFIG, sweep))
 
 
 def _hsic_values(per_scenario: pd.DataFrame) -> Values:
@@ -196,10 +197,10 @@ def _hsic_values(per_scenario: pd.DataFrame) -> Values:
 
 
 def _recompute_hsic() -> Values:
-    ends = [min(tour.HSIC_GRID), max(tour.HSIC_GRID)]
+    ends = [min(tour_data.HSIC_GRID), max(tour_data.HSIC_GRID)]
     table = diagnostics_sweep(
-        tour.TOUR_CONFIG, "adherence", ends, rounds=tour.HSIC_ROUNDS,
-        n_permutations=tour.HSIC_PERMUTATIONS,
+        tour_data.TOUR_CONFIG, "adherence", ends, rounds=tour_data.HSIC_ROUNDS,
+        n_permutations=tour_data.HSIC_PERMUTATIONS,
     )  # fmt: skip
     return _hsic_values(table)
 
@@ -238,7 +239,7 @@ def _recompute_map_cells() -> Values:
     for plane, xv, yv in MAP_QUOTED_CELLS:
         key = _cell_key(plane, xv, yv)
         rows = gm.gap_map(
-            tour.TOUR_CONFIG, plane, [xv], [yv], rounds=int(stored[f"{key}_rounds"]),
+            tour_data.TOUR_CONFIG, plane, [xv], [yv], rounds=int(stored[f"{key}_rounds"]),
             metric="js", n_mc=gm.MAP_N_MC,
         )  # fmt: skip
         row = rows.iloc[0]
@@ -271,19 +272,19 @@ QUOTES: Final[dict[str, Quote]] = {
         Quote(
             "task_ends",
             "assets/tour/jl_contrast.csv",
-            lambda: _task_ends(tour.load_table("jl")),
+            lambda: _task_ends(tour_data.load_table("jl")),
             _recompute_task_ends,
         ),
         Quote(
             "sample_size",
             "assets/tour/sample_size.csv",
-            lambda: _sample_size_values(tour.load_table("sample_size")),
+            lambda: _sample_size_values(tour_data.load_table("sample_size")),
             _recompute_sample_size,
         ),
         Quote(
             "hsic",
             "assets/tour/hsic_adherence.csv",
-            lambda: _hsic_values(tour.load_table("hsic")),
+            lambda: _hsic_values(tour_data.load_table("hsic")),
             _recompute_hsic,
         ),
         Quote(

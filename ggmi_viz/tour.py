@@ -1,10 +1,8 @@
 """Figures of the guided tour and its slide export (no Streamlit).
 
-Every tour figure is made by an existing builder of ``ggmi_viz`` from numbers that are
-either cheap (one seeded scenario, ~20 ms) or precomputed by
-``bench/make_tour_assets.py`` into ``assets/tour/`` (small CSV/JSON tables). The
-recipes below are the single source of how those numbers were made; the app's pages use
-the same recipes, so "open this on the page" shows the same numbers.
+Every tour figure is drawn by an existing builder of ``ggmi_viz`` from the numbers it is
+given: ``ggmi_core.tour_data.step_inputs(figure_id)`` (the recipes, the stored tables
+and the one live scenario). This module only draws.
 
 Slides: ``slide_png`` renders a figure with kaleido and places it on a 1920 x 1080 slide
 with a title and a short text; ``slides_zip`` packs the slides into a ZIP archive.
@@ -14,70 +12,21 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import textwrap
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import fields
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Final
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ggmi_core.bounds import BoundTerms
-from ggmi_core.config import ScenarioConfig
 from ggmi_core.diagnostics import summarise_sweep
-from ggmi_core.estimate import Estimate
-from ggmi_core.gap_map import load_stored_map
-from ggmi_core.resources import assets_dir, project_root
-from ggmi_core.scenario_report import ScenarioView, view_from_result
 from ggmi_viz import bounds as bound_figures
 from ggmi_viz import diagnostics as diagnostic_figures
 from ggmi_viz.distributions import figure_data, scenario_figure
 from ggmi_viz.export import figure_to_png
-from ggmi_viz.gap_curves import FIGURE4_FILES, figure4_figure, figure4_tables, gap_curve_figure
+from ggmi_viz.gap_curves import figure4_figure, figure4_tables, gap_curve_figure
 from ggmi_viz.gap_map import gap_map_data, gap_map_figure
-
-ROOT: Final[Path] = project_root()
-ASSETS: Final[Path] = assets_dir()
-TOUR_ASSETS: Final[Path] = ASSETS / "tour"
-
-# ---------------------------------------------------------------- recipes (seeded)
-
-#: Every tour number comes from the default scenario setting (K = J = L = 2, N_k = 50,
-#: n = 200, d = 2, published covariance recipe, seed 0).
-TOUR_CONFIG: Final[ScenarioConfig] = ScenarioConfig()
-#: Divergence and Monte Carlo draws of the Bound-terms steps (the app's defaults).
-TOUR_METRIC: Final[str] = "js"
-TOUR_N_MC: Final[int] = 2000
-#: Loss cap C (nats) of the Lemma 3.1 steps: the Bound-terms page's default.
-TOUR_LOSS_CAP: Final[float] = 10.0
-#: Scenarios of the Lemma 3.1 breakdown (the Bound-terms page's default).
-BREAKDOWN_ROUNDS: Final[int] = 50
-#: J/L contrast and Lemma 4.8 comparison: the Bound-terms page's grids and scenario count.
-JL_GRID: Final[tuple[int, ...]] = (2, 5, 8, 11, 15)
-N_GRID: Final[tuple[int, ...]] = (50, 100, 200, 400, 800, 1600)
-LESSON_ROUNDS: Final[int] = 20
-#: Exact-KL Figure 4: K, J and L each over 2..15, this many scenarios a value.
-KL_EXACT_VALUES: Final[tuple[int, ...]] = tuple(range(2, 16))
-KL_EXACT_ROUNDS: Final[int] = 300
-#: Appendix G step: HSIC against prompt adherence (the Diagnostics page's default sweep).
-HSIC_GRID: Final[tuple[float, ...]] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-HSIC_ROUNDS: Final[int] = 10
-HSIC_PERMUTATIONS: Final[int] = 99
-#: Monte Carlo draws of the one-scenario view (as on the Distributions page).
-SCENARIO_MC: Final[int] = 4000
-
-ASSET_FILES: Final[dict[str, str]] = {
-    "kl_exact": "figure4_kl_exact.csv",
-    "lemma31": "lemma31_terms.json",
-    "jl": "jl_contrast.csv",
-    "sample_size": "sample_size.csv",
-    "hsic": "hsic_adherence.csv",
-}
 
 #: Layers of the three one-scenario steps (keys of ``ggmi_viz.distributions.LAYERS``).
 SCENARIO_LAYERS: Final[dict[str, frozenset[str]]] = {
@@ -87,112 +36,25 @@ SCENARIO_LAYERS: Final[dict[str, frozenset[str]]] = {
 }
 
 
-def asset_path(name: str) -> Path:
-    """Path of the tour asset ``name`` (a key of ``ASSET_FILES``)."""
-    return TOUR_ASSETS / ASSET_FILES[name]
-
-
-# ------------------------------------------------------------- BoundTerms as JSON
-
-_ESTIMATE_FIELDS: Final[tuple[str, ...]] = tuple(
-    f.name for f in fields(BoundTerms) if f.type in ("Estimate", Estimate)
-)
-
-
-def terms_to_json(terms: BoundTerms) -> dict[str, Any]:
-    """``terms`` without its scenarios as plain JSON (per-scenario arrays as lists)."""
-    return {
-        "config": terms.config.to_dict(),
-        "loss_cap": terms.loss_cap,
-        "n_mc": terms.n_mc,
-        "metric": terms.metric,
-        "estimates": {
-            name: {
-                "value": np.asarray(getattr(terms, name).value, dtype=float).tolist(),
-                "stderr": np.asarray(getattr(terms, name).stderr, dtype=float).tolist(),
-            }
-            for name in _ESTIMATE_FIELDS
-        },
-        "extras": {k: np.asarray(v, dtype=float).tolist() for k, v in terms.extras.items()},
-    }
-
-
-def terms_from_json(doc: Mapping[str, Any]) -> BoundTerms:
-    """Inverse of ``terms_to_json`` (arrays of shape (R,), ``scenarios=None``)."""
-    estimates = {
-        name: Estimate(np.asarray(e["value"], dtype=float), np.asarray(e["stderr"], dtype=float))
-        for name, e in doc["estimates"].items()
-    }
-    return BoundTerms(
-        config=ScenarioConfig.from_dict(doc["config"]),
-        loss_cap=float(doc["loss_cap"]),
-        n_mc=int(doc["n_mc"]),
-        metric=str(doc["metric"]),
-        extras={k: np.asarray(v, dtype=float) for k, v in doc["extras"].items()},
-        **estimates,
-    )
-
-
-# ------------------------------------------------------------------ loading data
-
-
-@lru_cache(maxsize=1)
-def tour_scenario() -> ScenarioView:
-    """The one scenario of steps 1-3 (default settings, seed 0), fits included.
-
-    Made exactly as the Distributions page makes it (``simulate`` with one scenario),
-    so that page shows the same points.
-    """
-    from ggmi_core.simulation import simulate
-
-    result = simulate(TOUR_CONFIG, rounds=1, metric=TOUR_METRIC, n_mc=SCENARIO_MC)
-    return view_from_result(result, 0)
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise FileNotFoundError(f"tour asset {path.name} is missing; run bench/make_tour_assets.py")
-    return pd.read_csv(path)
-
-
-@lru_cache(maxsize=8)
-def load_table(name: str) -> pd.DataFrame:
-    """A tour CSV asset (``ASSET_FILES`` key) or a Figure-4 table (``FIGURE4_FILES`` key)."""
-    if name in FIGURE4_FILES:
-        return _read_csv(ASSETS / FIGURE4_FILES[name])
-    return _read_csv(asset_path(name))
-
-
-@lru_cache(maxsize=1)
-def load_lemma31_terms() -> BoundTerms:
-    """The Lemma 3.1 breakdown (``BREAKDOWN_ROUNDS`` scenarios) from its JSON asset."""
-    path = asset_path("lemma31")
-    if not path.is_file():
-        raise FileNotFoundError(f"tour asset {path.name} is missing; run bench/make_tour_assets.py")
-    return terms_from_json(json.loads(path.read_text(encoding="utf-8")))
-
-
-def jl_sweeps() -> dict[str, pd.DataFrame]:
-    """``{"J": table, "L": table}`` of the J/L contrast asset."""
-    table = load_table("jl")
-    return {p: table[table["param"] == p].reset_index(drop=True) for p in ("J", "L")}
-
 
 # ------------------------------------------------------------------------ figures
 
+#: What a step figure draws: ``ggmi_core.tour_data.step_inputs(figure_id)``.
+Inputs = Mapping[str, Any]
 
-def _scenario_step(kind: str, title: str) -> Callable[[bool], go.Figure]:
-    def build(lecture: bool) -> go.Figure:
+
+def _scenario_step(kind: str, title: str) -> Callable[[Inputs, bool], go.Figure]:
+    def build(inputs: Inputs, lecture: bool) -> go.Figure:
         return scenario_figure(
-            tour_scenario(), layers=SCENARIO_LAYERS[kind], lecture=lecture, title=title
+            inputs["view"], layers=SCENARIO_LAYERS[kind], lecture=lecture, title=title
         )
 
     return build
 
 
-def _gap_step(letter: str) -> Callable[[bool], go.Figure]:
-    def build(lecture: bool) -> go.Figure:
-        summary = figure4_tables(load_table("js"))[letter]
+def _gap_step(letter: str) -> Callable[[Inputs, bool], go.Figure]:
+    def build(inputs: Inputs, lecture: bool) -> go.Figure:
+        summary = figure4_tables(inputs["table"])[letter]
         fixed = ", ".join(f"{p} = 2" for p in ("K", "J", "L") if p != letter)
         rounds = int(summary["rounds"].iloc[0])
         return gap_curve_figure(
@@ -207,15 +69,15 @@ def _gap_step(letter: str) -> Callable[[bool], go.Figure]:
     return build
 
 
-def estimator_figure(lecture: bool) -> go.Figure:
+def estimator_figure(inputs: Inputs, lecture: bool) -> go.Figure:
     """Figure 4 with the published estimator (top) and exact KL(fit || G) (bottom).
 
     Median and 10-90% band in both rows: exact KL's mean and standard deviation are
     dominated by a few scenarios (its gap is heavy-tailed).
     """
     tables = {
-        "kl_published": figure4_tables(load_table("kl_published")),
-        "kl": figure4_tables(load_table("kl_exact")),
+        "kl_published": figure4_tables(inputs["kl_published"]),
+        "kl": figure4_tables(inputs["kl_exact"]),
     }
     return figure4_figure(
         tables,
@@ -225,35 +87,33 @@ def estimator_figure(lecture: bool) -> go.Figure:
     )
 
 
-def lemma31_step(lecture: bool) -> go.Figure:
-    return bound_figures.lemma31_figure(load_lemma31_terms(), lecture)
+def lemma31_step(inputs: Inputs, lecture: bool) -> go.Figure:
+    return bound_figures.lemma31_figure(inputs["terms"], lecture)
 
 
-def jl_step(lecture: bool) -> go.Figure:
-    return bound_figures.jl_contrast_figure(jl_sweeps(), metric=TOUR_METRIC, lecture=lecture)
+def jl_step(inputs: Inputs, lecture: bool) -> go.Figure:
+    return bound_figures.jl_contrast_figure(
+        inputs["sweeps"], metric=inputs["metric"], lecture=lecture
+    )
 
 
-def sample_size_step(lecture: bool) -> go.Figure:
-    return bound_figures.sample_size_figure(load_table("sample_size"), lecture=lecture)
+def sample_size_step(inputs: Inputs, lecture: bool) -> go.Figure:
+    return bound_figures.sample_size_figure(inputs["table"], lecture=lecture)
 
 
-def hsic_step(lecture: bool) -> go.Figure:
-    per_scenario = load_table("hsic")
+def hsic_step(inputs: Inputs, lecture: bool) -> go.Figure:
+    per_scenario = inputs["table"]
     return diagnostic_figures.hsic_sweep_figure(
         per_scenario, summarise_sweep(per_scenario), "adherence", lecture
     )
 
 
-#: The closing step's map: the stored exact-JS map (``bench/make_gap_map.py``).
-MAP_METRIC: Final[str] = "js"
+def gap_map_step(inputs: Inputs, lecture: bool) -> go.Figure:
+    return gap_map_figure(inputs["map"], inputs["metric"], lecture=lecture)
 
 
-def gap_map_step(lecture: bool) -> go.Figure:
-    return gap_map_figure(load_stored_map(MAP_METRIC), MAP_METRIC, lecture=lecture)
-
-
-#: Figure id -> builder ``(lecture) -> go.Figure``.
-FIGURES: Final[dict[str, Callable[[bool], go.Figure]]] = {
+#: Figure id -> builder ``(inputs, lecture) -> go.Figure``.
+FIGURES: Final[dict[str, Callable[[Inputs, bool], go.Figure]]] = {
     "world": _scenario_step("world", "The toy world: target G and model M"),
     "anchor": _scenario_step("anchor", "What the anchor data sees"),
     "model": _scenario_step("model", "What the model adds"),
@@ -268,30 +128,28 @@ FIGURES: Final[dict[str, Callable[[bool], go.Figure]]] = {
 }
 
 
-def step_figure(figure_id: str, lecture: bool = False) -> go.Figure:
-    """The themed figure ``figure_id`` (a key of ``FIGURES``)."""
-    return FIGURES[figure_id](lecture)
+def step_figure(figure_id: str, inputs: Inputs, lecture: bool = False) -> go.Figure:
+    """The figure ``figure_id`` (a key of ``FIGURES``) drawn from its ``inputs``."""
+    return FIGURES[figure_id](inputs, lecture)
 
 
-def step_data(figure_id: str) -> pd.DataFrame:
-    """The numbers behind ``step_figure(figure_id)`` (for the CSV download)."""
+def step_data(figure_id: str, inputs: Inputs) -> pd.DataFrame:
+    """The numbers behind ``step_figure(figure_id, inputs)`` (for the CSV download)."""
     if figure_id in SCENARIO_LAYERS:
-        return figure_data(tour_scenario())
+        return figure_data(inputs["view"])
     if figure_id in ("gap_J", "gap_L"):
-        table = load_table("js")
+        table = inputs["table"]
         return table[table["param"] == figure_id[-1]].reset_index(drop=True)
     if figure_id == "estimator":
-        return pd.concat([load_table("kl_published"), load_table("kl_exact")], ignore_index=True)
+        return pd.concat([inputs["kl_published"], inputs["kl_exact"]], ignore_index=True)
     if figure_id == "lemma31":
-        return bound_figures.lemma31_data(load_lemma31_terms())
+        return bound_figures.lemma31_data(inputs["terms"])
     if figure_id == "jl":
-        return bound_figures.jl_contrast_data(jl_sweeps())
-    if figure_id == "sample_size":
-        return load_table("sample_size")
-    if figure_id == "hsic":
-        return load_table("hsic")
+        return bound_figures.jl_contrast_data(inputs["sweeps"])
+    if figure_id in ("sample_size", "hsic"):
+        return inputs["table"]
     if figure_id == "gap_map":
-        return gap_map_data(load_stored_map(MAP_METRIC))
+        return gap_map_data(inputs["map"])
     raise ValueError(f"unknown tour figure {figure_id!r}; known: {', '.join(FIGURES)}")
 
 

@@ -17,8 +17,8 @@ from streamlit.testing.v1 import AppTest
 from ggmi_app import bounds_page, diagnostics_page, tour_page
 from ggmi_app.registry import PAGES_BY_KEY, SHARED_SETTINGS, page_settings
 from ggmi_app.state import check_settings
+from ggmi_core import tour_data
 from ggmi_core.bounds import DEFAULT_LOSS_CAP
-from ggmi_viz import tour
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "5_Guided_tour.py")
@@ -112,11 +112,11 @@ def test_every_step_preset_is_valid_for_its_target_page() -> None:
 
 def test_tour_recipes_are_the_pages_own() -> None:
     """Opening a step on its page recomputes the same numbers, not different ones."""
-    assert tour.JL_GRID == bounds_page.JL_GRID
-    assert tour.N_GRID == bounds_page.N_GRID
-    assert tour.LESSON_ROUNDS == bounds_page.LESSON_ROUNDS
-    assert tour.TOUR_LOSS_CAP == DEFAULT_LOSS_CAP
-    assert tour.HSIC_GRID == diagnostics_page.SWEEP_GRIDS["adherence"]
+    assert tour_data.JL_GRID == bounds_page.JL_GRID
+    assert tour_data.N_GRID == bounds_page.N_GRID
+    assert tour_data.LESSON_ROUNDS == bounds_page.LESSON_ROUNDS
+    assert tour_data.TOUR_LOSS_CAP == DEFAULT_LOSS_CAP
+    assert tour_data.HSIC_GRID == diagnostics_page.SWEEP_GRIDS["adherence"]
     tabs = {label for s in tour_page.STEPS if s.tab for label in [s.tab[1]]}
     assert tabs <= set(bounds_page.TAB_LABELS) | set(diagnostics_page.TAB_LABELS)
 
@@ -147,6 +147,6 @@ def test_open_on_page_opens_the_bound_terms_tab() -> None:
     at = _app_on_tour(8)
     at.button(key="tour_open").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.session_state["bounds_C"] == tour.TOUR_LOSS_CAP
+    assert at.session_state["bounds_C"] == tour_data.TOUR_LOSS_CAP
     assert at.session_state["bounds_tab"] == "How terms move"
     assert at.title[0].value.startswith("Bound terms")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from ggmi_core import tour_data
 from ggmi_viz import quoted as q
-from ggmi_viz import tour
 
 
 def _params():
@@ -26,15 +26,15 @@ def test_stored_quote_is_what_its_recipe_computes(name: str) -> None:
 
 def test_a_changed_stored_number_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """Edit one number of the stored exact-KL table: the recomputation disagrees."""
-    original = tour.load_table("kl_exact")
+    original = tour_data.load_table("kl_exact")
     edited = original.copy()
     row = edited.index[(edited["param"] == "K") & (edited["value"] == 2)][0]
     edited.loc[row, "gap_median"] += 0.01
 
     def load(name: str) -> pd.DataFrame:
-        return edited if name == "kl_exact" else tour.load_table.__wrapped__(name)
+        return edited if name == "kl_exact" else tour_data.load_table.__wrapped__(name)
 
-    monkeypatch.setattr(tour, "load_table", load)
+    monkeypatch.setattr(tour_data, "load_table", load)
     quote = q.QUOTES["kl_exact_base"]
     found = q.mismatches(quote.stored(), quote.recompute())
     assert len(found) == 1 and found[0].startswith("gap_median")
@@ -50,7 +50,7 @@ def test_mismatches_names_missing_and_differing_values() -> None:
 def test_quoted_reads_only_registered_quotes() -> None:
     with pytest.raises(KeyError, match="no stored quote"):
         q.quoted("made_up")
-    assert q.quoted("kl_exact_base")["rounds"] == tour.KL_EXACT_ROUNDS
+    assert q.quoted("kl_exact_base")["rounds"] == tour_data.KL_EXACT_ROUNDS
 
 
 def test_the_tour_text_shows_the_stored_numbers(monkeypatch: pytest.MonkeyPatch) -> None:

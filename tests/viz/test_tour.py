@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ggmi_core import tour_data
 from ggmi_core.bounds import bound_terms_without_scenarios, sample_size_table, sweep_bound_terms
 from ggmi_viz import tour
 from ggmi_viz.export import png_export_available, png_size
@@ -16,8 +17,10 @@ from ggmi_viz.theme import TEMPLATE_TRACE_TYPES
 
 
 def test_bound_terms_survive_the_json_round_trip() -> None:
-    terms = bound_terms_without_scenarios(tour.TOUR_CONFIG, 4, tour.TOUR_LOSS_CAP, 500, "js")
-    back = tour.terms_from_json(tour.terms_to_json(terms))
+    terms = bound_terms_without_scenarios(
+        tour_data.TOUR_CONFIG, 4, tour_data.TOUR_LOSS_CAP, 500, "js"
+    )
+    back = tour_data.terms_from_json(tour_data.terms_to_json(terms))
     pd.testing.assert_frame_equal(back.summary(), terms.summary())
     np.testing.assert_array_equal(back.bound_holds, terms.bound_holds)
     assert back.config == terms.config
@@ -25,38 +28,40 @@ def test_bound_terms_survive_the_json_round_trip() -> None:
 
 def test_lemma31_asset_is_what_its_recipe_computes() -> None:
     fresh = bound_terms_without_scenarios(
-        tour.TOUR_CONFIG, tour.BREAKDOWN_ROUNDS, tour.TOUR_LOSS_CAP, tour.TOUR_N_MC,
-        tour.TOUR_METRIC,
+        tour_data.TOUR_CONFIG, tour_data.BREAKDOWN_ROUNDS, tour_data.TOUR_LOSS_CAP,
+        tour_data.TOUR_N_MC,
+        tour_data.TOUR_METRIC,
     )  # fmt: skip
-    pd.testing.assert_frame_equal(tour.load_lemma31_terms().summary(), fresh.summary())
+    pd.testing.assert_frame_equal(tour_data.load_lemma31_terms().summary(), fresh.summary())
 
 
 def test_sample_size_asset_is_what_its_recipe_computes() -> None:
     sweep = sweep_bound_terms(
-        tour.TOUR_CONFIG, "n_synthetic", list(tour.N_GRID), tour.LESSON_ROUNDS,
-        tour.TOUR_LOSS_CAP, tour.TOUR_N_MC, tour.TOUR_METRIC,
+        tour_data.TOUR_CONFIG, "n_synthetic", list(tour_data.N_GRID), tour_data.LESSON_ROUNDS,
+        tour_data.TOUR_LOSS_CAP, tour_data.TOUR_N_MC, tour_data.TOUR_METRIC,
     )  # fmt: skip
-    stored = tour.load_table("sample_size")
-    fresh = sample_size_table(tour.TOUR_CONFIG, sweep)
+    stored = tour_data.load_table("sample_size")
+    fresh = sample_size_table(tour_data.TOUR_CONFIG, sweep)
     pd.testing.assert_frame_equal(stored, fresh, check_dtype=False)
 
 
 @pytest.mark.parametrize("figure_id", list(tour.FIGURES))
 @pytest.mark.parametrize("lecture", [False, True])
 def test_every_tour_figure_builds_with_data(figure_id: str, lecture: bool) -> None:
-    fig = tour.step_figure(figure_id, lecture)
+    inputs = tour_data.step_inputs(figure_id)
+    fig = tour.step_figure(figure_id, inputs, lecture)
     assert fig.data
-    assert len(tour.step_data(figure_id)) > 0
+    assert len(tour.step_data(figure_id, inputs)) > 0
     # The slim template styles only these trace types; a new one must be added there.
     assert {trace.type for trace in fig.data} <= set(TEMPLATE_TRACE_TYPES)
 
 
 def test_exact_kl_asset_has_the_figure4_grid() -> None:
-    table = tour.load_table("kl_exact")
+    table = tour_data.load_table("kl_exact")
     assert set(table["param"]) == {"K", "J", "L"}
     for _, rows in table.groupby("param"):
-        assert tuple(rows["value"]) == tour.KL_EXACT_VALUES
-    assert (table["rounds"] == tour.KL_EXACT_ROUNDS).all()
+        assert tuple(rows["value"]) == tour_data.KL_EXACT_VALUES
+    assert (table["rounds"] == tour_data.KL_EXACT_ROUNDS).all()
 
 
 def test_slide_names_are_numbered_and_safe() -> None:
@@ -65,7 +70,7 @@ def test_slide_names_are_numbered_and_safe() -> None:
 
 
 def test_hints_are_removed_from_slide_figures() -> None:
-    fig = tour.step_figure("world", lecture=False)
+    fig = tour.step_figure("world", tour_data.step_inputs("world"), lecture=False)
     assert "click" in (fig.layout.legend.title.text or "")
     cleaned = tour._without_hints(fig)
     assert "click" not in (cleaned.layout.legend.title.text or "").lower()
@@ -82,3 +87,11 @@ def test_tour_slides_zip_holds_one_full_hd_png_per_step() -> None:
         for name in names:
             assert png_size(archive.read(name)) == (tour.SLIDE_WIDTH, tour.SLIDE_HEIGHT)
     assert (tour.SLIDE_WIDTH, tour.SLIDE_HEIGHT) == (1920, 1080)
+
+
+def test_figure_ids_and_their_inputs_agree() -> None:
+    """Every figure the tour draws has inputs in the core, and an unknown id is refused."""
+    for figure_id in tour.FIGURES:
+        assert tour_data.step_inputs(figure_id)
+    with pytest.raises(ValueError, match="unknown tour figure"):
+        tour_data.step_inputs("made_up")
