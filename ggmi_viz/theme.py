@@ -14,6 +14,7 @@ fetch MathJax from the internet while exporting.
 from __future__ import annotations
 
 import re
+import textwrap
 from typing import Final
 
 import plotly.graph_objects as go
@@ -240,24 +241,52 @@ def visible_length(text: str) -> int:
     return len(_TAG.sub("", text))
 
 
+#: Stands for a space inside a bracket while ``textwrap`` fills (it breaks only at
+#: whitespace, and this private-use character is none).
+_BRACKET_SPACE: Final[str] = "\ue000"
+#: First of the private-use characters that stand for plotly's tags while ``textwrap``
+#: fills (a tag is then one character wide instead of none: a slight overestimate).
+_TAG_BASE: Final[int] = 0xE100
+
+
+def _textwrap_lines(line: str, max_chars: int, *, keep_brackets: bool = True) -> list[str]:
+    """``line`` (no ``<br>``) filled by ``textwrap`` into lines of at most ``max_chars``.
+
+    Words are never cut and hyphens never broken at (a long word or bracket overflows its
+    line instead); with ``keep_brackets`` the spaces inside a bracket are not break
+    points (``_unbreakable_words``). Tags are hidden from ``textwrap`` while it fills.
+    """
+    tags: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        tags.append(match.group(0))
+        return chr(_TAG_BASE + len(tags) - 1)
+
+    hidden = _TAG.sub(hide, line)
+    if keep_brackets:
+        hidden = " ".join(w.replace(" ", _BRACKET_SPACE) for w in _unbreakable_words(hidden))
+    filled = textwrap.wrap(
+        hidden, width=max_chars, break_long_words=False, break_on_hyphens=False,
+        expand_tabs=False, replace_whitespace=False,
+    )  # fmt: skip
+    shown = re.compile("[" + chr(_TAG_BASE) + "-" + chr(_TAG_BASE + max(len(tags), 1)) + "]")
+    return [
+        shown.sub(lambda m: tags[ord(m.group(0)) - _TAG_BASE], out.replace(_BRACKET_SPACE, " "))
+        for out in filled
+    ] or [""]
+
+
 def wrap_label(text: str, max_chars: int) -> str:
     """Break ``text`` with ``<br>`` so no line is longer than ``max_chars`` (words kept).
 
-    Existing ``<br>`` breaks stay; each line between them is wrapped on its own. A single
-    word longer than ``max_chars`` stays whole. Idempotent.
+    ``textwrap``'s greedy fill, line by line: existing ``<br>`` breaks stay; a bracket
+    is kept on one line; a single word (or bracket) longer than ``max_chars`` stays
+    whole. Idempotent.
     """
     max_chars = max(max_chars, 8)
-    lines: list[str] = []
-    for part in text.split("<br>"):
-        current = ""
-        for word in _unbreakable_words(part):
-            if current and visible_length(current) + 1 + visible_length(word) > max_chars:
-                lines.append(current)
-                current = word
-            else:
-                current = f"{current} {word}" if current else word
-        lines.append(current)
-    return "<br>".join(lines)
+    return "<br>".join(
+        "<br>".join(_textwrap_lines(part, max_chars)) for part in text.split("<br>")
+    )
 
 
 def fit_label(text: str, max_chars: int) -> str:
@@ -265,7 +294,9 @@ def fit_label(text: str, max_chars: int) -> str:
     those lines about equally long; a long bracket that fits on no line is split at
     spaces (where a text must fit, a bracket over two lines beats a line cut at the edge).
 
-    Idempotent: existing ``<br>`` breaks stay.
+    ``textwrap`` fills greedily and leaves a short last line; the even lines come from
+    filling at the narrowest width that needs no more lines. Idempotent: existing
+    ``<br>`` breaks stay.
     """
     max_chars = max(max_chars, 8)
     lines = _fill(text, max_chars).count("<br>")
@@ -283,28 +314,18 @@ def _fill(text: str, max_chars: int) -> str:
     for paragraph in text.split("<br>"):
         wrapped = wrap_label(paragraph, max_chars)
         if any(visible_length(line) > max_chars for line in wrapped.split("<br>")):
-            wrapped = "<br>".join(_even_lines(paragraph.split(" "), max_chars))
+            wrapped = "<br>".join(_even_lines(paragraph, max_chars))
         paragraphs.append(wrapped)
     return "<br>".join(paragraphs)
 
 
-def _even_lines(words: list[str], max_chars: int) -> list[str]:
-    """Words in as few lines of at most ``max_chars`` as a greedy fill needs, the lines
-    made about equally long (a greedy fill leaves a short last line)."""
-    count = len(_greedy_lines(words, max_chars))
-    width = min(-(-visible_length(" ".join(words)) // count), max_chars)  # the even share
-    while len(lines := _greedy_lines(words, width)) > count:
+def _even_lines(paragraph: str, max_chars: int) -> list[str]:
+    """``paragraph`` filled at every space in as few lines of at most ``max_chars`` as a
+    greedy fill needs, the lines made about equally long."""
+    count = len(_textwrap_lines(paragraph, max_chars, keep_brackets=False))
+    width = min(-(-visible_length(paragraph) // count), max_chars)  # the even share
+    while len(lines := _textwrap_lines(paragraph, width, keep_brackets=False)) > count:
         width += 1
-    return lines
-
-
-def _greedy_lines(words: list[str], max_chars: int) -> list[str]:
-    lines = [words[0]]
-    for word in words[1:]:
-        if visible_length(lines[-1]) + 1 + visible_length(word) > max_chars:
-            lines.append(word)
-        else:
-            lines[-1] = f"{lines[-1]} {word}"
     return lines
 
 
