@@ -32,10 +32,9 @@ from ggmi_app.state import apply_preset, keyed, preset_buttons, sidebar_controls
 from ggmi_app.stored_assets import STORED_POINTS, figure4_tables, stored_sweep
 from ggmi_core import gap_map as gm
 from ggmi_core.budget import check_budget, work_budget
-from ggmi_core.config import DEFAULT_N_MC, ScenarioConfig
+from ggmi_core.config import DEFAULT_N_MC, PARAM_LABELS, ScenarioConfig
 from ggmi_core.simulation import gap_point
 from ggmi_viz.gap_curves import (
-    PARAM_LABELS,
     estimator_note,
     figure4_caption,
     figure4_data,

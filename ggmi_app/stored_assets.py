@@ -124,7 +124,7 @@ def figure4_asset(metric: str) -> Figure4Tables | None:
         The tables with a note naming the file and scenarios per point, or None when
         the file is absent.
     """
-    from ggmi_viz.gap_curves import figure4_tables as split_by_letter
+    from ggmi_viz.gap_curves import tables_by_letter
 
     name = FIGURE4_FILES.get(metric)
     path = ASSETS / name if name else None
@@ -136,7 +136,7 @@ def figure4_asset(metric: str) -> Figure4Tables | None:
         if "rounds" in stored.columns
         else "the stored scenarios per point"
     )
-    tables = split_by_letter(stored)
+    tables = tables_by_letter(stored)
     return Figure4Tables(tables, f"precomputed ({name}, {rounds})", tables_fingerprint(tables))
 
 

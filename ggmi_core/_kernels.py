@@ -199,17 +199,6 @@ def cholesky_factors(covariances: Array) -> Array:
         return np.linalg.cholesky(0.5 * (fixed + np.swapaxes(fixed, -1, -2)))
 
 
-def sample_labels_batch(weights: Array, n: int, rng: np.random.Generator) -> NDArray[np.int64]:
-    """n component labels per row of ``weights`` (R, k) by inverse CDF, (R, n)."""
-    cdf = np.cumsum(weights, axis=1)
-    u = rng.random((weights.shape[0], n)) * cdf[:, -1:]
-    labels = np.zeros(u.shape, dtype=np.int64)
-    # k is small (<= ~100), so k vectorised comparisons beat a per-row searchsorted loop.
-    for j in range(weights.shape[1] - 1):
-        labels += u >= cdf[:, j : j + 1]
-    return labels
-
-
 def sample_mixture(
     weights: Array, means: Array, factors: Array, n: int, rng: np.random.Generator
 ) -> tuple[Array, NDArray[np.int64]]:

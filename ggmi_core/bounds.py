@@ -826,7 +826,9 @@ def estimate_bound_cost(
     return 2.0 * estimate_cost(config, rounds, n_mc=n_mc, metric=metric)
 
 
-def sweep_values(config: ScenarioConfig, param: str, values: Iterable[float]) -> list[float]:
+def checked_sweep_values(
+    config: ScenarioConfig, param: str, values: Iterable[float]
+) -> list[float]:
     """Validated, de-duplicated sweep values (in the given order).
 
     Raises ``ValueError`` naming the parameter when a value is outside its range or makes
@@ -874,7 +876,7 @@ def default_sweep_values(config: ScenarioConfig, param: str, points: int) -> lis
         grid = np.round(grid).astype(int)
     else:
         grid = np.round(grid, 6)
-    return sweep_values(config, param, [v.item() for v in grid])
+    return checked_sweep_values(config, param, [v.item() for v in grid])
 
 
 def estimate_bound_sweep_cost(
@@ -888,7 +890,7 @@ def estimate_bound_sweep_cost(
     """Work of ``sweep_bound_terms`` (sum over values), in ``ggmi_core.budget`` units."""
     return sum(
         estimate_bound_cost(config.replace(**{param: v}), rounds, n_mc, metric)
-        for v in sweep_values(config, param, values)
+        for v in checked_sweep_values(config, param, values)
     )
 
 
@@ -908,7 +910,7 @@ def sweep_bound_terms(
     (one row per value and term of ``SUMMARY_TERMS``). ``progress(done, total)`` counts
     finished values and may raise to cancel.
     """
-    grid = sweep_values(config, param, values)
+    grid = checked_sweep_values(config, param, values)
     frames = []
     for i, value in enumerate(grid):
         if progress is not None:

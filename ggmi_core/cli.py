@@ -317,7 +317,7 @@ def simulate_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
     elapsed = time.perf_counter() - start
     print(format_summary(result, elapsed), file=stdout)
     if args.out:
-        _write_csv(per_scenario_table(result), args.out)
+        _write_csv(scenario_rows(result), args.out)
         print(f"wrote {result.rounds} rows to {args.out}", file=stdout)
     return 0
 
@@ -346,7 +346,7 @@ def format_summary(result: SimulationResult, elapsed: float | None = None) -> st
     return "\n".join(lines)
 
 
-def per_scenario_table(result: SimulationResult) -> pd.DataFrame:
+def scenario_rows(result: SimulationResult) -> pd.DataFrame:
     """One row per scenario: gap, both divergences and their standard errors."""
     return pd.DataFrame(
         {

@@ -167,7 +167,8 @@ def step_inputs(figure_id: str) -> dict[str, Any]:
 
     Keys by figure: ``view`` (a ``ScenarioView``: world, anchor, model); ``table``
     (gap_J and gap_L: the JS Figure-4 table; sample_size; hsic: per-scenario rows);
-    ``kl_published`` and ``kl_exact`` (estimator: Figure-4 tables); ``terms`` (lemma31:
+    ``published`` and ``exact`` (estimator: the Figure-4 tables of the published
+    estimator and of exact KL); ``terms`` (lemma31:
     ``BoundTerms``); ``sweeps`` and ``metric`` (jl: ``{"J": table, "L": table}`` of
     ``TOUR_METRIC``); ``map`` and ``metric`` (gap_map: the stored map table of
     ``MAP_METRIC``). Shared objects: callers must not modify them.
@@ -181,7 +182,7 @@ def step_inputs(figure_id: str) -> dict[str, Any]:
     if figure_id in ("gap_J", "gap_L"):
         return {"table": load_table("js")}
     if figure_id == "estimator":
-        return {"kl_published": load_table("kl_published"), "kl_exact": load_table("kl_exact")}
+        return {"published": load_table("kl_published"), "exact": load_table("kl_exact")}
     if figure_id == "lemma31":
         return {"terms": load_lemma31_terms()}
     if figure_id == "jl":

@@ -36,7 +36,7 @@ HSIC_COLOR: Final[str] = OKABE_ITO["blue"]
 REJECT_COLOR: Final[str] = OKABE_ITO["vermillion"]
 
 #: Axis titles of the swept parameters (records in ``ggmi_core.config.FIELD_LIMITS``).
-PARAM_LABELS: Final[dict[str, str]] = {
+SWEEP_AXIS_TITLES: Final[dict[str, str]] = {
     p: f"{FIELD_LIMITS[p].symbol}: {FIELD_LIMITS[p].meaning}"
     + (f" ({FIELD_LIMITS[p].analogue} analogue)" if FIELD_LIMITS[p].analogue else "")
     for p in DIAGNOSTIC_SWEEP_PARAMS
@@ -57,7 +57,7 @@ LOG_AXIS_PARAMS: Final[frozenset[str]] = frozenset({"n_anchor_per_component"})
 
 def param_label_with_analogue(param: str) -> str:
     """Axis title for a swept parameter."""
-    return PARAM_LABELS.get(param, param)
+    return SWEEP_AXIS_TITLES.get(param, param)
 
 
 def _x_axis(param: str, values: Iterable[float], short: bool = False) -> dict[str, object]:

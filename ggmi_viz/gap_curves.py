@@ -28,18 +28,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ggmi_core.config import FIELD_LIMITS, SWEEPABLE_PARAMS
-from ggmi_core.metrics import METRICS
+from ggmi_core.config import PARAM_LABELS
+from ggmi_core.metrics import METRIC_LABELS, METRIC_UNITS, METRICS
 from ggmi_viz.theme import COLORWAY, OKABE_ITO, apply_theme, with_alpha
 
 Band = Literal["std", "sem", "quantile"]
 
-#: Display names of the divergences, their gap titles and units (from ``ggmi_core.metrics``).
-METRIC_LABELS: Final[dict[str, str]] = {key: m.label for key, m in METRICS.items()}
-METRIC_SHORT: Final[dict[str, str]] = {key: m.gap_title for key, m in METRICS.items()}
-METRIC_UNITS: Final[dict[str, str]] = {key: m.unit for key, m in METRICS.items()}
-#: Display names of the swept settings (``ScenarioConfig`` field -> axis title).
-PARAM_LABELS: Final[dict[str, str]] = {p: FIELD_LIMITS[p].label for p in SWEEPABLE_PARAMS}
+#: Titles of the divergences' gaps in figures (from ``ggmi_core.metrics``; the long
+#: names and units are ``ggmi_core.metrics.METRIC_LABELS`` and ``METRIC_UNITS``).
+METRIC_GAP_TITLES: Final[dict[str, str]] = {key: m.gap_title for key, m in METRICS.items()}
 
 _MEAN_COLOR: Final[str] = COLORWAY[0]
 _MEDIAN_COLOR: Final[str] = OKABE_ITO["vermillion"]
@@ -57,7 +54,7 @@ def metric_label(metric: str) -> str:
 
 def metric_axis_title(metric: str) -> str:
     """Y-axis title with the unit, e.g. ``"JS gap (nats)"``."""
-    short = METRIC_SHORT.get(metric, f"{metric} gap")
+    short = METRIC_GAP_TITLES.get(metric, f"{metric} gap")
     return f"{short} ({METRIC_UNITS.get(metric, 'nats')})"
 
 
@@ -243,7 +240,7 @@ def gap_curve_figure(
     fig.add_hline(y=0.0, line={"color": _ZERO_COLOR, "width": 1, "dash": "dot"})
     fig.update_xaxes(title=param_label(param), **_integer_ticks(summary["value"]))
     fig.update_yaxes(title=metric_axis_title(metric))
-    title = f"{METRIC_SHORT.get(metric, metric)} as {param} grows"
+    title = f"{METRIC_GAP_TITLES.get(metric, metric)} as {param} grows"
     if fixed:
         title += f" ({fixed})"
     fig.update_layout(
@@ -275,7 +272,7 @@ def gap_curve_figure(
 
 FIGURE4_PARAMS: Final[tuple[str, ...]] = ("K", "J", "L")
 #: Row titles of the Figure-4 grid (on each row's y axis, above the unit).
-FIGURE4_ROW_TITLES: Final[dict[str, str]] = METRIC_SHORT
+FIGURE4_ROW_TITLES: Final[dict[str, str]] = METRIC_GAP_TITLES
 
 
 def with_standard_error(summary: pd.DataFrame) -> pd.DataFrame:
@@ -399,7 +396,7 @@ def figure4_data(tables: Mapping[str, Mapping[str, pd.DataFrame]]) -> pd.DataFra
     return data[["metric", "param", *[c for c in data.columns if c not in ("metric", "param")]]]
 
 
-def figure4_tables(long: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def tables_by_letter(long: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Split a stored Figure-4 table (column ``param`` plus summary columns) by letter.
 
     Raises:

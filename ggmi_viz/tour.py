@@ -25,7 +25,7 @@ from ggmi_viz import bounds as bound_figures
 from ggmi_viz import diagnostics as diagnostic_figures
 from ggmi_viz.distributions import figure_data, scenario_figure
 from ggmi_viz.export import figure_to_png
-from ggmi_viz.gap_curves import figure4_figure, figure4_tables, gap_curve_figure
+from ggmi_viz.gap_curves import figure4_figure, gap_curve_figure, tables_by_letter
 from ggmi_viz.gap_map import gap_map_data, gap_map_figure
 
 #: Layers of the three one-scenario steps (keys of ``ggmi_viz.distributions.LAYERS``).
@@ -54,7 +54,7 @@ def _scenario_step(kind: str, title: str) -> Callable[[Inputs, bool], go.Figure]
 
 def _gap_step(letter: str) -> Callable[[Inputs, bool], go.Figure]:
     def build(inputs: Inputs, lecture: bool) -> go.Figure:
-        summary = figure4_tables(inputs["table"])[letter]
+        summary = tables_by_letter(inputs["table"])[letter]
         fixed = ", ".join(f"{p} = 2" for p in ("K", "J", "L") if p != letter)
         rounds = int(summary["rounds"].iloc[0])
         return gap_curve_figure(
@@ -76,8 +76,8 @@ def estimator_figure(inputs: Inputs, lecture: bool) -> go.Figure:
     dominated by a few scenarios (its gap is heavy-tailed).
     """
     tables = {
-        "kl_published": figure4_tables(inputs["kl_published"]),
-        "kl": figure4_tables(inputs["kl_exact"]),
+        "kl_published": tables_by_letter(inputs["published"]),
+        "kl": tables_by_letter(inputs["exact"]),
     }
     return figure4_figure(
         tables,
@@ -141,7 +141,7 @@ def step_data(figure_id: str, inputs: Inputs) -> pd.DataFrame:
         table = inputs["table"]
         return table[table["param"] == figure_id[-1]].reset_index(drop=True)
     if figure_id == "estimator":
-        return pd.concat([inputs["kl_published"], inputs["kl_exact"]], ignore_index=True)
+        return pd.concat([inputs["published"], inputs["exact"]], ignore_index=True)
     if figure_id == "lemma31":
         return bound_figures.lemma31_data(inputs["terms"])
     if figure_id == "jl":

@@ -12,7 +12,7 @@ from ggmi_app.gap_curves_page import SWEEP_SCHEMA
 from ggmi_app.scenario_params import METRIC_PARAM, SWEEP_PARAMS
 from ggmi_core.config import FIELD_LIMITS, PARAM_LABELS, SWEEPABLE_PARAMS, ScenarioConfig
 from ggmi_core.diagnostics import DIAGNOSTIC_SWEEP_PARAMS
-from ggmi_core.metrics import METRICS, check_metric, get_metric
+from ggmi_core.metrics import METRIC_LABELS, METRIC_UNITS, METRICS, check_metric, get_metric
 from ggmi_core.simulation import simulate
 from ggmi_viz import gap_curves
 
@@ -87,7 +87,7 @@ def test_metric_records_are_complete_and_distinct():
 
 
 def test_figures_and_menus_offer_exactly_the_registered_metrics():
-    for table in (gap_curves.METRIC_LABELS, gap_curves.METRIC_UNITS, gap_curves.METRIC_SHORT):
+    for table in (METRIC_LABELS, METRIC_UNITS, gap_curves.METRIC_GAP_TITLES):
         assert list(table) == list(METRICS)
     menu = METRIC_PARAM
     assert tuple(menu.options) == tuple(METRICS)

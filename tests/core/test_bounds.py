@@ -17,13 +17,13 @@ from ggmi_core.bounds import (
     BoundTerms,
     bound_terms,
     capped_loss,
+    checked_sweep_values,
     empirical_risk,
     estimate_bound_cost,
     information_terms,
     prompt_channel,
     risk_terms,
     sweep_bound_terms,
-    sweep_values,
 )
 from ggmi_core.config import ScenarioConfig
 from ggmi_core.estimate import Estimate
@@ -270,9 +270,9 @@ def test_bad_inputs_raise_value_errors_naming_the_field():
     with pytest.raises(ValueError, match="rounds"):
         bound_terms(cfg, rounds=0)
     with pytest.raises(ValueError, match="param"):
-        sweep_values(cfg, "cov_recipe", [1])
+        checked_sweep_values(cfg, "cov_recipe", [1])
     with pytest.raises(ValueError, match="n_synthetic"):
-        sweep_values(cfg, "n_synthetic", [3])
+        checked_sweep_values(cfg, "n_synthetic", [3])
 
 
 def test_cost_grows_with_rounds_and_size():

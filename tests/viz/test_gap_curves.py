@@ -12,10 +12,10 @@ from ggmi_viz.gap_curves import (
     FIGURE4_CAPTION_TEXT,
     figure4_data,
     figure4_figure,
-    figure4_tables,
     gap_curve_figure,
     metric_axis_title,
     per_scenario_table,
+    tables_by_letter,
 )
 
 VALUES = [2, 4, 6, 8]
@@ -127,12 +127,12 @@ def test_figure4_grid_has_a_panel_per_metric_and_letter():
 def test_figure4_tables_split_a_stored_csv_by_letter():
     s = summary_of_gaps(VALUES, _gaps())
     long = pd.concat([s.assign(param=p) for p in "KJL"], ignore_index=True)
-    tables = figure4_tables(long.sample(frac=1.0, random_state=0))
+    tables = tables_by_letter(long.sample(frac=1.0, random_state=0))
     assert list(tables) != [] and set(tables) == {"K", "J", "L"}
     for t in tables.values():
         assert list(t.value) == VALUES and "param" not in t.columns
     with pytest.raises(ValueError, match="param"):
-        figure4_tables(s.drop(columns="param"))
+        tables_by_letter(s.drop(columns="param"))
 
 
 def test_texts_have_no_latex():
@@ -198,7 +198,7 @@ def test_figure4_data_stacks_every_panel_with_its_metric_and_letter():
 
 
 def test_figure4_derives_the_standard_error_band_from_stored_counts() -> None:
-    from ggmi_viz.gap_curves import figure4_tables, with_standard_error
+    from ggmi_viz.gap_curves import tables_by_letter, with_standard_error
 
     rows = [
         {"param": p, "value": v, "rounds": 100, "gap_mean": 0.1 * v, "gap_std": 0.5}
@@ -207,7 +207,7 @@ def test_figure4_derives_the_standard_error_band_from_stored_counts() -> None:
     ]
     table = pd.DataFrame(rows)
     np.testing.assert_allclose(with_standard_error(table)["gap_sem"], 0.05)
-    fig = figure4_figure({"js": figure4_tables(table)})
+    fig = figure4_figure({"js": tables_by_letter(table)})
     means = [t for t in fig.data if t.mode == "lines+markers"]
     assert len(means) == 3  # one mean line per letter, even without a stored gap_sem
     assert "gap_sem" not in with_standard_error(table.drop(columns=["rounds"]))
