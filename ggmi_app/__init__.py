@@ -2,8 +2,13 @@
 
 Submodules: ``page_list`` (the pages as data) and ``registry`` (the page loader, how a run
 begins), ``state`` (URL, widgets, settings files), ``params`` and ``scenario_params``
-(widget schemas), ``priced``, ``jobs`` and ``compute`` (priced jobs in the worker pool),
-``cached`` (cached calls, budget-capped sliders), ``figures`` (chart and downloads),
-``layout``, ``messages``, ``rooms``, ``serve`` and the ``*_page`` modules. See
+(widget schemas), ``priced`` and ``jobs`` (priced jobs behind a progress bar),
+``compute`` (the worker-pool scheduler), ``job_keys`` (jobs and their cache keys),
+``memory_cache`` (the in-process LRU/TTL cache), ``result_store`` (the cache shared by
+replicas), ``cached`` (cached core calls and their prices), ``stored_assets`` (tables
+read from ``assets/``), ``budget_sliders`` (budget-capped sliders), ``figures`` (chart,
+downloads, process-wide figure caches), ``flipbook``, ``layout``, ``messages``,
+``room_store`` (lecture rooms without Streamlit) and ``rooms`` (their session controls),
+``client``, ``upload_limits``, ``serve`` and the ``*_page`` modules. See
 docs/ARCHITECTURE.md.
 """
