@@ -37,7 +37,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ggmi_core import tour_data  # noqa: E402
-from ggmi_core.bounds import bound_terms_without_scenarios, sample_size_table, sweep_bound_terms  # noqa: E402
+from ggmi_core.bounds import (  # noqa: E402
+    JL_GRID,
+    LESSON_ROUNDS,
+    N_GRID,
+    bound_terms_without_scenarios,
+    sample_size_table,
+    sweep_bound_terms,
+)
 from ggmi_core.diagnostics import diagnostics_sweep  # noqa: E402
 from ggmi_core.simulation import sweep_params  # noqa: E402
 
@@ -62,18 +69,18 @@ def lemma31(_: int) -> dict:
 
 def _bound_sweep(param: str, values: tuple) -> pd.DataFrame:
     return sweep_bound_terms(
-        CONFIG, param, list(values), tour_data.LESSON_ROUNDS, tour_data.TOUR_LOSS_CAP,
+        CONFIG, param, list(values), LESSON_ROUNDS, tour_data.TOUR_LOSS_CAP,
         tour_data.TOUR_N_MC,
         tour_data.TOUR_METRIC,
     )  # fmt: skip
 
 
 def jl(_: int) -> pd.DataFrame:
-    return pd.concat([_bound_sweep(p, tour_data.JL_GRID) for p in ("J", "L")], ignore_index=True)
+    return pd.concat([_bound_sweep(p, JL_GRID) for p in ("J", "L")], ignore_index=True)
 
 
 def sample_size(_: int) -> pd.DataFrame:
-    return sample_size_table(CONFIG, _bound_sweep("n_synthetic", tour_data.N_GRID))
+    return sample_size_table(CONFIG, _bound_sweep("n_synthetic", N_GRID))
 
 
 def hsic(_: int) -> pd.DataFrame:

@@ -32,6 +32,9 @@ from ggmi_core.bounds import (
     BOUND_SWEEP_PARAMS,
     CAP_WARN_SHARE,
     DEFAULT_LOSS_CAP,
+    JL_GRID,
+    LESSON_ROUNDS,
+    N_GRID,
     BoundTerms,
     bound_crossing,
     bound_terms_without_scenarios,
@@ -339,12 +342,8 @@ def render_sweep(values: Mapping[str, Any], config: ScenarioConfig, lecture: boo
 
 # ------------------------------------------------- teaching sections of the sweep tab
 
-#: J and L values of the contrast (the other letters stay at the sidebar's values).
-JL_GRID: Final[tuple[int, ...]] = (2, 5, 8, 11, 15)
-#: Synthetic sample sizes n of the Lemma 4.8 comparison.
-N_GRID: Final[tuple[int, ...]] = (50, 100, 200, 400, 800, 1600)
-#: Most scenarios per value these two sections use (the sidebar's count, capped).
-LESSON_ROUNDS: Final[int] = 20
+# JL_GRID, N_GRID and LESSON_ROUNDS (ggmi_core.bounds): the other letters stay at the
+# sidebar's values; the scenarios per value are the sidebar's count, capped.
 
 INFORMATION_INTRO: Final[str] = (
     "Left: exact sums over the synthetic factors of Definition 4.1 ($e_p$ = the anchor "

@@ -256,6 +256,13 @@ BOUND_SWEEP_PARAMS: tuple[str, ...] = (
     "n_synthetic",
 )
 
+#: The Bound-terms page's teaching sections (and the tour's steps on them): J and L values
+#: of the J/L contrast, synthetic sample sizes n of the Lemma 4.8 comparison, and the most
+#: scenarios per value they use.
+JL_GRID: tuple[int, ...] = (2, 5, 8, 11, 15)
+N_GRID: tuple[int, ...] = (50, 100, 200, 400, 800, 1600)
+LESSON_ROUNDS: int = 20
+
 
 def metric_short_name(metric: str) -> str:
     """Short human name of a divergence metric key (e.g. ``"js"`` -> ``"JS"``)."""

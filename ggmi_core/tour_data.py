@@ -43,9 +43,6 @@ TOUR_LOSS_CAP: Final[float] = 10.0
 #: Scenarios of the Lemma 3.1 breakdown (the Bound-terms page's default).
 BREAKDOWN_ROUNDS: Final[int] = 50
 #: J/L contrast and Lemma 4.8 comparison: the Bound-terms page's grids and scenario count.
-JL_GRID: Final[tuple[int, ...]] = (2, 5, 8, 11, 15)
-N_GRID: Final[tuple[int, ...]] = (50, 100, 200, 400, 800, 1600)
-LESSON_ROUNDS: Final[int] = 20
 #: Exact-KL Figure 4: K, J and L each over 2..15, this many scenarios a value.
 KL_EXACT_VALUES: Final[tuple[int, ...]] = tuple(range(2, 16))
 KL_EXACT_ROUNDS: Final[int] = 300

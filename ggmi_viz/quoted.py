@@ -21,6 +21,9 @@ import pandas as pd
 from ggmi_core import gap_map as gm
 from ggmi_core import tour_data
 from ggmi_core.bounds import (
+    JL_GRID,
+    LESSON_ROUNDS,
+    N_GRID,
     bound_terms_without_scenarios,
     cap_saturation,
     sample_size_table,
@@ -152,13 +155,13 @@ def _task_ends(table: pd.DataFrame) -> Values:
 
 
 def _recompute_task_ends() -> Values:
-    ends = [min(tour_data.JL_GRID), max(tour_data.JL_GRID)]
+    ends = [min(JL_GRID), max(JL_GRID)]
     parts = [
         sweep_bound_terms(
             tour_data.TOUR_CONFIG,
             letter,
             [value],
-            tour_data.LESSON_ROUNDS,
+            LESSON_ROUNDS,
             tour_data.TOUR_LOSS_CAP,
             tour_data.TOUR_N_MC,
             tour_data.TOUR_METRIC,
@@ -181,7 +184,7 @@ def _sample_size_values(size: pd.DataFrame) -> Values:
 
 def _recompute_sample_size() -> Values:
     sweep = sweep_bound_terms(
-        tour_data.TOUR_CONFIG, "n_synthetic", list(tour_data.N_GRID), tour_data.LESSON_ROUNDS,
+        tour_data.TOUR_CONFIG, "n_synthetic", list(N_GRID), LESSON_ROUNDS,
         tour_data.TOUR_LOSS_CAP, tour_data.TOUR_N_MC, tour_data.TOUR_METRIC,
     )  # fmt: skip
     return _sample_size_values(sample_size_table(tour_data.TOUR_CONFIG, sweep))

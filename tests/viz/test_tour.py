@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 from ggmi_core import tour_data
-from ggmi_core.bounds import bound_terms_without_scenarios, sample_size_table, sweep_bound_terms
+from ggmi_core.bounds import (
+    LESSON_ROUNDS,
+    N_GRID,
+    bound_terms_without_scenarios,
+    sample_size_table,
+    sweep_bound_terms,
+)
 from ggmi_viz import tour
 from ggmi_viz.export import png_export_available, png_size
 from ggmi_viz.theme import TEMPLATE_TRACE_TYPES
@@ -37,7 +43,7 @@ def test_lemma31_asset_is_what_its_recipe_computes() -> None:
 
 def test_sample_size_asset_is_what_its_recipe_computes() -> None:
     sweep = sweep_bound_terms(
-        tour_data.TOUR_CONFIG, "n_synthetic", list(tour_data.N_GRID), tour_data.LESSON_ROUNDS,
+        tour_data.TOUR_CONFIG, "n_synthetic", list(N_GRID), LESSON_ROUNDS,
         tour_data.TOUR_LOSS_CAP, tour_data.TOUR_N_MC, tour_data.TOUR_METRIC,
     )  # fmt: skip
     stored = tour_data.load_table("sample_size")
