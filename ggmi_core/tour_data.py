@@ -24,6 +24,7 @@ import pandas as pd
 
 from ggmi_core.bounds import BoundTerms
 from ggmi_core.config import ScenarioConfig
+from ggmi_core.diagnostics import summarise_sweep
 from ggmi_core.estimate import Estimate
 from ggmi_core.gap_map import load_stored_map
 from ggmi_core.resources import FIGURE4_FILES, assets_dir
@@ -160,15 +161,20 @@ SCENARIO_STEPS: Final[tuple[str, ...]] = ("world", "anchor", "model")
 
 
 def step_inputs(figure_id: str) -> dict[str, Any]:
-    """What the tour figure ``figure_id`` draws, loaded or computed once per process.
+    """What the tour figure ``figure_id`` draws (tables read once per process).
 
-    Keys by figure: ``view`` (a ``ScenarioView``: world, anchor, model); ``table``
-    (gap_J and gap_L: the JS Figure-4 table; sample_size; hsic: per-scenario rows);
-    ``published`` and ``exact`` (estimator: the Figure-4 tables of the published
-    estimator and of exact KL); ``terms`` (lemma31:
-    ``BoundTerms``); ``sweeps`` and ``metric`` (jl: ``{"J": table, "L": table}`` of
-    ``TOUR_METRIC``); ``map`` and ``metric`` (gap_map: the stored map table of
-    ``MAP_METRIC``). Shared objects: callers must not modify them.
+    Keys by figure id:
+
+    * world, anchor, model: ``view`` (the one live ``ScenarioView``);
+    * gap_J, gap_L: ``table`` (the JS Figure-4 table); sample_size: ``table``;
+    * hsic: ``table`` (per-scenario rows) and ``summary`` (by value);
+    * estimator: ``published`` and ``exact`` (Figure-4 tables of the published estimator
+      and of exact KL);
+    * lemma31: ``terms`` (``BoundTerms``);
+    * jl: ``sweeps`` (``{"J": table, "L": table}``) and ``metric`` (``TOUR_METRIC``);
+    * gap_map: ``map`` (the stored map table) and ``metric`` (``MAP_METRIC``).
+
+    Shared objects: callers must not modify them.
 
     Raises:
         ValueError: an unknown figure id.
@@ -184,8 +190,11 @@ def step_inputs(figure_id: str) -> dict[str, Any]:
         return {"terms": load_lemma31_terms()}
     if figure_id == "jl":
         return {"sweeps": jl_sweeps(), "metric": TOUR_METRIC}
-    if figure_id in ("sample_size", "hsic"):
-        return {"table": load_table(figure_id)}
+    if figure_id == "sample_size":
+        return {"table": load_table("sample_size")}
+    if figure_id == "hsic":
+        per_scenario = load_table("hsic")
+        return {"table": per_scenario, "summary": summarise_sweep(per_scenario)}
     if figure_id == "gap_map":
         return {"map": load_stored_map(MAP_METRIC), "metric": MAP_METRIC}
     raise ValueError(f"unknown tour figure {figure_id!r}")

@@ -20,7 +20,6 @@ from typing import Any, Final
 import pandas as pd
 import plotly.graph_objects as go
 
-from ggmi_core.diagnostics import summarise_sweep
 from ggmi_viz import bounds as bound_figures
 from ggmi_viz import diagnostics as diagnostic_figures
 from ggmi_viz.distributions import figure_data, scenario_figure
@@ -34,7 +33,6 @@ SCENARIO_LAYERS: Final[dict[str, frozenset[str]]] = {
     "anchor": frozenset({"target", "anchor_samples", "fit_anchor"}),
     "model": frozenset({"target", "components", "synthetic_samples", "fit_synthetic"}),
 }
-
 
 
 # ------------------------------------------------------------------------ figures
@@ -102,9 +100,8 @@ def sample_size_step(inputs: Inputs, lecture: bool) -> go.Figure:
 
 
 def hsic_step(inputs: Inputs, lecture: bool) -> go.Figure:
-    per_scenario = inputs["table"]
     return diagnostic_figures.hsic_sweep_figure(
-        per_scenario, summarise_sweep(per_scenario), "adherence", lecture
+        inputs["table"], inputs["summary"], "adherence", lecture
     )
 
 
