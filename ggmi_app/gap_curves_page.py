@@ -33,6 +33,7 @@ from ggmi_app.stored_assets import STORED_POINTS, figure4_tables, stored_sweep
 from ggmi_core import gap_map as gm
 from ggmi_core.budget import check_budget, work_budget
 from ggmi_core.config import DEFAULT_N_MC, PARAM_LABELS, ScenarioConfig
+from ggmi_core.quoted import quoted
 from ggmi_core.simulation import gap_point
 from ggmi_viz.gap_curves import (
     estimator_note,
@@ -44,7 +45,6 @@ from ggmi_viz.gap_curves import (
     param_label,
 )
 from ggmi_viz.gap_map import gap_map_data, gap_map_figure
-from ggmi_viz.quoted import quoted
 
 PREFIX: Final[str] = "gap_"
 

@@ -34,10 +34,10 @@ from ggmi_app.scenario_params import SCENARIO_SCHEMA
 from ggmi_app.state import apply_preset, keyed, sidebar_controls
 from ggmi_core import tour_data
 from ggmi_core.bounds import CAP_WARN_SHARE
+from ggmi_core.quoted import quoted
 from ggmi_viz import tour
 from ggmi_viz.diagnostics import paper_results_table
 from ggmi_viz.export import png_export_available
-from ggmi_viz.quoted import quoted
 
 _LOG = logging.getLogger(__name__)
 
@@ -334,8 +334,8 @@ def numbers() -> dict[str, Any]:
         "C": tour_data.TOUR_LOSS_CAP,
         "m": tour_data.TOUR_CONFIG.K * tour_data.TOUR_CONFIG.n_anchor_per_component,
     }
-    # Every measured number below is a stored value that ``tests/viz/test_quoted.py``
-    # recomputes from its recipe (``ggmi_viz.quoted``).
+    # Every measured number below is a stored value that ``tests/core/test_quoted.py``
+    # recomputes from its recipe (``ggmi_core.quoted``).
     js = quoted("js_ends")
     for letter in ("K", "J", "L"):
         out[f"js_{letter}_first"] = js["base_gap_mean"]

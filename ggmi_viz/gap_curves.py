@@ -429,7 +429,7 @@ def per_scenario_table(values: Sequence[float], gaps: Sequence[np.ndarray]) -> p
 #: summarised by mean, standard deviation (ddof=1), median, 10% and 90% quantiles and the
 #: share of negative gaps.
 #: Why the curves differ between estimators (Figure 4, Section 4.4). Fields are filled by
-#: ``estimator_note`` from the stored tables (``ggmi_viz.quoted``), never typed by hand.
+#: ``estimator_note`` from the stored tables (``ggmi_core.quoted``), never typed by hand.
 ESTIMATOR_NOTE_TEXT: Final[str] = (
     "Why the curves differ between estimators (Figure 4, Section 4.4). The KL estimator of "
     "the paper's published code (the paper does not describe it) bins 1,000 "
@@ -474,7 +474,7 @@ def estimator_note(exact: Mapping[str, float], published: Mapping[str, float]) -
 
     Args:
         exact: the exact-KL row (``gap_mean``, ``gap_std``, ``gap_median``, ``gap_q90``,
-            ``rounds``), as ``ggmi_viz.quoted.quoted("kl_exact_base")`` gives it.
+            ``rounds``), as ``ggmi_core.quoted.quoted("kl_exact_base")`` gives it.
         published: the published-estimator row (also ``gap_sem``).
     """
     return ESTIMATOR_NOTE_TEXT.format(**_prefixed(exact, "exact"), **_prefixed(published, "pub"))

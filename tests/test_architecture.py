@@ -42,6 +42,49 @@ def test_package_imports_stay_in_their_room(package):
     assert {f: bad for f, bad in offenders.items() if bad} == {}
 
 
+#: What a figure module must not do: run the numerics or read files. ``ggmi_viz`` draws
+#: what it is given; loading and computing live in ``ggmi_core`` (or the app's caches).
+_NOT_IN_FIGURES = {
+    "modules": {"ggmi_core.simulation", "ggmi_core.tour_data", "ggmi_core.resources"},
+    "calls": {
+        "simulate", "sweep", "sweep_params", "read_csv", "read_parquet", "read_json",
+        "read_text", "read_bytes", "load_table", "load_stored_map", "open", "assets_dir",
+    },
+}  # fmt: skip
+
+
+def _doing_not_drawing(tree: ast.AST) -> set[str]:
+    """Names of the numerics and file readers ``tree`` imports or calls."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in _NOT_IN_FIGURES["modules"]:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names} & _NOT_IN_FIGURES["modules"]
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            # a method ``open`` (the exporter's browser) is no file read
+            if name in _NOT_IN_FIGURES["calls"] and not (
+                name == "open" and isinstance(func, ast.Attribute)
+            ):
+                found.add(name)
+    return found
+
+
+def test_figure_modules_only_draw():
+    offenders = {
+        path.name: sorted(found)
+        for path in sorted((ROOT / "ggmi_viz").glob("*.py"))
+        if (found := _doing_not_drawing(ast.parse(path.read_text(encoding="utf-8"))))
+    }
+    assert offenders == {}
+    # the check sees what it looks for
+    planted = ast.parse("import pandas as pd\nfrom ggmi_core.simulation import simulate\n"
+                        "simulate(c)\npd.read_csv(p)\n")  # fmt: skip
+    assert _doing_not_drawing(planted) == {"ggmi_core.simulation", "simulate", "read_csv"}
+
+
 def test_no_global_numpy_random_state_in_library_code():
     for package in ("ggmi_core", "ggmi_viz", "ggmi_app"):
         for f in (ROOT / package).rglob("*.py"):

@@ -2,7 +2,7 @@
 
 Every sentence that quotes a measured number takes it from ``quoted(name)``: a named set
 of values read from one committed table (``assets/``), each with the recipe that
-recomputes it at the stored seed (``recompute(name)``). ``tests/viz/test_quoted.py``
+recomputes it at the stored seed (``recompute(name)``). ``tests/core/test_quoted.py``
 recomputes every entry and compares; changing a stored number, or the code behind it,
 fails that test. Numbers the paper reports (its tables, the authors' own runs) are not
 measured here and are named as the paper's or the authors' where they appear.

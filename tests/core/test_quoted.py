@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from ggmi_core import quoted as q
 from ggmi_core import tour_data
-from ggmi_viz import quoted as q
 
 
 def _params():
