@@ -39,7 +39,7 @@ from scipy.special import entr
 
 from ggmi_core import divergences
 from ggmi_core.budget import estimate_cost
-from ggmi_core.config import DEFAULT_N_MC, FIELD_LIMITS, N_MC_RANGE, ScenarioConfig
+from ggmi_core.config import DEFAULT_N_MC, FIELD_LIMITS, N_MC_RANGE, PART_LABELS, ScenarioConfig
 from ggmi_core.estimate import Estimate
 from ggmi_core.gmm import GMMBatch
 from ggmi_core.metrics import METRICS
@@ -344,10 +344,6 @@ def information_terms(
     h_conditional = entr(channel).sum(axis=-1).mean(axis=-1)
     mutual = np.maximum(h_marginal - h_conditional, 0.0)  # round-off can dip below 0
     return InformationTerms(H_eM=h_marginal, I_eM_ep=mutual, info_gain=h_conditional)
-
-
-PART_LABELS: tuple[str, str, str] = ("anchor-sampled", "unsampled", "task-irrelevant")
-"""Names of M's three parts (codes 0, 1, 2 of ``ScenarioBatch.model_part``)."""
 
 
 @dataclass(frozen=True)

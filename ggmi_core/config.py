@@ -18,6 +18,9 @@ DEFAULT_N_MC = 2000
 """Monte Carlo draws per divergence (or expectation) and scenario (JS: half from each side)."""
 N_MC_RANGE = (4, 200_000)
 """Allowed Monte Carlo draws per divergence and scenario, inclusive."""
+PART_LABELS: tuple[str, str, str] = ("anchor-sampled", "unsampled", "task-irrelevant")
+"""Names of M's three parts (codes 0, 1, 2 of ``ScenarioBatch.model_part``: the model's
+copies of the K anchor-sampled and J unsampled target components, and its L own)."""
 
 
 def _checked_number(name: str, value: Any, limit: Setting) -> int | float:

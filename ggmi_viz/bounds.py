@@ -32,8 +32,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ggmi_core.bounds import LEMMA31_TERMS, PART_LABELS, TERM_INFO, BoundTerms, metric_short_name
-from ggmi_core.config import FIELD_LIMITS
+from ggmi_core.bounds import LEMMA31_TERMS, TERM_INFO, BoundTerms, metric_short_name
+from ggmi_core.config import FIELD_LIMITS, PART_LABELS
 from ggmi_viz.theme import GREY, OKABE_ITO, PART_COLORS, apply_theme, with_alpha, wrap_label
 
 #: Colour of each term, shared by every figure on the page.

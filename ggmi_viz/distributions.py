@@ -45,7 +45,7 @@ from ggmi_viz.theme import (
     GREY,
     INTERACTIVE_HINT,
     PART_COLORS,
-    PART_LABELS,
+    PART_LEGEND_LABELS,
     ROLE_COLORS,
     ROLE_DASH,
     apply_theme,
@@ -295,7 +295,7 @@ def _component_ellipses(model_2d: GMM, model_part: NDArray[np.int64]) -> list[go
         for j in comps:
             pts = _ellipse(model_2d.means[j], model_2d.covariances[j])
             text = (
-                f"<b>M's component {j + 1}</b> ({PART_LABELS[part]})<br>"
+                f"<b>M's component {j + 1}</b> ({PART_LEGEND_LABELS[part]})<br>"
                 f"{_PART_HOVER[part]}<br>weight {model_2d.weights[j]:.3f}; "
                 "the ellipse holds about 86% of this component (2 sd)"
             )
@@ -310,7 +310,7 @@ def _component_ellipses(model_2d: GMM, model_part: NDArray[np.int64]) -> list[go
                 line={"color": PART_COLORS[part], "width": 2},
                 fill="toself",
                 fillcolor=with_alpha(PART_COLORS[part], 0.08),
-                name=f"M components: {PART_LABELS[part]}",
+                name=f"M components: {PART_LEGEND_LABELS[part]}",
                 legendgroup="components",
                 hoveron="points",  # a hovered fill would hide the samples inside it
                 hovertext=texts,
@@ -358,7 +358,7 @@ def _synthetic_scatters(
                 x=points_2d[idx, 0],
                 y=points_2d[idx, 1],
                 mode="markers",
-                name=f"synthetic: {PART_LABELS[p]}",
+                name=f"synthetic: {PART_LEGEND_LABELS[p]}",
                 legendgroup="synthetic_samples",
                 marker=_synthetic_marker(p, size=8),
                 customdata=np.asarray(labels)[idx] + 1,
@@ -414,7 +414,7 @@ def _figure_1d(view: ScenarioView, layers: set[str]) -> go.Figure:
                     x=xs_c,
                     y=ys_c,
                     mode="lines",
-                    name=f"M components: {PART_LABELS[part]}",
+                    name=f"M components: {PART_LEGEND_LABELS[part]}",
                     legendgroup="components",
                     line={"color": PART_COLORS[part], "width": 1.5},
                     hovertemplate=f"{_PART_HOVER[part]}<extra>M component</extra>",
@@ -450,7 +450,7 @@ def _figure_1d(view: ScenarioView, layers: set[str]) -> go.Figure:
                     x=view.synth_X[idx, 0],
                     y=-0.16 * peak + 0.015 * peak * rng.standard_normal(len(idx)),
                     mode="markers",
-                    name=f"synthetic: {PART_LABELS[p]}",
+                    name=f"synthetic: {PART_LEGEND_LABELS[p]}",
                     legendgroup="synthetic_samples",
                     marker=_synthetic_marker(p, size=7),
                     customdata=view.synth_labels[idx] + 1,
@@ -484,7 +484,7 @@ def figure_data(view: ScenarioView, projection: ProjectionMethod = "coordinates"
     ):
         df = pd.DataFrame(X, columns=[f"x{i + 1}" for i in range(view.dim)])
         df.insert(0, "component", np.asarray(labels) + 1)
-        df.insert(0, "part", [PART_LABELS[int(p)] for p in parts])
+        df.insert(0, "part", [PART_LEGEND_LABELS[int(p)] for p in parts])
         df.insert(0, "kind", kind)
         frames.append(df)
     data = pd.concat(frames, ignore_index=True)

@@ -19,6 +19,8 @@ from typing import Final
 
 import plotly.graph_objects as go
 
+from ggmi_core.config import PART_LABELS
+
 # Okabe & Ito (2008), "Color Universal Design". Yellow is left out of the role colours
 # because it is nearly invisible on white.
 OKABE_ITO: Final[dict[str, str]] = {
@@ -40,11 +42,9 @@ PART_COLORS: Final[dict[int, str]] = {
     1: OKABE_ITO["orange"],  # unsampled part (J components)
     2: OKABE_ITO["reddish_purple"],  # task-irrelevant part (L components)
 }
-#: Human-readable names for the parts, same keys as ``PART_COLORS``.
-PART_LABELS: Final[dict[int, str]] = {
-    0: "anchor-sampled part",
-    1: "unsampled part",
-    2: "task-irrelevant part",
+#: Legend names of the parts, same keys as ``PART_COLORS`` (from ``config.PART_LABELS``).
+PART_LEGEND_LABELS: Final[dict[int, str]] = {
+    code: f"{name} part" for code, name in enumerate(PART_LABELS)
 }
 
 #: Colour of each distribution role drawn in the figures.
