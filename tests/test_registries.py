@@ -10,6 +10,7 @@ import pytest
 
 from ggmi_app.gap_curves_page import SWEEP_SCHEMA
 from ggmi_app.scenario_params import METRIC_PARAM, SWEEP_PARAMS
+from ggmi_core.bounds import BOUND_SWEEP_PARAMS
 from ggmi_core.config import FIELD_LIMITS, PARAM_LABELS, SWEEPABLE_PARAMS, ScenarioConfig
 from ggmi_core.diagnostics import DIAGNOSTIC_SWEEP_PARAMS
 from ggmi_core.metrics import METRIC_LABELS, METRIC_UNITS, METRICS, check_metric, get_metric
@@ -113,8 +114,10 @@ def test_unknown_metrics_and_too_many_dimensions_are_refused_by_name():
 
 
 def test_every_sweepable_parameter_has_a_record_with_a_distinct_label():
-    for names in (SWEEPABLE_PARAMS, SWEEP_PARAMS, DIAGNOSTIC_SWEEP_PARAMS):
-        assert set(names) <= set(FIELD_LIMITS)
+    assert set(SWEEPABLE_PARAMS) <= set(FIELD_LIMITS)
+    # each analysis's own list picks from the records marked sweepable
+    for names in (SWEEP_PARAMS, DIAGNOSTIC_SWEEP_PARAMS, BOUND_SWEEP_PARAMS):
+        assert set(names) <= set(SWEEPABLE_PARAMS)
     labels = [PARAM_LABELS[p] for p in SWEEPABLE_PARAMS]
     assert all(labels) and len(set(labels)) == len(labels)
     (menu,) = [p for p in SWEEP_SCHEMA if p.name == "sweep"]
