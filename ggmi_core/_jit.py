@@ -109,6 +109,7 @@ _jit_fma = numba.njit(
 )
 
 LOG_2PI = math.log(2.0 * math.pi)
+LOG2 = math.log(2.0)
 EXP_FLOOR = -700.0
 SAFE_LOW, SAFE_HIGH = 1e-250, 1e250
 TINY_COUNT = 10 * np.finfo(float).eps
@@ -398,6 +399,54 @@ def _log_totals(
     return n_bad
 
 
+@_inline
+def _features_t(X: np.ndarray, shift: np.ndarray, Ft: np.ndarray) -> None:
+    """Quadratic features of the rows of X (b, d) minus shift, transposed into Ft (p, >= b)
+    (feature-major, so the loops over points vectorise); same order and values as
+    ``_features``."""
+    b, d = X.shape
+    p = Ft.shape[0]
+    lin = p - 1 - d  # the linear features x_a sit at rows lin..lin+d-1
+    for a in range(d):
+        row = Ft[lin + a]
+        sa = shift[a]
+        for i in range(b):
+            row[i] = X[i, a] - sa
+    col = 0
+    for a in range(d):
+        xa = Ft[lin + a]
+        for c in range(a, d):
+            xc = Ft[lin + c]
+            row = Ft[col]
+            for i in range(b):
+                row[i] = xa[i] * xc[i]
+            col += 1
+    last = Ft[p - 1]
+    for i in range(b):
+        last[i] = 1.0
+
+
+@_jit_fma
+def _row_products(th: np.ndarray, Ft: np.ndarray, b: int, out: np.ndarray) -> None:
+    """out[i] = th . Ft[:, i] for the first b columns of Ft (p, >= b).
+
+    Accumulated first feature first, each further term with a fused multiply-add: the
+    order and rounding of the BLAS matrix product the numpy code makes (OpenBLAS's
+    kernels keep one accumulator per output and walk the inner dimension in order), so
+    the products agree bit for bit, without a BLAS call and a new array per block.
+    """
+    p = th.shape[0]
+    t0 = th[0]
+    f0 = Ft[0]
+    for i in range(b):
+        out[i] = t0 * f0[i]
+    for c in range(1, p):
+        tc = th[c]
+        fc = Ft[c]
+        for i in range(b):
+            out[i] += tc * fc[i]
+
+
 @_jit
 def mixtures_logsumexp(
     theta: np.ndarray, X: np.ndarray, shift: np.ndarray, bounds: np.ndarray, block: int
@@ -412,25 +461,118 @@ def mixtures_logsumexp(
         bounds: (m + 1,) component offsets; block: points per block (bounds memory).
     """
     r_count, n = X.shape[0], X.shape[1]
-    p = theta.shape[2]
+    k, p = theta.shape[1], theta.shape[2]
     m = bounds.size - 1
     out = np.empty((m, r_count, n))
     block = max(1, min(block, n))
-    F = np.empty((block, p))
-    total = np.empty(block)
+    Ft = np.empty((p, block))
+    lc = np.empty((k, block))
     for r in range(r_count):
         th = theta[r]
         for start in range(0, n, block):
             b = min(block, n - start)
-            Fb = F[:b]
-            _features(X[r, start : start + b], shift[r], Fb)
-            lc = np.dot(th, Fb.T)
+            _features_t(X[r, start : start + b], shift[r], Ft)
+            for j in range(k):
+                _row_products(th[j], Ft, b, lc[j])
+            lcb = lc[:, :b]
             for s in range(m):
-                _logsumexp_columns(lc, bounds[s], bounds[s + 1], total)
-                dst = out[s, r]
-                for i in range(b):
-                    dst[start + i] = total[i]
+                _logsumexp_columns(lcb, bounds[s], bounds[s + 1], out[s, r, start : start + b])
     return out
+
+
+# ---------------------------------------------------------------- Jensen-Shannon summands
+
+
+@_inline
+def _js_summand(log_own: float, log_other: float) -> float:
+    """log(2p / (p + q)) = log 2 - log(1 + exp(x)), x = log q - log p, in nats.
+
+    log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), the numpy code's form; log1p(e) for
+    e in (0, 1] is log(u) + (e - (u - 1)) / u with u = 1 + e rounded (the correction
+    restores the part of e that the rounding dropped), so everything here is a
+    vectorising exp and log. exp's -700 floor only changes terms far below log 2's last
+    bit; infinities and NaN come out as numpy's (tested).
+    """
+    x = log_other - log_own
+    e = _exp_clamped(-abs(x))
+    u = 1.0 + e
+    log1p = _log_normal(u) + (e - (u - 1.0)) / u
+    top = x if x > 0.0 else 0.0
+    return LOG2 - (log1p + top)
+
+
+@_jit
+def js_summands(log_own: np.ndarray, log_other: np.ndarray) -> np.ndarray:
+    """``_js_summand`` elementwise over two (R, n) arrays of log-densities at draws of
+    the own mixture; (R, n) nats."""
+    r_count, n = log_own.shape
+    out = np.empty((r_count, n))
+    for r in range(r_count):
+        own, other, dst = log_own[r], log_other[r], out[r]
+        for i in range(n):
+            dst[i] = _js_summand(own[i], other[i])
+    return out
+
+
+@_inline
+def _mean_std(a: np.ndarray, sq: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation (ddof=1) of a (n >= 2,) as numpy's ``mean`` and
+    ``std(ddof=1)`` compute them (pairwise sums, the same operations), bit for bit."""
+    n = a.size
+    mean = _pairwise_sum(a, 0, n) / n
+    for i in range(n):
+        dev = a[i] - mean
+        sq[i] = dev * dev
+    return mean, math.sqrt(_pairwise_sum(sq, 0, n) / (n - 1))
+
+
+@_jit
+def js_gap_moments(
+    lg_y: np.ndarray,
+    la_y: np.ndarray,
+    ls_y: np.ndarray,
+    la_xa: np.ndarray,
+    lg_xa: np.ndarray,
+    ls_xs: np.ndarray,
+    lg_xs: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Means and standard deviations (ddof=1), (R, 5) each, of the JS gap's summands.
+
+    Args:
+        lg_y, la_y, ls_y: (R, n_y) log-densities of G, the anchor fit and the synthetic
+            fit at draws Y of G.
+        la_xa, lg_xa: (R, n_x) of the anchor fit and G at draws of the anchor fit;
+        ls_xs, lg_xs: (R, n_x) of the synthetic fit and G at draws of the synthetic fit.
+
+    Columns: f_x (anchor), f_y (anchor), f_x (synthetic), f_y (synthetic), and
+    f_y (anchor) - f_y (synthetic), where f_x = log(2 pi / (pi + G)) at draws of the fit
+    pi and f_y = log(2 G / (pi + G)) at draws of G. Every row in one pass while it is in
+    cache, instead of a numpy pass per operation.
+    """
+    r_count, n_y = lg_y.shape
+    n_x = la_xa.shape[1]
+    means = np.empty((r_count, 5))
+    stds = np.empty((r_count, 5))
+    fx = np.empty(n_x)
+    fy_a = np.empty(n_y)
+    fy_s = np.empty(n_y)
+    sq = np.empty(max(n_x, n_y))
+    for r in range(r_count):
+        for i in range(n_x):
+            fx[i] = _js_summand(la_xa[r, i], lg_xa[r, i])
+        means[r, 0], stds[r, 0] = _mean_std(fx, sq[:n_x])
+        for i in range(n_x):
+            fx[i] = _js_summand(ls_xs[r, i], lg_xs[r, i])
+        means[r, 2], stds[r, 2] = _mean_std(fx, sq[:n_x])
+        for i in range(n_y):
+            fy_a[i] = _js_summand(lg_y[r, i], la_y[r, i])
+            fy_s[i] = _js_summand(lg_y[r, i], ls_y[r, i])
+        means[r, 1], stds[r, 1] = _mean_std(fy_a, sq[:n_y])
+        means[r, 3], stds[r, 3] = _mean_std(fy_s, sq[:n_y])
+        for i in range(n_y):
+            fy_a[i] = fy_a[i] - fy_s[i]
+        means[r, 4], stds[r, 4] = _mean_std(fy_a, sq[:n_y])
+    return means, stds
 
 
 # ---------------------------------------------------------------- EM
@@ -537,11 +679,18 @@ def _m_step(
 
 @_inline
 def _e_step(
-    theta: np.ndarray, F: np.ndarray, E: np.ndarray, total: np.ndarray, log_norm: np.ndarray
-) -> np.ndarray:
-    """Unnormalised responsibilities into E (k, n), their sums and logs; returns lc."""
-    k = theta.shape[0]
-    lc = np.dot(theta, F.T)
+    theta: np.ndarray,
+    Ft: np.ndarray,
+    lc: np.ndarray,
+    E: np.ndarray,
+    total: np.ndarray,
+    log_norm: np.ndarray,
+) -> None:
+    """Component log-densities into lc (k, n) from the transposed features Ft (p, n);
+    unnormalised responsibilities into E (k, n), their sums and logs."""
+    k, n = lc.shape
+    for j in range(k):
+        _row_products(theta[j], Ft, n, lc[j])
     _exp_columns(lc, 0, k, E, total)
     if _log_totals(lc, 0, k, total, log_norm):
         for i in range(lc.shape[1]):
@@ -550,7 +699,54 @@ def _e_step(
                 for j in range(k):
                     E[j, i] = math.exp(lc[j, i] - top)
                 total[i] = sub
-    return lc
+
+
+@_jit_fma
+def _weighted_feature_sums(E: np.ndarray, G: np.ndarray, stats: np.ndarray) -> None:
+    """stats (k, p) = E (k, n) @ G (n, p), each entry summed over the points in order
+    with fused multiply-adds: the BLAS product's order and rounding (as ``_row_products``),
+    in place of a BLAS call and a new array every EM iteration.
+
+    Each entry is one chain of dependent multiply-adds; d = 2 (p = 6, Figure 4) runs two
+    components' twelve chains side by side in registers so they overlap.
+    """
+    k, n = E.shape
+    p = G.shape[1]
+    paired = 0
+    if p == 6:
+        while paired + 1 < k:
+            j = paired
+            e_row, f_row = E[j], E[j + 1]
+            s0 = s1 = s2 = s3 = s4 = s5 = 0.0
+            t0 = t1 = t2 = t3 = t4 = t5 = 0.0
+            for i in range(n):
+                e, f = e_row[i], f_row[i]
+                g0, g1, g2, g3, g4, g5 = G[i, 0], G[i, 1], G[i, 2], G[i, 3], G[i, 4], G[i, 5]
+                s0 += e * g0
+                s1 += e * g1
+                s2 += e * g2
+                s3 += e * g3
+                s4 += e * g4
+                s5 += e * g5
+                t0 += f * g0
+                t1 += f * g1
+                t2 += f * g2
+                t3 += f * g3
+                t4 += f * g4
+                t5 += f * g5
+            stats[j, 0], stats[j, 1], stats[j, 2] = s0, s1, s2
+            stats[j, 3], stats[j, 4], stats[j, 5] = s3, s4, s5
+            stats[j + 1, 0], stats[j + 1, 1], stats[j + 1, 2] = t0, t1, t2
+            stats[j + 1, 3], stats[j + 1, 4], stats[j + 1, 5] = t3, t4, t5
+            paired += 2
+    for j in range(paired, k):
+        e_row = E[j]
+        row = stats[j]
+        row[:] = 0.0
+        for i in range(n):
+            e = e_row[i]
+            for c in range(p):
+                row[c] += e * G[i, c]
 
 
 @_jit
@@ -585,15 +781,19 @@ def em_fit(
     n_iter = np.full(r_count, max_iter, dtype=np.int64)
     mean_ll = np.empty(r_count)
     F = np.empty((n, p))
+    Ft = np.empty((p, n))
     G = np.empty((n, p))
     E = np.empty((k, n))
+    lc = np.empty((k, n))
+    stats = np.empty((k, p))
     total = np.empty(n)
     log_norm = np.empty(n)
     theta = np.empty((k, p))
     zero = np.zeros(d)
     for r in range(r_count):
         _features(Z[r], zero, F)
-        stats = np.zeros((k, p))
+        _features_t(Z[r], zero, Ft)
+        stats[:] = 0.0
         for i in range(n):
             stats[labels[r, i]] += F[i]
         w, mu, cov = weights[r], means[r], covs[r]
@@ -601,13 +801,13 @@ def em_fit(
         previous = -np.inf
         for iteration in range(1, max_iter + 1):
             _natural_parameters(w, mu, cov, floor[r], theta)
-            _e_step(theta, F, E, total, log_norm)
+            _e_step(theta, Ft, lc, E, total, log_norm)
             ll = _pairwise_sum(log_norm, 0, n) / n
             for i in range(n):
                 inv = 1.0 / total[i]
                 for c in range(p):
                     G[i, c] = F[i, c] * inv
-            stats = np.dot(E, G)
+            _weighted_feature_sums(E, G, stats)
             _m_step(stats, reg[r], w, mu, cov)
             met = abs(ll - previous) < tol
             previous = ll
@@ -616,7 +816,7 @@ def em_fit(
                 converged[r] = met
                 break
         _natural_parameters(w, mu, cov, floor[r], theta)
-        _e_step(theta, F, E, total, log_norm)
+        _e_step(theta, Ft, lc, E, total, log_norm)
         mean_ll[r] = _pairwise_sum(log_norm, 0, n) / n
     return weights, means, covs, converged, n_iter, mean_ll
 
@@ -638,6 +838,25 @@ def _sq_distances(
     for i in range(n):
         dot = 0.0
         for a in range(d):
+            dot += point[a] * Z[i, a]
+        v = dot * -2.0 + p2 + sq_norms[i]
+        out[i] = v if v > 0.0 else 0.0
+
+
+@_jit_fma
+def _sq_distances_first(
+    point: np.ndarray, p2: float, Z: np.ndarray, sq_norms: np.ndarray, out: np.ndarray
+) -> None:
+    """``_sq_distances`` for the first centre, whose product the numpy code makes with
+    one point (a matrix-vector product): OpenBLAS's kernel for it accumulates the
+    products in reverse order (last coordinate first; measured for d = 2, where the
+    Figure-4 fits live; at d >= 3 it uses partial sums no loop here reproduces). An
+    exact tie between two candidate centres (Figure 4, L=11) then resolves as there.
+    """
+    n, d = Z.shape
+    for i in range(n):
+        dot = 0.0
+        for a in range(d - 1, -1, -1):
             dot += point[a] * Z[i, a]
         v = dot * -2.0 + p2 + sq_norms[i]
         out[i] = v if v > 0.0 else 0.0
@@ -666,7 +885,7 @@ def kmeans_plusplus(
     for r in range(r_count):
         Zr = Z[r]
         centers[r, 0] = Zr[first[r]]
-        _sq_distances(centers[r, 0], sq_norms[r, first[r]], Zr, sq_norms[r], closest)
+        _sq_distances_first(centers[r, 0], sq_norms[r, first[r]], Zr, sq_norms[r], closest)
         for c in range(1, k):
             acc = 0.0
             for i in range(n):
@@ -921,6 +1140,9 @@ def compile_all() -> float:
     exp_clamped(np.linspace(-800.0, 10.0, 5))
     log_normal(np.linspace(1.0, 10.0, 5))
     numpy_sum(np.arange(3.0))
+    logs = np.log(rng.random((2, 6)))
+    js_summands(logs, logs[::-1].copy())
+    js_gap_moments(logs, logs, logs, logs, logs, logs, logs)
     for d in (1, 2, 3):
         X = rng.random((2, 6, d))
         p = d * (d + 1) // 2 + d + 1

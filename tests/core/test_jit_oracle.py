@@ -20,7 +20,7 @@ import pytest
 from ggmi_core import _jit
 from ggmi_core._kernels import cholesky_factors, mixtures_logpdf, sample_mixture
 from ggmi_core.config import ScenarioConfig
-from ggmi_core.divergences import histogram_kl_from_samples, log1p_exp
+from ggmi_core.divergences import histogram_kl_from_samples, js_gap_moments, js_summands
 from ggmi_core.em import fit_gmm_batch, kmeans_labels
 from ggmi_core.metrics import METRICS
 from ggmi_core.scenario import generate_scenarios
@@ -64,12 +64,40 @@ def test_sums_follow_numpys_pairwise_order_bit_for_bit(n):
     assert _jit.numpy_sum(a) == a.sum()
 
 
-def test_js_summand_rewrite_equals_logaddexp():
-    x = np.concatenate([np.random.default_rng(2).standard_normal(100_000) * 40, [0.0, 700.0]])
-    exact = np.logaddexp(0.0, x)
-    assert (np.abs(log1p_exp(x) - exact) <= 3e-16 * np.maximum(1.0, np.abs(exact))).all()
-    edge = log1p_exp(np.array([np.inf, -np.inf]))
-    assert edge[0] == np.inf and edge[1] == 0.0
+def test_js_summands_equal_numpys_logaddexp_form():
+    rng = np.random.default_rng(2)
+    own = rng.standard_normal((40, 2500)) * 30
+    other = own + rng.standard_normal((40, 2500)) * 40
+    other[0, :3] = [own[0, 0] + 700.0, own[0, 1] - 800.0, own[0, 2]]  # far out, equal
+    x = other - own
+    theirs = np.log(2.0) - np.logaddexp(0.0, x)
+    ours = js_summands(own, other)
+    ld = np.longdouble
+    exact = np.log(ld(2.0)) - np.logaddexp(ld(0.0), x.astype(ld))
+    scale = np.maximum(1.0, np.abs(theirs))
+    err_ours = (np.abs((ours - exact).astype(float)) / scale).max()
+    err_numpy = (np.abs((theirs - exact).astype(float)) / scale).max()
+    assert err_ours <= 1.1 * err_numpy  # as close to long double as numpy's logaddexp
+    assert (np.abs(ours - theirs) <= 5e-16 * scale).all()  # a couple of ulp at most
+    inf = np.inf  # a density 0 or infinite at a draw, and both zero (nan, as numpy)
+    own_edge = np.array([[0.0, 0.0, -inf, -inf, np.nan]])
+    other_edge = np.array([[inf, -inf, 0.0, -inf, 0.0]])
+    with np.errstate(invalid="ignore"):
+        expected = np.log(2.0) - np.logaddexp(0.0, other_edge - own_edge)
+    np.testing.assert_array_equal(js_summands(own_edge, other_edge), expected)
+
+
+@pytest.mark.parametrize("n_x, n_y", [(2, 3), (500, 500), (1000, 1000), (129, 4097)])
+def test_js_gap_moments_match_numpys_means_and_standard_errors(n_x, n_y):
+    """The fused pass gives the numpy code's means and standard errors: identical sums
+    (pairwise order), summands within 3e-16."""
+    rng = np.random.default_rng(n_x + n_y)
+    ys = [rng.standard_normal((7, n_y)) * 5 - 3 for _ in range(3)]
+    xs = [rng.standard_normal((7, n_x)) * 5 - 3 for _ in range(4)]
+    mean, se = js_gap_moments(*ys, *xs)
+    ref_mean, ref_se = ref.js_gap_moments_numpy(*ys, *xs)
+    np.testing.assert_allclose(mean, ref_mean, rtol=0, atol=2e-15)
+    np.testing.assert_allclose(se, ref_se, rtol=1e-12, atol=1e-17)
 
 
 # ------------------------------------------------------------------ log-densities
