@@ -701,54 +701,6 @@ def _e_step(
                 total[i] = sub
 
 
-@_jit_fma
-def _weighted_feature_sums(E: np.ndarray, G: np.ndarray, stats: np.ndarray) -> None:
-    """stats (k, p) = E (k, n) @ G (n, p), each entry summed over the points in order
-    with fused multiply-adds: the BLAS product's order and rounding (as ``_row_products``),
-    in place of a BLAS call and a new array every EM iteration.
-
-    Each entry is one chain of dependent multiply-adds; d = 2 (p = 6, Figure 4) runs two
-    components' twelve chains side by side in registers so they overlap.
-    """
-    k, n = E.shape
-    p = G.shape[1]
-    paired = 0
-    if p == 6:
-        while paired + 1 < k:
-            j = paired
-            e_row, f_row = E[j], E[j + 1]
-            s0 = s1 = s2 = s3 = s4 = s5 = 0.0
-            t0 = t1 = t2 = t3 = t4 = t5 = 0.0
-            for i in range(n):
-                e, f = e_row[i], f_row[i]
-                g0, g1, g2, g3, g4, g5 = G[i, 0], G[i, 1], G[i, 2], G[i, 3], G[i, 4], G[i, 5]
-                s0 += e * g0
-                s1 += e * g1
-                s2 += e * g2
-                s3 += e * g3
-                s4 += e * g4
-                s5 += e * g5
-                t0 += f * g0
-                t1 += f * g1
-                t2 += f * g2
-                t3 += f * g3
-                t4 += f * g4
-                t5 += f * g5
-            stats[j, 0], stats[j, 1], stats[j, 2] = s0, s1, s2
-            stats[j, 3], stats[j, 4], stats[j, 5] = s3, s4, s5
-            stats[j + 1, 0], stats[j + 1, 1], stats[j + 1, 2] = t0, t1, t2
-            stats[j + 1, 3], stats[j + 1, 4], stats[j + 1, 5] = t3, t4, t5
-            paired += 2
-    for j in range(paired, k):
-        e_row = E[j]
-        row = stats[j]
-        row[:] = 0.0
-        for i in range(n):
-            e = e_row[i]
-            for c in range(p):
-                row[c] += e * G[i, c]
-
-
 @_jit
 def em_fit(
     Z: np.ndarray,
@@ -807,7 +759,10 @@ def em_fit(
                 inv = 1.0 / total[i]
                 for c in range(p):
                     G[i, c] = F[i, c] * inv
-            _weighted_feature_sums(E, G, stats)
+            # The M-step's sums stay one BLAS product, into the same array each time:
+            # for d = 2 it equals in-order fused multiply-add chains (numpy's order) bit
+            # for bit, and it is faster than any such chain written here at k >= 6.
+            np.dot(E, G, stats)
             _m_step(stats, reg[r], w, mu, cov)
             met = abs(ll - previous) < tol
             previous = ll
@@ -826,40 +781,47 @@ def em_fit(
 
 @_jit_fma
 def _sq_distances(
-    point: np.ndarray, p2: float, Z: np.ndarray, sq_norms: np.ndarray, out: np.ndarray
+    point: np.ndarray,
+    p2: float,
+    Zt: np.ndarray,
+    sq_norms: np.ndarray,
+    out: np.ndarray,
+    reverse: bool = False,
 ) -> None:
-    """max(|z_i|^2 - 2 point . z_i + |point|^2, 0) for every row z_i of Z (n, d), into out.
+    """max(|z_i|^2 - 2 point . z_i + |point|^2, 0) for every column z_i of Zt (d, n).
 
-    The products point . z_i accumulate with fused multiply-adds, as the BLAS kernel of
-    the numpy code does; the squared norms p2 = |point|^2 and sq_norms come from numpy
-    (plain products), so near-ties between candidate centres resolve as there.
+    The products point . z_i accumulate with fused multiply-adds in coordinate order,
+    as the BLAS matrix product of the numpy code does; ``reverse`` takes the last
+    coordinate first, as OpenBLAS's matrix-vector kernel does when the numpy code
+    measures from one centre (the first; measured for d = 2, where the Figure-4 fits
+    live: at d >= 3 that kernel uses partial sums no loop here reproduces). The squared
+    norms p2 = |point|^2 and sq_norms come from numpy (plain products), so near-ties
+    between candidate centres resolve as there (Figure 4's L=11 has an exact one).
+    Loops run over the points (feature-major Zt), so they vectorise.
     """
-    n, d = Z.shape
+    d, n = Zt.shape
+    for step in range(d):
+        a = d - 1 - step if reverse else step
+        pa = point[a]
+        za = Zt[a]
+        if step == 0:
+            for i in range(n):
+                out[i] = pa * za[i]
+        else:
+            for i in range(n):
+                out[i] += pa * za[i]
     for i in range(n):
-        dot = 0.0
-        for a in range(d):
-            dot += point[a] * Z[i, a]
-        v = dot * -2.0 + p2 + sq_norms[i]
+        v = out[i] * -2.0 + p2 + sq_norms[i]
         out[i] = v if v > 0.0 else 0.0
 
 
-@_jit_fma
-def _sq_distances_first(
-    point: np.ndarray, p2: float, Z: np.ndarray, sq_norms: np.ndarray, out: np.ndarray
-) -> None:
-    """``_sq_distances`` for the first centre, whose product the numpy code makes with
-    one point (a matrix-vector product): OpenBLAS's kernel for it accumulates the
-    products in reverse order (last coordinate first; measured for d = 2, where the
-    Figure-4 fits live; at d >= 3 it uses partial sums no loop here reproduces). An
-    exact tie between two candidate centres (Figure 4, L=11) then resolves as there.
-    """
+@_inline
+def _transpose_into(Z: np.ndarray, Zt: np.ndarray) -> None:
+    """Zt (d, n) = Z (n, d) transposed."""
     n, d = Z.shape
-    for i in range(n):
-        dot = 0.0
-        for a in range(d - 1, -1, -1):
-            dot += point[a] * Z[i, a]
-        v = dot * -2.0 + p2 + sq_norms[i]
-        out[i] = v if v > 0.0 else 0.0
+    for a in range(d):
+        for i in range(n):
+            Zt[a, i] = Z[i, a]
 
 
 @_jit
@@ -882,10 +844,12 @@ def kmeans_plusplus(
     dist = np.empty((n_trials, n))
     potential = np.empty(n_trials)
     candidates = np.empty(n_trials, dtype=np.int64)
+    Zt = np.empty((d, n))
     for r in range(r_count):
         Zr = Z[r]
         centers[r, 0] = Zr[first[r]]
-        _sq_distances_first(centers[r, 0], sq_norms[r, first[r]], Zr, sq_norms[r], closest)
+        _transpose_into(Zr, Zt)
+        _sq_distances(centers[r, 0], sq_norms[r, first[r]], Zt, sq_norms[r], closest, True)
         for c in range(1, k):
             acc = 0.0
             for i in range(n):
@@ -906,7 +870,8 @@ def kmeans_plusplus(
             best = 0
             for t in range(n_trials):
                 row = dist[t]
-                _sq_distances(Zr[candidates[t]], sq_norms[r, candidates[t]], Zr, sq_norms[r], row)
+                cand = candidates[t]
+                _sq_distances(Zr[cand], sq_norms[r, cand], Zt, sq_norms[r], row, False)
                 for i in range(n):
                     if closest[i] < row[i]:
                         row[i] = closest[i]
@@ -932,24 +897,38 @@ def _row_sq_norms(C: np.ndarray) -> np.ndarray:
 
 
 @_jit_fma
-def _nearest(C: np.ndarray, Z: np.ndarray, labels: np.ndarray) -> None:
-    """Index of the nearest centre for each point: argmin_j |c_j|^2 - 2 c_j . x, the
-    products accumulated with fused multiply-adds as numpy's BLAS product does."""
+def _nearest(
+    C: np.ndarray, Zt: np.ndarray, labels: np.ndarray, row: np.ndarray, best: np.ndarray
+) -> None:
+    """Index of the nearest centre for each point (first one on ties, as ``argmin``):
+    argmin_j |c_j|^2 - 2 c_j . x, the products accumulated with fused multiply-adds in
+    coordinate order as numpy's BLAS product does. Points are the columns of Zt (d, n);
+    row and best are (n,) work arrays. One pass over the points per centre, so the
+    loops vectorise."""
     k, d = C.shape
-    n = Z.shape[0]
+    n = Zt.shape[1]
     c2 = _row_sq_norms(C)
-    for i in range(n):
-        best = 0
-        best_v = np.inf
-        for j in range(k):
-            v = 0.0
-            for a in range(d):
-                v += -2.0 * C[j, a] * Z[i, a]
-            v += c2[j]
-            if v < best_v or (j == 0):
-                best_v = v
-                best = j
-        labels[i] = best
+    for j in range(k):
+        coef = -2.0 * C[j, 0]
+        z0 = Zt[0]
+        for i in range(n):
+            row[i] = coef * z0[i]
+        for a in range(1, d):
+            coef = -2.0 * C[j, a]
+            za = Zt[a]
+            for i in range(n):
+                row[i] += coef * za[i]
+        cj = c2[j]
+        if j == 0:
+            for i in range(n):
+                best[i] = row[i] + cj
+                labels[i] = 0
+        else:
+            for i in range(n):
+                v = row[i] + cj
+                closer = v < best[i]
+                best[i] = v if closer else best[i]
+                labels[i] = j if closer else labels[i]
 
 
 @_jit
@@ -970,13 +949,17 @@ def lloyd(Z: np.ndarray, centers: np.ndarray, tol: np.ndarray, max_iter: int) ->
     counts = np.empty(k)
     L = np.empty(n, dtype=np.int64)
     new_L = np.empty(n, dtype=np.int64)
+    Zt = np.empty((d, n))
+    row = np.empty(n)
+    best = np.empty(n)
     for r in range(r_count):
         Zr = Z[r]
+        _transpose_into(Zr, Zt)
         C[:] = centers[r]
         L[:] = -1
         strict = False
         for _ in range(max_iter):
-            _nearest(C, Zr, new_L)
+            _nearest(C, Zt, new_L, row, best)
             sums[:] = 0.0
             counts[:] = 0.0
             for i in range(n):
@@ -1015,7 +998,7 @@ def lloyd(Z: np.ndarray, centers: np.ndarray, tol: np.ndarray, max_iter: int) ->
             if same or shift <= tol[r]:
                 break
         if not strict:
-            _nearest(C, Zr, new_L)
+            _nearest(C, Zt, new_L, row, best)
             seen = np.zeros(k, dtype=np.bool_)
             for i in range(n):
                 seen[new_L[i]] = True
@@ -1041,6 +1024,20 @@ def grouped_points(
     n_total, d = z.shape
     points = np.empty((n_total, d))
     q = 0
+    if d <= 2:  # straight-line code per point (the loops below run 1-3 times each)
+        for c in range(counts.size):
+            m0, l00 = means[c, 0], factors[c, 0, 0]
+            if d == 1:
+                for i in range(q, q + counts[c]):
+                    points[i, 0] = m0 + l00 * z[i, 0]
+            else:
+                m1, l10, l11 = means[c, 1], factors[c, 1, 0], factors[c, 1, 1]
+                for i in range(q, q + counts[c]):
+                    z0, z1 = z[i, 0], z[i, 1]
+                    points[i, 0] = m0 + l00 * z0
+                    points[i, 1] = (m1 + l10 * z0) + l11 * z1
+            q += counts[c]
+        return points
     for c in range(counts.size):
         L = factors[c]
         for _ in range(counts[c]):
