@@ -10,7 +10,15 @@ arithmetic per scenario and per block of points while the block is in cache:
   each of R data sets, from given initial labels;
 * ``kmeans_plusplus`` and ``lloyd``: the k-means initialisation of EM;
 * ``grouped_points``: Monte Carlo points mean + L z, grouped by component;
+* ``js_summands`` and ``js_gap_moments``: the Jensen-Shannon summands, and the JS gap's
+  per-scenario means and standard deviations in one pass;
 * ``histogram_kl_pairs``: the published histogram KL of many pairs of sample sets.
+
+Products that the numpy code makes with BLAS (log-densities, the E-step, k-means
+distances) are written as fused multiply-add chains in the order OpenBLAS's kernels
+use (measured: one accumulator per output, inner dimension in order; the
+matrix-vector kernel last coordinate first), on feature-major blocks so the loops over
+points vectorise; they agree with numpy's products bit for bit at d = 2 (Figure 4).
 
 The formulas are those of the numpy code, term by term (the same quadratic-feature form,
 the same floors and fall-backs, numpy's pairwise summation where numpy sums a
