@@ -27,7 +27,6 @@ from ggmi_core.em import (
     _MIN_RELATIVE_EIGENVALUE,
     EMResult,
     _checked_labels,
-    _standardisation,
     _validated_points,
 )
 from ggmi_core.gmm import GMMBatch
@@ -292,6 +291,13 @@ def _dim_from_features(p: int) -> int:
     while d * (d + 1) // 2 + d + 1 < p:
         d += 1
     return d
+
+
+def _standardisation(X: Array) -> tuple[Array, Array]:
+    """Per-data-set centre (R, d) and isotropic scale (R,) (1 for constant data)."""
+    shift = X.mean(axis=1)
+    scale = np.sqrt(((X - shift[:, None, :]) ** 2).mean(axis=(1, 2)))
+    return shift, np.where(scale > 0, scale, 1.0)
 
 
 def kmeans_labels(Z: Array, k: int, rng: np.random.Generator) -> NDArray[np.int64]:
