@@ -93,7 +93,7 @@ def fit_gmm_batch(
     k = int(n_components)
     # Centred and scaled (one compiled pass, numpy's arithmetic), with the spread that
     # scales Lloyd's tolerance.
-    Z, shift, scale, spread = _jit.standardise(X)
+    Z, shift, scale, spread = _jit.standardise(np.ascontiguousarray(X))
     reg_z = reg / scale**2
 
     labels = (
