@@ -50,7 +50,7 @@ def _kmeans_differs(config: ScenarioConfig, rounds: int) -> tuple[np.ndarray, np
             (scen.anchor_X, config.K, g_anchor, out_a),
             (scen.synth_X, config.n_model_components, g_synth, out_s),
         ):
-            shift, scale = em._standardisation(X)
+            shift, scale = ref._standardisation(X)
             Z = (X - shift[:, None, :]) / scale[:, None, None]
             state = g.bit_generator.state
             new = em.kmeans_labels(Z, k, g)

@@ -8,9 +8,18 @@ arithmetic per scenario and per block of points while the block is in cache:
 * ``mixtures_logsumexp``: log-densities of several mixtures at shared points;
 * ``em_fit``: the whole EM loop of one data set (E-step, M-step, convergence test) for
   each of R data sets, from given initial labels;
+* ``standardise``: each data set centred and scaled before EM, with Lloyd's tolerance;
 * ``kmeans_plusplus`` and ``lloyd``: the k-means initialisation of EM;
 * ``grouped_points``: Monte Carlo points mean + L z, grouped by component;
+* ``js_summands`` and ``js_gap_moments``: the Jensen-Shannon summands, and the JS gap's
+  per-scenario means and standard deviations in one pass;
 * ``histogram_kl_pairs``: the published histogram KL of many pairs of sample sets.
+
+Products that the numpy code makes with BLAS (log-densities, the E-step, k-means
+distances) are written as fused multiply-add chains in the order OpenBLAS's kernels
+use (measured: one accumulator per output, inner dimension in order; the
+matrix-vector kernel last coordinate first), on feature-major blocks so the loops over
+points vectorise; they agree with numpy's products bit for bit at d = 2 (Figure 4).
 
 The formulas are those of the numpy code, term by term (the same quadratic-feature form,
 the same floors and fall-backs, numpy's pairwise summation where numpy sums a
@@ -109,6 +118,7 @@ _jit_fma = numba.njit(
 )
 
 LOG_2PI = math.log(2.0 * math.pi)
+LOG2 = math.log(2.0)
 EXP_FLOOR = -700.0
 SAFE_LOW, SAFE_HIGH = 1e-250, 1e250
 TINY_COUNT = 10 * np.finfo(float).eps
@@ -398,6 +408,54 @@ def _log_totals(
     return n_bad
 
 
+@_inline
+def _features_t(X: np.ndarray, shift: np.ndarray, Ft: np.ndarray) -> None:
+    """Quadratic features of the rows of X (b, d) minus shift, transposed into Ft (p, >= b)
+    (feature-major, so the loops over points vectorise); same order and values as
+    ``_features``."""
+    b, d = X.shape
+    p = Ft.shape[0]
+    lin = p - 1 - d  # the linear features x_a sit at rows lin..lin+d-1
+    for a in range(d):
+        row = Ft[lin + a]
+        sa = shift[a]
+        for i in range(b):
+            row[i] = X[i, a] - sa
+    col = 0
+    for a in range(d):
+        xa = Ft[lin + a]
+        for c in range(a, d):
+            xc = Ft[lin + c]
+            row = Ft[col]
+            for i in range(b):
+                row[i] = xa[i] * xc[i]
+            col += 1
+    last = Ft[p - 1]
+    for i in range(b):
+        last[i] = 1.0
+
+
+@_jit_fma
+def _row_products(th: np.ndarray, Ft: np.ndarray, b: int, out: np.ndarray) -> None:
+    """out[i] = th . Ft[:, i] for the first b columns of Ft (p, >= b).
+
+    Accumulated first feature first, each further term with a fused multiply-add: the
+    order and rounding of the BLAS matrix product the numpy code makes (OpenBLAS's
+    kernels keep one accumulator per output and walk the inner dimension in order), so
+    the products agree bit for bit, without a BLAS call and a new array per block.
+    """
+    p = th.shape[0]
+    t0 = th[0]
+    f0 = Ft[0]
+    for i in range(b):
+        out[i] = t0 * f0[i]
+    for c in range(1, p):
+        tc = th[c]
+        fc = Ft[c]
+        for i in range(b):
+            out[i] += tc * fc[i]
+
+
 @_jit
 def mixtures_logsumexp(
     theta: np.ndarray, X: np.ndarray, shift: np.ndarray, bounds: np.ndarray, block: int
@@ -412,25 +470,118 @@ def mixtures_logsumexp(
         bounds: (m + 1,) component offsets; block: points per block (bounds memory).
     """
     r_count, n = X.shape[0], X.shape[1]
-    p = theta.shape[2]
+    k, p = theta.shape[1], theta.shape[2]
     m = bounds.size - 1
     out = np.empty((m, r_count, n))
     block = max(1, min(block, n))
-    F = np.empty((block, p))
-    total = np.empty(block)
+    Ft = np.empty((p, block))
+    lc = np.empty((k, block))
     for r in range(r_count):
         th = theta[r]
         for start in range(0, n, block):
             b = min(block, n - start)
-            Fb = F[:b]
-            _features(X[r, start : start + b], shift[r], Fb)
-            lc = np.dot(th, Fb.T)
+            _features_t(X[r, start : start + b], shift[r], Ft)
+            for j in range(k):
+                _row_products(th[j], Ft, b, lc[j])
+            lcb = lc[:, :b]
             for s in range(m):
-                _logsumexp_columns(lc, bounds[s], bounds[s + 1], total)
-                dst = out[s, r]
-                for i in range(b):
-                    dst[start + i] = total[i]
+                _logsumexp_columns(lcb, bounds[s], bounds[s + 1], out[s, r, start : start + b])
     return out
+
+
+# ---------------------------------------------------------------- Jensen-Shannon summands
+
+
+@_inline
+def _js_summand(log_own: float, log_other: float) -> float:
+    """log(2p / (p + q)) = log 2 - log(1 + exp(x)), x = log q - log p, in nats.
+
+    log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), the numpy code's form; log1p(e) for
+    e in (0, 1] is log(u) + (e - (u - 1)) / u with u = 1 + e rounded (the correction
+    restores the part of e that the rounding dropped), so everything here is a
+    vectorising exp and log. exp's -700 floor only changes terms far below log 2's last
+    bit; infinities and NaN come out as numpy's (tested).
+    """
+    x = log_other - log_own
+    e = _exp_clamped(-abs(x))
+    u = 1.0 + e
+    log1p = _log_normal(u) + (e - (u - 1.0)) / u
+    top = x if x > 0.0 else 0.0
+    return LOG2 - (log1p + top)
+
+
+@_jit
+def js_summands(log_own: np.ndarray, log_other: np.ndarray) -> np.ndarray:
+    """``_js_summand`` elementwise over two (R, n) arrays of log-densities at draws of
+    the own mixture; (R, n) nats."""
+    r_count, n = log_own.shape
+    out = np.empty((r_count, n))
+    for r in range(r_count):
+        own, other, dst = log_own[r], log_other[r], out[r]
+        for i in range(n):
+            dst[i] = _js_summand(own[i], other[i])
+    return out
+
+
+@_inline
+def _mean_std(a: np.ndarray, sq: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation (ddof=1) of a (n >= 2,) as numpy's ``mean`` and
+    ``std(ddof=1)`` compute them (pairwise sums, the same operations), bit for bit."""
+    n = a.size
+    mean = _pairwise_sum(a, 0, n) / n
+    for i in range(n):
+        dev = a[i] - mean
+        sq[i] = dev * dev
+    return mean, math.sqrt(_pairwise_sum(sq, 0, n) / (n - 1))
+
+
+@_jit
+def js_gap_moments(
+    lg_y: np.ndarray,
+    la_y: np.ndarray,
+    ls_y: np.ndarray,
+    la_xa: np.ndarray,
+    lg_xa: np.ndarray,
+    ls_xs: np.ndarray,
+    lg_xs: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Means and standard deviations (ddof=1), (R, 5) each, of the JS gap's summands.
+
+    Args:
+        lg_y, la_y, ls_y: (R, n_y) log-densities of G, the anchor fit and the synthetic
+            fit at draws Y of G.
+        la_xa, lg_xa: (R, n_x) of the anchor fit and G at draws of the anchor fit;
+        ls_xs, lg_xs: (R, n_x) of the synthetic fit and G at draws of the synthetic fit.
+
+    Columns: f_x (anchor), f_y (anchor), f_x (synthetic), f_y (synthetic), and
+    f_y (anchor) - f_y (synthetic), where f_x = log(2 pi / (pi + G)) at draws of the fit
+    pi and f_y = log(2 G / (pi + G)) at draws of G. Every row in one pass while it is in
+    cache, instead of a numpy pass per operation.
+    """
+    r_count, n_y = lg_y.shape
+    n_x = la_xa.shape[1]
+    means = np.empty((r_count, 5))
+    stds = np.empty((r_count, 5))
+    fx = np.empty(n_x)
+    fy_a = np.empty(n_y)
+    fy_s = np.empty(n_y)
+    sq = np.empty(max(n_x, n_y))
+    for r in range(r_count):
+        for i in range(n_x):
+            fx[i] = _js_summand(la_xa[r, i], lg_xa[r, i])
+        means[r, 0], stds[r, 0] = _mean_std(fx, sq[:n_x])
+        for i in range(n_x):
+            fx[i] = _js_summand(ls_xs[r, i], lg_xs[r, i])
+        means[r, 2], stds[r, 2] = _mean_std(fx, sq[:n_x])
+        for i in range(n_y):
+            fy_a[i] = _js_summand(lg_y[r, i], la_y[r, i])
+            fy_s[i] = _js_summand(lg_y[r, i], ls_y[r, i])
+        means[r, 1], stds[r, 1] = _mean_std(fy_a, sq[:n_y])
+        means[r, 3], stds[r, 3] = _mean_std(fy_s, sq[:n_y])
+        for i in range(n_y):
+            fy_a[i] = fy_a[i] - fy_s[i]
+        means[r, 4], stds[r, 4] = _mean_std(fy_a, sq[:n_y])
+    return means, stds
 
 
 # ---------------------------------------------------------------- EM
@@ -537,11 +688,18 @@ def _m_step(
 
 @_inline
 def _e_step(
-    theta: np.ndarray, F: np.ndarray, E: np.ndarray, total: np.ndarray, log_norm: np.ndarray
-) -> np.ndarray:
-    """Unnormalised responsibilities into E (k, n), their sums and logs; returns lc."""
-    k = theta.shape[0]
-    lc = np.dot(theta, F.T)
+    theta: np.ndarray,
+    Ft: np.ndarray,
+    lc: np.ndarray,
+    E: np.ndarray,
+    total: np.ndarray,
+    log_norm: np.ndarray,
+) -> None:
+    """Component log-densities into lc (k, n) from the transposed features Ft (p, n);
+    unnormalised responsibilities into E (k, n), their sums and logs."""
+    k, n = lc.shape
+    for j in range(k):
+        _row_products(theta[j], Ft, n, lc[j])
     _exp_columns(lc, 0, k, E, total)
     if _log_totals(lc, 0, k, total, log_norm):
         for i in range(lc.shape[1]):
@@ -550,7 +708,6 @@ def _e_step(
                 for j in range(k):
                     E[j, i] = math.exp(lc[j, i] - top)
                 total[i] = sub
-    return lc
 
 
 @_jit
@@ -585,15 +742,19 @@ def em_fit(
     n_iter = np.full(r_count, max_iter, dtype=np.int64)
     mean_ll = np.empty(r_count)
     F = np.empty((n, p))
+    Ft = np.empty((p, n))
     G = np.empty((n, p))
     E = np.empty((k, n))
+    lc = np.empty((k, n))
+    stats = np.empty((k, p))
     total = np.empty(n)
     log_norm = np.empty(n)
     theta = np.empty((k, p))
     zero = np.zeros(d)
     for r in range(r_count):
         _features(Z[r], zero, F)
-        stats = np.zeros((k, p))
+        _features_t(Z[r], zero, Ft)
+        stats[:] = 0.0
         for i in range(n):
             stats[labels[r, i]] += F[i]
         w, mu, cov = weights[r], means[r], covs[r]
@@ -601,13 +762,16 @@ def em_fit(
         previous = -np.inf
         for iteration in range(1, max_iter + 1):
             _natural_parameters(w, mu, cov, floor[r], theta)
-            _e_step(theta, F, E, total, log_norm)
+            _e_step(theta, Ft, lc, E, total, log_norm)
             ll = _pairwise_sum(log_norm, 0, n) / n
             for i in range(n):
                 inv = 1.0 / total[i]
                 for c in range(p):
                     G[i, c] = F[i, c] * inv
-            stats = np.dot(E, G)
+            # The M-step's sums stay one BLAS product, into the same array each time:
+            # for d = 2 it equals in-order fused multiply-add chains (numpy's order) bit
+            # for bit, and it is faster than any such chain written here at k >= 6.
+            np.dot(E, G, stats)
             _m_step(stats, reg[r], w, mu, cov)
             met = abs(ll - previous) < tol
             previous = ll
@@ -616,9 +780,72 @@ def em_fit(
                 converged[r] = met
                 break
         _natural_parameters(w, mu, cov, floor[r], theta)
-        _e_step(theta, F, E, total, log_norm)
+        _e_step(theta, Ft, lc, E, total, log_norm)
         mean_ll[r] = _pairwise_sum(log_norm, 0, n) / n
     return weights, means, covs, converged, n_iter, mean_ll
+
+
+# ---------------------------------------------------------------- standardisation
+
+
+@_inline
+def _point_sum(values: np.ndarray, pairwise: bool) -> float:
+    """Sum of (n,) values in numpy's order for an (n, d) array's axis 0: pairwise when
+    that axis is contiguous (d = 1), else in point order."""
+    n = values.size
+    if pairwise:
+        return _pairwise_sum(values, 0, n)
+    acc = values[0]
+    for i in range(1, n):
+        acc += values[i]
+    return acc
+
+
+@_jit
+def standardise(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each data set of X (R, n, d) centred and scaled to unit spread, as the numpy code:
+    shift = X.mean(axis=1), scale = sqrt(((X - shift) ** 2).mean(axis=(1, 2))) (1 where
+    that is 0), Z = (X - shift) / scale; and Lloyd's tolerance per data set,
+    var_spread = Z.var(axis=1).mean(axis=1).
+
+    numpy's sums over the point axis run in point order when d > 1 and pairwise when
+    d = 1 (then that axis is contiguous); its sum over the contiguous (n, d) block is the
+    pairwise sum. The same operations here give the same bits (tested), in one call
+    instead of nine numpy passes.
+
+    Returns Z (R, n, d), shift (R, d), scale (R,), var_spread (R,).
+    """
+    r_count, n, d = X.shape
+    Z = np.empty((r_count, n, d))
+    shift = np.empty((r_count, d))
+    scale = np.empty(r_count)
+    var_spread = np.empty(r_count)
+    sq = np.empty(n * d)
+    mean = np.empty(d)
+    var = np.empty(d)
+    for r in range(r_count):
+        Xr = X[r]
+        for a in range(d):
+            shift[r, a] = _point_sum(Xr[:, a], d == 1) / n
+        for i in range(n):
+            for a in range(d):
+                dev = Xr[i, a] - shift[r, a]
+                sq[i * d + a] = dev * dev
+        spread = math.sqrt(_pairwise_sum(sq, 0, n * d) / (n * d))
+        scale[r] = spread if spread > 0 else 1.0
+        Zr = Z[r]
+        for i in range(n):
+            for a in range(d):
+                Zr[i, a] = (Xr[i, a] - shift[r, a]) / scale[r]
+        for a in range(d):
+            mean[a] = _point_sum(Zr[:, a], d == 1) / n
+        for a in range(d):
+            for i in range(n):
+                dev = Zr[i, a] - mean[a]
+                sq[i] = dev * dev
+            var[a] = _point_sum(sq[:n], d == 1) / n
+        var_spread[r] = _pairwise_sum(var, 0, d) / d
+    return Z, shift, scale, var_spread
 
 
 # ---------------------------------------------------------------- k-means
@@ -626,21 +853,47 @@ def em_fit(
 
 @_jit_fma
 def _sq_distances(
-    point: np.ndarray, p2: float, Z: np.ndarray, sq_norms: np.ndarray, out: np.ndarray
+    point: np.ndarray,
+    p2: float,
+    Zt: np.ndarray,
+    sq_norms: np.ndarray,
+    out: np.ndarray,
+    reverse: bool = False,
 ) -> None:
-    """max(|z_i|^2 - 2 point . z_i + |point|^2, 0) for every row z_i of Z (n, d), into out.
+    """max(|z_i|^2 - 2 point . z_i + |point|^2, 0) for every column z_i of Zt (d, n).
 
-    The products point . z_i accumulate with fused multiply-adds, as the BLAS kernel of
-    the numpy code does; the squared norms p2 = |point|^2 and sq_norms come from numpy
-    (plain products), so near-ties between candidate centres resolve as there.
+    The products point . z_i accumulate with fused multiply-adds in coordinate order,
+    as the BLAS matrix product of the numpy code does; ``reverse`` takes the last
+    coordinate first, as OpenBLAS's matrix-vector kernel does when the numpy code
+    measures from one centre (the first; measured for d = 2, where the Figure-4 fits
+    live: at d >= 3 that kernel uses partial sums no loop here reproduces). The squared
+    norms p2 = |point|^2 and sq_norms come from numpy (plain products), so near-ties
+    between candidate centres resolve as there (Figure 4's L=11 has an exact one).
+    Loops run over the points (feature-major Zt), so they vectorise.
     """
-    n, d = Z.shape
+    d, n = Zt.shape
+    for step in range(d):
+        a = d - 1 - step if reverse else step
+        pa = point[a]
+        za = Zt[a]
+        if step == 0:
+            for i in range(n):
+                out[i] = pa * za[i]
+        else:
+            for i in range(n):
+                out[i] += pa * za[i]
     for i in range(n):
-        dot = 0.0
-        for a in range(d):
-            dot += point[a] * Z[i, a]
-        v = dot * -2.0 + p2 + sq_norms[i]
+        v = out[i] * -2.0 + p2 + sq_norms[i]
         out[i] = v if v > 0.0 else 0.0
+
+
+@_inline
+def _transpose_into(Z: np.ndarray, Zt: np.ndarray) -> None:
+    """Zt (d, n) = Z (n, d) transposed."""
+    n, d = Z.shape
+    for a in range(d):
+        for i in range(n):
+            Zt[a, i] = Z[i, a]
 
 
 @_jit
@@ -663,10 +916,12 @@ def kmeans_plusplus(
     dist = np.empty((n_trials, n))
     potential = np.empty(n_trials)
     candidates = np.empty(n_trials, dtype=np.int64)
+    Zt = np.empty((d, n))
     for r in range(r_count):
         Zr = Z[r]
         centers[r, 0] = Zr[first[r]]
-        _sq_distances(centers[r, 0], sq_norms[r, first[r]], Zr, sq_norms[r], closest)
+        _transpose_into(Zr, Zt)
+        _sq_distances(centers[r, 0], sq_norms[r, first[r]], Zt, sq_norms[r], closest, True)
         for c in range(1, k):
             acc = 0.0
             for i in range(n):
@@ -687,7 +942,8 @@ def kmeans_plusplus(
             best = 0
             for t in range(n_trials):
                 row = dist[t]
-                _sq_distances(Zr[candidates[t]], sq_norms[r, candidates[t]], Zr, sq_norms[r], row)
+                cand = candidates[t]
+                _sq_distances(Zr[cand], sq_norms[r, cand], Zt, sq_norms[r], row, False)
                 for i in range(n):
                     if closest[i] < row[i]:
                         row[i] = closest[i]
@@ -713,24 +969,38 @@ def _row_sq_norms(C: np.ndarray) -> np.ndarray:
 
 
 @_jit_fma
-def _nearest(C: np.ndarray, Z: np.ndarray, labels: np.ndarray) -> None:
-    """Index of the nearest centre for each point: argmin_j |c_j|^2 - 2 c_j . x, the
-    products accumulated with fused multiply-adds as numpy's BLAS product does."""
+def _nearest(
+    C: np.ndarray, Zt: np.ndarray, labels: np.ndarray, row: np.ndarray, best: np.ndarray
+) -> None:
+    """Index of the nearest centre for each point (first one on ties, as ``argmin``):
+    argmin_j |c_j|^2 - 2 c_j . x, the products accumulated with fused multiply-adds in
+    coordinate order as numpy's BLAS product does. Points are the columns of Zt (d, n);
+    row and best are (n,) work arrays. One pass over the points per centre, so the
+    loops vectorise."""
     k, d = C.shape
-    n = Z.shape[0]
+    n = Zt.shape[1]
     c2 = _row_sq_norms(C)
-    for i in range(n):
-        best = 0
-        best_v = np.inf
-        for j in range(k):
-            v = 0.0
-            for a in range(d):
-                v += -2.0 * C[j, a] * Z[i, a]
-            v += c2[j]
-            if v < best_v or (j == 0):
-                best_v = v
-                best = j
-        labels[i] = best
+    for j in range(k):
+        coef = -2.0 * C[j, 0]
+        z0 = Zt[0]
+        for i in range(n):
+            row[i] = coef * z0[i]
+        for a in range(1, d):
+            coef = -2.0 * C[j, a]
+            za = Zt[a]
+            for i in range(n):
+                row[i] += coef * za[i]
+        cj = c2[j]
+        if j == 0:
+            for i in range(n):
+                best[i] = row[i] + cj
+                labels[i] = 0
+        else:
+            for i in range(n):
+                v = row[i] + cj
+                closer = v < best[i]
+                best[i] = v if closer else best[i]
+                labels[i] = j if closer else labels[i]
 
 
 @_jit
@@ -751,13 +1021,17 @@ def lloyd(Z: np.ndarray, centers: np.ndarray, tol: np.ndarray, max_iter: int) ->
     counts = np.empty(k)
     L = np.empty(n, dtype=np.int64)
     new_L = np.empty(n, dtype=np.int64)
+    Zt = np.empty((d, n))
+    row = np.empty(n)
+    best = np.empty(n)
     for r in range(r_count):
         Zr = Z[r]
+        _transpose_into(Zr, Zt)
         C[:] = centers[r]
         L[:] = -1
         strict = False
         for _ in range(max_iter):
-            _nearest(C, Zr, new_L)
+            _nearest(C, Zt, new_L, row, best)
             sums[:] = 0.0
             counts[:] = 0.0
             for i in range(n):
@@ -796,7 +1070,7 @@ def lloyd(Z: np.ndarray, centers: np.ndarray, tol: np.ndarray, max_iter: int) ->
             if same or shift <= tol[r]:
                 break
         if not strict:
-            _nearest(C, Zr, new_L)
+            _nearest(C, Zt, new_L, row, best)
             seen = np.zeros(k, dtype=np.bool_)
             for i in range(n):
                 seen[new_L[i]] = True
@@ -822,6 +1096,20 @@ def grouped_points(
     n_total, d = z.shape
     points = np.empty((n_total, d))
     q = 0
+    if d <= 2:  # straight-line code per point (the loops below run 1-3 times each)
+        for c in range(counts.size):
+            m0, l00 = means[c, 0], factors[c, 0, 0]
+            if d == 1:
+                for i in range(q, q + counts[c]):
+                    points[i, 0] = m0 + l00 * z[i, 0]
+            else:
+                m1, l10, l11 = means[c, 1], factors[c, 1, 0], factors[c, 1, 1]
+                for i in range(q, q + counts[c]):
+                    z0, z1 = z[i, 0], z[i, 1]
+                    points[i, 0] = m0 + l00 * z0
+                    points[i, 1] = (m1 + l10 * z0) + l11 * z1
+            q += counts[c]
+        return points
     for c in range(counts.size):
         L = factors[c]
         for _ in range(counts[c]):
@@ -921,6 +1209,9 @@ def compile_all() -> float:
     exp_clamped(np.linspace(-800.0, 10.0, 5))
     log_normal(np.linspace(1.0, 10.0, 5))
     numpy_sum(np.arange(3.0))
+    logs = np.log(rng.random((2, 6)))
+    js_summands(logs, logs[::-1].copy())
+    js_gap_moments(logs, logs, logs, logs, logs, logs, logs)
     for d in (1, 2, 3):
         X = rng.random((2, 6, d))
         p = d * (d + 1) // 2 + d + 1
@@ -928,6 +1219,7 @@ def compile_all() -> float:
         mixtures_logsumexp(theta, X, X.mean(axis=1), np.array([0, 1, 3]), 4)
         labels = np.tile(np.arange(2), (2, 3)).astype(np.int64)
         em_fit(X, labels, 2, np.full(2, 1e-3), np.full(2, 1e-10), 1e-3, 3)
+        standardise(X)
         sq = (X**2).sum(axis=2)
         centers = kmeans_plusplus(X, sq, 2, np.zeros(2, dtype=np.int64), rng.random((1, 2, 2)))
         lloyd(X, centers, np.full(2, 1e-4), 5)

@@ -14,7 +14,8 @@ for a per-component "natural parameter" vector theta_j. Hence
 
 The products and the log-sum-exp over components run compiled, per scenario and per
 block of points (``ggmi_core._jit``); the parameter algebra (precisions, natural
-parameters, Cholesky factors) and the sampling stay in numpy.
+parameters, Cholesky factors) and the random draws stay in numpy (the draws in the
+numpy code's order, so the random stream is the same).
 
 Shapes follow the package convention: scenario axis first, components before points.
 Log-densities are natural logs (nats).

@@ -91,12 +91,15 @@ def fit_gmm_batch(
     X = _validated_points(X, n_components, tol, reg, max_iter)
     r, n, d = X.shape
     k = int(n_components)
-    shift, scale = _standardisation(X)
-    Z = (X - shift[:, None, :]) / scale[:, None, None]
+    # Centred and scaled (one compiled pass, numpy's arithmetic), with the spread that
+    # scales Lloyd's tolerance.
+    Z, shift, scale, spread = _jit.standardise(np.ascontiguousarray(X))
     reg_z = reg / scale**2
 
     labels = (
-        kmeans_labels(Z, k, rng) if init_labels is None else _checked_labels(init_labels, r, n, k)
+        kmeans_labels(Z, k, rng, spread)
+        if init_labels is None
+        else _checked_labels(init_labels, r, n, k)
     )
     # The floor only bites when round-off (or reg=0) leaves an eigenvalue below half the
     # regularisation; EM covariances are otherwise positive definite by construction.
@@ -146,24 +149,23 @@ def _checked_labels(labels: ArrayLike, r: int, n: int, k: int) -> NDArray[np.int
     return np.ascontiguousarray(labels, dtype=np.int64)
 
 
-def _standardisation(X: Array) -> tuple[Array, Array]:
-    """Per-data-set centre (R, d) and isotropic scale (R,) (1 for constant data)."""
-    shift = X.mean(axis=1)
-    scale = np.sqrt(((X - shift[:, None, :]) ** 2).mean(axis=(1, 2)))
-    return shift, np.where(scale > 0, scale, 1.0)
-
-
-def kmeans_labels(Z: Array, k: int, rng: np.random.Generator) -> NDArray[np.int64]:
+def kmeans_labels(
+    Z: Array, k: int, rng: np.random.Generator, spread: Array | None = None
+) -> NDArray[np.int64]:
     """Cluster labels (R, n) from greedy k-means++ seeding followed by Lloyd iterations.
 
     Mirrors scikit-learn's ``KMeans(n_init=1)`` as ``GaussianMixture`` uses it:
     2 + floor(log k) candidate centres per seeding step, keeping the one that lowers the
     potential most; Lloyd iterations until labels stop changing or the centres move
     less than a small tolerance; empty clusters are re-seeded at the worst-fit point.
+    ``spread`` (R,), the mean over coordinates of each data set's variance, scales that
+    tolerance (computed from Z when not given).
     """
     Z = np.ascontiguousarray(Z, dtype=float)
     centers = kmeans_plusplus(Z, k, rng)
-    return _lloyd(Z, centers)
+    if spread is None:
+        spread = Z.var(axis=1).mean(axis=1)
+    return _lloyd(Z, centers, spread)
 
 
 def kmeans_plusplus(Z: Array, k: int, rng: np.random.Generator) -> Array:
@@ -182,7 +184,7 @@ def kmeans_plusplus(Z: Array, k: int, rng: np.random.Generator) -> Array:
     return _jit.kmeans_plusplus(Z, sq_norms, k, first.astype(np.int64), uniforms)
 
 
-def _lloyd(Z: Array, centers: Array) -> NDArray[np.int64]:
+def _lloyd(Z: Array, centers: Array, spread: Array) -> NDArray[np.int64]:
     """Lloyd iterations from ``centers`` (R, k, d); returns labels (R, n)."""
-    tol = _KMEANS_TOL * Z.var(axis=1).mean(axis=1)  # scikit-learn's data-scaled tolerance
+    tol = _KMEANS_TOL * spread  # scikit-learn's data-scaled tolerance
     return _jit.lloyd(Z, np.ascontiguousarray(centers), tol, _KMEANS_MAX_ITER)

@@ -27,7 +27,6 @@ from ggmi_core.em import (
     _MIN_RELATIVE_EIGENVALUE,
     EMResult,
     _checked_labels,
-    _standardisation,
     _validated_points,
 )
 from ggmi_core.gmm import GMMBatch
@@ -294,6 +293,13 @@ def _dim_from_features(p: int) -> int:
     return d
 
 
+def _standardisation(X: Array) -> tuple[Array, Array]:
+    """Per-data-set centre (R, d) and isotropic scale (R,) (1 for constant data)."""
+    shift = X.mean(axis=1)
+    scale = np.sqrt(((X - shift[:, None, :]) ** 2).mean(axis=(1, 2)))
+    return shift, np.where(scale > 0, scale, 1.0)
+
+
 def kmeans_labels(Z: Array, k: int, rng: np.random.Generator) -> NDArray[np.int64]:
     """Cluster labels (R, n) from greedy k-means++ seeding followed by Lloyd iterations.
 
@@ -452,6 +458,32 @@ def sample_mixture_numpy(
     return points.reshape(r, n, d), labels
 
 
+def js_summands_numpy(log_own: Array, log_other: Array) -> Array:
+    """log(2p / (p + q)) = log 2 - log(1 + q/p) with numpy's logaddexp (the code before
+    the compiled kernels)."""
+    return np.log(2.0) - np.logaddexp(0.0, log_other - log_own)
+
+
+def js_gap_moments_numpy(
+    log_g_y: Array,
+    log_a_y: Array,
+    log_s_y: Array,
+    log_a_x: Array,
+    log_g_xa: Array,
+    log_s_x: Array,
+    log_g_xs: Array,
+) -> tuple[Array, Array]:
+    """``divergences.js_gap_moments`` as numpy passes: means and standard errors (R, 5)."""
+    fx_a = js_summands_numpy(log_a_x, log_g_xa)
+    fy_a = js_summands_numpy(log_g_y, log_a_y)
+    fx_s = js_summands_numpy(log_s_x, log_g_xs)
+    fy_s = js_summands_numpy(log_g_y, log_s_y)
+    columns = (fx_a, fy_a, fx_s, fy_s, fy_a - fy_s)
+    means = np.stack([c.mean(axis=1) for c in columns], axis=1)
+    ses = np.stack([c.std(axis=1, ddof=1) / np.sqrt(c.shape[1]) for c in columns], axis=1)
+    return means, ses
+
+
 @contextmanager
 def numpy_kernels() -> Iterator[None]:
     """Inside the block, ``simulate`` and the divergences run this numpy code (the
@@ -469,14 +501,16 @@ def numpy_kernels() -> Iterator[None]:
         (divergences, "mixtures_logpdf"): divergences.mixtures_logpdf,
         (divergences, "mixture_logpdf"): divergences.mixture_logpdf,
         (divergences, "sample_points"): divergences.sample_points,
-        (divergences, "log1p_exp"): divergences.log1p_exp,
+        (divergences, "js_summands"): divergences.js_summands,
+        (divergences, "js_gap_moments"): divergences.js_gap_moments,
     }
     replacement = {
         "fit_gmm_batch": fit_gmm_batch_numpy,
         "mixtures_logpdf": mixtures_logpdf_numpy,
         "mixture_logpdf": one_logpdf,
         "sample_points": points,
-        "log1p_exp": lambda x: np.logaddexp(0.0, x),
+        "js_summands": js_summands_numpy,
+        "js_gap_moments": js_gap_moments_numpy,
     }
     try:
         for module, name in saved:
