@@ -199,8 +199,9 @@ STEPS: Final[tuple[Step, ...]] = (
     Step(
         "Lemma 3.1, term by term",
         "Lemma 3.1 (Section 3.3, proof in Appendix D) bounds the synthetic learner's "
-        "generalization error by the task divergence C TV(G, M), the generation divergence "
-        "C TV(M, D_gen) and a sampling term. With the log-loss capped at C = {C:g} nats: "
+        "generalization error by the task divergence C·TV(D, D_M), the generation divergence "
+        "C·TV(D_M, D_gen) and a sampling term (the lemma's task D is the mixture G here, D_M "
+        "the model M). With the log-loss capped at C = {C:g} nats: "
         "task term {task:.2f}, generation term {generation:.2f} (no noise or adherence, so "
         "D_gen = M), sampling term {sampling:.2f}, against a measured error of "
         "{err:.2f}. The bound holds in {holds} of {rounds} scenarios, loosely; the task term "
@@ -219,7 +220,7 @@ STEPS: Final[tuple[Step, ...]] = (
         "Information gain against task divergence",
         "With adherence 0, Δ_I = log(K + J + L) (Definition 4.2): one more J or one more "
         "L component raises it by the same amount. Yet the gap rises with J and falls with "
-        "L. The term that separates them is Lemma 3.1's task divergence C TV(G, M): it falls "
+        "L. The term that separates them is Lemma 3.1's task divergence C·TV(D, D_M): it falls "
         "with J ({task_J_first:.1f} to {task_J_last:.1f}) and rises with L ({task_L_first:.1f} "
         "to {task_L_last:.1f}). That term bounds only the synthetic learner's error "
         "Err(pi_gen) in Lemma 3.1; the gap also depends on the anchor learner, so the paper "
