@@ -150,3 +150,13 @@ def test_open_on_page_opens_the_bound_terms_tab() -> None:
     assert at.session_state["bounds_C"] == tour.TOUR_LOSS_CAP
     assert at.session_state["bounds_tab"] == "How terms move"
     assert at.title[0].value.startswith("Bound terms")
+
+
+@pytest.mark.parametrize("index", range(N_STEPS))
+def test_no_chart_title_repeats_its_step_heading(index: int) -> None:
+    """The heading and the chart's title stand one above the other: the title says what
+    is drawn, not the heading again (step 3 once read "What the model adds" twice)."""
+    step = tour_page.STEPS[index]
+    title = (tour.step_figure(step.figure, lecture=True).layout.title.text or "").lower()
+    heading = step.title.lower()
+    assert heading not in title, (heading, title)
