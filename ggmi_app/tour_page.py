@@ -1,6 +1,7 @@
 """Guided tour: the paper's argument in eleven steps, one figure each, and as slides.
 
-Each step has a title, a few plain sentences citing the paper, one figure and the
+Each step has a title, a few plain sentences citing the paper (its words in
+``assets/content/tour/<figure>.md``, read by ``ggmi_viz.content``), one figure and the
 settings that produce it, with a button that applies those settings on the page where
 they can be changed live. The step lives in the URL (``tour_step``), so every step has
 its own link and the browser's back button returns to it.

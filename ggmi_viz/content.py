@@ -45,10 +45,16 @@ def content_files() -> list[Path]:
     return sorted(CONTENT_DIR.rglob("*.md"))
 
 
-@lru_cache(maxsize=64)
 def _sections_of(path: Path) -> dict[str, str]:
+    """Section name -> raw text of the file at ``path``, read again once it changes (a
+    lecturer's edit shows on the next page run; the tour reads its steps at start-up)."""
     if not path.is_file():
         raise ContentError(f"content file {_shown(path)} is missing")
+    return _parsed(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _parsed(path: Path, _mtime_ns: int) -> dict[str, str]:
     text = path.read_text(encoding="utf-8")
     marks = list(_SECTION.finditer(text))
     if not marks:

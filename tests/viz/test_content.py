@@ -4,6 +4,7 @@ tour supplies and leave no placeholder unfilled."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -49,16 +50,21 @@ def test_sections_are_split_on_their_marker_lines(tmp_path: Path, monkeypatch) -
     _write(tmp_path, "<!-- a note -->\n<!-- section: one -->\nFirst\n\n<!-- section: two -->\n"
                      "Second {{x}}\n")  # fmt: skip
     monkeypatch.setattr(content, "CONTENT_DIR", tmp_path)
-    content._sections_of.cache_clear()
-    try:
-        assert content.sections("sample") == {"one": "First", "two": "Second {{x}}"}
-        assert content.render("sample", "two", {"x": 3}) == "Second 3"
-        with pytest.raises(content.ContentError, match="no section 'three'"):
-            content.section("sample", "three")
-        with pytest.raises(content.ContentError, match="is missing"):
-            content.section("absent", "one")
-    finally:
-        content._sections_of.cache_clear()
+    assert content.sections("sample") == {"one": "First", "two": "Second {{x}}"}
+    assert content.render("sample", "two", {"x": 3}) == "Second 3"
+    with pytest.raises(content.ContentError, match="no section 'three'"):
+        content.section("sample", "three")
+    with pytest.raises(content.ContentError, match="is missing"):
+        content.section("absent", "one")
+
+
+def test_an_edited_file_is_read_again(tmp_path: Path, monkeypatch) -> None:
+    path = _write(tmp_path, "<!-- section: one -->\nBefore\n")
+    monkeypatch.setattr(content, "CONTENT_DIR", tmp_path)
+    assert content.section("sample", "one") == "Before"
+    path.write_text("<!-- section: one -->\nAfter, edited\n", encoding="utf-8")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert content.section("sample", "one") == "After, edited"
 
 
 def test_plain_text_joins_wrapped_lines_and_keeps_paragraphs() -> None:
