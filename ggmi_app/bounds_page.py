@@ -7,7 +7,9 @@ This module holds the page's own settings, its pool calls and the three tab sect
   term against one swept parameter, and Lemma 4.8's n-against-m comparison;
 * ``render_statements``: the paper's statements in LaTeX next to the measured stand-ins.
 
-Page text may use LaTeX (``st.latex``, ``$...$``); figure text may not.
+Its prose is in ``assets/content/bounds/`` (``page.md``, ``statements.md``), filled with
+the measured numbers through ``ggmi_app.prose``. Page text may use LaTeX (``st.latex``,
+``$...$``); figure text may not.
 """
 
 from __future__ import annotations
