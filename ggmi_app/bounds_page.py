@@ -7,7 +7,9 @@ This module holds the page's own settings, its pool calls and the three tab sect
   term against one swept parameter, and Lemma 4.8's n-against-m comparison;
 * ``render_statements``: the paper's statements in LaTeX next to the measured stand-ins.
 
-Page text may use LaTeX (``st.latex``, ``$...$``); figure text may not.
+Its prose is in ``assets/content/bounds/`` (``page.md``, ``statements.md``), filled with
+the measured numbers through ``ggmi_app.prose``. Page text may use LaTeX (``st.latex``,
+``$...$``); figure text may not.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ggmi_app.job_keys import Job
 from ggmi_app.messages import WARNING_ICON, error_boundary, escape_markdown, show_error
 from ggmi_app.params import ChoiceParam, FloatParam, IntParam, Param
 from ggmi_app.priced import run_priced, run_priced_table
+from ggmi_app.prose import prose, show_prose
 from ggmi_app.state import keyed, sidebar_controls
 from ggmi_core.bounds import (
     BOUND_SWEEP_PARAMS,
@@ -181,9 +184,7 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
         _lemma31_chart(terms, lemma31, lecture)
         show_cap_saturation(terms)
     st.subheader("Information gain and entropy drop")
-    st.markdown(
-        INFORMATION_INTRO
-    )
+    st.markdown(prose(PAGE_TEXT, "information_intro"))
     st.markdown(_information_reading(terms))
     show_figure(
         information,
@@ -192,12 +193,8 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
         lecture,
     )
     st.subheader("Generalization gain, measured directly")
-    st.markdown(
-        "The same loss measures how far each fit's training loss is from its loss on the "
-        f"task distribution. Their difference is a direct stand-in for GGMI; the "
-        f"{escape_markdown(metric_short_name(terms.metric))} gap of the same fits sits beside it. "
-        "Positive values mean training on synthetic data generalized better."
-    )
+    gap_name = escape_markdown(metric_short_name(terms.metric))
+    st.markdown(prose(PAGE_TEXT, "gain_intro", {"gap_name": gap_name}))
     show_figure(gain, "bounds-gain", lambda: figures.gain_data(terms), lecture)
     st.markdown(_gain_bridge(terms))
     with st.expander(
@@ -235,21 +232,9 @@ def _headline_numbers(table: pd.DataFrame, holds: np.ndarray) -> None:
 def _lemma31_chart(terms: BoundTerms, lemma31: Any, lecture: bool) -> None:
     """Lemma 3.1's chart with, in normal mode, its heading and how to read it."""
     if not lecture:
-        st.caption(
-            "Measured here, per scenario: total variations, risks under the capped log-loss, "
-            "the information terms of the synthetic factors and differential entropies. Not "
-            "measurable in any simulation of this kind: mutual information between a "
-            "continuous sample and the trained parameters $W$, and $H(S\\mid W)$; the "
-            "bottleneck $B_{e_p}$ is finite but not computed (see the Statements tab)."
-        )
+        st.caption(prose(PAGE_TEXT, "lemma31_caption"))
         st.subheader("Lemma 3.1: the bound, term by term, against the measured error")
-        st.markdown(
-            "The bar on the left stacks the three terms of the lemma; the bar beside it is the "
-            "error actually measured for the mixture fitted to the synthetic data. On the right, "
-            "every scenario is a point: the lemma holds for points on or above the dashed line. "
-            "Curation noise and prompt adherence move the generation term; with neither, "
-            "$\\mathcal D_{\\mathrm{gen}} = \\mathcal D_M$ and that term is exactly 0."
-        )
+        st.markdown(prose(PAGE_TEXT, "lemma31_reading"))
     show_figure(
         lemma31,
         "bounds-lemma31",
@@ -345,55 +330,15 @@ def render_sweep(values: Mapping[str, Any], config: ScenarioConfig, lecture: boo
 # JL_GRID, N_GRID and LESSON_ROUNDS (ggmi_core.bounds): the other letters stay at the
 # sidebar's values; the scenarios per value are the sidebar's count, capped.
 
-INFORMATION_INTRO: Final[str] = (
-    "Left: exact sums over the synthetic factors of Definition 4.1 ($e_p$ = the anchor "
-    "component the prompt names, $e_M$ = the model component that answers), with "
-    "$\\Delta_I = H(e_M\\mid e_p)$ as in Definition 4.2; the prompt channel "
-    "$P(e_M=j\\mid e_p=k) = b[j=k] + (1-b)w_j$ is this simulation's, not the paper's. "
-    "Right: differential entropies per sample by Monte Carlo. Which arrows are the paper's: "
-    "↑ on $\\Delta_I$ (Lemma 4.6 Remark 1, Theorem 4.10 Remark 1) and ↑ on $\\delta$ "
-    "(Theorem 4.10 Remark 3). The ↓ on $I(e_M;e_p)$ is this app's reading of Lemma 4.5, "
-    "not a remark of the paper; $H(e_M)$ carries no arrow here although Lemma 4.6 Remark 3 "
-    "asks for a smaller $H(e_M)$ with $\\Delta_I$ held fixed (why: below)."
-)
-
-JL_TEXT: Final[str] = (
-    "At adherence $b=0$ the information gain is $\\Delta_I = \\log(K+J+L)$ (Definition 4.2 "
-    "with the prompt channel $P(e_M=j\\mid e_p=k) = b[j=k] + (1-b)w_j$): one more unsampled "
-    "component (J) or one more task-irrelevant component (L) raises it by exactly the same "
-    "amount, and the entropy drop $\\delta$ falls with both. Yet the gap rises with J and "
-    "falls with L (Figure 4, Section 4.4). Among Lemma 3.1's terms, the one that tells them "
-    "apart is the task divergence $C\\,D_{\\mathrm{TV}}(\\mathcal D, \\mathcal D_M)$: "
-    "J adds components the task G has, so M moves towards G; L adds components G lacks, so M moves "
-    "away. That term bounds only the synthetic learner's error "
-    "$\\mathrm{Err}(\\pi^{\\mathrm{gen}})$; the gap also depends on the anchor learner, "
-    "and the paper does not claim that the gap follows the task term: along K the task "
-    "term falls, a tighter bound, and the gap falls too. "
-    "What holds: J and L raise $\\Delta_I$ alike, and Lemma 3.1's task term tells them "
-    "apart in the bound on $\\mathrm{Err}(\\pi^{\\mathrm{gen}})$.\n\n"
-    "Section 4.4 reads the L trend as a trade-off: $\\Delta_I$ up, $\\delta$ down. The J "
-    "sweep moves $\\Delta_I$ and $\\delta$ the same way while the gap goes the other way, "
-    "so that reading does not explain this simulation: $\\Delta_I$ counts the model's "
-    "components and cannot tell task-relevant from task-irrelevant diversity. $\\Delta_I$ "
-    "also rises with K while the gap falls; there the anchor fit itself improves, because "
-    "the anchor data cover K of the K + J target components (Appendix B's set-up)."
-)
-
-PARTS_TEXT: Final[str] = (
-    "Where $\\Delta_I$ comes from, exactly. Let $Z$ be the part of M that answered "
-    "(anchor-sampled, unsampled, task-irrelevant); $Z$ is a function of $e_M$, so the chain "
-    "rule gives $H(e_M\\mid e_p) = H(Z\\mid e_p) + \\sum_z P(Z=z)\\,H(e_M\\mid Z=z, "
-    "e_p)$ (the second sum taken jointly over $e_p$). At $b=0$ with equal weights and "
-    "$n_z$ components in part $z$ out of $N=K+J+L$ this is "
-    "$H(Z) + \\sum_z \\tfrac{n_z}{N}\\log n_z = \\log N$. Growing J widens the unsampled "
-    "slice, growing L the task-irrelevant one, and the totals are identical."
-)
+#: The page's prose (``assets/content/bounds/page.md``) and its Statements tab's.
+PAGE_TEXT: Final[str] = "bounds/page"
+STATEMENTS_TEXT: Final[str] = "bounds/statements"
 
 
 def render_jl_contrast(values: Mapping[str, Any], config: ScenarioConfig, lecture: bool) -> None:
     """J and L side by side (Δ_I, task divergence, gap) and Δ_I split by part of M."""
     st.subheader("J against L: the same information gain, different task terms")
-    st.markdown(JL_TEXT)
+    st.markdown(prose(PAGE_TEXT, "jl_text"))
     rounds = min(int(values["scenarios"]), LESSON_ROUNDS)
     n_mc, metric, cap = values["n_mc"], values["metric"], values["C"]
     grids = {p: default_grid(config, p, JL_GRID) for p in ("J", "L")}
@@ -424,7 +369,7 @@ def render_jl_contrast(values: Mapping[str, Any], config: ScenarioConfig, lectur
         )
     )
     show_figure(contrast, "bounds-jl-contrast", lambda: figures.jl_contrast_data(sweeps), lecture)
-    st.markdown(PARTS_TEXT)
+    st.markdown(prose(PAGE_TEXT, "parts_text"))
     table = pd.concat(
         [info_gain_parts_table(config, p, range(min(g), max(g) + 1)) for p, g in grids.items()],
         ignore_index=True,
@@ -461,38 +406,12 @@ def sample_size_text(config: ScenarioConfig) -> str:
     p_anchor = fit_parameter_count(config.K, config.dim)
     crossing = bound_crossing(config)
     cross = (
-        f"with these stand-ins the synthetic shape drops below the anchor's from n = {crossing}"
+        prose(PAGE_TEXT, "sample_size_crossing", {"n": crossing})
         if crossing > 0
-        else "with these stand-ins the synthetic shape never drops below the anchor's"
+        else prose(PAGE_TEXT, "sample_size_no_crossing")
     )
-    return (
-        "Lemma 4.8 (Section 4.3) bounds the error of the model trained on the "
-        f"$m = K N_k = {m}$ anchor samples by Lemma 4.4's term with "
-        "$I(S_{\\mathrm{anchor}};W_{\\mathrm{anchor}})$ and $m$ in place of "
-        "$I(S_{\\mathrm{gen}};W_{\\mathrm{gen}})$ and $n$. The paper's argument: since "
-        "usually $n \\gg m$, Lemma 4.8 is \"a less stringent upper bound compared to "
-        "Lemma 4.4\" (Section 4.3). Lemma 4.4 is the generic bound both rest on, so this is "
-        "evidently a slip for the synthetic-data bound (Lemma 4.6, Theorem 4.7): many "
-        "synthetic samples can win.\n\n"
-        "**Measured** (left): $\\mathrm{Err}(\\pi^{\\mathrm{gen}})$ as $n$ grows and "
-        "$\\mathrm{Err}(\\pi^{\\mathrm{anchor}})$ at the fixed $m$, with the capped log-loss "
-        "of Lemma 3.1. **Stand-in** (right): $\\sqrt{I/\\text{size}}$ with "
-        "$I = \\tfrac p2 \\log(\\text{size})$, $p$ the fitted mixture's free parameters "
-        f"({p_gen} for the K+J+L-component synthetic fit, {p_anchor} for the K-component anchor "
-        "fit). This description-length count is not from the paper: $I(S;W)$ has no finite "
-        "value for a mixture fitted by EM. The prefactor "
-        "$\\exp(-\\tfrac L2\\log\\tfrac1\\eta)\\sqrt{2\\sigma^2}$ is left out; Section 4.3 "
-        "warns it differs between the two trainings, so only the trend in $n$ is meaningful; "
-        f"{cross}.\n\n"
-        "**Where Lemma 4.8's assumption and the paper's own simulation differ.** Lemma 4.8 "
-        "assumes $S_{\\mathrm{anchor}}$ is drawn from the task distribution $\\mathcal D$; "
-        "in the paper's Appendix B set-up, which this simulation reproduces, it covers only K "
-        "of the K + J target components, so $\\mathrm{Err}(\\pi^{\\mathrm{anchor}})$ stays "
-        "large at any $m$ "
-        "(it is mostly that shift, not sampling error), and "
-        "$\\mathrm{Err}(\\pi^{\\mathrm{gen}})$ includes Lemma 3.1's task divergence, which "
-        "Lemma 4.4 alone leaves out."
-    )
+    values = {"m": m, "p_gen": p_gen, "p_anchor": p_anchor, "crossing": cross}
+    return prose(PAGE_TEXT, "sample_size", values)
 
 
 def render_sample_size(values: Mapping[str, Any], config: ScenarioConfig, lecture: bool) -> None:
@@ -524,19 +443,6 @@ def render_sample_size(values: Mapping[str, Any], config: ScenarioConfig, lectur
 
 # --------------------------------------------------------- breakdown reading aids
 
-CAP_TEXT: Final[str] = (
-    "Loss cap: {synthetic:.1%} of the target points drawn from G have a log-loss at the cap "
-    "C = {cap:g} nats under the synthetic fit π_gen ({anchor:.1%} under the anchor fit "
-    "π_anchor). A capped point adds exactly C to the risk whatever the fit does there."
-)
-CAP_WARNING: Final[str] = (
-    "{synthetic:.1%} of the target points hit the loss cap C = {cap:g} under π_gen (more "
-    "than {limit:.0%}). Where many points are capped, Lemma 3.1 becomes close to trivially "
-    "true: the loss no longer tells good fits from bad ones there. Raise C in the sidebar "
-    "(small caps saturate most with curation noise or in higher dimensions)."
-)
-
-
 def cap_saturation_text(terms: BoundTerms) -> tuple[str, bool] | None:
     """The loss-cap sentence and whether to warn (share under π_gen above
     ``CAP_WARN_SHARE``), or None for terms stored without the shares."""
@@ -545,9 +451,10 @@ def cap_saturation_text(terms: BoundTerms) -> tuple[str, bool] | None:
         return None
     synthetic, anchor = shares
     values = {"synthetic": synthetic, "anchor": anchor, "cap": terms.loss_cap}
-    if synthetic > CAP_WARN_SHARE:
-        return CAP_WARNING.format(**values, limit=CAP_WARN_SHARE), True
-    return CAP_TEXT.format(**values), False
+    if synthetic > CAP_WARN_SHARE:  # the warning names the share under π_gen only
+        warning = {"synthetic": synthetic, "cap": terms.loss_cap, "limit": CAP_WARN_SHARE}
+        return prose(PAGE_TEXT, "cap_warning", warning), True
+    return prose(PAGE_TEXT, "cap_text", values), False
 
 
 def show_cap_saturation(terms: BoundTerms) -> None:
@@ -566,37 +473,17 @@ def _information_reading(terms: BoundTerms) -> str:
     """Why H(e_M) and Δ_I carry different arrows, and why δ is negative (with numbers)."""
     t = terms.summary().set_index("term")
     b = terms.config.adherence
-    equal = (
-        f"At adherence $b = 0$ the prompt does not steer the model, so $I(e_M;e_p) = 0$ and "
-        f"$H(e_M) = \\Delta_I$ = {_value(t, 'info_gain')}: one number. "
-        if b == 0
-        else f"At adherence $b = {b:g}$, $H(e_M)$ = {_value(t, 'H_eM')} exceeds "
-        f"$\\Delta_I$ = {_value(t, 'info_gain')} by $I(e_M;e_p)$ = {_value(t, 'I_eM_ep')}. "
-    )
-    return (
-        "**Reading these numbers.** "
-        + equal
-        + "Lemma 4.6's Remarks 1 and 3 ask for a larger $\\Delta_I$ and a smaller $H(e_M)$, "
-        "each with the other held fixed: Lemma 4.5 bounds $I(S_{\\mathrm{gen}};W)$ by "
-        "$-\\Delta_I + B_{e_p} + H(e_M) + \\delta_{\\epsilon,p}$, and "
-        "$-\\Delta_I + H(e_M) = I(e_M;e_p)$ (Definition 4.2), so the bound sees the two only "
-        "through $I(e_M;e_p)$. Hence $I(e_M;e_p)$ carries ↓ and $H(e_M)$ no arrow.\n\n"
-        f"The entropy drop $\\delta$ = {_value(t, 'entropy_drop')} is negative. The paper's "
-        "$\\delta_{S_{\\mathrm{anchor}},S_{\\mathrm{gen}}} = H(S_{\\mathrm{anchor}}) - "
-        "H(S_{\\mathrm{gen}})$ (introduced in the statement of Theorem 4.10; Remark 3) is "
-        "the entropy of whole "
-        "data sets (Appendix G estimates it by the semantic entropy of generated texts). Here "
-        "it is the differential entropy of one anchor sample (G's first K components) minus "
-        "that of one synthetic sample ($\\mathcal D_{\\mathrm{gen}}$). At $b = 0$, "
-        "$\\mathcal D_{\\mathrm{gen}} = \\mathcal D_M$ holds components near the anchor ones "
-        "plus J + L more, so synthetic samples are more spread out and $\\delta < 0$ in every "
-        "setting measured; adherence pulls $\\mathcal D_{\\mathrm{gen}}$ towards the anchor "
-        "components and raises $\\delta$ (sweep b in the 'How terms move' tab to see how "
-        "far). "
-        "The ↑ is the paper's "
-        "direction; without adherence the simulation does not deliver the entropy decrease "
-        "the paper's faithfulness argument assumes."
-    )
+    if b == 0:
+        gain = {"info_gain": _value(t, "info_gain")}
+        equal = prose(PAGE_TEXT, "information_adherence_zero", gain)
+    else:
+        equal = prose(
+            PAGE_TEXT,
+            "information_adherence",
+            {"b": b} | {k: _value(t, k) for k in ("H_eM", "info_gain", "I_eM_ep")},
+        )
+    values = {"adherence_sentence": equal, "entropy_drop": _value(t, "entropy_drop")}
+    return prose(PAGE_TEXT, "information_reading", values)
 
 
 def _gain_bridge(terms: BoundTerms) -> str:
@@ -614,191 +501,72 @@ def _gain_bridge(terms: BoundTerms) -> str:
         )
     )
     name = escape_markdown(metric_short_name(terms.metric))
-    bounded = (
-        " It is bounded by $\\log 2 \\approx 0.69$ nats for any pair of distributions, so "
-        "its gap is small by construction."
-        if terms.metric == "js"
-        else ""
-    )
-    return (
-        f"**Why the gain is {_value(t, 'err_gain')} nats while the {name} gap is "
-        f"{_value(t, 'metric_gap')}.** They are different quantities. The gain compares "
-        "generalization errors $|R_{\\mathcal D}(\\pi) - \\widehat R_S(\\pi)|$ under the "
-        f"log-loss capped at $C = {terms.loss_cap:g}$ (Lemma 3.1), so it lies in $[-C, C]$. "
-        f"Here the population risks are {risk_a:.2f} (anchor fit) and {risk_g:.2f} (synthetic "
-        f"fit), the training losses {emp_a:.2f} and {emp_g:.2f}; in {100 * both:.0f}% of "
-        "scenarios both fits lose more on G than on their own data, and there the gain is the "
-        "difference of population risks minus the difference of training losses. Without the "
-        "cap, $R_G(\\pi) = h(G) + \\mathrm{KL}(G\\,\\|\\,\\pi)$, so the population-risk "
-        "difference is the KL(G ‖ fit) gap, clipped at C: the anchor fit never saw the J "
-        f"unsampled components and pays close to the cap there. The {name} gap is a divergence "
-        f"between each fit and G.{bounded} Both are stand-ins for GGMI (Definition 4.9), not "
-        "GGMI itself: compare their signs and trends, not their sizes."
-    )
+    bounded = " " + prose(PAGE_TEXT, "gain_bridge_js_bound") if terms.metric == "js" else ""
+    values = {
+        "err_gain": _value(t, "err_gain"),
+        "metric_gap": _value(t, "metric_gap"),
+        "gap_name": name,
+        "cap": terms.loss_cap,
+        "risk_anchor": risk_a,
+        "risk_synthetic": risk_g,
+        "empirical_anchor": emp_a,
+        "empirical_synthetic": emp_g,
+        "both_above": 100 * both,
+        "js_bound": bounded,
+    }
+    return prose(PAGE_TEXT, "gain_bridge", values)
 
 
 # ------------------------------------------------------------------ statements tab
-
-_NOT_MEASURED: Final[str] = (
-    "**What the simulation cannot measure.** The quantities that pair a continuous sample "
-    "with the trained parameters $W$: $I(S;W)$, $I(S_{\\mathrm{gen}};W_{\\mathrm{gen}})$ "
-    "and the conditional entropies $H(S\\mid W)$. Here $W$ is a mixture fitted by EM, an "
-    "(almost) deterministic function of a continuous sample, so these are not finite numbers "
-    "one could estimate. The compression bottleneck $B_{e_p} = I(e_p;W)$ (Definition 4.3) "
-    "is different: $e_p$ is discrete, so $0 \\le I(e_p;W) \\le H(e_p) = \\log K$ is "
-    "finite, and at adherence $b = 0$ the synthetic data ignore $e_p$, so it is exactly 0. "
-    "For $b > 0$ it is finite but not computed here. The curation/prompting efficiency "
-    "$\\delta_{\\epsilon,p}$, the compression coefficient $\\alpha$ and the network "
-    "constants ($L$ contraction layers, factor $\\eta$, sub-Gaussian $\\sigma$) "
-    "have no counterpart in a mixture fit either."
-)
-
 
 def _value(table: pd.DataFrame, key: str) -> str:
     return _fmt(table.loc[key, "mean"], table.loc[key, "stderr"])
 
 
 def render_statements(terms: BoundTerms) -> None:
-    """Each statement in LaTeX, its measured stand-ins, and what cannot be measured."""
+    """Each statement in LaTeX, its measured stand-ins, and what cannot be measured
+    (``assets/content/bounds/statements.md``, one section per statement)."""
     t = terms.summary().set_index("term")
-    gap_name = metric_short_name(terms.metric)
-    st.markdown(
-        "The paper's statements, restated, each beside the numbers this simulation measures "
-        "for the current sidebar setting (means over scenarios ± standard error, nats). "
-        "Letters follow the simulation (K, J, L); $\\mathcal D$ is the target G."
-    )
-    st.info(_NOT_MEASURED)
+    measured = {
+        key: _value(t, key)
+        for key in (
+            "task_term", "generation_term", "sampling_term", "bound_total", "err_synthetic",
+            "err_anchor", "info_gain", "H_eM", "I_eM_ep", "entropy_drop", "h_anchor",
+            "h_synthetic", "err_gain", "metric_gap",
+        )
+    }  # fmt: skip
+    gap_name = escape_markdown(metric_short_name(terms.metric))
+    lemma31 = {"cap": terms.loss_cap, "holds": int(terms.bound_holds.sum()), "rounds": terms.rounds}
+    # The values each section quotes (the loader refuses a value a section does not use).
+    quotes: dict[str, dict[str, Any]] = {
+        "lemma31": lemma31
+        | _pick(measured, "task_term generation_term sampling_term bound_total err_synthetic"),
+        "lemma44": _pick(measured, "err_synthetic"),
+        "lemma45": _pick(measured, "info_gain H_eM I_eM_ep"),
+        "theorem47": _pick(measured, "task_term generation_term sampling_term"),
+        "lemma48": _pick(measured, "err_anchor err_synthetic"),
+        "definition49": _pick(measured, "entropy_drop h_anchor h_synthetic err_gain metric_gap")
+        | {"gap_name": gap_name},
+        "theorem410": _pick(measured, "info_gain entropy_drop"),
+    }
+    st.markdown(prose(STATEMENTS_TEXT, "intro"))
+    st.info(prose(STATEMENTS_TEXT, "not_measured"))
+    for part, values in quotes.items():
+        show_prose(prose(STATEMENTS_TEXT, part, values))
+        if part == "lemma31":
+            show_cap_saturation(terms)
 
-    st.subheader("Lemma 3.1 — generalization error on synthetic data")
-    st.latex(
-        r"\mathrm{Err}(\pi^{\mathrm{gen}})=\bigl|R_{\mathcal D}(\pi^{\mathrm{gen}})"
-        r"-\widehat R_{S_{\mathrm{gen}}}(\pi^{\mathrm{gen}})\bigr|"
-        r"\le C\,D_{\mathrm{TV}}(\mathcal D,\mathcal D_M)+C\,D_{\mathrm{TV}}(\mathcal D_M,"
-        r"\mathcal D_{\mathrm{gen}})+\bigl|R_{\mathcal D_{\mathrm{gen}}}(\pi^{\mathrm{gen}})"
-        r"-\widehat R_{S_{\mathrm{gen}}}(\pi^{\mathrm{gen}})\bigr|"
-    )
-    st.markdown(
-        f"Measured (loss capped at $C = {terms.loss_cap:g}$): task term {_value(t, 'task_term')}, "
-        f"generation term {_value(t, 'generation_term')}, sampling term "
-        f"{_value(t, 'sampling_term')}; their sum {_value(t, 'bound_total')} against the "
-        f"error {_value(t, 'err_synthetic')}. It holds in "
-        f"{int(terms.bound_holds.sum())} of {terms.rounds} scenarios. "
-        "The paper puts a constant times $C$ before each divergence; with "
-        "$D_{\\mathrm{TV}} = \\sup_A |P(A)-Q(A)|$ and a loss in $[0, C]$ that constant is "
-        "exactly $C$, the form checked here."
-    )
-    show_cap_saturation(terms)
 
-    st.subheader("Lemma 4.4 — error bounded by mutual information (Zhang et al., 2018)")
-    st.latex(
-        r"\mathbb E\bigl[R_{\mathcal D}(\pi)-\widehat R_S(\pi)\bigr]\le"
-        r"\exp\!\Bigl(-\tfrac{L}{2}\log\tfrac{1}{\eta}\Bigr)\sqrt{\frac{2\sigma^2}{n}\,I(S;W)}"
-    )
-    st.markdown(
-        "Here $L$ counts contraction layers of a deep network (not the simulation's L), "
-        "$\\eta<1$ is their contraction factor, the loss is $\\sigma$-sub-Gaussian and $n$ is "
-        "the sample size. Measured stand-in for the left side: "
-        f"Err(π_gen) = {_value(t, 'err_synthetic')}. The right side needs $I(S;W)$: not "
-        "measurable here."
-    )
-
-    st.subheader("Lemma 4.5 — information-flow bound")
-    st.latex(r"I(S_{\mathrm{gen}};W)\le-\Delta_I+B_{e_p}+H(e_M)+\delta_{\epsilon,p}")
-    st.markdown(
-        f"Measured exactly: $\\Delta_I = H(e_M\\mid e_p)$ = {_value(t, 'info_gain')}, "
-        f"$H(e_M)$ = {_value(t, 'H_eM')}, so $-\\Delta_I + H(e_M) = I(e_M;e_p)$ = "
-        f"{_value(t, 'I_eM_ep')}. So the bound depends on $\\Delta_I$ and $H(e_M)$ only "
-        "through $I(e_M;e_p)$: at adherence 0 they are equal and cancel. Adherence raises "
-        "$I(e_M;e_p)$ and lowers $\\Delta_I$. Not measurable: $B_{e_p}$ and "
-        "$\\delta_{\\epsilon,p}$."
-    )
-
-    st.subheader("Theorem 4.7 — synthetic-data post-training bound")
-    st.latex(
-        r"\mathbb E\,\mathrm{Err}(\pi^{\mathrm{gen}})\le C\,D_{\mathrm{TV}}(\mathcal D,"
-        r"\mathcal D_M)+C\,D_{\mathrm{TV}}(\mathcal D_M,\mathcal D_{\mathrm{gen}})"
-        r"+\exp\!\Bigl(-\tfrac{L}{2}\log\tfrac{1}{\eta}\Bigr)\sqrt{\frac{2\sigma^2}{n}"
-        r"\bigl(-\Delta_I+B_{e_p}+H(e_M)+\delta_{\epsilon,p}\bigr)}"
-    )
-    st.markdown(
-        "Lemma 4.5 inside Lemma 4.4, plus the two divergences of Lemma 3.1 (written with the "
-        "constant $C$ as above). Measured: both divergence terms "
-        f"({_value(t, 'task_term')} and {_value(t, 'generation_term')}), $\\Delta_I$ and "
-        "$H(e_M)$. The square-root part replaces the sampling term "
-        f"({_value(t, 'sampling_term')} measured); its constants and $B_{{e_p}}$ are out of reach."
-    )
-
-    st.subheader("Lemma 4.8 — anchor-data post-training bound")
-    st.latex(
-        r"\mathbb E\,\mathrm{Err}(\pi^{\mathrm{anchor}})\le"
-        r"\exp\!\Bigl(-\tfrac{L}{2}\log\tfrac{1}{\eta}\Bigr)\sqrt{\frac{2\sigma^2}{m}\,"
-        r"I(S_{\mathrm{anchor}};W_{\mathrm{anchor}})}"
-    )
-    st.markdown(
-        "Lemma 4.4 for the model trained on the $m = K N_k$ anchor samples, which Section 4.3 "
-        "assumes are drawn from $\\mathcal D$. With $n \\gg m$ the paper calls it \"less "
-        "stringent ... compared to Lemma 4.4\", evidently meaning the synthetic-data bound "
-        "(Lemma 4.6, Theorem 4.7). Measured stand-in for the left side: "
-        f"Err(π_anchor) = {_value(t, 'err_anchor')}, against Err(π_gen) = "
-        f"{_value(t, 'err_synthetic')}. $I(S_{{\\mathrm{{anchor}}}};W_{{\\mathrm{{anchor}}}})$ "
-        "is not measurable; the 'How terms move' tab compares the two bounds' dependence on "
-        "$n$ and $m$ with a labelled stand-in. Here the anchor data cover only K of the K + J "
-        "target components, as in the paper's own Appendix B set-up, so Lemma 4.8's "
-        "assumption does not hold in that experiment either."
-    )
-
-    st.subheader("Definition 4.9 — GGMI")
-    st.latex(
-        r"\mathrm{GGMI}=I(S_{\mathrm{anchor}};W_{\mathrm{anchor}})-I(S_{\mathrm{gen}};"
-        r"W_{\mathrm{gen}})=\delta_{S_{\mathrm{anchor}},S_{\mathrm{gen}}}-H(S_{\mathrm{anchor}}"
-        r"\mid W_{\mathrm{anchor}})+H(S_{\mathrm{gen}}\mid W_{\mathrm{gen}}),\quad"
-        r"\delta_{S_{\mathrm{anchor}},S_{\mathrm{gen}}}=H(S_{\mathrm{anchor}})-H(S_{\mathrm{gen}})"
-    )
-    st.markdown(
-        "The entropy drop $\\delta$ is introduced in the statement of Theorem 4.10; "
-        "Definition 4.9 defines GGMI only. "
-        f"Measured: $\\delta$ per sample = {_value(t, 'entropy_drop')} "
-        f"($H(S_{{\\mathrm{{anchor}}}})$ = {_value(t, 'h_anchor')}, "
-        f"$H(S_{{\\mathrm{{gen}}}})$ = {_value(t, 'h_synthetic')}). GGMI itself is not "
-        "measurable; two stand-ins are: the measured gain "
-        f"Err(π_anchor) − Err(π_gen) = {_value(t, 'err_gain')} and the "
-        f"{escape_markdown(gap_name)} gap = {_value(t, 'metric_gap')}."
-    )
-
-    st.subheader("Theorem 4.10 — upper bound of GGMI (by its directions)")
-    st.latex(
-        r"\overline{\mathrm{GGMI}}\ \text{grows when}\ \ \Delta_I\uparrow,\ \ "
-        r"\delta_{S_{\mathrm{anchor}},S_{\mathrm{gen}}}\uparrow,\ \ "
-        r"H(S_{\mathrm{anchor}}\mid W_{\mathrm{anchor}})\downarrow,\ \ "
-        r"H(S_{\mathrm{gen}}\mid W_{\mathrm{gen}})\uparrow,\ \ \alpha\uparrow"
-    )
-    st.markdown(
-        "The theorem's exact form has constants (and a compression coefficient $\\alpha$) "
-        "that this page does not reproduce; only the directions of its remarks are shown. "
-        f"Measured: $\\Delta_I$ = {_value(t, 'info_gain')} (diversity), $\\delta$ = "
-        f"{_value(t, 'entropy_drop')} (faithfulness, per sample; negative at adherence 0, see "
-        "the Breakdown tab). Section 4.4 reads the L trend of Figure 4 as $\\Delta_I$ rising "
-        "while $\\delta$ falls; J moves both the same way and the gap the opposite way, so "
-        "this trade-off does not separate J from L here. In the bound on "
-        "$\\mathrm{Err}(\\pi^{\\mathrm{gen}})$ the task term of Lemma 3.1 does (the 'How "
-        "terms move' tab). Not measurable: the two conditional entropies given $W$ and "
-        "$\\alpha$."
-    )
+def _pick(values: Mapping[str, str], names: str) -> dict[str, str]:
+    """The entries of ``values`` named in the space-separated ``names``."""
+    return {name: values[name] for name in names.split()}
 
 
 def main(lecture: bool) -> None:
     """The page: title, controls and the three tabs (only the open one runs)."""
     st.title("Bound terms: the paper's inequalities, measured")
     if not lecture:
-        st.markdown(
-            "The paper bounds the error of a model post-trained on synthetic data (Lemma "
-            "3.1, Theorem 4.7) and the gain over training on the anchor data alone "
-            "(Theorem 4.10), but never evaluates its bounds. In the Gaussian-mixture "
-            "simulation most terms become numbers: divergences, risks and entropies are "
-            "exact or Monte Carlo with exact densities. Move the sliders and see which terms "
-            "move; the Statements tab says which quantities no simulation of this kind can "
-            "measure."
-        )
+        st.markdown(prose(PAGE_TEXT, "intro"))
     values = draw_controls()
     try:
         config = scenario_config(values)

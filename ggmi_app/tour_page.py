@@ -1,6 +1,7 @@
 """Guided tour: the paper's argument in eleven steps, one figure each, and as slides.
 
-Each step has a title, a few plain sentences citing the paper, one figure and the
+Each step has a title, a few plain sentences citing the paper (its words in
+``assets/content/tour/<figure>.md``, read by ``ggmi_viz.content``), one figure and the
 settings that produce it, with a button that applies those settings on the page where
 they can be changed live. The step lives in the URL (``tour_step``), so every step has
 its own link and the browser's back button returns to it.
@@ -35,7 +36,8 @@ from ggmi_app.state import apply_preset, keyed, sidebar_controls
 from ggmi_core import tour_data
 from ggmi_core.bounds import CAP_WARN_SHARE
 from ggmi_core.quoted import quoted
-from ggmi_viz import tour
+from ggmi_viz import content, tour
+from ggmi_viz.content import plain_text
 from ggmi_viz.diagnostics import paper_results_table
 from ggmi_viz.export import png_export_available
 
@@ -80,12 +82,12 @@ _BOUNDS_PAGE: Final[dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class Step:
-    """One step of the tour.
+    """One step of the tour (its words from ``assets/content/tour/<figure>.md``).
 
     Attributes:
         title: the step's heading (and slide title).
-        body: two to four sentences (Markdown); ``{name}`` fields are filled from
-            ``numbers()``, measured from the same tables as the figure.
+        body: two to four sentences (shown as typed); ``{{name}}`` placeholders are
+            filled from ``numbers()``, measured from the same tables as the figure.
         slide: one or two short sentences for the slide.
         cites: where in the paper the step comes from (slide footer).
         figure: a key of ``ggmi_viz.tour.FIGURES``.
@@ -104,174 +106,28 @@ class Step:
     tab: tuple[str, str] | None = field(default=None)
 
 
+def _step(
+    figure: str, page: str, settings: Mapping[str, Any], tab: tuple[str, str] | None = None
+) -> Step:
+    """Step ``figure``: its words from ``assets/content/tour/<figure>.md``, the rest here."""
+    words = {part: plain_text(content.section(f"tour/{figure}", part)) for part in _PARTS}
+    return Step(**words, figure=figure, page=page, settings=settings, tab=tab)
+
+
+#: A step's sections in its content file (``Step``'s fields of the same names).
+_PARTS: Final[tuple[str, ...]] = ("title", "body", "slide", "cites")
+
 STEPS: Final[tuple[Step, ...]] = (
-    Step(
-        "The toy world",
-        "The paper replaces an LLM and its task by Gaussian mixtures (Section 3.1; set-up in "
-        "Appendix B; picture in Figure 2, Section 3.2). The task G has K + J components; the "
-        "model M has the same K + J plus L task-irrelevant ones that its pre-training brought "
-        "along. Ellipses colour M's components by part: anchor-sampled (blue), unsampled "
-        "(orange), task-irrelevant (purple). The letters follow Appendix B; Section 3.1 "
-        "names the same counts with other letters.",
-        "The task G has K + J components; the model M has those plus L task-irrelevant ones "
-        "(Appendix B).",
-        "Section 3.1, Figure 2 (Section 3.2), Appendix B",
-        "world",
-        "distributions",
-        SCENARIO | _layers("world"),
-    ),
-    Step(
-        "What the anchor data sees",
-        "The real (anchor) data are N_k = {N_k} points from each of G's first K = {K} "
-        "components only (Appendix B): scarce data that miss part of the task (Section 3.1). "
-        "A {K}-component mixture fitted to them covers those components and cannot know the "
-        "J = {J} it never saw. Lemma 4.8 (Section 4.3) bounds this learner's error; it assumes "
-        "the anchor data come from the whole task; here, as in the paper's own Appendix B "
-        "set-up, they do not.",
-        "Anchor data cover only K of the K + J task components; the fit on them cannot know "
-        "the rest.",
-        "Section 3.1, Appendix B, Lemma 4.8",
-        "anchor",
-        "distributions",
-        SCENARIO | _layers("anchor"),
-    ),
-    Step(
-        "What the model adds",
-        "Synthetic data are n = {n} points drawn from M (Section 3.2 models them as the "
-        "model's answer to a prompt plus curation noise; the published code has neither a "
-        "prompt effect nor noise). They reach the J unsampled components, knowledge the "
-        "prompt never carried. What the model adds beyond the prompt is the information gain "
-        "Δ_I = H(e_M | e_p) (Definitions 4.1 and 4.2); that generation can add "
-        "information at all is the reverse bottleneck (Section 4.1). Here Δ_I = "
-        "log(K + J + L) = {info_gain:.2f} nats, and the synthetic points also land on the L "
-        "task-irrelevant components.",
-        "The model adds what the prompt lacks: the information gain Δ_I (Definition 4.2), "
-        "the reverse bottleneck (Section 4.1).",
-        "Definitions 4.1-4.2, Section 4.1, Section 3.2",
-        "model",
-        "distributions",
-        SCENARIO | _layers("model"),
-    ),
-    Step(
-        "Unsampled components (J) help",
-        "The gap is divergence(anchor fit, G) minus divergence(synthetic fit, G): the paper's "
-        "KL Gap (Section 4.4), here with the exact Jensen-Shannon divergence; positive means "
-        "synthetic data helped. As J grows the anchor data miss more of the task and the "
-        "model supplies it: the gap rises from {js_J_first:.2f} to {js_J_last:.2f} nats "
-        "({js_rounds:,} scenarios a value). This is Figure 4's J trend.",
-        "More unsampled components: the synthetic fit gains more over the anchor fit "
-        "(Figure 4, Section 4.4).",
-        "Figure 4, Section 4.4",
-        "gap_J",
-        "gap-curves",
-        SCENARIO | _gap_page("J", "js", "std"),
-    ),
-    Step(
-        "Task-irrelevant components (L) hurt",
-        "More task-irrelevant components put synthetic points where the task has none, and "
-        "the synthetic fit spends components on them: the gap falls from {js_L_first:.2f} to "
-        "{js_L_last:.2f} nats. Section 4.4 reads this as a trade-off behind Theorem 4.10: L "
-        "raises Δ_I but lowers the entropy drop. Step 8 shows which term separates J "
-        "from L in the simulation.",
-        "More task-irrelevant components: the gain shrinks and turns negative (Figure 4).",
-        "Figure 4, Section 4.4, Theorem 4.10",
-        "gap_L",
-        "gap-curves",
-        SCENARIO | _gap_page("L", "js", "std"),
-    ),
-    Step(
-        "Figure 4 and the estimator's artefact",
-        "Figure 4 (Section 4.4) plots the KL Gap. The published code estimates KL with "
-        "histograms whose empty bins are floored (the paper does not describe this). With "
-        "exact densities the sign flips: at K = J = L = 2 the median exact KL Gap is "
-        "{kl_median:.1f} nats and its 90th percentile {kl_q90:.1f}, so nine scenarios in ten "
-        "are negative, while the histogram estimator reports a median of "
-        "+{pub_median:.1f}. So the simulation does reproduce the published positive KL Gap "
-        "with the published estimator; only exact KL reverses its sign. Bounded divergences "
-        "(steps 4 and 5) keep Figure 4's trends.",
-        "Exact KL reverses the sign of the published KL Gap; the histogram estimator made it "
-        "positive.",
-        "Figure 4, Section 4.4",
-        "estimator",
-        "gap-curves",
-        SCENARIO | _gap_page("L", "kl", "quantile"),
-    ),
-    Step(
-        "Lemma 3.1, term by term",
-        "Lemma 3.1 (Section 3.3, proof in Appendix D) bounds the synthetic learner's "
-        "generalization error by the task divergence C TV(G, M), the generation divergence "
-        "C TV(M, D_gen) and a sampling term. With the log-loss capped at C = {C:g} nats: "
-        "task term {task:.2f}, generation term {generation:.2f} (no noise or adherence, so "
-        "D_gen = M), sampling term {sampling:.2f}, against a measured error of "
-        "{err:.2f}. The bound holds in {holds} of {rounds} scenarios, loosely; the task term "
-        "dominates. At this cap {cap_share_synthetic:.1%} of target points have a loss at C "
-        "under the synthetic fit ({cap_share_anchor:.0%} under the anchor fit, which never "
-        "saw the J components); the Bound terms page warns when more than {cap_warn:.0%} of "
-        "points are capped, where the lemma becomes close to trivially true.",
-        "The task divergence dominates Lemma 3.1's bound; the bound holds, loosely.",
-        "Lemma 3.1 (Section 3.3), Appendix D",
-        "lemma31",
-        "bounds",
-        SCENARIO | _BOUNDS_PAGE,
-        ("bounds_tab", "Breakdown"),
-    ),
-    Step(
-        "Information gain against task divergence",
-        "With adherence 0, Δ_I = log(K + J + L) (Definition 4.2): one more J or one more "
-        "L component raises it by the same amount. Yet the gap rises with J and falls with "
-        "L. The term that separates them is Lemma 3.1's task divergence C TV(G, M): it falls "
-        "with J ({task_J_first:.1f} to {task_J_last:.1f}) and rises with L ({task_L_first:.1f} "
-        "to {task_L_last:.1f}). That term bounds only the synthetic learner's error "
-        "Err(pi_gen) in Lemma 3.1; the gap also depends on the anchor learner, so the paper "
-        "makes no claim that the gap follows it (along K the gap falls from {js_K_first:.2f} "
-        "to {js_K_last:.2f} although more anchor components bring M closer to G). What holds: "
-        "J and L raise Δ_I alike, and Lemma 3.1's task term tells them apart in the bound on "
-        "Err(pi_gen). Δ_I cannot tell task-relevant from task-irrelevant diversity, so "
-        "Section 4.4's reading via Theorem 4.10 does not explain the J trend here.",
-        "J and L raise Δ_I alike; Lemma 3.1's task term tells them apart in the bound on "
-        "Err(pi_gen).",
-        "Definition 4.2, Lemma 3.1, Section 4.4, Theorem 4.10",
-        "jl",
-        "bounds",
-        SCENARIO | _BOUNDS_PAGE,
-        ("bounds_tab", "How terms move"),
-    ),
-    Step(
-        "Synthetic count against anchor count",
-        "Lemma 4.8 (Section 4.3) bounds the anchor learner's error with m = K N_k = {m} "
-        "samples where the synthetic bound (Lemma 4.6, Theorem 4.7) has n; since usually "
-        "n >> m, the paper expects synthetic data to win (Section 4.3 writes \"compared to "
-        "Lemma 4.4\" there, evidently meaning the synthetic bound). Measured (left): "
-        "Err(pi_gen) falls from {err_gen_first:.2f} at n = {n_first} to {err_gen_min:.2f}, while "
-        "Err(pi_anchor) stays near {err_anchor:.2f} because the anchor data miss the J "
-        "components: Lemma 4.8 assumes anchor data drawn from the whole task, while the "
-        "paper's own set-up (Appendix B), reproduced here, samples only K components. Right: "
-        "a labelled stand-in for the bound "
-        "shapes; the paper's mutual information has no finite value for fitted mixtures.",
-        "Many synthetic samples beat few anchor samples here, mostly because the anchor data "
-        "miss the J components; Lemma 4.8 is about m against n and assumes full coverage.",
-        "Lemma 4.8 (Section 4.3), Lemma 4.6, Theorem 4.7",
-        "sample_size",
-        "bounds",
-        SCENARIO | _BOUNDS_PAGE,
-        ("bounds_tab", "How terms move"),
-    ),
-    Step(
-        "The Appendix G checks",
-        "Appendix G.3 estimates the information gain indirectly: HSIC between the synthetic "
-        "data and the benchmark's training set that the anchor data are drawn from "
-        "(Appendix G.3.1); lower HSIC means less dependence, read as a larger Δ_I. "
-        "Here each synthetic point is paired with an anchor point from the component its "
-        "prompt named: HSIC is about {hsic_first:.3f} at prompt adherence b = 0 (the "
-        "published recipe: the model ignores the prompt) and rises to {hsic_last:.3f} at "
-        "b = 1, where the permutation test rejects independence in {reject_last:.0%} of "
-        "scenarios. The paper's HSIC values (Table 2, {paper_hsic_first:.2f} to "
-        "{paper_hsic_last:.2f} with GPT-4o) are measured on text data, not on this "
-        "simulation's points, and are not on this scale; the entropy checks (Table 3) are on "
-        "the Diagnostics page.",
-        "Stronger prompt adherence: more dependence on the anchor data (HSIC up), less "
-        "information gain (Appendix G.3).",
-        "Appendix G.3, Definition 4.2",
+    _step("world", "distributions", SCENARIO | _layers("world")),
+    _step("anchor", "distributions", SCENARIO | _layers("anchor")),
+    _step("model", "distributions", SCENARIO | _layers("model")),
+    _step("gap_J", "gap-curves", SCENARIO | _gap_page("J", "js", "std")),
+    _step("gap_L", "gap-curves", SCENARIO | _gap_page("L", "js", "std")),
+    _step("estimator", "gap-curves", SCENARIO | _gap_page("L", "kl", "quantile")),
+    _step("lemma31", "bounds", SCENARIO | _BOUNDS_PAGE, ("bounds_tab", "Breakdown")),
+    _step("jl", "bounds", SCENARIO | _BOUNDS_PAGE, ("bounds_tab", "How terms move")),
+    _step("sample_size", "bounds", SCENARIO | _BOUNDS_PAGE, ("bounds_tab", "How terms move")),
+    _step(
         "hsic",
         "diagnostics",
         SCENARIO
@@ -282,21 +138,7 @@ STEPS: Final[tuple[Step, ...]] = (
         },
         ("diag_tab", "Simulation"),
     ),
-    Step(
-        "Where synthetic data help: the map",
-        "Figure 4 (Section 4.4) varies one letter at a time with the other two at 2; the "
-        "dashed lines are those slices. The map varies two at once, with the exact "
-        "Jensen-Shannon gap in colour ({map_rounds:,.0f} scenarios a cell), and the black "
-        "line is where the gap is 0: on its blue side the synthetic learner beats the anchor "
-        "learner, on the vermillion side it loses. At K = 2 the gap is "
-        "{J15_L2_gap_mean:+.3f} nats with J = 15 unsampled and L = 2 task-irrelevant "
-        "components (positive in {J15_L2_positive_share:.0%} of scenarios) and "
-        "{J2_L15_gap_mean:+.3f} the other way round ({J2_L15_positive_share:.0%}); at "
-        "L = 2 with K = J = 15 it is {K15_J15_gap_mean:+.3f}. The paper shows one-letter "
-        "slices only; this boundary is the simulation's, not a statement of the paper.",
-        "Synthetic data help where the model adds task components the anchor data miss (J) "
-        "and hurt where it adds irrelevant ones (L) or the anchor data already cover much (K).",
-        "Figure 4 (Section 4.4), Appendix B; the map is this app's",
+    _step(
         "gap_map",
         "gap-curves",
         SCENARIO | {"metric": "js", "n_mc": tour_data.TOUR_N_MC, "gap_map": True},
@@ -365,13 +207,17 @@ def numbers() -> dict[str, Any]:
     out["paper_hsic_first"], out["paper_hsic_last"] = float(gpt.iloc[0]), float(gpt.iloc[-1])
     out |= quoted("hsic")
     cells = quoted("map_cells")
-    out |= cells | {"map_rounds": cells["J15_L2_rounds"]}
+    for cell in ("J15_L2", "J2_L15"):
+        out |= {f"{cell}_{k}": cells[f"{cell}_{k}"] for k in ("gap_mean", "positive_share")}
+    out |= {"K15_J15_gap_mean": cells["K15_J15_gap_mean"], "map_rounds": cells["J15_L2_rounds"]}
     return out
 
 
 def step_body(step: Step) -> str:
-    """The step's sentences with their numbers filled in."""
-    return step.body.format(**numbers())
+    """The step's sentences with their numbers filled in (each step quotes some of
+    ``numbers()``; a test checks that the steps together quote every one)."""
+    where = f"content file assets/content/tour/{step.figure}.md, section 'body'"
+    return content.fill(step.body, numbers(), where=where, every_value_used=False)
 
 
 # ------------------------------------------------------------------- figures
@@ -587,7 +433,9 @@ def _settings_line(step: Step) -> str:
     shown = sorted(
         k[len("dist_show_") :] for k, v in own.items() if k.startswith("dist_show") and v
     )
-    parts = [f"Made with the published recipe ({scenario}, N_k = 50, n = 200, seed 0)"]
+    config = tour.TOUR_CONFIG
+    recipe = f"N_k = {config.n_anchor_per_component}, n = {config.n_synthetic}, seed {config.seed}"
+    parts = [f"Made with the published recipe ({scenario}, {recipe})"]
     if extra:
         parts.append(extra)
     if shown:

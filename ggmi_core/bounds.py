@@ -4,7 +4,8 @@ The paper states its bounds but never evaluates them. In the GMM simulation most
 have an exact or Monte Carlo value, computed here per scenario with a standard error:
 
 * Lemma 3.1 with the capped log-loss ``l_C(pi, x) = min(C, max(0, -log pi(x)))``:
-  task term ``C * TV(G, M)``, generation term ``C * TV(M, D_gen)``, sampling term
+  task term ``C * TV(D, D_M)`` (the paper's D is the task mixture G here, D_M the model
+  M), generation term ``C * TV(D_M, D_gen)``, sampling term
   ``|R_{D_gen}(pi_gen) - R^_{S_gen}(pi_gen)|`` against the measured error
   ``Err(pi_gen) = |R_G(pi_gen) - R^_{S_gen}(pi_gen)|``. Since a loss in ``[0, C]`` moves by
   at most ``C * TV`` between two distributions, the triangle inequality gives the lemma
@@ -575,7 +576,7 @@ def divergence_terms(
     n_mc: int,
     rng: np.random.Generator,
 ) -> tuple[Estimate, Estimate]:
-    """Task term ``C * TV(G, M)`` and generation term ``C * TV(M, D_gen)``, each (R,).
+    """Task term ``C * TV(D, D_M)`` and generation term ``C * TV(D_M, D_gen)``, each (R,).
 
     Total variation comes from ``ggmi_core.divergences.total_variation``. When D_gen has
     the same parameters as M (no noise, no adherence) the generation term is exactly 0.

@@ -13,7 +13,7 @@ Builders take a ``ggmi_core.bounds.BoundTerms`` (one setting) or the long table 
 * ``sweep_figure``: every term against one swept parameter;
 * ``info_gain_parts_figure``: Δ_I split exactly (chain rule) by the part of M that answers,
   as J and as L grow;
-* ``jl_contrast_figure``: J and L side by side: Δ_I, the task divergence and the gap;
+* ``jl_contrast_figure``: J and L one above the other: Δ_I, the task divergence and the gap;
 * ``sample_size_figure``: Lemma 4.8 against Lemma 4.6 as the synthetic count n grows past
   the anchor count m, measured errors beside stand-in bound shapes.
 
@@ -639,19 +639,20 @@ def info_gain_parts_figure(table: pd.DataFrame, lecture: bool = False) -> go.Fig
 
 # ------------------------------------------------------------ J and L side by side
 
-#: Rows of the J/L contrast: (y-axis title, terms drawn).
-JL_ROWS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
-    ("information gain, nats", ("info_gain",)),
-    ("task divergence, nats", ("task_term",)),
+#: Columns of the J/L contrast: (short y-axis title, terms drawn). Short titles keep
+#: them on one line at projector sizes; the legend gives each term's full symbol.
+JL_COLUMNS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
+    ("Δ_I, nats", ("info_gain",)),
+    ("C·TV, nats", ("task_term",)),
     ("gap", ("metric_gap",)),
 )
 
 
 #: Subtitle of the J/L contrast: what Lemma 3.1 says, and no more (the gap also depends
 #: on the anchor learner, which the task term does not bound).
-JL_SUBTITLE: Final[str] = "in Lemma 3.1 the task term C·TV(G, M) bounds Err(π_gen) only"
+JL_SUBTITLE: Final[str] = "in Lemma 3.1 the task term C·TV(D, D_M) bounds Err(π_gen) only"
 
-#: Distinct colours for the three rows (Δ_I and the task term share blue elsewhere).
+#: Distinct colours for the three quantities (Δ_I and the task term share blue elsewhere).
 _JL_COLORS: Final[dict[str, str]] = {
     "info_gain": OKABE_ITO["blue"],
     "task_term": OKABE_ITO["vermillion"],
@@ -662,10 +663,14 @@ _JL_COLORS: Final[dict[str, str]] = {
 def jl_contrast_figure(
     sweeps: dict[str, pd.DataFrame], metric: str = "js", lecture: bool = False
 ) -> go.Figure:
-    """J and L side by side: Δ_I, the task divergence C·TV(G, M) and the gap.
+    """J and L one above the other: Δ_I, the task divergence C·TV(D, D_M) and the gap.
+
+    One row per letter (its x-axis: that letter), one column per quantity (its y-axis
+    shared down the column, so J and L compare on one scale). Two rows of panels, not
+    three, so the chart keeps its size on a 16:9 projector in lecture mode.
 
     Both letters raise Δ_I = log(K + J + L) identically (at adherence 0); Lemma 3.1's task
-    term tells them apart in the bound on Err(π_gen). The gap row is shown beside it, not
+    term tells them apart in the bound on Err(π_gen). The gap is shown beside it, not
     claimed to follow it (the gap also depends on the anchor learner).
 
     Args:
@@ -676,22 +681,20 @@ def jl_contrast_figure(
     if not sweeps:
         raise ValueError("jl_contrast_figure needs at least one sweep")
     params = list(sweeps)
+    cols = len(JL_COLUMNS)
     fig = make_subplots(
-        rows=len(JL_ROWS),
-        cols=len(params),
-        shared_yaxes="rows",
-        shared_xaxes="columns",
-        horizontal_spacing=0.06,
-        vertical_spacing=0.08,
-        subplot_titles=[f"vary {_PARAM_SHORT.get(p, p)}" for p in params]
-        + [""] * (len(params) * (len(JL_ROWS) - 1)),
+        rows=len(params),
+        cols=cols,
+        horizontal_spacing=0.09,
+        vertical_spacing=0.2 if lecture else 0.16,
     )
-    for col, param in enumerate(params, start=1):
+    for row, param in enumerate(params, start=1):
         table = sweeps[param]
         missing = {"value", "term", "mean", "stderr"} - set(table.columns)
         if missing:
             raise ValueError(f"sweep over {param} lacks columns: {', '.join(sorted(missing))}")
-        for row, (_, keys) in enumerate(JL_ROWS, start=1):
+        short = _PARAM_SHORT.get(param, param)
+        for col, (_, keys) in enumerate(JL_COLUMNS, start=1):
             for key in keys:
                 sub = table[table["term"] == key].sort_values("value")
                 label = term_label(key, metric=metric)
@@ -707,11 +710,11 @@ def jl_contrast_figure(
                         mode="lines+markers",
                         name=label,
                         legendgroup=key,
-                        showlegend=col == 1,
+                        showlegend=row == 1,
                         line={"color": _JL_COLORS[key]},
                         marker={"color": _JL_COLORS[key]},
                         hovertemplate=(
-                            f"{label}<br>{_PARAM_SHORT.get(param, param)} = %{{x}}<br>"
+                            f"{label}<br>{short} = %{{x}}<br>"
                             f"%{{y:.3f}}<br>{_hover(key)}<extra></extra>"
                         ),
                     ),
@@ -720,25 +723,32 @@ def jl_contrast_figure(
                 )
             if keys == ("metric_gap",):
                 fig.add_hline(y=0.0, line={"color": "#444444", "width": 1}, row=row, col=col)
-        fig.update_xaxes(title_text=_PARAM_SHORT.get(param, param), row=len(JL_ROWS), col=col)
-    for row, (title, _) in enumerate(JL_ROWS, start=1):
+            fig.update_xaxes(title_text=f"vary {short}", row=row, col=col)
+    for col, (title, _) in enumerate(JL_COLUMNS, start=1):
         if title == "gap":
-            title = f"{metric_short_name(metric)} gap"
-        fig.update_yaxes(title_text=title, row=row, col=1)
+            title = f"{metric_short_name(metric)} gap, nats"
+        fig.update_yaxes(title_text=title, row=1, col=col)
+        fig.update_yaxes(title_text=title, row=len(params), col=col)
+        # One scale down each column: J and L compare at a glance.
+        first = fig.get_subplot(1, col).yaxis.plotly_name.replace("yaxis", "y")
+        for row in range(2, len(params) + 1):
+            fig.update_yaxes(matches=first, row=row, col=col)
     fig.update_layout(
         title={
             "text": "J and L raise Δ_I alike; only J lowers the task divergence",
             "subtitle": {"text": JL_SUBTITLE},
         },
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12 if lecture else -0.08, "x": 0.0},
-        height=960 if lecture else 780,
+        legend={"orientation": "h", "yanchor": "top", "y": -0.16 if lecture else -0.12, "x": 0.0},
+        # In lecture mode no taller than its least clean height (about 640 px): a taller
+        # figure is scaled down whole on a 1280 x 720 projector (slide fit).
+        height=640 if lecture else 620,
     )
     return apply_theme(fig, lecture)
 
 
 def jl_contrast_data(sweeps: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Rows behind ``jl_contrast_figure`` (param, value, term, mean, stderr), for CSV."""
-    keys = [k for _, terms in JL_ROWS for k in terms]
+    keys = [k for _, terms in JL_COLUMNS for k in terms]
     frames = [
         t[t["term"].isin(keys)][["value", "term", "mean", "stderr"]].assign(param=p)
         for p, t in sweeps.items()

@@ -150,7 +150,9 @@ def hsic_sweep_figure(
         secondary_y=True,
     )
     fig.update_xaxes(**_x_axis(param, summary["value"]))
-    fig.update_yaxes(title_text="HSIC (synthetic vs anchor partner)", secondary_y=False)
+    # Short: a long title on a projected chart is shrunk to fit its height; the figure's
+    # title says what is paired with what.
+    fig.update_yaxes(title_text="HSIC", secondary_y=False)
     fig.update_yaxes(
         title_text=f"share with p ≤ {ALPHA:g}",
         range=[-0.02, 1.02],

@@ -109,11 +109,13 @@ def gap_map_step(inputs: Inputs, lecture: bool) -> go.Figure:
     return gap_map_figure(inputs["map"], inputs["metric"], lecture=lecture)
 
 
-#: Figure id -> builder ``(inputs, lecture) -> go.Figure``.
+#: Figure id -> builder ``(inputs, lecture) -> go.Figure``. The scenario steps' chart
+#: titles say what is drawn, not the step's heading again (the tour shows both, one above
+#: the other); a PNG download keeps them, so it still says what it shows.
 FIGURES: Final[dict[str, Callable[[Inputs, bool], go.Figure]]] = {
-    "world": _scenario_step("world", "The toy world: target G and model M"),
-    "anchor": _scenario_step("anchor", "What the anchor data sees"),
-    "model": _scenario_step("model", "What the model adds"),
+    "world": _scenario_step("world", "Target G and model M, components coloured by part"),
+    "anchor": _scenario_step("anchor", "Anchor samples from K components and the fit on them"),
+    "model": _scenario_step("model", "Synthetic samples from M and the fit on them"),
     "gap_J": _gap_step("J"),
     "gap_L": _gap_step("L"),
     "estimator": estimator_figure,

@@ -19,6 +19,7 @@ from ggmi_app.registry import PAGES_BY_KEY, SHARED_SETTINGS, page_settings
 from ggmi_app.state import check_settings
 from ggmi_core import tour_data
 from ggmi_core.bounds import DEFAULT_LOSS_CAP
+from ggmi_viz import tour
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "5_Guided_tour.py")
@@ -147,3 +148,14 @@ def test_open_on_page_opens_the_bound_terms_tab() -> None:
     assert at.session_state["bounds_C"] == tour_data.TOUR_LOSS_CAP
     assert at.session_state["bounds_tab"] == "How terms move"
     assert at.title[0].value.startswith("Bound terms")
+
+
+@pytest.mark.parametrize("index", range(N_STEPS))
+def test_no_chart_title_repeats_its_step_heading(index: int) -> None:
+    """The heading and the chart's title stand one above the other: the title says what
+    is drawn, not the heading again (step 3 once read "What the model adds" twice)."""
+    step = tour_page.STEPS[index]
+    figure = tour.step_figure(step.figure, tour_data.step_inputs(step.figure), lecture=True)
+    title = (figure.layout.title.text or "").lower()
+    heading = step.title.lower()
+    assert heading not in title, (heading, title)

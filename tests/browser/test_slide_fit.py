@@ -248,3 +248,43 @@ def test_in_normal_mode_the_k_slider_is_on_the_sidebars_first_screen(
     )
     assert scrolled == 0
     assert box["y"] >= 0 and box["y"] + box["height"] <= 720, f"K slider at {box}"
+
+
+# The on-screen size (CSS px) of the first chart's type: its slide-fit scale and, per
+# axis title, the font size times that scale.
+_CHART_TYPE_JS = """
+() => {
+  const plot = document.querySelector('.js-plotly-plot');
+  const match = (plot.style.transform || '').match(/scale\\(([0-9.]+)\\)/);
+  const scale = match ? parseFloat(match[1]) : 1;
+  const titles = [...plot.querySelectorAll('text[class$="title"]')]
+    .filter((el) => /^[xy][0-9]*title$/.test(el.getAttribute('class')))
+    .map((el) => ({name: el.getAttribute('class'), text: el.textContent,
+                   px: parseFloat(getComputedStyle(el).fontSize) * scale}));
+  return {scale, titles};
+}
+"""
+#: A projected chart stays readable: scaled down by slide fit to no less than this ...
+LEAST_SLIDE_SCALE = 0.8
+#: ... and every axis title at least this tall on screen (CSS px; tick labels are ~14).
+LEAST_AXIS_TITLE_PX = 15.0
+
+
+@pytest.mark.parametrize(
+    "module_sized_page", [(1024, 768), (1280, 720)], indirect=True, ids=["1024x768", "1280x720"]
+)
+@pytest.mark.parametrize("path", ["Guided_tour?tour_step=8", "Diagnostics"])
+def test_projected_charts_keep_their_type_readable(
+    module_sized_page: Any, app_url: str, path: str
+) -> None:
+    """Step 8 (J against L, six panels) was scaled to 0.55 at 1280x720 with its y-axis
+    titles at 8 px; Diagnostics' y-axis title was shrunk to 11 px."""
+    page = module_sized_page
+    _open_fitted(page, lecture_url(app_url, path))
+    measured = page.evaluate(_CHART_TYPE_JS)
+    if path.startswith("Guided_tour"):
+        assert measured["scale"] >= LEAST_SLIDE_SCALE, measured
+    y_titles = [t for t in measured["titles"] if t["name"].startswith("y")]
+    assert y_titles, f"no y-axis title on {path}: {measured}"
+    for title in measured["titles"]:
+        assert title["px"] >= LEAST_AXIS_TITLE_PX, (path, title, measured["scale"])
