@@ -1,4 +1,4 @@
-"""Show the prose of ``assets/content/`` (see ``ggmi_viz.content``) on a page.
+"""Show the prose of ``assets/content/`` (see ``ggmi_app.content``) on a page.
 
 ``prose`` returns one section with its numbers filled in, each paragraph on one line,
 for ``st.markdown`` or a caption; ``show_prose`` draws a section that mixes headings,
@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from ggmi_viz.content import plain_text, render
+from ggmi_app.content import plain_text, render
 
 
 def prose(name: str, part: str, values: Mapping[str, Any] | None = None) -> str:

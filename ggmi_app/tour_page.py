@@ -1,7 +1,7 @@
 """Guided tour: the paper's argument in eleven steps, one figure each, and as slides.
 
 Each step has a title, a few plain sentences citing the paper (its words in
-``assets/content/tour/<figure>.md``, read by ``ggmi_viz.content``), one figure and the
+``assets/content/tour/<figure>.md``, read by ``ggmi_app.content``), one figure and the
 settings that produce it, with a button that applies those settings on the page where
 they can be changed live. The step lives in the URL (``tour_step``), so every step has
 its own link and the browser's back button returns to it.
@@ -25,6 +25,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from ggmi_app import content
+from ggmi_app.content import plain_text
 from ggmi_app.figures import SharedFigure, fixed_figure, show_figure
 from ggmi_app.layout import slide_fit
 from ggmi_app.messages import INFO_ICON, error_boundary, escape_markdown
@@ -36,8 +38,7 @@ from ggmi_app.state import apply_preset, keyed, sidebar_controls
 from ggmi_core import tour_data
 from ggmi_core.bounds import CAP_WARN_SHARE
 from ggmi_core.quoted import quoted
-from ggmi_viz import content, tour
-from ggmi_viz.content import plain_text
+from ggmi_viz import tour
 from ggmi_viz.diagnostics import paper_results_table
 from ggmi_viz.export import png_export_available
 

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ggmi_app import bounds_page
+from ggmi_app import bounds_page, content
 from ggmi_app.prose import prose
 from ggmi_core.bounds import bound_terms
 from ggmi_core.config import ScenarioConfig
-from ggmi_viz import content
 
 PAGE_SOURCE = Path(bounds_page.__file__).read_text(encoding="utf-8")
 CITATION = re.compile(r"\b(Section|Lemma|Theorem|Definition|Appendix|Figure)s? [0-9A-G]")

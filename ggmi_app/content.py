@@ -9,7 +9,7 @@ A file holds one or more named sections, each opened by a line of its own::
 and a section's text may quote computed numbers through placeholders written
 ``{{name}}`` or, with a format specification as in Python's ``format``,
 ``{{name:.2f}}``. The code supplies the values (measured or read from the stored tables
-of ``ggmi_viz.quoted``, never typed into the text); ``render`` fills them in and
+of ``ggmi_core.quoted``, never typed into the text); ``render`` fills them in and
 refuses, naming the file, the section and the placeholder, a placeholder without a
 value, a value that no placeholder uses (a number the text stopped quoting), or a
 malformed placeholder (``{{...}}`` that is not one). Single braces are left alone, so LaTeX such as

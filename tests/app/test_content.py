@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ggmi_viz import content
+from ggmi_app import content
 
 CITATION = re.compile(r"\b(Section|Lemma|Theorem|Definition|Appendix|Figure|Table)s? [0-9A-G]")
 
