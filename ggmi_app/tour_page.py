@@ -434,7 +434,7 @@ def _settings_line(step: Step) -> str:
     shown = sorted(
         k[len("dist_show_") :] for k, v in own.items() if k.startswith("dist_show") and v
     )
-    config = tour.TOUR_CONFIG
+    config = tour_data.TOUR_CONFIG
     recipe = f"N_k = {config.n_anchor_per_component}, n = {config.n_synthetic}, seed {config.seed}"
     parts = [f"Made with the published recipe ({scenario}, {recipe})"]
     if extra:
