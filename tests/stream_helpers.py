@@ -102,9 +102,20 @@ class Session(Client):
         self.popovers: list[str] = []
 
     async def send(self, kind: str, *args: Any, **kwargs: Any) -> RunResult:
-        """One rerun, as ``Client.send``; what it drew replaces the last run's texts."""
+        """One rerun, as ``Client.send``, keeping what the page shows now.
+
+        A whole run's texts replace the last ones; a fragment run that stayed a fragment
+        run (a room's poll) adds its own to those of the last whole run, as on screen.
+        """
+        before = (self.markdown, self.alerts, self.codes, self.popovers)
         self.markdown, self.alerts, self.codes, self.popovers = [], [], [], []
-        return await super().send(kind, *args, **kwargs)
+        result = await super().send(kind, *args, **kwargs)
+        if result.status != "FINISHED_SUCCESSFULLY" and kwargs.get("fragment"):
+            now = (self.markdown, self.alerts, self.codes, self.popovers)
+            for kept, new in zip(before, now, strict=True):
+                kept.extend(new)
+            self.markdown, self.alerts, self.codes, self.popovers = before
+        return result
 
     def _note(self, msg: ForwardMsg, widgets: dict[str, Any]) -> None:
         super()._note(msg, widgets)
