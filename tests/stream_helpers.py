@@ -24,7 +24,7 @@ from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from bench.lecture_hall import OK, Client, Log
-from bench.ws_load_test import RunResult
+from bench.ws_load_test import RunResult, _widget_from_element
 
 ROOT = Path(__file__).resolve().parents[1]
 __all__ = ["OK", "Session", "free_port", "open_socket", "start_server"]
@@ -89,7 +89,11 @@ def open_socket(
 
 
 class Session(Client):
-    """One tab: ``bench/lecture_hall.py``'s client, plus the last run's alerts and code."""
+    """One tab: ``bench/lecture_hall.py``'s client, plus the last run's alerts and code.
+
+    Unlike the bench client, a widget keeps a value the script set (as in the browser),
+    also in later runs that do not set it again.
+    """
 
     def __init__(self, port: int, timeout_s: float = 90, index: int = 0) -> None:
         self.port = port
@@ -128,6 +132,12 @@ class Session(Client):
                     self.alerts.append(element.alert.body)
                 elif kind == "code":
                     self.codes.append(element.code.code_text)
+                elif getattr(getattr(element, str(kind)), "set_value", False):
+                    # A value the script set is what the browser's widget holds from now
+                    # on (the bench client would fall back to the widget's default).
+                    widget = _widget_from_element(element, {})
+                    if widget is not None:
+                        self.last_sent[widget.id] = widget.state
             elif delta.WhichOneof("type") == "add_block":
                 block = delta.add_block
                 if block.WhichOneof("type") == "popover":
