@@ -104,6 +104,10 @@ def run_streamlit(
         "PYTHONUNBUFFERED": "1",
         # Pages import ggmi_* from the repo root wherever the served script lives.
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        # Every session here (load tests, browser tests) comes from this one machine, one
+        # client to the app: lift its per-client turns for page runs unless told
+        # otherwise (tests/test_rerun_flood.py and the stack's browser test keep them).
+        "GGMI_PAGE_RUNS_PER_CLIENT": os.environ.get("GGMI_PAGE_RUNS_PER_CLIENT", "0"),
     }
     cmd = server_command(app_path, port, warm)
     with log_path.open("wb") as log:

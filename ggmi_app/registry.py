@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
+from ggmi_app.client import page_run_turn
 from ggmi_app.layout import lecture_switch, page_setup
 from ggmi_app.page_list import (
     PAGES,
@@ -194,7 +195,17 @@ def end_page(shown: Keyed, key: str) -> None:
 
 
 def run_page(key: str) -> None:
-    """Run the page ``key``: ``begin_page`` with every setting of the app, then its ``main``.
+    """Run the page ``key`` in one of its client's turns (``client.page_run_turn``).
+
+    A visitor's page runs take turns (how many at once: ``GGMI_PAGE_RUNS_PER_CLIENT``), so
+    many tabs of one client cannot take the server's process from everyone else.
+    """
+    with page_run_turn():
+        _run_page(key)
+
+
+def _run_page(key: str) -> None:
+    """``begin_page`` with every setting of the app, then the page's ``main``.
 
     Restoring all settings, not only this page's, keeps the other pages' settings alive
     while this one is shown.

@@ -345,10 +345,12 @@ step_compose() {
     export GGMI_CACHE_SECRET
     GGMI_CACHE_SECRET="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
     # Every session of the drills and the lecture hall comes from this one machine, so
-    # the proxy sees one client: lift its per-client limits (docs/DEPLOYMENT.md) for this
-    # run; tests/test_stack.py checks the limits themselves.
+    # the proxy and the app see one client: lift their per-client limits
+    # (docs/DEPLOYMENT.md) for this run; tests/test_stack.py and tests/test_rerun_flood.py
+    # check the limits themselves.
     export GGMI_PROXY_CONNECTIONS_PER_CLIENT=4000 GGMI_PROXY_REQUESTS_PER_10S=100000 \
-        GGMI_PROXY_STREAMS_PER_CLIENT=1000 GGMI_PROXY_STREAM_OPENS_PER_10S=1000
+        GGMI_PROXY_STREAMS_PER_CLIENT=1000 GGMI_PROXY_STREAM_OPENS_PER_10S=1000 \
+        GGMI_PAGE_RUNS_PER_CLIENT=0
     start=$(date +%s)
     COMPOSE_UP=1
     compose up -d >"$WORK/compose-up.log" 2>&1 \

@@ -7,6 +7,7 @@ the proxy (health, sticky sessions, the WebSocket upgrade) and through the stack
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gzip
 import http.server
@@ -707,3 +708,234 @@ def test_the_replicas_and_their_exporters_contact_nothing_outside(stack: Stack) 
     assert stack.outbound.seen() == []
     logged = stack.outbound_log.read_text() if stack.outbound_log.exists() else ""
     assert logged == ""
+
+
+# --- Lecture rooms through the proxy (issue 24), replayed end to end: sessions speak
+# Streamlit's WebSocket protocol through HAProxy from their own loopback addresses (one
+# client each, as the proxy and the app see it), the replica cookie picks the replica.
+# Room state is asserted (who drives, who follows, which tour step), never timings.
+
+#: A student's poll timer and the lecturer's retry timer, as the browser runs them.
+_TIMER_S = 0.75
+#: Long enough for any follow on a busy machine, far below a room's life.
+_ROOM_WAIT_S = 45.0
+
+
+def _room_code(tab: Any) -> str | None:
+    from bench.lecture_hall import ROOM_CODE
+
+    found = [code for text in tab.markdown for code in ROOM_CODE.findall(text)]
+    return found[0] if found else None
+
+
+def _query_value(query: str, name: str) -> str | None:
+    from urllib.parse import parse_qs
+
+    return (parse_qs(query).get(name) or [None])[0]
+
+
+class _Tab:
+    """A browser tab on the stack: one session at a time (a page move opens a new one)."""
+
+    def __init__(self, stack: Stack, source: str, replica: str) -> None:
+        from tests.stream_helpers import Session
+
+        self.stack, self.source, self.cookie = stack, source, f"GGMI_REPLICA={replica}"
+        self.session = Session(stack.proxy)
+        self._socket: Any = None
+
+    async def open(self, page: str, query: str = "") -> Any:
+        from tests.stream_helpers import OK, open_socket
+
+        await self.close()
+        self.session = type(self.session)(self.stack.proxy)
+        self.session.query = query
+        self._socket = await open_socket(self.stack.proxy, source=self.source, cookie=self.cookie)
+        self.session.ws = self._socket
+        served = self._socket.response.headers.get("X-GGMI-Replica")
+        assert served == self.cookie.split("=")[1], served  # the cookie chose the replica
+        result = await self.session.send("open", page=page)
+        assert result.status in OK and not result.exceptions, (result.status, result.exceptions)
+        await self.follow_moves()
+        return result
+
+    async def follow_moves(self) -> None:
+        """A following student whom the app sent to the lecturer's page loads it."""
+        if self.session.move_to is not None:
+            page, query = self.session.move_to
+            await self.open(page, query)
+
+    async def click(self, key: str) -> Any:
+        result = await self.session.click(key)
+        assert not result.exceptions, result.exceptions
+        return result
+
+    async def tick(self) -> None:
+        """One turn of the page's fastest timer (a student's poll, a lecturer's retry)."""
+        result = await self.session.poll()
+        assert result is None or not result.exceptions, result.exceptions
+        await self.follow_moves()
+
+    def step(self) -> str | None:
+        """The tour step this tab shows (from the address the app keeps in sync)."""
+        return _query_value(self.session.query, "tour_step")
+
+    def texts(self) -> str:
+        return self.session.texts()
+
+    async def close(self) -> None:
+        if self._socket is not None:
+            await self._socket.close()
+            self._socket = None
+
+
+async def _until(check: Any, *tabs: _Tab, timeout_s: float = _ROOM_WAIT_S) -> bool:
+    """Run the tabs' timers until ``check()`` holds; whether it did within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for tab in tabs:
+            await tab.tick()
+        if check():
+            return True
+        await asyncio.sleep(_TIMER_S)
+    return False
+
+
+async def _lecture(stack: Stack, lecturer_ip: str, student_ip: str) -> tuple[_Tab, _Tab, str]:
+    """A lecturer on r1 opens a room on the tour at step 2; a student on r2 follows it."""
+    lecturer = _Tab(stack, lecturer_ip, "r1")
+    await lecturer.open("Guided_tour")
+    await lecturer.click("ggmi_room_open")
+    code = _room_code(lecturer.session)
+    assert code, lecturer.texts()
+    await lecturer.click("tour_next")
+    assert lecturer.step() == "2"
+    student = _Tab(stack, student_ip, "r2")  # the other replica: the room is in Redis
+    await student.open("Home", f"room={code}")
+    assert await _until(lambda: student.step() == "2", student), student.texts()
+    assert f"Following room **{code}**" in student.texts()
+    return lecturer, student, code
+
+
+def _redis(stack: Stack) -> Any:
+    import redis
+
+    return redis.Redis(host="127.0.0.1", port=stack.redis, socket_timeout=10)
+
+
+@needs_stack
+def test_a_room_flood_through_the_proxy_blocks_only_the_flooder(stack: Stack) -> None:
+    """Replay: 20 sessions x 3 "Open a room" from one address stopped every lecturer."""
+    from ggmi_app import rooms
+
+    async def replay() -> tuple[int, str, str | None]:
+        opened, refusal = 0, ""
+        for _ in range(20):  # twenty tabs of one address, all on replica r1
+            tab = _Tab(stack, "127.0.0.41", "r1")
+            await tab.open("Home")
+            for _ in range(3):
+                await tab.click("ggmi_room_open")
+                if _room_code(tab.session):
+                    opened += 1
+                    await tab.click("ggmi_room_close")
+                else:
+                    refusal = tab.texts()
+            await tab.close()
+        # A lecturer at another address, on the same replica, right after the flood.
+        lecturer = _Tab(stack, "127.0.0.42", "r1")
+        await lecturer.open("Home")
+        await lecturer.click("ggmi_room_open")
+        code = _room_code(lecturer.session)
+        if code:
+            await lecturer.click("ggmi_room_close")
+        await lecturer.close()
+        return opened, refusal, code
+
+    opened, refusal, code = asyncio.run(replay())
+    assert opened == rooms.CREATE_PER_CLIENT, opened  # 60 attempts, one address's six
+    assert "network address" in refusal, refusal
+    assert code is not None  # the other client opened its room
+
+
+@needs_stack
+def test_a_3s_redis_pause_leaves_the_room_driven_and_followed_through_the_proxy(
+    stack: Stack,
+) -> None:
+    """Replay: ``CLIENT PAUSE 3000 ALL`` during a lecture ended it for everyone."""
+
+    async def replay() -> None:
+        lecturer, student, code = await _lecture(stack, "127.0.0.43", "127.0.0.44")
+        _redis(stack).execute_command("CLIENT", "PAUSE", 3000, "ALL")
+        # At once, side by side: the lecturer's next step (a change the store cannot
+        # take now) and the student's poll (the store does not answer).
+        await asyncio.gather(lecturer.click("tour_next"), student.tick())
+        # Unknown, not ended: the lecturer drives with the key, the student follows;
+        # both saw the store not answer (so the replay fell within the pause).
+        assert f"You drive room **{code}**" in lecturer.texts()
+        assert "cannot be reached" in lecturer.texts()
+        assert "no longer drive" not in lecturer.texts()
+        assert "Lecturer key" in lecturer.session.popovers
+        assert lecturer.step() == "3"
+        assert "cannot be reached" in student.texts()
+        assert "has ended" not in student.texts()
+        assert student.step() == "2"  # the last state it saw
+        # After the pause, the lecturer's retry publishes and the student catches up,
+        # with nobody doing anything.
+        assert await _until(lambda: student.step() == "3", lecturer, student), (
+            lecturer.texts(), student.texts(),
+        )  # fmt: skip
+        assert f"Following room **{code}**" in student.texts()
+        # The lecturer still drives: the next change reaches the student.
+        await lecturer.click("tour_next")
+        assert f"You drive room **{code}**" in lecturer.texts()
+        assert "cannot be reached" not in lecturer.texts()
+        assert lecturer.step() == "4"
+        assert await _until(lambda: student.step() == "4", student), student.texts()
+        await lecturer.click("ggmi_room_close")
+        for tab in (lecturer, student):
+            await tab.close()
+
+    asyncio.run(replay())
+
+
+@needs_stack
+def test_a_full_redis_keeps_the_live_room_through_the_proxy(stack: Stack) -> None:
+    """Replay: cache entries filling Redis to ``maxmemory`` evicted the room itself.
+
+    The stack's Redis keeps its eviction policy (``run_stack.sh``: volatile-lru); its
+    ``maxmemory`` is lowered to a little above what it holds, then signed result-cache
+    entries far beyond that are written, as the replicas write them.
+    """
+    from ggmi_app.result_store import shared_results_from_env
+
+    admin = _redis(stack)
+    saved = admin.config_get("maxmemory")["maxmemory"]
+
+    async def replay() -> int:
+        lecturer, student, code = await _lecture(stack, "127.0.0.45", "127.0.0.46")
+        evicted = int(admin.info("stats")["evicted_keys"])
+        admin.config_set("maxmemory", int(admin.info("memory")["used_memory"]) + (2 << 20))
+        cache = shared_results_from_env(
+            {"GGMI_RESULT_CACHE": f"redis://127.0.0.1:{stack.redis}/0", "GGMI_CACHE_SECRET": SECRET}
+        )
+        assert cache is not None
+        payload = bytes(64 * 1024)
+        for i in range(200):  # 12.8 MB of cache entries into 2 MB of room
+            cache.put(f"job1:{i:064x}", payload)
+        evicted = int(admin.info("stats")["evicted_keys"]) - evicted
+        # The room lives on: the student still follows, the lecturer still drives.
+        await lecturer.click("tour_next")
+        assert f"You drive room **{code}**" in lecturer.texts()
+        assert "no longer drive" not in lecturer.texts()
+        assert await _until(lambda: student.step() == "3", student), student.texts()
+        assert "has ended" not in student.texts()
+        await lecturer.click("ggmi_room_close")
+        for tab in (lecturer, student):
+            await tab.close()
+        return evicted
+
+    try:
+        evicted = asyncio.run(replay())
+    finally:
+        admin.config_set("maxmemory", saved)
+    assert evicted > 100, "the cache never came under memory pressure"
