@@ -826,7 +826,7 @@ def _redis(stack: Stack) -> Any:
 @needs_stack
 def test_a_room_flood_through_the_proxy_blocks_only_the_flooder(stack: Stack) -> None:
     """Replay: 20 sessions x 3 "Open a room" from one address stopped every lecturer."""
-    from ggmi_app import rooms
+    from ggmi_app import room_store
 
     async def replay() -> tuple[int, str, str | None]:
         opened, refusal = 0, ""
@@ -852,7 +852,7 @@ def test_a_room_flood_through_the_proxy_blocks_only_the_flooder(stack: Stack) ->
         return opened, refusal, code
 
     opened, refusal, code = asyncio.run(replay())
-    assert opened == rooms.CREATE_PER_CLIENT, opened  # 60 attempts, one address's six
+    assert opened == room_store.CREATE_PER_CLIENT, opened  # 60 attempts, one address's six
     assert "network address" in refusal, refusal
     assert code is not None  # the other client opened its room
 
