@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 import streamlit.runtime.scriptrunner.script_runner as script_runner  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from ggmi_app.registry import PAGES  # noqa: E402
+from ggmi_app.page_list import PAGES  # noqa: E402
 
 _PROFILE: dict[str, cProfile.Profile | None] = {"current": None}
 _EXEC: Callable[..., Any] = script_runner.exec_func_with_error_handling

@@ -1,45 +1,49 @@
-"""The page loader, and how every page run begins.
+"""The frame around every page: what ``app.py`` runs before and after the page script.
 
-The page list itself is data in ``ggmi_app.page_list`` (``PAGES``, re-exported here for
-the entry files). This module imports the page modules (``page_module``). A page is a
-module in ``ggmi_app`` with:
+``app.py`` hands the page scripts (``pages/N_*.py``, listed as data in
+``ggmi_app.page_list``) to ``st.navigation`` and asks it which page this run shows, then:
 
-* ``SETTINGS``: its own settings as ``{key: Param}``, keys carrying the page's prefix;
-* ``main(lecture: bool) -> None``: draws the page (widgets, cached calls, layout);
-* optionally ``PRESETS`` (label -> ``{key: value}``), drawn by the page itself.
+``app.py`` and every page script draw the frame with a context manager (``frame``,
+``page_frame``); whichever comes first in a run draws it, so a page script opened on its
+own (tests, ``streamlit run pages/...``) is framed too.
 
-``pages/N_*.py`` are two-line entry files calling ``run_page``; ``app.py`` builds the
-navigation from ``PAGES`` and ``page_links`` draws the page list in the sidebar; the soak
-script and the tests read ``PAGES`` too. Adding a page means: its figure module, its page
-module, one ``PageSpec`` in ``ggmi_app.page_list`` (and its entry file), its tests.
+1. ``begin_frame``: a student in a lecture room follows the lecturer (settings, page);
+   a page move a callback asked for happens; the settings store takes what a new URL
+   says and the URL what the store holds (``ggmi_app.state``); the page is set up
+   (title, lecture-mode CSS) and the page list drawn at the top of the sidebar;
+2. the page script runs (``StreamlitPage.run``): its widgets and layout, calling the
+   ``ggmi_app`` components (``*_page`` modules);
+3. ``end_frame``: below the page's controls, the lecture-mode switch, the lecture room
+   and the settings file, also when the page stopped early (``st.stop``).
 
-Page modules are imported by name (``importlib``) when first needed; a page module may
-import ``ggmi_app.page_list`` but never this loader, so the imports form no circle.
+The frame knows every setting of the app without running a page: each page's own
+settings are data in ``ggmi_app.page_settings``. Nothing here imports a page script.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Mapping
-from contextlib import suppress
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Final, NoReturn
 from urllib.parse import urlencode
 
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
+from streamlit.navigation.page import StreamlitPage
 
-from ggmi_app.layout import lecture_switch, page_setup
+from ggmi_app.layout import lecture_mode, lecture_switch, page_setup
 from ggmi_app.page_list import (
     PAGES,
     PAGES_BY_KEY,
     SHARED_SETTINGS,
     SWITCH_KEY,
     PageSpec,
+    all_settings,
     link_to,
-    record_page_settings,
-    request_switch,
+    page_of,
+    page_settings,
 )
 from ggmi_app.rooms import follow_room, room_controls
 from ggmi_app.state import (
@@ -47,6 +51,7 @@ from ggmi_app.state import (
     restore_state,
     session_url,
     settings_io,
+    show_page,
     show_url_notices,
     sync_url,
     url_settings,
@@ -54,57 +59,28 @@ from ggmi_app.state import (
 from ggmi_core.resources import project_root
 
 ROOT: Final[Path] = project_root()
-#: Re-exported for the entry files, which import this module only.
-__all__ = [
-    "PAGES",
-    "PAGES_BY_KEY",
-    "ROOT",
-    "SHARED_SETTINGS",
-    "PageSpec",
-    "all_settings",
-    "begin_page",
-    "end_page",
-    "link_to",
-    "move_browser",
-    "page_address",
-    "page_links",
-    "page_module",
-    "page_settings",
-    "request_switch",
-    "run_page",
-]
 
 
-def page_module(page: PageSpec) -> ModuleType:
-    """``page``'s module, imported on first use; its settings are recorded in the page list."""
-    module = importlib.import_module(page.module_name)
-    record_page_settings(page.key, module.SETTINGS)
-    return module
+def navigation_pages() -> list[StreamlitPage]:
+    """One ``st.Page`` per page script of ``PAGES``; the first one, Home, is the default.
 
-
-def page_settings(page: PageSpec) -> Keyed:
-    """``page``'s own settings (``{key: Param}``), importing its module if needed."""
-    return page_module(page).SETTINGS
-
-
-def all_settings() -> dict:
-    """Every setting of the app: the shared ones and each page's own."""
-    known = dict(SHARED_SETTINGS)
-    for page in PAGES:
-        known |= page_settings(page)
-    return known
+    No icons: the list is hidden (the frame draws its own links), and Streamlit's front
+    end would set a page's Material icon as the tab icon by fetching it from Google.
+    """
+    return [
+        st.Page(ROOT / page.entry, title=page.title, default=True)
+        if i == 0
+        else st.Page(ROOT / page.entry, title=page.title, url_path=page.url_path)
+        for i, page in enumerate(PAGES)
+    ]
 
 
 def _switch_to(key: str, known: Keyed) -> None:
     """Move this session to page ``key`` from the server side, settings and URL kept.
 
-    Call before any widget is drawn. A switch the server starts reaches the new page
-    without the browser's widget values, so every setting is first re-set through the
-    Session State API (which survives it). A page run on its own (tests) cannot move.
+    Call before any widget is drawn. The settings store lives under keys no widget owns,
+    so it survives the move as it is; the new page's URL carries the same settings.
     """
-    for setting in known:
-        if setting in st.session_state:
-            st.session_state[setting] = st.session_state[setting]
     others = {k: v for k, v in url_settings().items() if k not in known}
     with suppress(StreamlitPageNotFoundError):
         st.switch_page(PAGES_BY_KEY[key].entry, query_params=others | session_url(known))
@@ -168,13 +144,13 @@ def page_links(slot: Any) -> None:
         st.html(_CLOSE_SIDEBAR_ON_NARROW_TAP, unsafe_allow_javascript=True)
 
 
-def begin_page(title: str, known: Keyed, key: str) -> bool:
-    """Start a page run: restore the one state, write the URL, set the page up.
+def begin_page(title: str, known: Keyed) -> bool:
+    """Restore the settings store from a new URL, write the URL, set the page up.
 
     Shows the notices about refused URL values. Returns whether lecture mode is on; the
     switch itself is drawn by ``end_page``, below the page's own controls.
     """
-    restore_state(known, page=key)
+    restore_state(known)
     sync_url(known)
     lecture = page_setup(title, draw_switch=False)
     show_url_notices()
@@ -193,27 +169,62 @@ def end_page(shown: Keyed, key: str) -> None:
     settings_io(shown, page=key)
 
 
-def run_page(key: str) -> None:
-    """Run the page ``key``: ``begin_page`` with every setting of the app, then its ``main``.
+def begin_frame(page: PageSpec) -> None:
+    """Everything before the page script runs (see the module docstring).
 
-    Restoring all settings, not only this page's, keeps the other pages' settings alive
-    while this one is shown.
+    Works with every setting of the app, not only this page's, so the URL keeps the
+    other pages' settings while this one is shown.
     """
-    page = PAGES_BY_KEY[key]
     known = all_settings()
     # A student in a lecture room takes the lecturer's settings, and page.
-    room_page = follow_room(key, known)
-    if room_page in PAGES_BY_KEY and room_page != key:
+    room_page = follow_room(page.key, known)
+    if room_page in PAGES_BY_KEY and room_page != page.key:
         move_browser(PAGES_BY_KEY[room_page], st.query_params.to_dict())
     target = st.session_state.pop(SWITCH_KEY, None)
-    if target in PAGES_BY_KEY and target != key:
+    if target in PAGES_BY_KEY and target != page.key:
         _switch_to(target, known)
+    show_page(page.key)
     links = st.sidebar.container(key="ggmi_page_links")
-    lecture = begin_page(page.title, all_settings(), page.key)
+    begin_page(page.title, known)
     page_links(links)
+
+
+def end_frame(page: PageSpec) -> None:
+    """Everything after the page script: ``end_page`` with its settings and the shared ones."""
+    end_page(dict(SHARED_SETTINGS) | page_settings(page.key), page.key)
+
+
+#: The page whose frame this script thread is drawing (Streamlit runs a session's
+#: script in a thread of its own), so a page script inside ``app.py`` draws no second one.
+_CURRENT = threading.local()
+
+
+@contextmanager
+def _framed(page: PageSpec) -> Iterator[bool]:
+    if getattr(_CURRENT, "page", None) is not None:
+        yield lecture_mode()  # inside app.py's frame already
+        return
+    begin_frame(page)
+    _CURRENT.page = page.key
     try:
-        page_module(page).main(lecture)
+        yield lecture_mode()
     finally:
-        # Drawn after the page, also when it stops early (``st.stop`` on settings that
-        # make no scenario), so the switch and the room are always there.
-        end_page(dict(SHARED_SETTINGS) | page_settings(page), key)
+        _CURRENT.page = None
+        # Also when the page stops early (``st.stop`` on settings that make no
+        # scenario), so the switch, the room and the settings file are always there.
+        end_frame(page)
+
+
+def frame(shown: StreamlitPage) -> AbstractContextManager[bool]:
+    """``app.py``: the frame around ``shown`` (``st.navigation``'s page); yields lecture mode."""
+    return _framed(page_of(shown.url_path))
+
+
+def page_frame(key: str) -> AbstractContextManager[bool]:
+    """A page script: the frame around page ``key``; yields whether lecture mode is on.
+
+    Inside ``app.py`` (a visitor's every run) the frame is there already and this only
+    reads lecture mode. A page script run on its own (``AppTest.switch_page``, which runs
+    the file alone, or ``streamlit run pages/...``) draws the frame itself.
+    """
+    return _framed(PAGES_BY_KEY[key])

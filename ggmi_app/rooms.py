@@ -11,7 +11,7 @@ settings differ from the room's bumps the room's version counter. A student's si
 polls the room (a fragment re-run every ``POLL_INTERVAL_S``); when the version changed it
 stores the new state and reruns the whole app, whose first step (``follow_room``) writes
 the lecturer's settings into the session and the URL; when the lecturer is on another
-page, the browser loads that page (``registry.move_browser``) and its new session re-joins.
+page, the browser loads that page (``frame.move_browser``) and its new session re-joins.
 A student can detach (polling stops, they explore on their own) and re-join in one click.
 
 Storage: a ``KeyValueStore`` from ``ggmi_app.result_store`` under its own key prefix, one
@@ -246,7 +246,7 @@ class RoomState:
     Attributes:
         code: the room code.
         version: bumped by every publish that changed ``page`` or ``settings``.
-        page: the lecturer's page key (``ggmi_app.registry.PAGES_BY_KEY``).
+        page: the lecturer's page key (``ggmi_app.page_list.PAGES_BY_KEY``).
         settings: URL key -> URL text of the lecturer's settings off their defaults.
     """
 
