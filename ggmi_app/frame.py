@@ -1,11 +1,8 @@
 """The frame around every page: what ``app.py`` runs before and after the page script.
 
 ``app.py`` hands the page scripts (``pages/N_*.py``, listed as data in
-``ggmi_app.page_list``) to ``st.navigation`` and asks it which page this run shows, then:
-
-``app.py`` and every page script draw the frame with a context manager (``frame``,
-``page_frame``); whichever comes first in a run draws it, so a page script opened on its
-own (tests, ``streamlit run pages/...``) is framed too.
+``ggmi_app.page_list``) to ``st.navigation``, which says which page this run shows, and
+runs that page inside ``frame``:
 
 1. ``begin_frame``: a student in a lecture room follows the lecturer (settings, page);
    a page move a callback asked for happens; the settings store takes what a new URL
@@ -15,6 +12,10 @@ own (tests, ``streamlit run pages/...``) is framed too.
    ``ggmi_app`` components (``*_page`` modules);
 3. ``end_frame``: below the page's controls, the lecture-mode switch, the lecture room
    and the settings file, also when the page stopped early (``st.stop``).
+
+Every page script enters ``page_frame``, which draws the frame only when ``app.py`` did
+not (a page script run alone: AppTest from its second run on, a fresh server in
+Streamlit's ``pages/``-folder mode, ``streamlit run pages/...``).
 
 The frame knows every setting of the app without running a page: each page's own
 settings are data in ``ggmi_app.page_settings``. Nothing here imports a page script.

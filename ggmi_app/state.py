@@ -196,9 +196,12 @@ def show_url_notices() -> None:
 
 
 def sync_url(known: Keyed) -> None:
-    """Put the session's values of ``known`` into the URL: non-default ones, in one message.
+    """Write the store's values of ``known`` to the URL: non-default ones, in one message.
 
-    Keys at their default leave the URL; nothing is sent when the URL already says it.
+    The store -> URL half of a widget change (the URL -> store half of a URL change is
+    ``restore_state``). Keys at their default leave the URL; nothing is sent when the URL
+    already says it, so a run that only took a new URL writes nothing back unless it
+    refused some of its text.
     Each message from the server adds a browser-history entry unless its text equals the
     address bar's, so keys keep the order the URL last had: a page switch (which arrives
     with the old address and an empty server-side URL) then writes the same text back and
@@ -218,7 +221,7 @@ def sync_url(known: Keyed) -> None:
 
 
 def session_url(known: Keyed) -> dict[str, str]:
-    """The URL texts the session's values of ``known`` call for (non-default ones)."""
+    """The URL texts the store's values of ``known`` call for (non-default ones)."""
     return _session_texts(known)
 
 
@@ -523,7 +526,7 @@ def settings_io(shown: Keyed, *, page: str = "settings", container: Any = None) 
 
 
 def current_values(shown: Keyed) -> dict[str, Any]:
-    """The session's values of ``shown`` (valid; defaults where missing)."""
+    """The store's values of ``shown`` (valid; defaults where missing)."""
     return {
         key: _valid_or_default(p, st.session_state.get(key, p.default)) for key, p in shown.items()
     }
