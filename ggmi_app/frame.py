@@ -170,8 +170,12 @@ def end_page(shown: Keyed, key: str) -> None:
     settings_io(shown, page=key)
 
 
-def begin_frame(page: PageSpec) -> None:
+def begin_frame(page: PageSpec, *, by_app: bool = True) -> None:
     """Everything before the page script runs (see the module docstring).
+
+    ``by_app``: drawn by ``app.py`` (else by a page script run alone). Streamlit tells a
+    widget drawn by ``app.py`` from the same widget drawn by a page script, so the two
+    count as different pages for the widgets' seeding (``state.show_page``).
 
     Works with every setting of the app, not only this page's, so the URL keeps the
     other pages' settings while this one is shown.
@@ -184,7 +188,7 @@ def begin_frame(page: PageSpec) -> None:
     target = st.session_state.pop(SWITCH_KEY, None)
     if target in PAGES_BY_KEY and target != page.key:
         _switch_to(target, known)
-    show_page(page.key)
+    show_page(page.key if by_app else f"{page.key} (page script alone)")
     links = st.sidebar.container(key="ggmi_page_links")
     begin_page(page.title, known)
     page_links(links)
@@ -201,11 +205,11 @@ _CURRENT = threading.local()
 
 
 @contextmanager
-def _framed(page: PageSpec) -> Iterator[bool]:
+def _framed(page: PageSpec, *, by_app: bool) -> Iterator[bool]:
     if getattr(_CURRENT, "page", None) is not None:
         yield lecture_mode()  # inside app.py's frame already
         return
-    begin_frame(page)
+    begin_frame(page, by_app=by_app)
     _CURRENT.page = page.key
     try:
         yield lecture_mode()
@@ -218,7 +222,7 @@ def _framed(page: PageSpec) -> Iterator[bool]:
 
 def frame(shown: StreamlitPage) -> AbstractContextManager[bool]:
     """``app.py``: the frame around ``shown`` (``st.navigation``'s page); yields lecture mode."""
-    return _framed(page_of(shown.url_path))
+    return _framed(page_of(shown.url_path), by_app=True)
 
 
 def page_frame(key: str) -> AbstractContextManager[bool]:
@@ -228,4 +232,4 @@ def page_frame(key: str) -> AbstractContextManager[bool]:
     reads lecture mode. A page script run on its own (``AppTest.switch_page``, which runs
     the file alone, or ``streamlit run pages/...``) draws the frame itself.
     """
-    return _framed(PAGES_BY_KEY[key])
+    return _framed(PAGES_BY_KEY[key], by_app=False)

@@ -288,7 +288,10 @@ def _widget_to_store(key: str, param: Param) -> None:
 
 
 def show_page(key: str) -> None:
-    """Record that this run shows page ``key`` (the frame calls it before the page runs)."""
+    """Record that this run shows page ``key`` (the frame calls it before the page runs).
+
+    A widget counts as new to Streamlit on another page; ``_store_to_widget`` seeds it.
+    """
     st.session_state[_PAGE] = key
 
 
