@@ -30,7 +30,7 @@ the store still holds what was written (``_url_is_news``): the browser's address
 behind the server by one message, so an address that disagrees with a store the visitor
 just changed is an old one, not news.
 
-Invalid URL values fall back (to the session's value or the default) with a notice that
+Invalid URL values fall back to the default with a notice that
 names the key; the bad text then leaves the URL. Notices stay until the visitor changes a
 setting. A value the store holds outside a param's current range (the scenarios slider's
 maximum follows the work budget) is replaced by the param's default before it is drawn.
