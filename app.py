@@ -1,21 +1,17 @@
 """GGMI Explorer: run with ``streamlit run app.py``.
 
-This script is the router: it registers every page of ``ggmi_app.registry.PAGES`` (their
-entry files in ``pages/``) with ``st.navigation``; the first one, Home, is the default.
+The frame of every page (``ggmi_app.frame``): ``st.navigation`` over the page scripts in
+``pages/`` (Home is the default), the shared part of every run before the page (settings
+from the URL, the URL, the lecture room, the page list), the page script itself, then
+the sidebar's lecture switch, room and settings file below the page's own controls.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ggmi_app.registry import PAGES, ROOT
+from ggmi_app.frame import frame, navigation_pages
 
-# No icons here: the list is hidden (the app draws its own links), and Streamlit's front
-# end would set a page's Material icon as the tab icon by fetching it from Google.
-pages = [
-    st.Page(ROOT / page.entry, title=page.title, default=True)
-    if i == 0
-    else st.Page(ROOT / page.entry, title=page.title, url_path=page.url_path)
-    for i, page in enumerate(PAGES)
-]
-st.navigation(pages, position="hidden").run()
+shown = st.navigation(navigation_pages(), position="hidden")
+with frame(shown):
+    shown.run()

@@ -287,7 +287,7 @@ class SessionLog:
 def page_paths() -> dict[str, str]:
     """URL path of every page of the registry: '' for Home (the default page), then
     'Distributions', 'KL_Gap_curves', ..."""
-    from ggmi_app.registry import PAGES
+    from ggmi_app.page_list import PAGES
 
     return {re.sub(r"^\d+_", "", Path(page.entry).stem): page.url_path for page in PAGES}
 

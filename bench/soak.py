@@ -131,7 +131,7 @@ class SoakReport:
 
 def page_files() -> list[str]:
     """The router and every page of the registry (repo-relative)."""
-    from ggmi_app.registry import PAGES
+    from ggmi_app.page_list import PAGES
 
     return ["app.py", *(page.entry for page in PAGES)]
 

@@ -27,14 +27,18 @@ from ggmi_app.budget_sliders import budget_cap, budget_slider
 from ggmi_app.figures import cached_figures, show_figure
 from ggmi_app.job_keys import Job
 from ggmi_app.messages import WARNING_ICON, error_boundary, escape_markdown, show_error
-from ggmi_app.params import ChoiceParam, FloatParam, IntParam, Param
+from ggmi_app.page_settings import (
+    BOUNDS_PREFIX,
+    BOUNDS_SCHEMA,
+    BOUNDS_SWEEP_PREFIX,
+    BOUNDS_SWEEP_SCHEMA,
+    PAGE_SETTINGS,
+)
 from ggmi_app.priced import run_priced, run_priced_table
 from ggmi_app.prose import prose, show_prose
-from ggmi_app.state import keyed, sidebar_controls
+from ggmi_app.state import sidebar_controls
 from ggmi_core.bounds import (
-    BOUND_SWEEP_PARAMS,
     CAP_WARN_SHARE,
-    DEFAULT_LOSS_CAP,
     JL_GRID,
     LESSON_ROUNDS,
     N_GRID,
@@ -54,51 +58,19 @@ from ggmi_core.bounds import (
 from ggmi_core.config import ScenarioConfig
 from ggmi_viz import bounds as figures
 
-PREFIX: Final[str] = "bounds_"
+PREFIX: Final[str] = BOUNDS_PREFIX
 TAB_LABELS: Final[tuple[str, str, str]] = ("Breakdown", "How terms move", "Statements")
 TAB_KEY: Final[str] = f"{PREFIX}tab"
 
 # ------------------------------------------------------------------------- schema
 
-#: Loss cap and scenario count of this page (keys ``bounds_<name>``); the scenario
-#: letters, the metric and the Monte Carlo size are the app's shared settings.
-BOUND_SCHEMA: Final[tuple[Param, ...]] = (
-    FloatParam(
-        "C", "C: loss cap (nats)", DEFAULT_LOSS_CAP, 0.5, 50.0, 0.5,
-        help="The loss is min(C, max(0, −log π(x))); Lemma 3.1 needs a bounded loss.",
-    ),
-    IntParam(
-        "scenarios", "Scenarios", 50, 5, 200, step=5,
-        help="Independent scenarios averaged for each number. The largest value offered is "
-        "what this server's work budget allows for the other settings.",
-    ),
-)  # fmt: skip
-
-SWEEP_PREFIX: Final[str] = f"{PREFIX}move_"
-#: Controls of the "How terms move" tab (keys ``bounds_move_<name>``).
-SWEEP_SCHEMA: Final[tuple[Param, ...]] = (
-    ChoiceParam(
-        "param",
-        "Parameter to sweep",
-        "L",
-        BOUND_SWEEP_PARAMS,
-        labels={p: figures.param_short_label(p) for p in BOUND_SWEEP_PARAMS},
-    ),
-    IntParam("points", "Values", 6, 3, 10),
-    IntParam(
-        "scenarios",
-        "Scenarios per value",
-        20,
-        5,
-        100,
-        step=5,
-        help="The largest value offered is what this server's work budget allows for this sweep.",
-    ),
-)
-
-
-#: This page's own settings (URL/widget key -> param).
-SETTINGS: Final = keyed(BOUND_SCHEMA, PREFIX) | keyed(SWEEP_SCHEMA, SWEEP_PREFIX)
+#: Loss cap and scenario count (keys ``bounds_<name>``) and the "How terms move" tab's
+#: controls (keys ``bounds_move_<name>``), declared in ``ggmi_app.page_settings``.
+BOUND_SCHEMA: Final = BOUNDS_SCHEMA
+SWEEP_PREFIX: Final[str] = BOUNDS_SWEEP_PREFIX
+SWEEP_SCHEMA: Final = BOUNDS_SWEEP_SCHEMA
+#: This page's own settings (URL/store key -> param).
+SETTINGS: Final = PAGE_SETTINGS["bounds"]
 
 
 def _breakdown_cap(values: Mapping[str, Any]) -> int | None:

@@ -28,12 +28,19 @@ from ggmi_app.cached import CACHE_MAX_ENTRIES, CACHE_TTL_S
 from ggmi_app.figures import cached_figures, show_figure
 from ggmi_app.job_keys import Job
 from ggmi_app.messages import INFO_ICON, error_boundary, escape_markdown, show_error
-from ggmi_app.params import ChoiceParam, IntParam, Param
+from ggmi_app.page_settings import (
+    DIAG_DATA_PREFIX,
+    DIAG_DATA_SCHEMA,
+    DIAG_SIM_PREFIX,
+    DIAG_SIM_SCHEMA,
+    DIAG_SWEEP_GRIDS,
+    PAGE_SETTINGS,
+)
 from ggmi_app.priced import run_priced_table
 from ggmi_app.scenario_params import SCENARIO_SCHEMA, scenario_config, swept_out
-from ggmi_app.state import keyed, sidebar_controls
+from ggmi_app.state import sidebar_controls
 from ggmi_core import diagnostics as diag
-from ggmi_core.config import SETTINGS_BY_NAME, ScenarioConfig
+from ggmi_core.config import ScenarioConfig
 from ggmi_core.example_data import ANCHOR_FILE, SYNTHETIC_FILE
 from ggmi_core.resources import assets_dir
 from ggmi_core.uploads import (
@@ -51,40 +58,13 @@ TAB_KEY: Final[str] = "diag_tab"
 TAB_LABELS: Final[tuple[str, str]] = ("Simulation", "Your data")
 ASSETS: Final[Path] = assets_dir()
 
-#: URL and widget keys of this page's own settings carry these prefixes; the scenario
-#: letters are the app's shared settings.
-SIM_PREFIX: Final[str] = "diag_"
-DATA_PREFIX: Final[str] = "diag_data_"
-
-#: Values of each sweep. N_k includes the paper's 3, 10 and 20 in-context instances.
-SWEEP_GRIDS: Final[dict[str, tuple[float, ...]]] = {
-    "adherence": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
-    "n_anchor_per_component": (3, 10, 20, 50, 100, 200),
-}
-
-# ------------------------------------------------------------------------- schema
-
-SIM_SCHEMA: Final[tuple[Param, ...]] = (
-    ChoiceParam(
-        "sweep", "Sweep", "adherence", tuple(SWEEP_GRIDS),
-        labels={  # the record's menu label and the grid's range
-            p: f"{SETTINGS_BY_NAME[p].menu_label} ({min(g):g} to {max(g):g})"
-            for p, g in SWEEP_GRIDS.items()
-        },
-        help="N_k plays the part of the paper's number of in-context instances "
-        "(Appendix G.3).",
-    ),
-    IntParam("scenarios", "Scenarios per value", 10, 5, 50, step=5),
-    IntParam("permutations", "HSIC permutations", 99, 19, 499, step=20,
-             help="The smallest possible p-value is 1 / (permutations + 1)."),
-)  # fmt: skip
-
-DATA_SCHEMA: Final[tuple[Param, ...]] = (
-    IntParam("permutations", "HSIC permutations", 199, 99, 499, step=100,
-             help="The smallest possible p-value is 1 / (permutations + 1)."),
-    IntParam("k", "k: neighbours for the kNN estimators", 3, 1, 10,
-             help="Larger k: less variance, more bias."),
-)  # fmt: skip
+#: Keys of this page's own settings carry these prefixes, its sweeps these grids; all
+#: declared in ``ggmi_app.page_settings``. The scenario letters are the app's shared settings.
+SIM_PREFIX: Final[str] = DIAG_SIM_PREFIX
+DATA_PREFIX: Final[str] = DIAG_DATA_PREFIX
+SWEEP_GRIDS: Final = DIAG_SWEEP_GRIDS
+SIM_SCHEMA: Final = DIAG_SIM_SCHEMA
+DATA_SCHEMA: Final = DIAG_DATA_SCHEMA
 
 #: At most this many rows of each file are analysed (a seeded random subsample beyond).
 ANALYSIS_MAX_ROWS: Final[int] = 1000
@@ -94,8 +74,8 @@ ANALYSIS_MAX_VALUES: Final[int] = 1_000_000
 DATA_SEED: Final[int] = 0
 _EXAMPLE_FLAG: Final[str] = "_dg_use_example"
 
-#: This page's own settings (URL/widget key -> param).
-SETTINGS: Final = keyed(SIM_SCHEMA, SIM_PREFIX) | keyed(DATA_SCHEMA, DATA_PREFIX)
+#: This page's own settings (URL/store key -> param).
+SETTINGS: Final = PAGE_SETTINGS["diagnostics"]
 
 
 def draw_controls() -> dict[str, Any]:

@@ -12,7 +12,7 @@ from ggmi_app.figures import SharedFigure, cached_figures, show_figure
 from ggmi_app.flipbook import check_flipbook_budget, flip_window, flipbook_chart
 from ggmi_app.layout import viewer_is_phone
 from ggmi_app.messages import error_boundary, show_error
-from ggmi_app.params import BoolParam, ChoiceParam, Param
+from ggmi_app.page_settings import DIST_DISPLAY_SCHEMA, DIST_PREFIX, PAGE_SETTINGS
 from ggmi_app.scenario_params import (
     PUBLISHED_SCENARIO,
     SCENARIO_SCHEMA,
@@ -31,33 +31,11 @@ from ggmi_viz.distributions import (
 )
 from ggmi_viz.flipbook import is_flipbook
 
-PREFIX: Final[str] = "dist_"
-#: Letters the flip-book can step (see ``ggmi_app.flipbook``).
-FLIP_LETTERS: Final[tuple[str, ...]] = ("K", "J", "L")
-
-#: Figure-2 display settings (layers and projection), keys ``dist_<name>``.
-DISPLAY_SCHEMA: Final[tuple[Param, ...]] = (
-    ChoiceParam(
-        "projection",
-        "Projection for d > 2",
-        "coordinates",
-        ("coordinates", "pca"),
-        labels={"coordinates": "first two coordinates", "pca": "principal axes of the samples"},
-    ),
-    *(BoolParam(f"show_{key}", label, key in DEFAULT_LAYERS) for key, label in LAYERS.items()),
-    ChoiceParam(
-        "flip",
-        "Step a letter in the browser (flip-book)",
-        "off",
-        ("off", *FLIP_LETTERS),
-        labels={"off": "off", **{letter: f"step {letter}" for letter in FLIP_LETTERS}},
-        help="Precompute Figure 2 for up to 8 values of one letter around the sidebar's "
-        "value; a slider in the figure then steps between them at once, without asking "
-        "the server. Links and downloads keep the sidebar's value.",
-    ),
-)
-#: This page's own settings (URL/widget key -> param).
-SETTINGS: Final = keyed(DISPLAY_SCHEMA, PREFIX)
+PREFIX: Final[str] = DIST_PREFIX
+#: Figure-2 display settings (declared in ``ggmi_app.page_settings``), keys ``dist_<name>``.
+DISPLAY_SCHEMA: Final = DIST_DISPLAY_SCHEMA
+#: This page's own settings (URL/store key -> param).
+SETTINGS: Final = PAGE_SETTINGS["distributions"]
 
 PRESETS: Final[dict[str, dict[str, Any]]] = {
     # every scenario setting back to its record's default (the published recipe)

@@ -12,7 +12,8 @@ from ggmi_app.cached import max_rounds, run_gap_sweep, sweep_cost
 from ggmi_app.figures import cached_figures, show_figure
 from ggmi_app.job_keys import Job
 from ggmi_app.messages import INFO_ICON, error_boundary, show_error
-from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
+from ggmi_app.page_settings import GAP_MAP_PARAM, GAP_PREFIX, GAP_SWEEP_SCHEMA, PAGE_SETTINGS
+from ggmi_app.params import IntParam
 from ggmi_app.priced import run_priced
 from ggmi_app.scenario_params import (
     METRIC_PARAM,
@@ -22,7 +23,6 @@ from ggmi_app.scenario_params import (
     SCENARIO_SCHEMA,
     SHARED_SCHEMA,
     SWEEP_DEFAULT_RANGES,
-    SWEEP_PARAMS,
     rounds_param,
     scenario_config,
     sweep_values,
@@ -32,7 +32,7 @@ from ggmi_app.state import apply_preset, keyed, preset_buttons, sidebar_controls
 from ggmi_app.stored_assets import STORED_POINTS, figure4_tables, stored_sweep
 from ggmi_core import gap_map as gm
 from ggmi_core.budget import check_budget, work_budget
-from ggmi_core.config import DEFAULT_N_MC, PARAM_LABELS, ScenarioConfig
+from ggmi_core.config import DEFAULT_N_MC, ScenarioConfig
 from ggmi_core.quoted import quoted
 from ggmi_core.simulation import gap_point
 from ggmi_viz.gap_curves import (
@@ -46,28 +46,13 @@ from ggmi_viz.gap_curves import (
 )
 from ggmi_viz.gap_map import gap_map_data, gap_map_figure
 
-PREFIX: Final[str] = "gap_"
-
-#: The sweep of this page (keys ``gap_<name>``); the letters held fixed are shared.
-SWEEP_SCHEMA: Final[tuple[Param, ...]] = (
-    ChoiceParam("sweep", "Sweep", "K", SWEEP_PARAMS, labels=PARAM_LABELS),
-    FloatParam("sweep_from", "from", 2.0, 0.0, 5000.0, 1.0, widget="number", format="%g"),
-    FloatParam("sweep_to", "to", 15.0, 0.0, 5000.0, 1.0, widget="number", format="%g"),
-    IntParam("sweep_points", "values in the range", 14, 2, 20),
-    rounds_param(),
-    ChoiceParam("band", "Summary", "std", ("std", "quantile", "both"),
-                labels={"std": "mean +- 1 std (as published)",
-                        "quantile": "median and 10-90% band",
-                        "both": "both"}),
-    BoolParam("boxes", "Show every scenario (box plots)", True),
-    BoolParam("robust_y", "Clip the y axis to the central scenarios", True),
-)  # fmt: skip
-#: The map view (key ``gap_map``): off by default, since a live map computes many cells.
-MAP_PARAM: Final[BoolParam] = BoolParam(
-    "map", "Show the map of two letters", False,
-    help="The gap over J x L and K x J with the line where it crosses 0.",
-)  # fmt: skip
-SETTINGS: Final = keyed((*SWEEP_SCHEMA, MAP_PARAM), PREFIX)
+PREFIX: Final[str] = GAP_PREFIX
+#: The sweep of this page (declared in ``ggmi_app.page_settings``), keys ``gap_<name>``.
+SWEEP_SCHEMA: Final = GAP_SWEEP_SCHEMA
+#: The map view (key ``gap_map``).
+MAP_PARAM: Final = GAP_MAP_PARAM
+#: This page's own settings (URL/store key -> param).
+SETTINGS: Final = PAGE_SETTINGS["gap-curves"]
 RANGE_NAMES: Final[tuple[str, ...]] = ("sweep_from", "sweep_to", "sweep_points")
 _LAST_SWEEP: Final[str] = "_gap_page_last_sweep"
 

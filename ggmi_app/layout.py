@@ -216,7 +216,7 @@ def page_setup(
     if draw_switch:
         lecture = lecture_switch()
     else:
-        lecture = bool(st.session_state.get(LECTURE_KEY, LECTURE_PARAM.default))
+        lecture = lecture_mode()
     # A second call only overrides the sidebar state (the calls are additive), so it can
     # follow the switch, whose value is only known once the sidebar control exists.
     st.set_page_config(initial_sidebar_state="collapsed" if lecture else "auto")
@@ -224,6 +224,11 @@ def page_setup(
     if lecture:
         slide_fit()
     return lecture
+
+
+def lecture_mode() -> bool:
+    """Whether lecture mode is on, as the settings store holds it (the frame restored it)."""
+    return bool(st.session_state.get(LECTURE_KEY, LECTURE_PARAM.default))
 
 
 def slide_fit() -> None:

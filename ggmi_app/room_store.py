@@ -201,7 +201,7 @@ class RoomState:
     Attributes:
         code: the room code.
         version: bumped by every publish that changed ``page`` or ``settings``.
-        page: the lecturer's page key (``ggmi_app.registry.PAGES_BY_KEY``).
+        page: the lecturer's page key (``ggmi_app.page_list.PAGES_BY_KEY``).
         settings: URL key -> URL text of the lecturer's settings off their defaults.
     """
 

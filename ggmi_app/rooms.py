@@ -11,7 +11,7 @@ settings differ from the room's bumps the room's version counter. A student's si
 polls the room (a fragment re-run every ``POLL_INTERVAL_S``); when the version changed it
 stores the new state and reruns the whole app, whose first step (``follow_room``) writes
 the lecturer's settings into the session and the URL; when the lecturer is on another
-page, the browser loads that page (``registry.move_browser``) and its new session re-joins.
+page, the browser loads that page (``frame.move_browser``) and its new session re-joins.
 A student can detach (polling stops, they explore on their own) and re-join in one click.
 
 The room store (codes, the secret's hash, records, expiry, per-client limits) is

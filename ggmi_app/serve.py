@@ -101,12 +101,22 @@ def _start_exporter() -> threading.Thread | None:
 
 
 def _import_pages() -> tuple[str, ...]:
-    """Import every page module (and with them numpy, scipy, plotly, ggmi_core, ggmi_viz)."""
-    from ggmi_app.registry import PAGES, page_module
+    """Import the frame and every page's component module (and numpy, plotly, ggmi_*).
 
-    for page in PAGES:
-        page_module(page)
-    return tuple(page.module_name for page in PAGES)
+    The page scripts in ``pages/`` only call these components; Streamlit runs the scripts.
+    """
+    from ggmi_app import (
+        bounds_page,
+        diagnostics_page,
+        distributions_page,
+        frame,  # noqa: F401  (the frame's own imports: rooms, state, layout)
+        gap_curves_page,
+        home_page,
+        tour_page,
+    )
+
+    pages = (home_page, distributions_page, gap_curves_page, bounds_page, diagnostics_page)
+    return tuple(module.__name__ for module in (*pages, tour_page))
 
 
 def warm_up(*, exporter: bool = True, timeout_s: float = WARM_TIMEOUT_S) -> WarmUp:

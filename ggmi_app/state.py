@@ -1,33 +1,39 @@
-"""One settings state for the whole app: URL, widgets and settings files.
+"""One settings state for the whole app: the store, the URL, widgets and settings files.
 
-Every setting has a *key*: the URL key and the widget key at once. Settings shared by all
-pages (the scenario letters, the divergence, Monte Carlo samples, lecture mode) use their
-plain names (``K``, ``metric``, ``lecture``); a page's own display settings carry the
-page's prefix (``dist_projection``, ``gap_sweep``). ``Keyed`` maps keys to ``Param``.
+Every setting has a *key*, its URL key and its key in the settings store. Settings shared
+by all pages (the scenario letters, the divergence, Monte Carlo samples, lecture mode)
+use their plain names (``K``, ``metric``, ``lecture``); a page's own display settings
+carry the page's prefix (``dist_projection``, ``gap_sweep``). ``Keyed`` maps keys to
+``Param``.
 
-The URL holds every setting of the app that differs from its default (all pages', so that
-moving between pages leaves it unchanged and adds one browser-history entry, not two),
-written at most once per run. Where a value comes from, at the start of every run
-(``restore_state``), before any widget is drawn:
+**The store** is ``st.session_state[key]``, a key no widget owns, so it lasts across
+pages: Streamlit drops a widget's value (and its key) when a run does not draw it, but
+keeps everything else in Session State. A setting's widget has a key of its own,
+``widget_key(key)`` (``"w_K"``), following Streamlit's documented pattern for widgets in
+multipage apps: before a widget is drawn it takes the store's value when it lacks it
+(its page was just opened) or holds another one (a preset, a room, a file, the URL
+changed the store), and its ``on_change`` copies what the visitor chose back to the
+store. A page change therefore needs nothing: the new page's widgets start from the store.
 
-1. if the URL differs from what this session last wrote (a link just opened, the
-   browser's back or forward button, an edited address), the URL: its values, and the
-   default for every key it lacks;
-2. else, when the page changed, the URL if it holds any setting (a page link carries
-   what the session wrote, a server-side switch the session's values), or else what the
-   session last wrote to the URL: Streamlit itself drops a value with the widget that
-   last set it, or reverts it to one set earlier through the Session State API;
-3. else the session's value;
-4. else the default.
+**The URL** holds every setting of the app that differs from its default (all pages',
+so moving between pages leaves it unchanged and adds one browser-history entry, not
+two). It is written in one direction per event:
 
-When the page changes, every value is put into ``st.session_state`` through the Session
-State API. That is what keeps it across pages: Streamlit forgets the value of a widget
-that a run does not draw, and gives a widget that appears on a new page its own default
-(a slider's minimum), unless the key was set through that API. Within a page, widget
-values are left to the widgets (re-setting them would undo key presses made mid-run).
+* a URL change (a link just opened, the browser's back or forward button, an edited
+  address) goes URL -> store, at the start of the run (``restore_state``), before any
+  widget is drawn: the URL's values, and the default for every key it lacks;
+* a widget change (or a preset, a settings file, a lecture room) goes widget -> store
+  in its callback, then store -> URL (``sync_url``), at most once per run.
 
-Invalid URL values fall back (to the session's value or the default) with a notice that
-names the key; notices stay until the visitor changes a setting.
+The URL counts as changed only when it differs from what this session last wrote while
+the store still holds what was written (``_url_is_news``): the browser's address lags
+behind the server by one message, so an address that disagrees with a store the visitor
+just changed is an old one, not news.
+
+Invalid URL values fall back to the default with a notice that
+names the key; the bad text then leaves the URL. Notices stay until the visitor changes a
+setting. A value the store holds outside a param's current range (the scenarios slider's
+maximum follows the work budget) is replaced by the param's default before it is drawn.
 """
 
 from __future__ import annotations
@@ -51,8 +57,11 @@ from ggmi_app.params import (
     describe_keys,
 )
 
-#: URL/widget key -> its parameter.
+#: URL/store key -> its parameter.
 Keyed = Mapping[str, Param]
+
+#: A setting's widget key is its store key with this prefix (see the module docstring).
+WIDGET_PREFIX: Final[str] = "w_"
 
 #: Largest settings file accepted, in bytes (a real one is well under 2 KB).
 MAX_SETTINGS_BYTES: Final[int] = 64 * 1024
@@ -63,8 +72,17 @@ SETTINGS_VERSION: Final[int] = 2
 _WRITTEN: Final[str] = "_ggmi_url_written"
 _NOTICES: Final[str] = "_ggmi_url_notices"
 _UPLOAD_MSG: Final[str] = "_ggmi_upload_msg"
-_PAGE: Final[str] = "_ggmi_page"
 _DRAWN: Final[str] = "_ggmi_drawn_params"
+_PAGE: Final[str] = "_ggmi_page"
+
+
+#: Stands for "no value" where None could be a value.
+_MISSING: Final = object()
+
+
+def widget_key(key: str) -> str:
+    """The key of the widget that shows setting ``key`` (never the store's key)."""
+    return WIDGET_PREFIX + key
 
 
 def keyed(schema: Schema, prefix: str = "") -> dict[str, Param]:
@@ -131,36 +149,24 @@ def _url_is_news(known: Keyed) -> bool:
     url = _url_texts(known)
     written_here = {key: text for key, text in written.items() if key in known}
     if not url or url == written_here:
-        return False  # nothing new (a page switch with an empty URL: ``restore_state``)
+        return False  # nothing new (a server-side page switch may arrive with no URL)
     return _session_texts(known) == written_here
 
 
-def restore_state(known: Keyed, page: str | None = None) -> None:
-    """Give every key in ``known`` its value before any widget is drawn (see module doc).
+def restore_state(known: Keyed) -> None:
+    """Put into the store the value of every key in ``known``, before any widget is drawn.
 
-    Call once at the top of every run with every key of the app, so that settings of
-    pages not shown in this run are kept too, and with the page's key: when the page
-    changed, every value is re-set through the Session State API (which keeps a value a
-    widget owned on the previous page). Within a page, a value the visitor is moving is
-    left alone: re-setting it would send it back to the browser and undo key presses
-    made while the run was going.
+    A URL that is news (see the module docstring) sets the store: its values, the
+    default for a key it lacks, and a named notice for a value it may not hold. Otherwise
+    the store keeps its values; a key it lacks gets its default. Call once at the top of
+    every run with every key of the app (the frame does), so settings of pages not shown
+    in this run keep their place in the URL.
     """
-    page_changed = page is not None and st.session_state.get(_PAGE) != page
-    # On a page change the session's values cannot be trusted: Streamlit drops a value
-    # with the widget that last set it, or falls back to one set earlier through the
-    # Session State API. The address can: a page link carries the URL this session
-    # wrote, a server-side switch the session's values. A switch that arrives with no
-    # settings in the address takes what the session last wrote.
-    from_url = _url_is_news(known) or (page_changed and bool(_url_texts(known)))
-    written: dict[str, str] = st.session_state.get(_WRITTEN) or {}
-    if page is not None:
-        st.session_state[_PAGE] = page
+    from_url = _url_is_news(known)
     notices: dict[str, str] = {}
     for key, param in known.items():
         current = st.session_state.get(key, param.default)
         value = _valid_or_default(param, current)
-        if page_changed and not from_url:
-            value = _valid_or_default(param, _last_written(param, written.get(key)))
         if from_url:
             value = param.default
             if key in st.query_params:
@@ -168,10 +174,10 @@ def restore_state(known: Keyed, page: str | None = None) -> None:
                     value = param.parse(st.query_params[key])
                 except ValueError as exc:
                     notices[key] = _url_notice(key, param, exc, value)
-        if from_url or page_changed or key not in st.session_state or value != current:
+        if key not in st.session_state or value != current:
             st.session_state[key] = value
     if notices:
-        # Several restores in one run (keys outside the registry) add up their notices.
+        # Several restores in one run (keys outside the frame) add up their notices.
         snapshot, earlier = st.session_state.get(_NOTICES, ({}, {}))
         snapshot = snapshot | {key: st.session_state[key] for key in known}
         st.session_state[_NOTICES] = (snapshot, earlier | notices)
@@ -190,9 +196,12 @@ def show_url_notices() -> None:
 
 
 def sync_url(known: Keyed) -> None:
-    """Put the session's values of ``known`` into the URL: non-default ones, in one message.
+    """Write the store's values of ``known`` to the URL: non-default ones, in one message.
 
-    Keys at their default leave the URL; nothing is sent when the URL already says it.
+    The store -> URL half of a widget change (the URL -> store half of a URL change is
+    ``restore_state``). Keys at their default leave the URL; nothing is sent when the URL
+    already says it, so a run that only took a new URL writes nothing back unless it
+    refused some of its text.
     Each message from the server adds a browser-history entry unless its text equals the
     address bar's, so keys keep the order the URL last had: a page switch (which arrives
     with the old address and an empty server-side URL) then writes the same text back and
@@ -212,7 +221,7 @@ def sync_url(known: Keyed) -> None:
 
 
 def session_url(known: Keyed) -> dict[str, str]:
-    """The URL texts the session's values of ``known`` call for (non-default ones)."""
+    """The URL texts the store's values of ``known`` call for (non-default ones)."""
     return _session_texts(known)
 
 
@@ -241,26 +250,26 @@ def _rewrite_url(known: Keyed, desired: dict[str, str], order: list[str]) -> Non
 # ------------------------------------------------------------------------ widgets
 
 
-def _draw_widget(container: Any, param: Param, key: str) -> Any:
-    help_text = param.help or None
+def _draw_widget(container: Any, param: Param, key: str, on_change: Any, args: tuple) -> Any:
+    """Draw ``param``'s widget under widget key ``key``; ``on_change(*args)`` on a change."""
+    common: dict[str, Any] = {"key": key, "help": param.help or None, "on_change": on_change}
+    common["args"] = args
     if isinstance(param, BoolParam):
-        return container.toggle(param.label, key=key, help=help_text, disabled=param.disabled)
+        return container.toggle(param.label, disabled=param.disabled, **common)
     if isinstance(param, ChoiceParam):
         return container.selectbox(
             param.label,
             options=list(param.options),
             format_func=param.label_of,
-            key=key,
-            help=help_text,
             disabled=param.disabled,
+            **common,
         )
     if isinstance(param, IntParam | FloatParam):
         numeric: dict[str, Any] = {
             "min_value": param.min,
             "max_value": param.max,
             "step": param.step,
-            "key": key,
-            "help": help_text,
+            **common,
         }
         if isinstance(param, FloatParam) and param.format:
             numeric["format"] = param.format
@@ -272,14 +281,50 @@ def _draw_widget(container: Any, param: Param, key: str) -> Any:
     raise TypeError(f"unsupported parameter type {type(param).__name__}")
 
 
-def sidebar_controls(schema: Schema, *, prefix: str = "", container: Any = None) -> dict[str, Any]:
-    """Draw one widget per param (key ``prefix + name``), write them to the URL.
+def _widget_to_store(key: str, param: Param) -> None:
+    """Callback: the visitor changed setting ``key``'s widget; copy its value to the store."""
+    chosen = st.session_state.get(widget_key(key), param.default)
+    st.session_state[key] = _valid_or_default(param, chosen)
 
-    Keys that ``restore_state`` did not cover (a page outside the registry) are restored
-    here first.
+
+def show_page(key: str) -> None:
+    """Record that this run shows page ``key`` (the frame calls it before the page runs).
+
+    A widget counts as new to Streamlit on another page; ``_store_to_widget`` seeds it.
+    """
+    st.session_state[_PAGE] = key
+
+
+def _store_to_widget(key: str, param: Param, drawn: dict[str, str]) -> Any:
+    """Give setting ``key``'s widget the store's value before it is drawn; return that value.
+
+    Only when the widget lacks it or holds another one, or is a new widget to Streamlit:
+    re-setting a value the widget already has would send it back to the browser and undo
+    key presses made mid-run. Streamlit counts a widget as new on another page (a widget's
+    identity includes its page) and when its range, label or help changed; a new widget
+    starts from its own default (a slider's minimum) unless its value is set in this run,
+    even while its key still holds the old widget's value.
+    """
+    value = _valid_or_default(param, st.session_state.get(key, param.default))
+    if st.session_state.get(key) != value:
+        st.session_state[key] = value  # e.g. above a budget-lowered maximum
+    wkey = widget_key(key)
+    identity = f"{st.session_state.get(_PAGE, '')}|{param!r}"
+    if drawn.get(key) != identity or st.session_state.get(wkey, _MISSING) != value:
+        st.session_state[wkey] = value
+    drawn[key] = identity
+    return value
+
+
+def sidebar_controls(schema: Schema, *, prefix: str = "", container: Any = None) -> dict[str, Any]:
+    """Draw one widget per param for the settings ``prefix + name``, write them to the URL.
+
+    Each widget starts from the store and its changes go back to it (see the module
+    docstring). Keys that ``restore_state`` did not cover (a page outside the frame)
+    are restored here first.
 
     Returns:
-        ``{param.name: value}``, every value valid for its param.
+        ``{param.name: value}``, every value valid for its param (the store's values).
     """
     params = keyed(schema, prefix)
     missing = {key: p for key, p in params.items() if key not in st.session_state}
@@ -289,15 +334,9 @@ def sidebar_controls(schema: Schema, *, prefix: str = "", container: Any = None)
     drawn: dict[str, str] = st.session_state.setdefault(_DRAWN, {})
     values: dict[str, Any] = {}
     for key, param in params.items():
-        # A value outside a (budget-lowered) range would make Streamlit raise.
-        valid = _valid_or_default(param, st.session_state[key])
-        # A widget whose range, label or help changed is a new widget to Streamlit, which
-        # would give it its own default (a slider's minimum) unless the value comes
-        # through the Session State API in this run.
-        if valid != st.session_state[key] or drawn.get(key) != repr(param):
-            st.session_state[key] = valid
-        drawn[key] = repr(param)
-        values[param.name] = _valid_or_default(param, _draw_widget(target, param, key))
+        value = _store_to_widget(key, param, drawn)
+        _draw_widget(target, param, widget_key(key), _widget_to_store, (key, param))
+        values[param.name] = value
     # Usually a no-op: the run began by writing the URL. A value lowered by the budget or
     # a range offered for a new sweep changes here.
     sync_url(params)
@@ -490,7 +529,7 @@ def settings_io(shown: Keyed, *, page: str = "settings", container: Any = None) 
 
 
 def current_values(shown: Keyed) -> dict[str, Any]:
-    """The session's values of ``shown`` (valid; defaults where missing)."""
+    """The store's values of ``shown`` (valid; defaults where missing)."""
     return {
         key: _valid_or_default(p, st.session_state.get(key, p.default)) for key, p in shown.items()
     }

@@ -30,11 +30,11 @@ from ggmi_app.content import plain_text
 from ggmi_app.figures import SharedFigure, fixed_figure, show_figure
 from ggmi_app.layout import slide_fit
 from ggmi_app.messages import INFO_ICON, error_boundary, escape_markdown
-from ggmi_app.page_list import PAGES_BY_KEY, SHARED_SETTINGS, page_settings, request_switch
-from ggmi_app.params import IntParam
+from ggmi_app.page_list import PAGES_BY_KEY, SHARED_SETTINGS, request_switch
+from ggmi_app.page_settings import PAGE_SETTINGS, TOUR_PREFIX, TOUR_STEP_PARAM
 from ggmi_app.rooms import is_following
 from ggmi_app.scenario_params import SCENARIO_SCHEMA
-from ggmi_app.state import apply_preset, keyed, sidebar_controls
+from ggmi_app.state import apply_preset, sidebar_controls
 from ggmi_core import tour_data
 from ggmi_core.bounds import CAP_WARN_SHARE
 from ggmi_core.quoted import quoted
@@ -44,7 +44,7 @@ from ggmi_viz.export import png_export_available
 
 _LOG = logging.getLogger(__name__)
 
-PREFIX: Final[str] = "tour_"
+PREFIX: Final[str] = TOUR_PREFIX
 
 #: Scenario settings of every step: the defaults, i.e. the paper's published recipe.
 SCENARIO: Final[dict[str, Any]] = {
@@ -92,7 +92,7 @@ class Step:
         slide: one or two short sentences for the slide.
         cites: where in the paper the step comes from (slide footer).
         figure: a key of ``ggmi_viz.tour.FIGURES``.
-        page: key of the page where the figure can be explored (``registry.PAGES``).
+        page: key of the page where the figure can be explored (``page_list.PAGES``).
         settings: the settings that produce the figure there (shared and page keys).
         tab: ``(key, label)`` of a page tab to open there, if any.
     """
@@ -146,12 +146,11 @@ STEPS: Final[tuple[Step, ...]] = (
     ),
 )
 
-STEP_PARAM: Final[IntParam] = IntParam(
-    "step", "Tour step", 1, 1, len(STEPS), help="Also Left/Right arrows and PageUp/PageDown."
-)
+#: The current step (declared in ``ggmi_app.page_settings``, which knows the step count).
+STEP_PARAM: Final = TOUR_STEP_PARAM
 STEP_KEY: Final[str] = PREFIX + STEP_PARAM.name
-#: This page's own settings (URL/widget key -> param): the current step.
-SETTINGS: Final = keyed([STEP_PARAM], PREFIX)
+#: This page's own settings (URL/store key -> param): the current step.
+SETTINGS: Final = PAGE_SETTINGS["tour"]
 
 # Visually hidden but mounted: the second button of each direction only carries the
 # clicker's PageUp/PageDown shortcut. Static CSS, nothing from user input.
@@ -261,17 +260,28 @@ def _warm_up() -> None:
         _LOG.warning("guided-tour warm-up failed", exc_info=True)
 
 
-# Started on import: under a plain ``streamlit run`` the first script run imports this
-# module, and the figures are then built beside that run. ``ggmi_app.serve`` imports it
-# before the server starts and waits for the thread instead.
+# Started by the first page run that shows the tour, or by ``ggmi_app.serve`` before the
+# server starts (which then waits for it), never by importing this module: importing
+# must stay free of side effects (tests, tools and the docs import it).
 _WARM_UP: Final[threading.Thread] = threading.Thread(
     target=_warm_up, name="tour-warm-up", daemon=True
 )
-_WARM_UP.start()
+_WARM_UP_START = threading.Lock()
+
+
+def start_warm_up() -> None:
+    """Start building the step figures in the background (once per process)."""
+    with _WARM_UP_START:
+        if _WARM_UP.ident is None:
+            _WARM_UP.start()
 
 
 def wait_for_warm_up(timeout_s: float | None = None) -> bool:
-    """Wait (at most ``timeout_s`` seconds) for the figures; True when they are built."""
+    """Start the warm-up if needed and wait (at most ``timeout_s`` seconds) for it.
+
+    Returns True when the figures are built.
+    """
+    start_warm_up()
     _WARM_UP.join(timeout_s)
     return not _WARM_UP.is_alive()
 
@@ -345,7 +355,7 @@ def _open_on_page(index: int) -> None:
     """Callback: apply step ``index``'s settings; the run then switches to its page."""
     step = STEPS[index]
     target = PAGES_BY_KEY[step.page]
-    apply_preset(step.settings, dict(SHARED_SETTINGS) | page_settings(target.key))
+    apply_preset(step.settings, dict(SHARED_SETTINGS) | PAGE_SETTINGS[target.key])
     if step.tab is not None:
         key, label = step.tab
         st.session_state[key] = label
@@ -455,6 +465,7 @@ def is_present_view(lecture: bool) -> bool:
 
 def main(lecture: bool) -> None:
     """The tour: the current step's words, figure, settings button and navigation."""
+    start_warm_up()  # the other steps' figures are built beside this run
     st.html(_HIDDEN_NAV_CSS)
     with st.sidebar:
         st.subheader("Tour")

@@ -1,8 +1,13 @@
 """Home: the paper's claim in plain words, the generation chain drawn, the letters.
 
-Entry file only: the page lives in the module that ggmi_app.registry names for "home".
+A page script: ``app.py`` runs it through ``st.navigation`` inside the frame
+(``ggmi_app.frame``: settings restored, URL written, page list, and after the page the
+lecture switch, room and settings file). Its widgets and layout are the component
+``ggmi_app.home_page``.
 """
 
-from ggmi_app.registry import run_page
+from ggmi_app import home_page
+from ggmi_app.frame import page_frame
 
-run_page("home")
+with page_frame("home") as lecture:
+    home_page.main(lecture)

@@ -1,8 +1,13 @@
 """Distributions: the paper's Figure 2 (Section 3.2), live.
 
-Entry file only: the page lives in the module that ggmi_app.registry names for "distributions".
+A page script: ``app.py`` runs it through ``st.navigation`` inside the frame
+(``ggmi_app.frame``: settings restored, URL written, page list, and after the page the
+lecture switch, room and settings file). Its widgets and layout are the component
+``ggmi_app.distributions_page``.
 """
 
-from ggmi_app.registry import run_page
+from ggmi_app import distributions_page
+from ggmi_app.frame import page_frame
 
-run_page("distributions")
+with page_frame("distributions") as lecture:
+    distributions_page.main(lecture)

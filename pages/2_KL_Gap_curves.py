@@ -1,8 +1,13 @@
 """KL Gap curves: the paper's Figure 4 (Section 4.4), as published and live.
 
-Entry file only: the page lives in the module that ggmi_app.registry names for "gap-curves".
+A page script: ``app.py`` runs it through ``st.navigation`` inside the frame
+(``ggmi_app.frame``: settings restored, URL written, page list, and after the page the
+lecture switch, room and settings file). Its widgets and layout are the component
+``ggmi_app.gap_curves_page``.
 """
 
-from ggmi_app.registry import run_page
+from ggmi_app import gap_curves_page
+from ggmi_app.frame import page_frame
 
-run_page("gap-curves")
+with page_frame("gap-curves") as lecture:
+    gap_curves_page.main(lecture)

@@ -1,8 +1,13 @@
 """Bound terms: the paper's bounds measured term by term.
 
-Entry file only: the page lives in the module that ggmi_app.registry names for "bounds".
+A page script: ``app.py`` runs it through ``st.navigation`` inside the frame
+(``ggmi_app.frame``: settings restored, URL written, page list, and after the page the
+lecture switch, room and settings file). Its widgets and layout are the component
+``ggmi_app.bounds_page``.
 """
 
-from ggmi_app.registry import run_page
+from ggmi_app import bounds_page
+from ggmi_app.frame import page_frame
 
-run_page("bounds")
+with page_frame("bounds") as lecture:
+    bounds_page.main(lecture)

@@ -2,6 +2,8 @@
 
 import ast
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,27 +103,32 @@ def test_no_global_numpy_random_state_in_library_code():
 
 
 def _module_name(path: Path, root: Path = ROOT) -> str:
-    parts = path.relative_to(root).with_suffix("").parts
+    """A package module's dotted name; a script's (``app.py``, ``pages/*.py``) its path."""
+    relative = path.relative_to(root)
+    if relative.parts[0] not in FORBIDDEN | {"ggmi_app": set()}:
+        return relative.as_posix()
+    parts = relative.with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-#: Calls that import a module named at run time (the page loader's ``importlib``).
-_DYNAMIC_IMPORTS = {"import_module", "__import__"}
+#: Calls that load code named at run time: ``importlib``, ``runpy``, ``exec``, and
+#: ``st.navigation``, which runs the page scripts its pages name.
+_DYNAMIC_LOADS = {"import_module", "__import__", "run_path", "run_module", "exec", "navigation"}
 
 
 def _loads_by_name(tree: ast.AST) -> bool:
-    """Whether the module imports modules by name at run time (``importlib``)."""
+    """Whether the module loads code named at run time (see ``_DYNAMIC_LOADS``)."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             func = node.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-            if name in _DYNAMIC_IMPORTS:
+            if name in _DYNAMIC_LOADS:
                 return True
     return False
 
 
 def _named_modules(tree: ast.AST, modules: set[str]) -> set[str]:
-    """Project modules named by a string in the module (a page list's ``module_name``)."""
+    """Project modules and scripts named by a string (a page list's ``entry``)."""
     return {
         node.value
         for node in ast.walk(tree)
@@ -142,24 +149,41 @@ def _internal_imports(tree: ast.AST, modules: set[str]) -> set[str]:
     return found
 
 
-def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
-    """Module -> the project modules it imports (ggmi_core, ggmi_viz, ggmi_app).
+def _reachable(start: str, imports: dict[str, set[str]]) -> set[str]:
+    """``start`` and every module it imports, directly or through others."""
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in imports[todo.pop()] - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return seen
 
-    A module that imports by name at run time (``importlib.import_module``) counts as
-    importing every project module named by a string in it or in a module it imports:
-    the page loader imports whatever the page list names.
+
+def _project_files(root: Path) -> list[Path]:
+    packages = FORBIDDEN | {"ggmi_app": set()}
+    files = [f for package in packages for f in (root / package).rglob("*.py")]
+    return [*files, root / "app.py", *sorted((root / "pages").glob("*.py"))]
+
+
+def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
+    """Module or script -> the project modules and page scripts it imports or runs.
+
+    A module that loads code by name at run time (``importlib``, ``runpy``, ``exec``,
+    ``st.navigation``) counts as importing every project module and page script named by
+    a string in it or in any module it imports: ``app.py`` runs the page scripts that
+    ``ggmi_app.page_list`` names.
     """
-    files = [
-        f for package in FORBIDDEN | {"ggmi_app": set()} for f in (root / package).rglob("*.py")
-    ]
-    trees = {_module_name(f, root): ast.parse(f.read_text(encoding="utf-8")) for f in files}
+    trees = {
+        _module_name(f, root): ast.parse(f.read_text(encoding="utf-8"))
+        for f in _project_files(root)
+    }
     modules = set(trees)
     imports = {name: _internal_imports(tree, modules) for name, tree in trees.items()}
     graph = {}
     for name, tree in trees.items():
         edges = set(imports[name])
         if _loads_by_name(tree):
-            for source in {name, *imports[name]}:
+            for source in _reachable(name, imports):
                 edges |= _named_modules(trees[source], modules)
             # a package that loads its own submodules lazily (PEP 562) forms no circle
             edges = {e for e in edges if not e.startswith(name + ".")}
@@ -195,33 +219,54 @@ def test_the_cycle_finder_finds_a_planted_cycle():
     assert _find_cycle({"a": {"b"}, "b": set()}) is None
 
 
+def _page_entries() -> set[str]:
+    from ggmi_app.page_list import PAGES
+
+    return {page.entry for page in PAGES}
+
+
 def test_the_package_import_graph_has_no_cycle():
     graph = import_graph()
     assert "ggmi_app.state" in graph and graph["ggmi_app.layout"]  # the graph was read
-    # The loader's importlib calls count: it imports every page module.
-    assert {"ggmi_app.home_page", "ggmi_app.tour_page"} <= graph["ggmi_app.registry"]
+    # st.navigation counts: app.py runs every page script of the page list.
+    assert _page_entries() <= graph["app.py"]
     # Function-level imports count too: a lazy import only hides a cycle.
     assert _find_cycle(graph) is None
 
 
-def test_a_circle_through_the_page_loader_is_found(tmp_path):
-    """A page module importing the loader closes a circle the loader hides in importlib."""
-    for package in ("ggmi_core", "ggmi_viz", "ggmi_app"):
+def test_the_packages_never_import_or_run_a_page_script():
+    graph = import_graph()
+    entries = _page_entries()
+    offenders = {
+        name: sorted(edges & (entries | {"app.py"}))
+        for name, edges in graph.items()
+        if name.startswith("ggmi_")
+    }
+    assert {name: bad for name, bad in offenders.items() if bad} == {}
+
+
+def test_a_circle_through_the_page_list_is_found(tmp_path):
+    """A component that runs a page script closes a circle, even named through the list."""
+    for package in ("ggmi_core", "ggmi_viz", "ggmi_app", "pages"):
         shutil.copytree(ROOT / package, tmp_path / package)
+    shutil.copy(ROOT / "app.py", tmp_path / "app.py")
     assert _find_cycle(import_graph(tmp_path)) is None  # the copy is the real tree
     home = tmp_path / "ggmi_app" / "home_page.py"
     home.write_text(
         home.read_text(encoding="utf-8") + "\n\ndef _planted():\n"
-        "    from ggmi_app.registry import run_page\n\n    return run_page\n",
+        "    import runpy\n\n    return runpy.run_path(PAGES[-1].entry)\n",
         encoding="utf-8",
     )
     cycle = _find_cycle(import_graph(tmp_path))
     assert cycle is not None
-    assert {"ggmi_app.home_page", "ggmi_app.registry"} <= set(cycle)
+    assert "ggmi_app.home_page" in cycle and any(c.startswith("pages/") for c in cycle)
 
 
-#: What an entry file may import: the registry (and Streamlit, for ``st.navigation``).
-ENTRY_IMPORTS = {"__future__", "streamlit", "ggmi_app.registry"}
+#: What ``app.py`` may import: the frame (and Streamlit, for ``st.navigation``).
+APP_IMPORTS = {"__future__", "streamlit", "ggmi_app.frame"}
+#: What a page script may import besides ``ggmi_app`` components: pages sit above
+#: ``ggmi_app`` and reach ``ggmi_viz`` and ``ggmi_core`` only through it.
+PAGE_IMPORTS = {"__future__", "streamlit"}
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -235,39 +280,83 @@ def _imported_modules(path: Path) -> set[str]:
     return found
 
 
-def test_entry_files_import_only_the_registry():
+def _entry_offenders(path: Path) -> set[str]:
+    """What entry file ``path`` imports beyond the entry-file rule."""
+    imported = _imported_modules(path)
+    if path.name == "app.py":
+        return imported - APP_IMPORTS
+    return {m for m in imported - PAGE_IMPORTS if m != "ggmi_app" and not m.startswith("ggmi_app.")}
+
+
+def test_entry_files_follow_the_entry_file_rule():
     entries = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
     assert len(entries) > 1
-    offenders = {
-        str(path.relative_to(ROOT)): sorted(_imported_modules(path) - ENTRY_IMPORTS)
-        for path in entries
-    }
+    offenders = {str(path.relative_to(ROOT)): sorted(_entry_offenders(path)) for path in entries}
     assert {path: bad for path, bad in offenders.items() if bad} == {}
 
 
 def test_the_entry_file_rule_catches_another_import(tmp_path):
-    entry = tmp_path / "9_Extra.py"
-    entry.write_text(
-        "from ggmi_app.registry import run_page\nfrom ggmi_app.state import keyed\n",
+    (tmp_path / "pages").mkdir()
+    page = tmp_path / "pages" / "9_Extra.py"
+    page.write_text(
+        "from ggmi_app.frame import page_frame\nfrom ggmi_core.config import ScenarioConfig\n",
         encoding="utf-8",
     )
-    assert _imported_modules(entry) - ENTRY_IMPORTS == {"ggmi_app.state"}
+    assert _entry_offenders(page) == {"ggmi_core.config"}
+    app = tmp_path / "app.py"
+    app.write_text("from ggmi_app.frame import frame\nfrom ggmi_app.state import keyed\n")
+    assert _entry_offenders(app) == {"ggmi_app.state"}
 
 
-def test_every_registered_page_has_an_entry_file_settings_and_main():
-    from ggmi_app.registry import PAGES, page_module
+def test_every_page_has_a_framed_page_script_and_settings_as_data():
+    from ggmi_app.page_list import PAGES
+    from ggmi_app.page_settings import PAGE_SETTINGS
 
+    assert [page.key for page in PAGES] == list(PAGE_SETTINGS)  # every page, in order
     prefixes = set()
     for page in PAGES:
-        entry = (ROOT / page.entry).read_text(encoding="utf-8")
-        assert f'run_page("{page.key}")' in entry, page.entry
-        module = page_module(page)
-        assert callable(module.main)
-        keys = list(module.SETTINGS)
+        entry = ROOT / page.entry
+        assert f'page_frame("{page.key}")' in entry.read_text(encoding="utf-8"), page.entry
+        components = [m for m in _imported_modules(entry) if m.startswith("ggmi_app")]
+        assert components, page.entry
+        keys = list(PAGE_SETTINGS[page.key])
         # A page's own settings share one prefix that no other page uses.
         own = {key.split("_", 1)[0] for key in keys}
         assert len(own) <= 1, (page.key, own)
         assert not (own & prefixes), (page.key, own)
         prefixes |= own
     entries = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
-    assert entries == sorted(page.entry for page in PAGES)  # no page outside the registry
+    assert entries == sorted(page.entry for page in PAGES)  # no page outside the list
+
+
+def test_the_page_components_draw_the_settings_declared_for_them():
+    from ggmi_app import (
+        bounds_page,
+        diagnostics_page,
+        distributions_page,
+        gap_curves_page,
+        tour_page,
+    )
+    from ggmi_app.page_settings import PAGE_SETTINGS, TOUR_STEP_COUNT
+
+    assert distributions_page.SETTINGS is PAGE_SETTINGS["distributions"]
+    assert gap_curves_page.SETTINGS is PAGE_SETTINGS["gap-curves"]
+    assert bounds_page.SETTINGS is PAGE_SETTINGS["bounds"]
+    assert diagnostics_page.SETTINGS is PAGE_SETTINGS["diagnostics"]
+    assert tour_page.SETTINGS is PAGE_SETTINGS["tour"]
+    assert len(tour_page.STEPS) == TOUR_STEP_COUNT
+
+
+def test_importing_the_app_starts_no_thread():
+    """Importing a page component has no side effect: the tour's warm-up starts on use."""
+    code = (
+        "import threading\n"
+        "from ggmi_app import frame, home_page, tour_page, bounds_page, gap_curves_page\n"
+        "print(sorted(t.name for t in threading.enumerate() if t.name == 'tour-warm-up'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

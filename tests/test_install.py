@@ -119,12 +119,12 @@ def test_the_installed_packages_find_their_files_away_from_the_checkout(
 ) -> None:
     code = textwrap.dedent(
         """
-        import ggmi_app.registry as registry, ggmi_core, ggmi_core.tour_data as tour_data
+        import ggmi_app.page_list as page_list, ggmi_core, ggmi_core.tour_data as tour_data
         from ggmi_app import serve
         from ggmi_core.resources import project_root
         print(ggmi_core.__file__)
         print(project_root())
-        print(all((project_root() / page.entry).is_file() for page in registry.PAGES))
+        print(all((project_root() / page.entry).is_file() for page in page_list.PAGES))
         tables = [tour_data.load_table(n) for n in ("sample_size", "js")]
         print(serve.APP.is_file(), all(len(t) > 0 for t in tables))
         """

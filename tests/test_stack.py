@@ -495,8 +495,8 @@ def _inline_script_hashes() -> set[str]:
     html = (Path(streamlit.__file__).parent / "static" / "index.html").read_text()
     scripts = re.findall(r"<script>(.*?)</script>", html, flags=re.S)
     own = {
-        ("registry", "_MOVE_SCRIPT"),
-        ("registry", "_CLOSE_SIDEBAR_ON_NARROW_TAP"),
+        ("frame", "_MOVE_SCRIPT"),
+        ("frame", "_CLOSE_SIDEBAR_ON_NARROW_TAP"),
         ("layout", "_SLIDE_FIT_SCRIPT"),
         ("tour_page", "_FULLSCREEN_BUTTON"),
     }
@@ -627,7 +627,7 @@ def test_pages_through_the_proxy_load_nothing_from_elsewhere_and_pass_the_csp(
     from browser_helpers import open_and_draw
     from devserver import CHROMIUM, CHROMIUM_ARGS  # on sys.path via browser_helpers
 
-    from ggmi_app.registry import PAGES
+    from ggmi_app.page_list import PAGES
 
     base = f"http://127.0.0.1:{stack.proxy}/"
     foreign: list[str] = []

@@ -9,12 +9,12 @@ import re
 from pathlib import Path
 from typing import Final
 
-from page_helpers import plain
+from page_helpers import app_test, plain
 from streamlit.testing.v1 import AppTest
 
-from ggmi_app import registry
+from ggmi_app.page_list import PAGES, PAGES_BY_KEY, SHARED_SETTINGS
+from ggmi_app.page_settings import PAGE_SETTINGS
 from ggmi_app.params import Param
-from ggmi_app.registry import PAGES, PAGES_BY_KEY, SHARED_SETTINGS
 
 ROOT: Final[Path] = Path(__file__).resolve().parents[2]
 TIMEOUT: Final[int] = 120  # seconds; a cold Figure-4 fallback computes several sweeps
@@ -52,12 +52,12 @@ def work_pages() -> list[str]:
 def page_settings(page_file: str) -> dict[str, Param]:
     """Every URL setting ``page_file`` reads: the shared ones and the page's own."""
     spec = next((p for p in PAGES if p.entry == page_file), PAGES_BY_KEY["home"])
-    return dict(SHARED_SETTINGS) | dict(registry.page_settings(spec))
+    return dict(SHARED_SETTINGS) | dict(PAGE_SETTINGS[spec.key])
 
 
 def new_app(page: str, query: dict[str, object] | None = None) -> AppTest:
     """An AppTest of ``page`` with URL ``query`` (values: text, or lists for repeated keys)."""
-    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
+    at = app_test(page, TIMEOUT)
     at.query_params.update(query or {})
     return at
 

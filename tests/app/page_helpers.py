@@ -14,9 +14,24 @@ ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60  # seconds; a cold Figure-4 fallback computes several sweeps
 
 
+def app_test(path: str, timeout: float = TIMEOUT) -> AppTest:
+    """An AppTest that shows ``path`` (relative to the repo root, or absolute), not run yet.
+
+    A page script in ``pages/`` runs inside the app's frame, as a visitor sees it:
+    ``app.py`` with that page switched to. Any other script (``app.py`` itself, a test
+    page) runs on its own.
+    """
+    page = Path(path) if Path(path).is_absolute() else ROOT / path
+    if page.parent != ROOT / "pages":
+        return AppTest.from_file(str(page), default_timeout=timeout)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.switch_page(str(page.relative_to(ROOT)))
+    return at
+
+
 def run_page(path: str, query: dict[str, str] | None = None) -> AppTest:
     """Run the page at ``path`` (relative to the repo root) with URL ``query``."""
-    at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
+    at = app_test(path)
     at.query_params.update(query or {})
     at.run()
     assert not at.exception, [e.value for e in at.exception]

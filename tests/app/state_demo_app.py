@@ -6,8 +6,8 @@ settings carry no prefix.
 
 import streamlit as st
 
+from ggmi_app.frame import begin_page, end_page
 from ggmi_app.params import BoolParam, ChoiceParam, FloatParam, IntParam
-from ggmi_app.registry import begin_page, end_page
 from ggmi_app.scenario_params import LECTURE_PARAM
 from ggmi_app.state import keyed, preset_buttons, sidebar_controls
 
@@ -20,7 +20,7 @@ SCHEMA = [
 PRESETS = {"Paper figure 2": {"K": 5, "noise": 1.0, "metric": "kl", "show_fit": False}}
 SHOWN = keyed([*SCHEMA, LECTURE_PARAM])
 
-lecture = begin_page("State demo", SHOWN, "demo")
+lecture = begin_page("State demo", SHOWN)
 preset_buttons(PRESETS, SHOWN)
 values = sidebar_controls(SCHEMA)
 st.json({"values": values, "lecture": lecture})

@@ -24,6 +24,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 
 from ggmi_app import bounds_page
 from ggmi_app.scenario_params import sweep_values
+from ggmi_app.state import WIDGET_PREFIX
 from ggmi_core.bounds import default_sweep_values, estimate_bound_sweep_cost
 from ggmi_core.budget import estimate_cost, estimate_sweep_cost, work_budget
 from ggmi_core.config import ScenarioConfig
@@ -74,7 +75,7 @@ def test_refusal_lifts_when_the_budget_allows_it(monkeypatch: pytest.MonkeyPatch
     assert any("Reduce" in e for e in messages(at, "error"))
     assert not at.get("plotly_chart")
     monkeypatch.delenv("GGMI_WORK_BUDGET")
-    at.slider(key="noise_std").set_value(0.1).run()
+    at.slider(key="w_noise_std").set_value(0.1).run()
     assert_no_leak(at)
     assert not messages(at, "error")
     assert at.get("plotly_chart")
@@ -85,7 +86,8 @@ def test_refusal_lifts_when_the_budget_allows_it(monkeypatch: pytest.MonkeyPatch
 
 def _gap_rounds_allowed(at: Any) -> int:
     """Scenarios per value the budget allows for the gap page's current sweep."""
-    values = {w.key: w.value for w in itertools.chain(at.slider, at.selectbox, at.number_input)}
+    widgets = itertools.chain(at.slider, at.selectbox, at.number_input)
+    values = {w.key.removeprefix(WIDGET_PREFIX): w.value for w in widgets}  # setting keys
     config = ScenarioConfig(
         **{k: values[k] for k in ScenarioConfig().to_dict() if k in values and k != "seed"}
     )
@@ -110,7 +112,7 @@ def test_gap_page_rounds_slider_offers_no_more_than_the_budget(
     assert_no_leak(at)
     allowed = _gap_rounds_allowed(at)
     assert 10 <= allowed < 200  # the setting really is one where the cap matters
-    assert at.slider(key="gap_rounds").max <= allowed
+    assert at.slider(key="w_gap_rounds").max <= allowed
 
 
 def test_gap_page_clamps_a_url_asking_for_more_scenarios_than_the_budget(
@@ -122,7 +124,7 @@ def test_gap_page_clamps_a_url_asking_for_more_scenarios_than_the_budget(
     at.run()
     assert_no_leak(at)
     allowed = _gap_rounds_allowed(at)
-    assert at.slider(key="gap_rounds").value <= allowed
+    assert at.slider(key="w_gap_rounds").value <= allowed
     shown = " ".join(messages(at, "warning") + [plain(t.value) for t in at.toast])
     assert "gap_rounds" in shown or "Scenarios per value" in shown
     assert not [e for e in messages(at, "error") if "Reduce" in e]
@@ -140,12 +142,13 @@ def test_a_remembered_scenario_count_above_a_lowered_cap_does_not_crash_the_page
     at.session_state["_ggmi_saved::rounds"] = 200
     at.run()
     assert_no_leak(at)
-    assert at.slider(key="gap_rounds").value <= _gap_rounds_allowed(at)
+    assert at.slider(key="w_gap_rounds").value <= _gap_rounds_allowed(at)
     assert at.get("plotly_chart")
 
 
 def _bounds_allowed(at: Any, rounds_cost: Callable[[ScenarioConfig, int, str], float]) -> int:
-    values = {w.key: w.value for w in itertools.chain(at.slider, at.selectbox, at.number_input)}
+    widgets = itertools.chain(at.slider, at.selectbox, at.number_input)
+    values = {w.key.removeprefix(WIDGET_PREFIX): w.value for w in widgets}  # setting keys
     config = bounds_page.scenario_config(values)
     per_round = rounds_cost(config, values["n_mc"], values["metric"])
     return int(work_budget() // per_round)
@@ -162,7 +165,7 @@ def test_bounds_page_scenarios_slider_offers_no_more_than_the_budget(
     assert_no_leak(at)
     allowed = _bounds_allowed(at, lambda c, n_mc, m: estimate_bound_cost(c, 1, n_mc, m))
     assert 5 <= allowed < 200
-    assert at.slider(key="bounds_scenarios").max <= allowed
+    assert at.slider(key="w_bounds_scenarios").max <= allowed
 
 
 def test_bounds_sweep_scenarios_slider_offers_no_more_than_the_budget(
@@ -185,9 +188,9 @@ def test_bounds_sweep_scenarios_slider_offers_no_more_than_the_budget(
 
     allowed = _bounds_allowed(at, per_scenario)
     assert 5 <= allowed < 100  # the sweep's own maximum is 100
-    assert at.slider(key="bounds_move_scenarios").max <= allowed
+    assert at.slider(key="w_bounds_move_scenarios").max <= allowed
     # The breakdown slider is priced for one setting, not six: it offers more.
-    assert at.slider(key="bounds_scenarios").max > at.slider(key="bounds_move_scenarios").max
+    assert at.slider(key="w_bounds_scenarios").max > at.slider(key="w_bounds_move_scenarios").max
 
 
 def test_bounds_page_clamps_scenarios_asked_for_above_the_budget(
@@ -202,17 +205,17 @@ def test_bounds_page_clamps_scenarios_asked_for_above_the_budget(
     at = new_app(BOUNDS_PAGE, {"n_mc": "1000", "bounds_scenarios": "200", "seed": _seed("url-cap")})
     at.run()
     assert_no_leak(at)
-    assert at.slider(key="bounds_scenarios").value <= _bounds_allowed(at, one_setting)
+    assert at.slider(key="w_bounds_scenarios").value <= _bounds_allowed(at, one_setting)
     # A URL asking for more than the budget allows is lowered, and the visitor told so.
     assert any("lowered to" in t.value for t in at.toast)
     assert not [e for e in messages(at, "error") if "Reduce" in e]
     # A lower budget (or costlier settings) drops the cap below the choice already made:
     # the choice is lowered to the new cap, with a toast.
-    at.slider(key="bounds_scenarios").set_value(at.slider(key="bounds_scenarios").max).run()
+    at.slider(key="w_bounds_scenarios").set_value(at.slider(key="w_bounds_scenarios").max).run()
     monkeypatch.setenv("GGMI_WORK_BUDGET", "0.2")
-    at.slider(key="bounds_C").set_value(4.0).run()
+    at.slider(key="w_bounds_C").set_value(4.0).run()
     assert_no_leak(at)
-    slider = at.slider(key="bounds_scenarios")
+    slider = at.slider(key="w_bounds_scenarios")
     assert slider.value == slider.max <= _bounds_allowed(at, one_setting)
     assert any("Scenarios lowered to" in plain(t.value) for t in at.toast)
 

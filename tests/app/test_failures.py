@@ -157,7 +157,7 @@ def _patch_target(monkeypatch: pytest.MonkeyPatch, dotted: str, replacement: Any
 
 def _assert_next_interaction_recovers(at: Any, slider: str, value: float) -> None:
     """The visitor's next move, with the cause gone, draws the page without an error."""
-    at.slider(key=slider).set_value(value).run()
+    at.slider(key=f"w_{slider}").set_value(value).run()
     assert_no_leak(at)
     assert not messages(at, "error")
     assert at.get("plotly_chart")

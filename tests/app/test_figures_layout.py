@@ -72,7 +72,7 @@ def test_lecture_mode_from_url_enlarges_type() -> None:
     spec, _ = _chart(at)
     assert spec["layout"]["template"]["layout"]["font"]["size"] == LECTURE_FONT_SIZE
     assert LECTURE_FONT_SIZE > NORMAL_FONT_SIZE
-    at.toggle(key="lecture").set_value(False).run()
+    at.toggle(key="w_lecture").set_value(False).run()
     spec, _ = _chart(at)
     assert spec["layout"]["template"]["layout"]["font"]["size"] == NORMAL_FONT_SIZE
     assert "lecture" not in at.query_params  # off is the default
@@ -84,7 +84,7 @@ def test_lecture_mode_injects_its_css_and_normal_mode_does_not() -> None:
 
     at = _run(figure_page, {"lecture": "1"})
     assert "font-size: 20px" in css(at) and "stCaptionContainer" in css(at)
-    at.toggle(key="lecture").set_value(False).run()
+    at.toggle(key="w_lecture").set_value(False).run()
     assert "font-size: 20px" not in css(at)
 
 

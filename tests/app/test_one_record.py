@@ -34,21 +34,20 @@ SCRIPT = r"""
 import json
 from streamlit.testing.v1 import AppTest
 
-from ggmi_app import registry, state
+from ggmi_app import page_list, state
 from ggmi_app.gap_curves_page import PRESETS as GAP_PRESETS
 from ggmi_core.config import ScenarioConfig
 
 out = {}
-at = AppTest.from_file("pages/1_Distributions.py", default_timeout=300)
+at = AppTest.from_file("app.py", default_timeout=300)
+at.switch_page("pages/1_Distributions.py")
 at.run()
 assert not at.exception, [e.value for e in at.exception]
-widget = at.sidebar.slider(key="dummy_q")
+widget = at.sidebar.slider(key="w_dummy_q")
 out["sidebar"] = [widget.label, widget.value, widget.min, widget.max]
 widget.set_value(7).run()
 out["url"] = at.query_params.get("dummy_q")
-shown = dict(registry.SHARED_SETTINGS) | dict(
-    registry.page_settings(registry.PAGES_BY_KEY["distributions"])
-)
+shown = dict(page_list.SHARED_SETTINGS) | dict(page_list.page_settings("distributions"))
 values = {key: at.session_state[key] for key in shown if key in at.session_state}
 saved = json.loads(state.settings_to_json(shown, values, "distributions"))
 out["file_saved"] = saved["settings"].get("dummy_q")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from page_helpers import app_test, plain
 from page_helpers import figure_titled as _figure
 from page_helpers import figures as _figures
-from page_helpers import plain
 from streamlit.testing.v1 import AppTest
 
 from ggmi_core.bounds import CAP_WARN_SHARE
@@ -24,7 +24,7 @@ TASK_TERM = "C·TV(D, D_M) ↓"
 
 
 def _run(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at = app_test(PAGE, TIMEOUT)
     at.query_params.update({**FAST, **(query or {})})
     at.run()
     assert not at.exception, at.exception
@@ -73,18 +73,18 @@ def test_default_page_shows_three_figures_and_zero_generation_term() -> None:
 
 def test_noise_slider_makes_the_generation_term_nonzero() -> None:
     at = _run()
-    at.slider(key="noise_std").set_value(0.5).run()
+    at.slider(key="w_noise_std").set_value(0.5).run()
     assert not at.exception
     gen = _bar(_figure(at, "Lemma 3.1"), GEN_TERM)
     assert 0.0 < gen <= 10.0
     assert at.query_params["noise_std"] == "0.5"
-    at.slider(key="noise_std").set_value(1.5).run()
+    at.slider(key="w_noise_std").set_value(1.5).run()
     assert _bar(_figure(at, "Lemma 3.1"), GEN_TERM) > gen
 
 
 def test_adherence_lowers_information_gain_and_raises_shared_information() -> None:
     at = _run()
-    at.slider(key="adherence").set_value(0.8).run()
+    at.slider(key="w_adherence").set_value(0.8).run()
     info = _figure(at, "Information gain")
     assert _bar_by_x(info, "Δ_I") < math.log(6)
     assert _bar_by_x(info, "I(e_M; e_p)") > 0.0
@@ -92,7 +92,7 @@ def test_adherence_lowers_information_gain_and_raises_shared_information() -> No
 
 def test_loss_cap_slider_bounds_every_stacked_term() -> None:
     at = _run({"noise_std": "1.0"})
-    at.slider(key="bounds_C").set_value(1.0).run()
+    at.slider(key="w_bounds_C").set_value(1.0).run()
     lemma = _figure(at, "Lemma 3.1")
     for name in (TASK_TERM, GEN_TERM):
         assert 0.0 <= _bar(lemma, name) <= 1.0
@@ -103,9 +103,9 @@ def test_url_restores_sliders_and_results() -> None:
     at = _run(
         {"K": "3", "L": "0", "J": "1", "noise_std": "0.25", "bounds_C": "5.0", "lecture": "1"}
     )
-    assert at.slider(key="K").value == 3
-    assert at.slider(key="L").value == 0
-    assert at.slider(key="noise_std").value == pytest.approx(0.25)
+    assert at.slider(key="w_K").value == 3
+    assert at.slider(key="w_L").value == 0
+    assert at.slider(key="w_noise_std").value == pytest.approx(0.25)
     info = _figure(at, "Information gain")
     assert _bar_by_x(info, "Δ_I") == pytest.approx(math.log(4))
     lemma = _figure(at, "Lemma 3.1")
@@ -117,8 +117,8 @@ def test_bad_url_values_give_notices_and_defaults() -> None:
     at = _run({"K": "lots", "noise_std": "9", "metric": "<b>x</b>"})
     notices = " ".join(_plain(w.value) for w in at.warning)
     assert "'K'" in notices and "'noise_std'" in notices and "'metric'" in notices
-    assert at.slider(key="K").value == 2
-    assert at.slider(key="noise_std").value == 0.0
+    assert at.slider(key="w_K").value == 2
+    assert at.slider(key="w_noise_std").value == 0.0
     assert not at.error
     assert _figure(at, "Lemma 3.1")
 
@@ -165,7 +165,7 @@ def test_sweep_tab_plots_every_term_against_the_swept_parameter() -> None:
     assert y[0] == 0.0 and y[0] < y[1] < y[2]
     for name in ("Δ_I = H(e_M | e_p) ↑", "δ = H(S_anchor) − H(S_gen) ↑", "JS gap ↑"):
         _trace(at, name)
-    at.selectbox(key="bounds_move_param").set_value("L").run()
+    at.selectbox(key="w_bounds_move_param").set_value("L").run()
     gain = _trace(at, "Δ_I")
     assert _values(gain["y"]) == pytest.approx([math.log(4 + L) for L in _values(gain["x"])])
     assert at.query_params.get("bounds_move_param") is None  # L is the default

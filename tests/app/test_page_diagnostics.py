@@ -88,7 +88,7 @@ def test_sweeping_n_k_and_moving_the_adherence_slider_changes_the_figure() -> No
     assert _values(_trace(_figure(at, "Dependence"), "mean HSIC")["x"]) == list(
         SWEEP_GRIDS["n_anchor_per_component"]
     )
-    at.slider(key="adherence").set_value(0.9)
+    at.slider(key="w_adherence").set_value(0.9)
     _rerun(at)
     after = _values(_trace(_figure(at, "Dependence"), "mean HSIC")["y"])
     assert at.query_params["adherence"] == "0.9"
@@ -105,7 +105,7 @@ def test_bad_url_values_fall_back_with_a_notice() -> None:
     at = _run({**FAST, "K": "9999", "diag_sweep": "<script>"})
     notices = " ".join(_plain(w.value) for w in at.warning)
     assert "K" in notices and "diag_sweep" in notices
-    assert at.slider(key="K").value == 2
+    assert at.slider(key="w_K").value == 2
 
 
 def test_lecture_mode_enlarges_figure_type() -> None:
@@ -245,7 +245,7 @@ def test_permutation_slider_sets_the_p_value_resolution_and_the_null_histogram()
     assert float({m.label: m.value for m in at.metric}["p-value (permutation)"]) == 0.01
     null = _figure(at, "Is the pairing special?")
     assert len(_values(null["data"][0]["x"])) == 99
-    at.slider(key="diag_data_permutations").set_value(299)
+    at.slider(key="w_diag_data_permutations").set_value(299)
     _rerun(at)
     assert at.query_params["diag_data_permutations"] == "299"
     assert float({m.label: m.value for m in at.metric}["p-value (permutation)"]) == pytest.approx(

@@ -41,7 +41,7 @@ def test_defaults_show_g_both_fits_and_every_sample() -> None:
 
 def test_moving_k_redraws_with_more_anchor_data() -> None:
     at = run_page(PAGE)
-    at.slider(key="K").set_value(4).run()
+    at.slider(key="w_K").set_value(4).run()
     assert not at.exception
     (spec,) = figures(at)
     assert _points(spec, "anchor") == 4 * 50
@@ -51,25 +51,25 @@ def test_moving_k_redraws_with_more_anchor_data() -> None:
 
 def test_layer_toggles_add_and_remove_traces() -> None:
     at = run_page(PAGE)
-    at.toggle(key="dist_show_model").set_value(True).run()
-    at.toggle(key="dist_show_anchor_samples").set_value(False).run()
+    at.toggle(key="w_dist_show_model").set_value(True).run()
+    at.toggle(key="w_dist_show_anchor_samples").set_value(False).run()
     (spec,) = figures(at)
     assert "model M" in _contours(spec)
     assert _points(spec, "anchor") == 0
-    at.toggle(key="dist_show_components").set_value(True).run()
+    at.toggle(key="w_dist_show_components").set_value(True).run()
     names = [t["name"] for t in traces(figures(at)[0], "scatter")]
     assert sum(n.startswith("M components") for n in names) == 3
 
 
 def test_dimension_one_and_five_change_the_view() -> None:
     at = run_page(PAGE)
-    at.slider(key="dim").set_value(1).run()
+    at.slider(key="w_dim").set_value(1).run()
     spec = figures(at)[0]
     assert not traces(spec, "contour")
     assert not any(t.get("legendgroup") == "target" and "hover" in t["name"] for t in spec["data"])
     assert spec["layout"]["yaxis"]["title"]["text"].startswith("density")
-    at.slider(key="dim").set_value(5).run()
-    at.selectbox(key="dist_projection").set_value("pca").run()
+    at.slider(key="w_dim").set_value(5).run()
+    at.selectbox(key="w_dist_projection").set_value("pca").run()
     spec = figures(at)[0]
     assert "principal axis 1" in spec["layout"]["xaxis"]["title"]["text"]
     assert len(at.dataframe[0].value) == 4  # no histogram KL above d = 2
@@ -79,7 +79,7 @@ def test_dimension_one_and_five_change_the_view() -> None:
 def test_url_restores_the_same_figure() -> None:
     query = {"K": "3", "J": "1", "L": "4", "seed": "7", "noise_std": "0.3", "adherence": "0.5"}
     a = run_page(PAGE, query)
-    assert a.slider(key="K").value == 3 and a.number_input(key="seed").value == 7
+    assert a.slider(key="w_K").value == 3 and a.number_input(key="w_seed").value == 7
     b = run_page(PAGE, query)
     for ta, tb in zip(figures(a)[0]["data"], figures(b)[0]["data"], strict=True):
         np.testing.assert_array_equal(array(ta["x"]), array(tb["x"]))
@@ -93,7 +93,7 @@ def test_invalid_url_values_fall_back_with_a_notice() -> None:
     at = run_page(PAGE, {"K": "abc", "cov_recipe": "nonsense", "dim": "99"})
     notes = " ".join(messages(at, "warning"))
     assert "'K'" in notes and "'cov_recipe'" in notes and "'dim'" in notes
-    assert at.slider(key="K").value == 2 and at.selectbox(key="cov_recipe").value == "published"
+    assert at.slider(key="w_K").value == 2 and at.selectbox(key="w_cov_recipe").value == "published"
     assert figures(at)
 
 
@@ -106,7 +106,7 @@ def test_impossible_combination_shows_an_error_not_a_traceback() -> None:
 def test_preset_restores_the_paper_figure_2_settings() -> None:
     at = run_page(PAGE, {"K": "5", "noise_std": "1.0"})
     at.button(key="_ggmi_preset::Paper Figure 2 (published settings)").click().run()
-    assert at.slider(key="K").value == 2 and at.slider(key="noise_std").value == 0.0
+    assert at.slider(key="w_K").value == 2 and at.slider(key="w_noise_std").value == 0.0
     assert "K" not in at.query_params and "noise_std" not in at.query_params  # defaults
     assert _points(figures(at)[0], "anchor") == 100
 
@@ -114,7 +114,7 @@ def test_preset_restores_the_paper_figure_2_settings() -> None:
 def test_covariance_recipe_changes_the_scenario() -> None:
     at = run_page(PAGE)
     before = array(traces(figures(at)[0], "scatter")[0]["x"])
-    at.selectbox(key="cov_recipe").set_value("aat").run()
+    at.selectbox(key="w_cov_recipe").set_value("aat").run()
     after = array(traces(figures(at)[0], "scatter")[0]["x"])
     assert not np.array_equal(before, after)
     assert at.query_params["cov_recipe"] == "aat"

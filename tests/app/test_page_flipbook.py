@@ -29,7 +29,7 @@ def _flip_caption(at: Any) -> list[str]:
 def test_turning_it_on_gives_a_slider_over_the_window() -> None:
     at = run_page(PAGE)
     off = figures(at)[0]
-    at.selectbox(key="dist_flip").set_value("K").run()
+    at.selectbox(key="w_dist_flip").set_value("K").run()
     assert not at.exception and not at.error
     (spec,) = figures(at)
     labels, active = _slider(spec)
@@ -46,14 +46,14 @@ def test_turning_it_on_gives_a_slider_over_the_window() -> None:
 
 def test_url_round_trip_of_the_setting() -> None:
     at = run_page(PAGE, {"dist_flip": "J", "J": "3"})
-    assert at.selectbox(key="dist_flip").value == "J"
+    assert at.selectbox(key="w_dist_flip").value == "J"
     assert at.query_params["dist_flip"] == "J" and at.query_params["J"] == "3"
     labels, active = _slider(figures(at)[0])
     assert labels == [str(j) for j in range(0, 8)] and labels[active] == "3"
     assert "J = 3" in figures(at)[0]["layout"]["title"]["text"]
     # a bad value falls back to off with the usual notice
     bad = run_page(PAGE, {"dist_flip": "N"})
-    assert bad.selectbox(key="dist_flip").value == "off"
+    assert bad.selectbox(key="w_dist_flip").value == "off"
     assert "sliders" not in figures(bad)[0]["layout"]
     assert any("dist_flip" in m for m in messages(bad, "warning"))
 
@@ -113,9 +113,9 @@ def test_off_leaves_the_page_as_it_was() -> None:
     assert figures(default) == figures(explicit)
     assert [c.value for c in default.caption] == [c.value for c in explicit.caption]
     # on, then off again: the same chart as never turned on
-    default.selectbox(key="dist_flip").set_value("L").run()
+    default.selectbox(key="w_dist_flip").set_value("L").run()
     assert "sliders" in figures(default)[0]["layout"]
-    default.selectbox(key="dist_flip").set_value("off").run()
+    default.selectbox(key="w_dist_flip").set_value("off").run()
     assert figures(default) == figures(explicit)
 
 
@@ -134,11 +134,11 @@ def test_a_neighbour_over_the_budget_refuses_the_flipbook_not_the_page(
 
 def test_the_sidebar_moves_the_active_step_and_the_frame_matches_the_plain_chart() -> None:
     at = run_page(PAGE, {"dist_flip": "K"})
-    at.slider(key="K").set_value(3).run()
+    at.slider(key="w_K").set_value(3).run()
     labels, active = _slider(figures(at)[0])
     assert labels == [str(k) for k in range(1, 9)] and labels[active] == "3"
     flip = figures(at)[0]
-    at.selectbox(key="dist_flip").set_value("off").run()
+    at.selectbox(key="w_dist_flip").set_value("off").run()
     (off,) = figures(at)
     shown = plain_frame(go.Figure(flip))
     assert shown.to_plotly_json()["data"] == go.Figure(off).to_plotly_json()["data"]

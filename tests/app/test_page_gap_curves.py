@@ -38,27 +38,27 @@ def test_url_restores_the_sweep_and_its_numbers() -> None:
     box_a, box_b = traces(_sweep(a), "box")[0], traces(_sweep(b), "box")[0]
     assert sorted(set(array(box_a["x"]).tolist())) == [2, 3, 4, 5]
     np.testing.assert_array_equal(array(box_a["y"]), array(box_b["y"]))
-    assert a.selectbox(key="gap_sweep").value == "L"
+    assert a.selectbox(key="w_gap_sweep").value == "L"
     assert "probability" in _sweep(a)["layout"]["yaxis"]["title"]["text"]
 
 
 def test_widgets_change_the_sweep() -> None:
     at = run_page(PAGE, SMALL)
-    at.slider(key="gap_rounds").set_value(20).run()
+    at.slider(key="w_gap_rounds").set_value(20).run()
     (box,) = traces(_sweep(at), "box")
     assert len(array(box["y"])) == 4 * 20
-    at.selectbox(key="gap_band").set_value("both").run()
+    at.selectbox(key="w_gap_band").set_value("both").run()
     fills = [t for t in traces(_sweep(at), "scatter") if t.get("fill") == "toself"]
     assert len(fills) == 2
-    at.toggle(key="gap_boxes").set_value(False).run()
+    at.toggle(key="w_gap_boxes").set_value(False).run()
     assert not traces(_sweep(at), "box")
 
 
 def test_switching_the_swept_setting_gives_it_its_own_range() -> None:
     at = run_page(PAGE, SMALL)
-    at.selectbox(key="gap_sweep").set_value("adherence").run()
+    at.selectbox(key="w_gap_sweep").set_value("adherence").run()
     assert not at.exception and not at.error
-    assert at.number_input(key="gap_sweep_to").value == 1.0
+    assert at.number_input(key="w_gap_sweep_to").value == 1.0
     line = next(t for t in traces(_sweep(at), "scatter") if t.get("mode") == "lines+markers")
     np.testing.assert_allclose(array(line["x"]).astype(float), np.linspace(0, 1, 11))
     assert _sweep(at)["layout"]["xaxis"]["title"]["text"].startswith("b, prompt adherence")
@@ -66,12 +66,12 @@ def test_switching_the_swept_setting_gives_it_its_own_range() -> None:
 
 def test_the_swept_settings_own_slider_is_greyed_out_and_keeps_its_value() -> None:
     at = run_page(PAGE, {**SMALL, "K": "4"})
-    assert at.slider(key="K").disabled and "swept" in at.slider(key="K").help
-    assert not at.slider(key="J").disabled and not at.slider(key="adherence").disabled
-    at.selectbox(key="gap_sweep").set_value("J").run()
+    assert at.slider(key="w_K").disabled and "swept" in at.slider(key="w_K").help
+    assert not at.slider(key="w_J").disabled and not at.slider(key="w_adherence").disabled
+    at.selectbox(key="w_gap_sweep").set_value("J").run()
     assert not at.exception
-    assert not at.slider(key="K").disabled and at.slider(key="J").disabled
-    assert at.slider(key="K").value == 4  # held fixed now, at the value from the link
+    assert not at.slider(key="w_K").disabled and at.slider(key="w_J").disabled
+    assert at.slider(key="w_K").value == 4  # held fixed now, at the value from the link
     assert at.query_params["K"] == "4"
 
 
@@ -79,7 +79,7 @@ def test_invalid_url_values_fall_back_with_a_notice() -> None:
     at = run_page(PAGE, {**SMALL, "metric": "bogus", "gap_rounds": "7"})
     notes = " ".join(messages(at, "warning"))
     assert "'metric'" in notes and "'gap_rounds'" in notes
-    assert at.selectbox(key="metric").value == "js"
+    assert at.selectbox(key="w_metric").value == "js"
     assert len(figures(at)) == 2
 
 
@@ -110,8 +110,8 @@ def test_over_budget_sweep_says_what_to_reduce(monkeypatch: pytest.MonkeyPatch) 
 def test_figure4_preset_sets_the_published_sweep() -> None:
     at = run_page(PAGE, SMALL)
     at.button(key="_ggmi_preset::Paper Figure 4: sweep J").click().run()
-    assert at.selectbox(key="gap_sweep").value == "J"
-    assert at.selectbox(key="metric").value == "kl_published"
+    assert at.selectbox(key="w_gap_sweep").value == "J"
+    assert at.selectbox(key="w_metric").value == "kl_published"
     assert at.query_params["gap_sweep"] == "J" and "gap_sweep_to" not in at.query_params
     assert not at.exception
 
@@ -124,7 +124,7 @@ def test_scenarios_slider_offers_only_what_the_budget_allows(
 
     monkeypatch.setenv("GGMI_WORK_BUDGET", "20")
     at = run_page(PAGE, {"gap_rounds": "200", "metric": "tv", "n_mc": "500"})
-    top = at.slider(key="gap_rounds").max
+    top = at.slider(key="w_gap_rounds").max
     assert 10 <= top < 200 and top % 10 == 0
     xs = list(range(2, 16))
     cost = lambda r: estimate_sweep_cost(ScenarioConfig(), "K", xs, r, 500, "tv")  # noqa: E731
@@ -132,8 +132,8 @@ def test_scenarios_slider_offers_only_what_the_budget_allows(
     assert any("lowered to" in t.value for t in at.toast)
     assert len(figures(at)) == 2 and not at.error
     # more Monte Carlo draws per divergence leave room for fewer scenarios
-    at.slider(key="n_mc").set_value(2000).run()
-    assert at.slider(key="gap_rounds").max < top
+    at.slider(key="w_n_mc").set_value(2000).run()
+    assert at.slider(key="w_gap_rounds").max < top
 
 
 def test_figure4_comes_from_the_stored_tables_when_present(
@@ -185,12 +185,12 @@ def test_figure4_preset_and_divergence_switch_show_stored_points(
     assert not at.exception and "Stored results" in _captions(at)
     (box,) = traces(_sweep(at), "box")
     assert len(array(box["y"])) == 14 * ROUNDS_DEFAULT
-    at.selectbox(key="metric").set_value("tv").run()
+    at.selectbox(key="w_metric").set_value("tv").run()
     assert not at.exception and "Stored results" in _captions(at)
     # A held letter moved under the preset (the sweep of L with K = 5) is stored too.
-    at.slider(key="K").set_value(5).run()
+    at.slider(key="w_K").set_value(5).run()
     assert not at.exception and "Stored results" in _captions(at)
-    assert at.slider(key="K").value == 5
+    assert at.slider(key="w_K").value == 5
 
 
 def test_a_setting_off_the_stored_ones_is_computed_live() -> None:

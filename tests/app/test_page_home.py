@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from page_helpers import ROOT, figures, messages, run_page, traces
 
-from ggmi_app.registry import PAGES
+from ggmi_app.page_list import PAGES
 
 TOUR_ENTRY = "Start the guided tour: the paper's argument in eleven steps"
 
@@ -49,7 +49,7 @@ def test_the_tour_entry_and_the_drawing_come_before_the_claims_in_both_modes() -
 def test_lecture_mode_from_the_url_enlarges_the_diagram() -> None:
     normal = figures(run_page("app.py"))[0]
     at = run_page("app.py", {"lecture": "1"})
-    assert at.toggle(key="lecture").value is True
+    assert at.toggle(key="w_lecture").value is True
     lecture = figures(at)[0]
     assert lecture["layout"]["height"] > normal["layout"]["height"]
     size = lambda s: max(a.get("font", {}).get("size", 0) for a in s["layout"]["annotations"])  # noqa: E731

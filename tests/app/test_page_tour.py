@@ -11,11 +11,11 @@ import re
 from pathlib import Path
 
 import pytest
-from page_helpers import figures
+from page_helpers import app_test, figures
 from streamlit.testing.v1 import AppTest
 
 from ggmi_app import bounds_page, diagnostics_page, tour_page
-from ggmi_app.registry import PAGES_BY_KEY, SHARED_SETTINGS, page_settings
+from ggmi_app.page_list import SHARED_SETTINGS, page_settings
 from ggmi_app.state import check_settings
 from ggmi_core import tour_data
 from ggmi_core.bounds import DEFAULT_LOSS_CAP
@@ -30,7 +30,7 @@ CITATION = re.compile(r"\b(Section|Lemma|Theorem|Definition|Appendix|Figure) [0-
 
 
 def _run(step: str | None = None, lecture: bool = False) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at = app_test(PAGE, TIMEOUT)
     if step is not None:
         at.query_params["tour_step"] = step
     if lecture:
@@ -106,7 +106,7 @@ def test_lecture_mode_renders_every_step() -> None:
 
 def test_every_step_preset_is_valid_for_its_target_page() -> None:
     for step in tour_page.STEPS:
-        known = dict(SHARED_SETTINGS) | page_settings(PAGES_BY_KEY[step.page])
+        known = dict(SHARED_SETTINGS) | page_settings(step.page)
         _, errors, ignored = check_settings(known, step.settings)
         assert not errors and not ignored, (step.title, errors, ignored)
 

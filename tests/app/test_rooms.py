@@ -19,7 +19,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ggmi_app import room_store
-from ggmi_app.registry import PAGES
+from ggmi_app.page_list import PAGES
 from ggmi_app.result_store import MemoryKV, RedisKV
 from ggmi_app.room_store import (
     CODE_ALPHABET,
@@ -217,9 +217,14 @@ def fresh_rooms(monkeypatch: pytest.MonkeyPatch) -> Iterator[Rooms]:
 
 
 def _session(page: str | None = None, query: dict[str, str] | None = None) -> AppTest:
+    """A new session on ``page`` (default: Home) with URL ``query``, run once.
+
+    Started on the page script itself: from its second run on, AppTest runs the page
+    script alone (Streamlit's ``pages/`` folder), framed by ``page_frame``; starting
+    there keeps the frame's widgets (the room's inputs) the same widgets in every run.
+    """
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    if page:
-        at.switch_page(page)
+    at.switch_page(page or PAGES[0].entry)
     at.query_params.update(query or {})
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -227,7 +232,7 @@ def _session(page: str | None = None, query: dict[str, str] | None = None) -> Ap
 
 
 def _move_address(at: AppTest) -> str | None:
-    """The address ``registry.move_browser`` sent this session's browser to, if any."""
+    """The address ``frame.move_browser`` sent this session's browser to, if any."""
     for element in at.info:
         found = re.fullmatch(r"Moving to the lecturer's page: \[.*\]\((.*)\)", element.value)
         if found:

@@ -43,19 +43,19 @@ def test_defaults_stay_out_of_the_url_and_changes_go_in() -> None:
     assert _shown(at)["values"] == {"K": 3, "noise": 0.5, "metric": "js", "show_fit": True}
     assert dict(at.query_params.items()) == {}  # a link at the defaults is the bare page
     assert not at.warning
-    at.slider(key="K").set_value(6).run()
+    at.slider(key="w_K").set_value(6).run()
     assert dict(at.query_params.items()) == {"K": "6"}
-    at.slider(key="K").set_value(3).run()  # back at its default: out of the URL again
+    at.slider(key="w_K").set_value(3).run()  # back at its default: out of the URL again
     assert dict(at.query_params.items()) == {}
 
 
 def test_url_values_restore_widgets() -> None:
     at = _run({"K": "7", "noise": "1.25", "metric": "tv", "show_fit": "0", "lecture": "1"})
-    assert at.slider(key="K").value == 7
-    assert math.isclose(at.slider(key="noise").value, 1.25)
-    assert at.selectbox(key="metric").value == "tv"
-    assert at.toggle(key="show_fit").value is False
-    assert at.toggle(key="lecture").value is True
+    assert at.slider(key="w_K").value == 7
+    assert math.isclose(at.slider(key="w_noise").value, 1.25)
+    assert at.selectbox(key="w_metric").value == "tv"
+    assert at.toggle(key="w_show_fit").value is False
+    assert at.toggle(key="w_lecture").value is True
     assert _shown(at)["lecture"] is True
     assert not at.warning
 
@@ -88,23 +88,23 @@ def test_invalid_url_value_falls_back_with_notice(key: str, raw: str) -> None:
 def test_notice_disappears_once_the_visitor_changes_a_setting() -> None:
     at = _run({"K": "zzz"})
     assert len(at.warning) == 1
-    at.slider(key="noise").set_value(1.0).run()
+    at.slider(key="w_noise").set_value(1.0).run()
     assert not at.warning
 
 
 def test_moving_a_slider_updates_the_url() -> None:
     at = _run()
-    at.slider(key="K").set_value(6).run()
+    at.slider(key="w_K").set_value(6).run()
     assert at.query_params["K"] == "6"
-    at.selectbox(key="metric").set_value("kl").run()
+    at.selectbox(key="w_metric").set_value("kl").run()
     assert at.query_params["metric"] == "kl"
     assert _shown(at)["values"]["K"] == 6
 
 
 def test_url_written_by_one_session_restores_the_next() -> None:
     first = _run()
-    first.slider(key="K").set_value(9).run()
-    first.toggle(key="show_fit").set_value(False).run()
+    first.slider(key="w_K").set_value(9).run()
+    first.toggle(key="w_show_fit").set_value(False).run()
     url = {k: v for k, v in first.query_params.items()}
     second = _run(url)
     assert _shown(second)["values"] == _shown(first)["values"]
@@ -115,7 +115,7 @@ def test_preset_sets_widgets_and_url() -> None:
     at.button(key="_ggmi_preset::Paper figure 2").click().run()
     assert _shown(at)["values"] == {"K": 5, "noise": 1.0, "metric": "kl", "show_fit": False}
     assert at.query_params["K"] == "5"
-    assert at.slider(key="K").value == 5
+    assert at.slider(key="w_K").value == 5
 
 
 def test_settings_file_upload_round_trips() -> None:
@@ -209,5 +209,5 @@ def test_notices_of_several_schemas_on_one_page_survive_reruns() -> None:
         assert [n.split("'")[1] for n in notices] == ["a", "b", "lecture"]
         at.run()
     # The visitor has moved on: the complaints about the old URL go.
-    at.slider(key="a").set_value(3).run()
+    at.slider(key="w_a").set_value(3).run()
     assert not at.warning

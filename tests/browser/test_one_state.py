@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from browser_helpers import move_slider, slider_value, wait_for_app_idle
 
-from ggmi_app.registry import PAGES
+from ggmi_app.page_list import PAGES
 
 pytestmark = pytest.mark.browser
 

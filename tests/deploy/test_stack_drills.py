@@ -85,7 +85,7 @@ def _sidebar(page: Any) -> str:
 
 
 #: Streamlit 1.67's front end, when a following student's page is replaced while a poll's
-#: answer arrives (see ggmi_app.registry.move_browser, which narrows that race). Seen once
+#: answer arrives (see ggmi_app.frame.move_browser, which narrows that race). Seen once
 #: in five runs of these drills through the proxy on a loaded machine; the page then
 #: showed the lecturer's step all the same, which the drills check. Any other error fails.
 KNOWN_FOLLOW_RACE = "Bad delta path index"
