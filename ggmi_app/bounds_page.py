@@ -26,7 +26,7 @@ from ggmi_app import scenario_params as shared
 from ggmi_app.budget_sliders import budget_cap, budget_slider
 from ggmi_app.figures import cached_figures, show_figure
 from ggmi_app.job_keys import Job
-from ggmi_app.messages import WARNING_ICON, error_boundary, escape_markdown, show_error
+from ggmi_app.messages import WARNING_ICON, error_boundary, escape_markdown
 from ggmi_app.page_settings import (
     BOUNDS_PREFIX,
     BOUNDS_SCHEMA,
@@ -532,30 +532,3 @@ def render_statements(terms: BoundTerms) -> None:
 def _pick(values: Mapping[str, str], names: str) -> dict[str, str]:
     """The entries of ``values`` named in the space-separated ``names``."""
     return {name: values[name] for name in names.split()}
-
-
-def main(lecture: bool) -> None:
-    """The page: title, controls and the three tabs (only the open one runs)."""
-    st.title("Bound terms: the paper's inequalities, measured")
-    if not lecture:
-        st.markdown(prose(PAGE_TEXT, "intro"))
-    values = draw_controls()
-    try:
-        config = scenario_config(values)
-    except ValueError as exc:
-        show_error(f"These settings do not form a valid scenario: {exc}")
-        st.stop()
-    breakdown, sweep, statements = st.tabs(TAB_LABELS, key=TAB_KEY, bind="query-params")
-    with breakdown:
-        if breakdown.open:
-            with error_boundary("the bound terms"):
-                terms = measure(values, config)
-                render_breakdown(terms, lecture, terms_key(values, config))
-    with sweep:
-        if sweep.open:
-            with error_boundary("the sweep"):
-                render_sweep(values, config, lecture)
-    with statements:
-        if statements.open:
-            with error_boundary("the paper's statements"):
-                render_statements(measure(values, config))

@@ -547,18 +547,3 @@ def render_tabs(values: Mapping[str, Any], lecture: bool) -> None:
         if your_data.open:
             with error_boundary("the diagnostics of your data"):
                 render_your_data(lecture)
-
-
-def main(lecture: bool) -> None:
-    """The page: title, simulation controls and the two tabs."""
-    st.title("Diagnostics: how much do synthetic data depend on the anchor data?")
-    if not lecture:
-        st.markdown(
-            "The paper checks real synthetic data with two statistics (its Appendix G.3): "
-            "HSIC, the dependence of each synthetic sample on the anchor data behind its "
-            "prompt (low dependence: the generator added information of its own), and "
-            "semantic entropy, how widely the synthetic data spread over meanings. The first "
-            "tab runs both on the Gaussian-mixture simulation, where the true values are "
-            "known; the second runs them on embeddings you upload."
-        )
-    render_tabs(draw_controls(), lecture)

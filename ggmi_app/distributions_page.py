@@ -11,13 +11,12 @@ from ggmi_app.cached import scenario_divergences, scenario_view
 from ggmi_app.figures import SharedFigure, cached_figures, show_figure
 from ggmi_app.flipbook import check_flipbook_budget, flip_window, flipbook_chart
 from ggmi_app.layout import viewer_is_phone
-from ggmi_app.messages import error_boundary, show_error
+from ggmi_app.messages import show_error
 from ggmi_app.page_settings import DIST_DISPLAY_SCHEMA, DIST_PREFIX, PAGE_SETTINGS
 from ggmi_app.scenario_params import (
     PUBLISHED_SCENARIO,
     SCENARIO_SCHEMA,
     SHARED_SCHEMA,
-    scenario_config,
 )
 from ggmi_app.state import keyed, preset_buttons, sidebar_controls
 from ggmi_core.budget import BudgetExceeded
@@ -73,31 +72,7 @@ def draw_controls() -> dict[str, Any]:
     return values
 
 
-def main(lecture: bool) -> None:
-    """The page: title, controls, Figure 2 and the divergence table."""
-    st.title("Distributions: one scenario, live (the paper's Figure 2)")
-    if not lecture:
-        st.markdown(
-            "The target G (the task), the model M (G's components plus task-irrelevant "
-            "ones), and the two learners: a mixture fitted on the scarce anchor data and one "
-            "fitted on the plentiful synthetic data: the simulation behind the paper's "
-            "Figure 2 (Section 3.2), set up as in its Appendix B. Points are coloured by the "
-            "part of the mixture they came from. Change the letters in the sidebar and watch "
-            "which parts of G each learner covers."
-        )
-    values = draw_controls()
-    try:
-        config = scenario_config(values)
-    except ValueError as exc:
-        show_error(f"These settings do not make a scenario: {exc}")
-        st.stop()
-    with error_boundary("the scenario"):
-        _figure2(config, values, lecture)
-    with error_boundary("the divergence table"):
-        _divergence_table(config, lecture)
-
-
-def _figure2(config: Any, values: Mapping[str, Any], lecture: bool) -> None:
+def figure2(config: Any, values: Mapping[str, Any], lecture: bool) -> None:
     with st.spinner("Simulating and fitting..."):
         view = scenario_view(config.to_dict())
         layers = tuple(sorted(layer_selection(values)))
@@ -157,7 +132,7 @@ def _flipbook(values: Mapping[str, Any], layers: tuple[str, ...], lecture: bool)
         return flipbook_chart(window, layers, values["projection"], lecture)
 
 
-def _divergence_table(config: Any, lecture: bool) -> None:
+def divergence_table(config: Any, lecture: bool) -> None:
     st.subheader("How far each learner is from the target, in this scenario")
     with st.spinner("Estimating divergences..."):
         table = scenario_divergences(config.to_dict())

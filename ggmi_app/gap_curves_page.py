@@ -136,24 +136,7 @@ def draw_controls() -> dict[str, Any]:
     return values
 
 
-def main(lecture: bool) -> None:
-    """The page: Figure 4 as published beside exact JS, then the visitor's own sweep."""
-    st.title("KL Gap curves (the paper's Figure 4)")
-    if not lecture:
-        st.markdown(
-            "The gap is how much closer to the target G the learner trained on synthetic "
-            "data gets than the one trained on anchor data: divergence(fit on anchor, G) "
-            "minus divergence(fit on synthetic, G), the paper's empirical stand-in for GGMI "
-            "(Section 4.4). Positive means the synthetic data helped. Each point summarises "
-            "many independent scenarios."
-        )
-    values = draw_controls()
-    _figure4(lecture)
-    _gap_map_view(values, lecture)
-    _your_sweep(values, lecture)
-
-
-def _figure4(lecture: bool) -> None:
+def show_figure4(lecture: bool) -> None:
     st.header("Figure 4 as published, beside an exact divergence")
     with error_boundary("Figure 4"):
         stored = {metric: figure4_tables(metric) for metric in ("kl_published", "js")}
@@ -217,7 +200,7 @@ MAP_INTRO: Final[str] = (
 )
 
 
-def _gap_map_view(values: dict[str, Any], lecture: bool) -> None:
+def gap_map_view(values: dict[str, Any], lecture: bool) -> None:
     """The map of the gap over two letters: stored at the defaults, else live and coarse."""
     st.header("Where synthetic data help: two letters at once")
     shown = sidebar_controls([MAP_PARAM], prefix=PREFIX, container=st.container())["map"]
@@ -283,7 +266,7 @@ def _map_table(config: ScenarioConfig, metric: str, n_mc: int) -> tuple[pd.DataF
     )
 
 
-def _your_sweep(values: dict[str, Any], lecture: bool) -> None:
+def your_sweep(values: dict[str, Any], lecture: bool) -> None:
     swept = values["sweep"]
     st.header(f"Your sweep: {param_label(swept)}")
     try:

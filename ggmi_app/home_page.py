@@ -9,51 +9,11 @@ import streamlit as st
 
 from ggmi_app.figures import SharedFigure, fixed_figure, show_figure
 from ggmi_app.messages import WARNING_ICON, escape_markdown
-from ggmi_app.page_list import PAGES, PAGES_BY_KEY, link_to
 from ggmi_app.scenario_params import recipe_notes
 from ggmi_viz.home import chain_figure, letters_table, stages_table
 
 #: This page has no settings of its own.
 SETTINGS: dict = {}
-
-
-def main(lecture: bool) -> None:
-    """The Home page: the tour's entry and the drawing on the first screen, words below."""
-    st.title("GGMI Explorer")
-    if not lecture:
-        st.markdown(
-            "An interactive companion to Gan & Liu, *Towards a Theoretical Understanding of "
-            "Synthetic Data in LLM Post-Training: A Reverse-Bottleneck Perspective* (ICLR "
-            "2025)."
-        )
-    # A first visit (and a projector) should meet the way in and the picture, not a wall
-    # of text: the claims follow them.
-    link_to(PAGES_BY_KEY["tour"], "Start the guided tour: the paper's argument in eleven steps")
-    _chain_drawing(lecture)
-    _claims()
-
-    st.header("The letters used on every page")
-    st.warning(
-        "Section 3.1 of the paper uses different letters for the same simulation: there K "
-        "counts **all** target components and J the anchor-sampled ones. This app follows "
-        "Appendix B and the published code, as in the table.",
-        icon=WARNING_ICON,
-    )
-    st.table(pd.DataFrame(letters_table()).set_index("letter"))
-    st.markdown(
-        "The target G has K + J components, the model M has K + J + L. The anchor data are "
-        "N_k points from each of G's first K components; the synthetic data are n points from "
-        "M. Every divergence and entropy in the app is in **nats** (natural logarithms)."
-    )
-    st.subheader("Notes on the recipe")
-    st.markdown(RECIPE_INTRO)
-    st.markdown("\n".join(f"- {escape_markdown(note)}" for note in recipe_notes()))
-
-    st.header("Pages")
-    for page in PAGES:
-        if page.key != "home":
-            link_to(page, page.link_label)
-            st.caption(page.description)
 
 
 #: Above the recipe notes (the notes themselves read their values from the code).
@@ -65,7 +25,7 @@ RECIPE_INTRO: Final[str] = (
 )
 
 
-def _claims() -> None:
+def claims() -> None:
     """The paper's claim in plain words, each point with its section."""
     st.header("The claim, in plain words")
     st.markdown(
@@ -113,7 +73,7 @@ def warm_up() -> int:
     return 2
 
 
-def _chain_drawing(lecture: bool) -> None:
+def chain_drawing(lecture: bool) -> None:
     """The generation chain figure, its downloads and its caption."""
     show_figure(
         chain_figure_shared(lecture),
@@ -128,3 +88,27 @@ def _chain_drawing(lecture: bool) -> None:
         "band again, which an ordinary encoder/decoder bottleneck (dashed) never could. "
         "Hover over a box for what it stands for."
     )
+
+
+def letters() -> None:
+    """The letters K, J, L, N_k, n as this app uses them, and how Section 3.1's differ."""
+    st.header("The letters used on every page")
+    st.warning(
+        "Section 3.1 of the paper uses different letters for the same simulation: there K "
+        "counts **all** target components and J the anchor-sampled ones. This app follows "
+        "Appendix B and the published code, as in the table.",
+        icon=WARNING_ICON,
+    )
+    st.table(pd.DataFrame(letters_table()).set_index("letter"))
+    st.markdown(
+        "The target G has K + J components, the model M has K + J + L. The anchor data are "
+        "N_k points from each of G's first K components; the synthetic data are n points from "
+        "M. Every divergence and entropy in the app is in **nats** (natural logarithms)."
+    )
+
+
+def recipe_notes_section() -> None:
+    """Where the simulation follows the published code rather than the paper's text."""
+    st.subheader("Notes on the recipe")
+    st.markdown(RECIPE_INTRO)
+    st.markdown("\n".join(f"- {escape_markdown(note)}" for note in recipe_notes()))

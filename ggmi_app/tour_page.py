@@ -29,12 +29,12 @@ from ggmi_app import content
 from ggmi_app.content import plain_text
 from ggmi_app.figures import SharedFigure, fixed_figure, show_figure
 from ggmi_app.layout import slide_fit
-from ggmi_app.messages import INFO_ICON, error_boundary, escape_markdown
+from ggmi_app.messages import error_boundary, escape_markdown
 from ggmi_app.page_list import PAGES_BY_KEY, SHARED_SETTINGS, request_switch
 from ggmi_app.page_settings import PAGE_SETTINGS, TOUR_PREFIX, TOUR_STEP_PARAM
 from ggmi_app.rooms import is_following
 from ggmi_app.scenario_params import SCENARIO_SCHEMA
-from ggmi_app.state import apply_preset, sidebar_controls
+from ggmi_app.state import apply_preset
 from ggmi_core import tour_data
 from ggmi_core.bounds import CAP_WARN_SHARE
 from ggmi_core.quoted import quoted
@@ -154,7 +154,7 @@ SETTINGS: Final = PAGE_SETTINGS["tour"]
 
 # Visually hidden but mounted: the second button of each direction only carries the
 # clicker's PageUp/PageDown shortcut. Static CSS, nothing from user input.
-_HIDDEN_NAV_CSS: Final[str] = """
+HIDDEN_NAV_CSS: Final[str] = """
 <style>
 .st-key-tour_clicker { position: absolute; left: -10000px; width: 1px; height: 1px;
   overflow: hidden; }
@@ -323,7 +323,7 @@ def _slides_zip() -> bytes:
 _SLIDE_ERRORS: dict[str, str] = {}
 
 
-def _slides_button(container: Any) -> None:
+def slides_button(container: Any) -> None:
     ok, reason = png_export_available()
     if not ok:
         container.info(escape_markdown(f"Slides need server-side PNG export: {reason}."))
@@ -416,7 +416,7 @@ _FULLSCREEN_BUTTON: Final[str] = """
 """
 
 
-def _nav_row(step_no: int) -> Any:
+def nav_row(step_no: int) -> Any:
     """Previous, the step number and Next (with the clicker's hidden pair); returns the
     row, so the present view can add its own controls to it."""
     first, last = step_no == 1, step_no == len(STEPS)
@@ -436,7 +436,7 @@ def _nav_row(step_no: int) -> Any:
     return row
 
 
-def _settings_line(step: Step) -> str:
+def settings_line(step: Step) -> str:
     page = PAGES_BY_KEY[step.page]
     own = {k: v for k, v in step.settings.items() if k not in SCENARIO}
     scenario = ", ".join(f"{k} = {SCENARIO[k]}" for k in ("K", "J", "L"))
@@ -463,36 +463,7 @@ def is_present_view(lecture: bool) -> bool:
     return lecture or is_following()
 
 
-def main(lecture: bool) -> None:
-    """The tour: the current step's words, figure, settings button and navigation."""
-    start_warm_up()  # the other steps' figures are built beside this run
-    st.html(_HIDDEN_NAV_CSS)
-    with st.sidebar:
-        st.subheader("Tour")
-    step_no = int(sidebar_controls([STEP_PARAM], prefix=PREFIX)[STEP_PARAM.name])
-    _slides_button(st.sidebar)
-    step = STEPS[step_no - 1]
-    if is_present_view(lecture):
-        with st.container(key="ggmi_present"):
-            _present_step(step_no, step, lecture)
-        return
-    st.caption(f"Guided tour of Gan & Liu (ICLR 2025), step {step_no} of {len(STEPS)}")
-    st.title(step.title)
-    _nav_row(step_no)
-    with error_boundary("this step"):
-        st.markdown(escape_markdown(step_body(step)))
-        _step_chart(step_no, step, lecture)
-        st.caption(_settings_line(step))
-        _open_button(step_no, step)
-    if step_no == len(STEPS):
-        st.info(
-            "End of the tour. Every figure came from the Gaussian-mixture simulation of "
-            "Appendix B; the pages in the sidebar let you change any setting.",
-            icon=INFO_ICON,
-        )
-
-
-def _step_chart(step_no: int, step: Step, lecture: bool, **layout: Any) -> None:
+def step_chart(step_no: int, step: Step, lecture: bool, **layout: Any) -> None:
     """The step's shared figure with its downloads (``layout``: ``show_figure``'s
     ``fit`` and ``downloads``, which the present view sets)."""
     show_figure(
@@ -505,7 +476,7 @@ def _step_chart(step_no: int, step: Step, lecture: bool, **layout: Any) -> None:
     )
 
 
-def _open_button(step_no: int, step: Step) -> None:
+def open_button(step_no: int, step: Step) -> None:
     st.button(
         f"Open this on the {PAGES_BY_KEY[step.page].title} page",
         key="tour_open",
@@ -515,7 +486,7 @@ def _open_button(step_no: int, step: Step) -> None:
     )
 
 
-def _present_step(step_no: int, step: Step, lecture: bool) -> None:
+def present_step(step_no: int, step: Step, lecture: bool) -> None:
     """One step as one screen: the heading, one row of controls, the chart filling the rest.
 
     The row holds the navigation, the full-screen toggle and a popover with the whole
@@ -528,7 +499,7 @@ def _present_step(step_no: int, step: Step, lecture: bool) -> None:
         slide_fit()
     st.html(_PRESENT_CSS + (_PRESENT_LECTURE_CSS if lecture else ""))
     st.title(step.title)
-    row = _nav_row(step_no)
+    row = nav_row(step_no)
     with row:
         st.html(_FULLSCREEN_BUTTON, unsafe_allow_javascript=True)
         more = st.popover(
@@ -540,6 +511,6 @@ def _present_step(step_no: int, step: Step, lecture: bool) -> None:
         with more:
             st.markdown(f"**{escape_markdown(step.slide)}**")
             st.markdown(escape_markdown(step_body(step)))
-            st.caption(_settings_line(step))
-            _open_button(step_no, step)
-        _step_chart(step_no, step, lecture, fit=True, downloads=more)
+            st.caption(settings_line(step))
+            open_button(step_no, step)
+        step_chart(step_no, step, lecture, fit=True, downloads=more)

@@ -2,12 +2,35 @@
 
 A page script: ``app.py`` runs it through ``st.navigation`` inside the frame
 (``ggmi_app.frame``: settings restored, URL written, page list, and after the page the
-lecture switch, room and settings file). Its widgets and layout are the component
-``ggmi_app.distributions_page``.
+lecture switch, room and settings file). This file is the page's layout; its widgets,
+cached calls and figures are the functions of ``ggmi_app.distributions_page``.
 """
 
-from ggmi_app import distributions_page
+import streamlit as st
+
+from ggmi_app import distributions_page as page
 from ggmi_app.frame import page_frame
+from ggmi_app.messages import error_boundary, show_error
+from ggmi_app.scenario_params import scenario_config
 
 with page_frame("distributions") as lecture:
-    distributions_page.main(lecture)
+    st.title("Distributions: one scenario, live (the paper's Figure 2)")
+    if not lecture:
+        st.markdown(
+            "The target G (the task), the model M (G's components plus task-irrelevant "
+            "ones), and the two learners: a mixture fitted on the scarce anchor data and one "
+            "fitted on the plentiful synthetic data: the simulation behind the paper's "
+            "Figure 2 (Section 3.2), set up as in its Appendix B. Points are coloured by the "
+            "part of the mixture they came from. Change the letters in the sidebar and watch "
+            "which parts of G each learner covers."
+        )
+    values = page.draw_controls()
+    try:
+        config = scenario_config(values)
+    except ValueError as exc:
+        show_error(f"These settings do not make a scenario: {exc}")
+        st.stop()
+    with error_boundary("the scenario"):
+        page.figure2(config, values, lecture)
+    with error_boundary("the divergence table"):
+        page.divergence_table(config, lecture)

@@ -2,12 +2,26 @@
 
 A page script: ``app.py`` runs it through ``st.navigation`` inside the frame
 (``ggmi_app.frame``: settings restored, URL written, page list, and after the page the
-lecture switch, room and settings file). Its widgets and layout are the component
-``ggmi_app.gap_curves_page``.
+lecture switch, room and settings file). This file is the page's layout; its widgets,
+cached calls and figures are the functions of ``ggmi_app.gap_curves_page``.
 """
 
-from ggmi_app import gap_curves_page
+import streamlit as st
+
+from ggmi_app import gap_curves_page as page
 from ggmi_app.frame import page_frame
 
 with page_frame("gap-curves") as lecture:
-    gap_curves_page.main(lecture)
+    st.title("KL Gap curves (the paper's Figure 4)")
+    if not lecture:
+        st.markdown(
+            "The gap is how much closer to the target G the learner trained on synthetic "
+            "data gets than the one trained on anchor data: divergence(fit on anchor, G) "
+            "minus divergence(fit on synthetic, G), the paper's empirical stand-in for GGMI "
+            "(Section 4.4). Positive means the synthetic data helped. Each point summarises "
+            "many independent scenarios."
+        )
+    values = page.draw_controls()
+    page.show_figure4(lecture)
+    page.gap_map_view(values, lecture)
+    page.your_sweep(values, lecture)
