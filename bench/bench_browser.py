@@ -640,6 +640,9 @@ def time_gap_page(
             out[kind].values.append(latency)
             out[kind].busy.append(busy)
         button = page.locator('[data-testid="stSidebar"] button').filter(has_text=PRESET_BUTTON)
+        if not button.first.is_visible():  # the presets sit in a closed sidebar expander
+            page.locator('[data-testid="stSidebar"] summary').filter(has_text="Presets").click()
+            button.first.wait_for(state="visible")
         latency, busy = time_action(
             page, button.first.click, "preset", timeout_s, event="pointerdown", chart=-1
         )
