@@ -43,6 +43,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final
 
+from cachetools import TTLCache
+
 _LOG = logging.getLogger(__name__)
 
 #: Environment variable listing trusted proxies (addresses or networks, comma-separated).
@@ -169,10 +171,34 @@ def trusted() -> TrustedProxies:
     return _TRUSTED
 
 
+#: Seconds a session's client is remembered. A session keeps its socket, so its client
+#: rarely changes; a reconnect from another address is seen again within this time.
+SESSION_CLIENT_TTL_S: Final[float] = 30.0
+_SESSION_CLIENTS: TTLCache[str, str] = TTLCache(maxsize=10_000, ttl=SESSION_CLIENT_TTL_S)
+_SESSION_CLIENTS_LOCK = threading.Lock()
+
+
 def client_of_session(session_id: str | None) -> str:
-    """The client of the Streamlit session ``session_id``; ``LOCAL_CLIENT`` if unknown."""
+    """The client of the Streamlit session ``session_id``; ``LOCAL_CLIENT`` if unknown.
+
+    Looked up once per session every ``SESSION_CLIENT_TTL_S`` seconds, not on every run:
+    every page run asks (its turn), and reading the connection's headers each time
+    would cost more than the answer changes.
+    """
     if not session_id:
         return LOCAL_CLIENT
+    with _SESSION_CLIENTS_LOCK:
+        known = _SESSION_CLIENTS.get(session_id)
+    if known is not None:
+        return known
+    found = _client_from_connection(session_id)
+    with _SESSION_CLIENTS_LOCK:
+        _SESSION_CLIENTS[session_id] = found
+    return found
+
+
+def _client_from_connection(session_id: str) -> str:
+    """The client of ``session_id`` read from its WebSocket's peer and headers."""
     context = _connection(session_id)
     if context is None:
         return LOCAL_CLIENT

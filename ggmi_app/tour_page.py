@@ -216,8 +216,15 @@ def numbers() -> dict[str, Any]:
 def step_body(step: Step) -> str:
     """The step's sentences with their numbers filled in (each step quotes some of
     ``numbers()``; a test checks that the steps together quote every one)."""
-    where = f"content file assets/content/tour/{step.figure}.md, section 'body'"
-    return content.fill(step.body, numbers(), where=where, every_value_used=False)
+    return _filled_body(step.figure, step.body)
+
+
+@lru_cache(maxsize=len(STEPS))
+def _filled_body(figure: str, body: str) -> str:
+    """``body`` filled once per process: the words are read at start-up and the numbers
+    never change."""
+    where = f"content file assets/content/tour/{figure}.md, section 'body'"
+    return content.fill(body, numbers(), where=where, every_value_used=False)
 
 
 # ------------------------------------------------------------------- figures

@@ -7,7 +7,7 @@ from starlette.exceptions import HTTPException
 from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 from streamlit.runtime.uploaded_file_manager import UploadedFileRec
 
-from ggmi_app import serve
+from ggmi_app import client, serve
 from ggmi_app.client import TrustedProxies, client_key, resolve_client, trusted_from_env
 from ggmi_app.upload_limits import MIB, BoundedUploadedFileManager, UploadCaps
 
@@ -89,3 +89,31 @@ def test_uploads_are_capped_per_session_client_and_process() -> None:
     assert manager.held_bytes() == 6 * MIB
     stats = manager.get_stats()  # Streamlit's metrics still see the store
     assert next(iter(stats.values()))[0].byte_length == 6 * MIB
+
+
+def test_a_sessions_client_is_read_once_and_again_after_its_time(monkeypatch):
+    """Every page run asks for its client; the connection is read once per session and
+    read again once ``SESSION_CLIENT_TTL_S`` has passed (a reconnect from elsewhere)."""
+    from cachetools import TTLCache
+
+    now = [0.0]
+    monkeypatch.setattr(
+        client, "_SESSION_CLIENTS",
+        TTLCache(maxsize=16, ttl=client.SESSION_CLIENT_TTL_S, timer=lambda: now[0]),
+    )  # fmt: skip
+    peers = {"s1": "198.51.100.7", "s2": "198.51.100.8"}
+    reads: list[str] = []
+
+    def connection(session_id: str):
+        reads.append(session_id)
+        return peers[session_id], []
+
+    monkeypatch.setattr(client, "_connection", connection)
+    assert client.client_of_session("s1") == "ip:198.51.100.7"
+    assert client.client_of_session("s1") == "ip:198.51.100.7"
+    assert client.client_of_session("s2") == "ip:198.51.100.8"
+    assert reads == ["s1", "s2"]
+    peers["s1"] = "203.0.113.9"  # the session reconnected from another network
+    now[0] += client.SESSION_CLIENT_TTL_S + 1
+    assert client.client_of_session("s1") == "ip:203.0.113.9"
+    assert reads == ["s1", "s2", "s1"]
