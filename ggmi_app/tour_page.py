@@ -154,12 +154,17 @@ SETTINGS: Final = PAGE_SETTINGS["tour"]
 
 # Visually hidden but mounted: the second button of each direction only carries the
 # clicker's PageUp/PageDown shortcut. Static CSS, nothing from user input.
-HIDDEN_NAV_CSS: Final[str] = """
+_HIDDEN_NAV_CSS: Final[str] = """
 <style>
 .st-key-tour_clicker { position: absolute; left: -10000px; width: 1px; height: 1px;
   overflow: hidden; }
 </style>
 """
+
+
+def hide_clicker_buttons() -> None:
+    """Mount the clicker's PageUp/PageDown buttons out of sight (constant CSS)."""
+    st.html(_HIDDEN_NAV_CSS)
 
 
 # ------------------------------------------------------------------- numbers
@@ -216,15 +221,8 @@ def numbers() -> dict[str, Any]:
 def step_body(step: Step) -> str:
     """The step's sentences with their numbers filled in (each step quotes some of
     ``numbers()``; a test checks that the steps together quote every one)."""
-    return _filled_body(step.figure, step.body)
-
-
-@lru_cache(maxsize=len(STEPS))
-def _filled_body(figure: str, body: str) -> str:
-    """``body`` filled once per process: the words are read at start-up and the numbers
-    never change."""
-    where = f"content file assets/content/tour/{figure}.md, section 'body'"
-    return content.fill(body, numbers(), where=where, every_value_used=False)
+    where = f"content file assets/content/tour/{step.figure}.md, section 'body'"
+    return content.fill(step.body, numbers(), where=where, every_value_used=False)
 
 
 # ------------------------------------------------------------------- figures

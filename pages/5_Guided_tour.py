@@ -15,7 +15,7 @@ from ggmi_app.state import sidebar_controls
 
 with page_frame("tour") as lecture:
     page.start_warm_up()  # the other steps' figures are built beside this run
-    st.html(page.HIDDEN_NAV_CSS)
+    page.hide_clicker_buttons()
     with st.sidebar:
         st.subheader("Tour")
     step_no = int(sidebar_controls([page.STEP_PARAM], prefix=page.PREFIX)[page.STEP_PARAM.name])
