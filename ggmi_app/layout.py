@@ -28,6 +28,13 @@ _BASE_CSS: Final[str] = """
 /* Streamlit fades captions to 60 % opacity (contrast about 3.7:1 on white); a solid dark
    grey keeps them secondary but readable (7.5:1, above the 4.5:1 of WCAG AA). */
 div[data-testid="stCaptionContainer"] { opacity: 1; color: #555555; }
+/* Streamlit keeps a page link's label on one line and cuts it off; a long label (Home's
+   tour link on a phone) wraps instead. */
+[data-testid="stPageLink-NavLink"] span:has(> [data-testid="stMarkdownContainer"]),
+[data-testid="stPageLink-NavLink"] [data-testid="stMarkdownContainer"],
+[data-testid="stPageLink-NavLink"] [data-testid="stMarkdownContainer"] p {
+  white-space: normal; overflow: visible;
+}
 /* A phone-wide window: Streamlit's 2.75 rem page title takes a third of the screen. */
 @media (max-width: 480px) {
   [data-testid="stMainBlockContainer"] h1 { font-size: 2rem; line-height: 1.2; }
@@ -41,6 +48,13 @@ _LECTURE_CSS: Final[str] = """
 /* Lecture mode: type readable from the back of a room, no decorative clutter.
    1 rem = 20 px here (16 px in normal mode), so every rem-sized text grows by 25 %. */
 html { font-size: 20px; }
+/* Streamlit keeps a page link's label on one line and cuts it off; a long label (Home's
+   tour link on a phone) wraps instead. */
+[data-testid="stPageLink-NavLink"] span:has(> [data-testid="stMarkdownContainer"]),
+[data-testid="stPageLink-NavLink"] [data-testid="stMarkdownContainer"],
+[data-testid="stPageLink-NavLink"] [data-testid="stMarkdownContainer"] p {
+  white-space: normal; overflow: visible;
+}
 /* The header bar is empty in lecture mode (toolbar hidden) but would still cover the
    page title: make it see-through and let clicks through, except on its buttons. */
 header[data-testid="stHeader"] { background: transparent; pointer-events: none; }

@@ -192,3 +192,27 @@ def test_on_a_phone_a_tap_on_a_page_link_closes_the_sidebar(sized_page: Any, app
     page.locator('[data-testid="stExpandSidebarButton"]').wait_for(state="visible")
     box = page.locator('[data-testid="stSidebar"]').bounding_box()
     assert box is None or box["x"] + box["width"] <= 1, box
+
+
+#: Every page link's label: its text's full width against the width it is shown in.
+_LINK_LABELS_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] '
+    + '[data-testid="stPageLink-NavLink"] [data-testid="stMarkdownContainer"]')]
+  .map((label) => ({text: label.innerText, shown: label.parentElement.clientWidth,
+                    needed: label.parentElement.scrollWidth}))"""
+
+
+@pytest.mark.parametrize(
+    "sized_page", [(390, 844), (1024, 768)], indirect=True, ids=["phone", "1024x768"]
+)
+@pytest.mark.parametrize("lecture", [False, True], ids=["normal", "lecture"])
+def test_home_page_links_show_their_whole_label(
+    sized_page: Any, app_url: str, lecture: bool
+) -> None:
+    """A long link label wraps instead of being cut off (on a phone, Home's tour link
+    once read "...the paper's argument in eleven st")."""
+    page = sized_page
+    open_and_draw(page, lecture_url(app_url, "") if lecture else f"{app_url}/")
+    labels = page.evaluate(_LINK_LABELS_JS)
+    assert len(labels) >= 6, labels  # the tour link and one link per other page
+    for label in labels:
+        assert label["needed"] <= label["shown"] + 1, label
