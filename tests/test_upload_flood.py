@@ -18,8 +18,6 @@ import http.client
 import os
 import re
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 import uuid
@@ -33,8 +31,8 @@ from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from ggmi_app.upload_limits import MIB, UploadCaps
+from tests.stream_helpers import start_server
 
-ROOT = Path(__file__).resolve().parents[1]
 FILE_BYTES = 19 * MIB
 FLOOD = 25
 #: Besides the held files: one request in flight (its body and copies) and the
@@ -112,32 +110,9 @@ def _put(port: int, session_id: str, xsrf: str, forwarded_for: str, data: bytes)
     return status
 
 
-def _start(port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "GGMI_WORKERS": "0", "MALLOC_ARENA_MAX": "2"}
-    env.pop("GGMI_TRUSTED_PROXIES", None)  # default: the loopback proxy is trusted
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "ggmi_app.serve", "--server.address=127.0.0.1",
-            f"--server.port={port}", "--server.headless=true",
-        ],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(log.read_text()[-3000:])
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
-            return proc
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise AssertionError("the server did not become healthy")
-
-
 def test_an_upload_flood_from_one_session_is_bounded(tmp_path: Path) -> None:
     port = _free_port()
-    proc = _start(port, tmp_path / "server.log")
+    proc = start_server(port, tmp_path / "server.log")
     base = f"http://127.0.0.1:{port}"
     caps = UploadCaps()
 
