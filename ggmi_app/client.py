@@ -45,6 +45,8 @@ from typing import Final
 
 from cachetools import TTLCache
 
+from ggmi_app.env_settings import number_from_env
+
 _LOG = logging.getLogger(__name__)
 
 #: Environment variable listing trusted proxies (addresses or networks, comma-separated).
@@ -409,29 +411,16 @@ class PageRunGate:
             del self._usage[client]
 
 
-def _env_number(name: str, default: float, environ: Mapping[str, str], *, whole: bool) -> float:
-    """A number >= 0 from ``environ[name]``; unset or invalid: ``default`` (invalid logged)."""
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw) if whole else float(raw)
-    except ValueError:
-        value = -1
-    if not value >= 0 or (not whole and value > 1):
-        _LOG.warning("%s=%r is out of range; using %s", name, raw, default)
-        return default
-    return value
-
-
 def page_runs_from_env(environ: Mapping[str, str] = os.environ) -> int:
     """``GGMI_PAGE_RUNS_PER_CLIENT`` (unset or invalid: ``DEFAULT_PAGE_RUNS``; 0: no turns)."""
-    return int(_env_number(PAGE_RUNS_ENV, DEFAULT_PAGE_RUNS, environ, whole=True))
+    return number_from_env(environ, PAGE_RUNS_ENV, DEFAULT_PAGE_RUNS, whole=True, low=0)
 
 
 def page_run_share_from_env(environ: Mapping[str, str] = os.environ) -> float:
     """``GGMI_PAGE_RUN_SHARE`` in 0..1 (unset or invalid: ``DEFAULT_PAGE_RUN_SHARE``)."""
-    return _env_number(PAGE_RUN_SHARE_ENV, DEFAULT_PAGE_RUN_SHARE, environ, whole=False)
+    return number_from_env(
+        environ, PAGE_RUN_SHARE_ENV, DEFAULT_PAGE_RUN_SHARE, whole=False, low=0, high=1
+    )
 
 
 _GATE: PageRunGate | None = None

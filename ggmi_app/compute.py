@@ -52,6 +52,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from ggmi_app.env_settings import number_from_env
 from ggmi_app.job_keys import Job
 from ggmi_app.memory_cache import MemoryCache
 from ggmi_app.result_store import SharedResults, shared_results_from_env
@@ -638,18 +639,7 @@ def workers_from_env(environ: Mapping[str, str] = os.environ) -> int:
     The default is the machine's core count, at most ``MAX_DEFAULT_WORKERS``.
     """
     default = min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS)
-    raw = environ.get(WORKERS_ENV, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        _LOG.warning("ignoring %s=%r: not an integer", WORKERS_ENV, raw)
-        return default
-    if not 0 <= value <= MAX_WORKERS:
-        _LOG.warning("ignoring %s=%r: outside 0..%d", WORKERS_ENV, raw, MAX_WORKERS)
-        return default
-    return value
+    return number_from_env(environ, WORKERS_ENV, default, whole=True, low=0, high=MAX_WORKERS)
 
 
 _SERVICE: ComputeService | None = None

@@ -34,6 +34,7 @@ from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileMan
 from streamlit.runtime.uploaded_file_manager import UploadedFileRec
 
 from ggmi_app.client import client_of_session
+from ggmi_app.env_settings import number_from_env
 
 _LOG = logging.getLogger(__name__)
 
@@ -63,17 +64,11 @@ class UploadCaps:
 
 
 def _mib(environ: Mapping[str, str], name: str, default: int) -> int:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 1 << 20:
-        _LOG.warning("ignoring %s=%r: expected MiB, a positive number", name, raw)
-        return default
-    return int(value * MIB)
+    """Bytes from a variable in MiB (a positive number up to 2**20; else ``default``)."""
+    mib = number_from_env(
+        environ, name, default / MIB, whole=False, low=0, high=1 << 20, low_inclusive=False
+    )
+    return int(mib * MIB)
 
 
 def _http_error(status: int, detail: str) -> Exception:
