@@ -10,6 +10,7 @@ calls and their prices), ``stored_assets`` (tables read from ``assets/``),
 ``budget_sliders`` (budget-capped sliders), ``figures`` (chart, downloads, process-wide
 figure caches), ``flipbook``, ``layout``, ``messages``, ``content`` and ``prose`` (the
 prose of ``assets/content/``), ``room_store`` (lecture rooms without Streamlit) and
-``rooms`` (their session controls), ``client``, ``env_settings`` (numbers from the environment), ``upload_limits``, ``serve`` and the
+``rooms`` (their session controls), ``client``, ``env_settings`` (numbers from the
+environment), ``upload_limits``, ``serve`` and the
 ``*_page`` components that the page scripts in ``pages/`` call. See docs/ARCHITECTURE.md.
 """
