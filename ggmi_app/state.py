@@ -109,16 +109,6 @@ def _url_notice(key: str, param: Param, exc: ValueError, used: Any) -> str:
     return f"URL setting '{key}' was ignored ({exc}); using {param.to_url(used)}."
 
 
-def _last_written(param: Param, text: str | None) -> Any:
-    """The value this session last wrote to the URL as ``text`` (None: the default)."""
-    if text is None:
-        return param.default
-    try:
-        return param.parse(text)
-    except ValueError:
-        return param.default
-
-
 def _url_texts(known: Keyed) -> dict[str, str]:
     """The URL's text of every key in ``known`` that it holds."""
     return {key: st.query_params[key] for key in known if key in st.query_params}
