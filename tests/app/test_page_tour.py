@@ -159,3 +159,21 @@ def test_no_chart_title_repeats_its_step_heading(index: int) -> None:
     title = (figure.layout.title.text or "").lower()
     heading = step.title.lower()
     assert heading not in title, (heading, title)
+    # Nor half of it: step 11 once read "Where synthetic data help: the map" over
+    # "Where synthetic data help: the JS gap ...". Naming a lemma ("Lemma 3.1") is fine.
+    shared = _longest_shared_word_run(heading, title)
+    assert len(shared) < 4, (heading, title, shared)
+
+
+def _longest_shared_word_run(a: str, b: str) -> list[str]:
+    """The longest run of consecutive words (tags dropped) that both texts contain."""
+    first, second = (re.findall(r"[\w=]+", re.sub(r"<[^>]+>", " ", t)) for t in (a, b))
+    best: list[str] = []
+    for i in range(len(first)):
+        for j in range(len(second)):
+            k = 0
+            while i + k < len(first) and j + k < len(second) and first[i + k] == second[j + k]:
+                k += 1
+            if k > len(best):
+                best = first[i : i + k]
+    return best
