@@ -293,6 +293,7 @@ def figure4_figure(
     bands: Sequence[Band] | None = ("std", "sem"),
     lecture: bool = False,
     title: str | None = None,
+    row_titles: Mapping[str, str] | None = None,
 ) -> go.Figure:
     """The paper's Figure 4 as a grid: one row per metric, one column per swept letter.
 
@@ -305,6 +306,9 @@ def figure4_figure(
             it, +- 1 standard error of the mean); their centre line is drawn once.
         lecture: large type and thick lines.
         title: figure title; the default names the letters and what line and band show.
+        row_titles: y-axis title per metric (default: the metric's gap title and unit);
+            shorter ones keep a multi-row figure's titles large where the title already
+            says which row is which.
     """
     metrics = list(tables)
     if not metrics:
@@ -349,11 +353,11 @@ def figure4_figure(
                 y=0.0, line={"color": _ZERO_COLOR, "width": 1, "dash": "dot"}, row=row, col=col
             )
             fig.update_xaxes(title_text=param, row=row, col=col)
+        default_title = (
+            f"{FIGURE4_ROW_TITLES.get(metric, metric)}<br>({METRIC_UNITS.get(metric, 'nats')})"
+        )
         fig.update_yaxes(
-            title_text=f"{FIGURE4_ROW_TITLES.get(metric, metric)}<br>"
-            f"({METRIC_UNITS.get(metric, 'nats')})",
-            row=row,
-            col=1,
+            title_text=(row_titles or {}).get(metric, default_title), row=row, col=1
         )
     what = "; ".join(_BAND_WORDS[b] for b in chosen)
     fig.update_layout(
