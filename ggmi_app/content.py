@@ -153,8 +153,27 @@ def render(name: str, part: str, values: Mapping[str, Any] | None = None, **opti
     return fill(section(name, part), values or {}, where=where, **options)
 
 
+#: A line that opens a bulleted Markdown list item ("- ", "* " or "+ "). Numbered items
+#: are not recognised: a wrapped line may well start with a number ("300. EM ...").
+_LIST_ITEM = re.compile(r"^\s*[-*+]\s")
+
+
 def plain_text(text: str) -> str:
     """``text`` with each paragraph on one line (the files wrap their lines for editing;
-    a slide, a heading or a popover wants each paragraph whole). Paragraphs stay apart."""
+    a slide, a heading or a popover wants each paragraph whole). Paragraphs stay apart,
+    and so do the items of a list: a line opening an item starts a new line, and the
+    wrapped lines under it join it."""
     paragraphs = re.split(r"\n\s*\n", text.strip())
-    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
+    return "\n\n".join(_joined(p) for p in paragraphs if p.strip())
+
+
+def _joined(paragraph: str) -> str:
+    """One paragraph's lines joined, one line per list item (if it is a list)."""
+    lines: list[list[str]] = []
+    for line in paragraph.splitlines():
+        if not line.strip():
+            continue
+        if not lines or _LIST_ITEM.match(line):
+            lines.append([])
+        lines[-1].extend(line.split())
+    return "\n".join(" ".join(words) for words in lines)
