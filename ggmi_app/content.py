@@ -13,7 +13,8 @@ of ``ggmi_core.quoted``, never typed into the text); ``render`` fills them in an
 refuses, naming the file, the section and the placeholder, a placeholder without a
 value, a value that no placeholder uses (a number the text stopped quoting), or a
 malformed placeholder (``{{...}}`` that is not one). Single braces are left alone, so LaTeX such as
-``$S_{\\mathrm{gen}}$`` is written as usual.
+``$S_{\\mathrm{gen}}$`` is written as usual. Other ``<!-- ... -->`` comments are notes for
+whoever edits the file and are never shown.
 
 No Streamlit here: the pages decide how a section is shown (``ggmi_app.prose``).
 """
@@ -34,6 +35,10 @@ CONTENT_DIR: Final[Path] = assets_dir() / "content"
 _SECTION = re.compile(r"^<!--\s*section:\s*([A-Za-z0-9_-]+)\s*-->\s*$", re.MULTILINE)
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::([^{}]*?))?\s*\}\}")
 _MALFORMED = re.compile(r"\{\{[^{}]*\}\}")
+#: A note for editors inside a section: not shown. One on lines of its own goes with its
+#: lines (so it does not split a paragraph); one within a line leaves the line's words.
+_COMMENT_LINES = re.compile(r"^[ \t]*<!--.*?-->[ \t]*(?:\n|\Z)", re.DOTALL | re.MULTILINE)
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
 class ContentError(ValueError):
@@ -65,7 +70,8 @@ def _parsed(path: Path, _mtime_ns: int) -> dict[str, str]:
         if name in sections:
             raise ContentError(f"content file {_shown(path)} has section '{name}' twice")
         end = after.start() if after is not None else len(text)
-        sections[name] = text[mark.end() : end].strip()
+        body = _COMMENT_LINES.sub("", text[mark.end() : end])
+        sections[name] = _COMMENT.sub("", body).strip()
     return sections
 
 
