@@ -177,3 +177,14 @@ def _longest_shared_word_run(a: str, b: str) -> list[str]:
             if k > len(best):
                 best = first[i : i + k]
     return best
+
+
+def test_labels_that_count_the_steps_count_them_right() -> None:
+    """The Home link and the page list say how many steps the tour has, in words."""
+    words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+             "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen"]  # fmt: skip
+    root = Path(__file__).resolve().parents[2]
+    for path in (root / "pages" / "0_Home.py", root / "ggmi_app" / "page_list.py"):
+        said = re.findall(r"argument in (\w+) steps", path.read_text(encoding="utf-8"))
+        assert said, path
+        assert set(said) == {words[N_STEPS]}, (path, said, N_STEPS)
