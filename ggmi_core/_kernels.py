@@ -14,8 +14,10 @@ for a per-component "natural parameter" vector theta_j. Hence
 
 The products and the log-sum-exp over components run compiled, per scenario and per
 block of points (``ggmi_core._jit``); the parameter algebra (precisions, natural
-parameters, Cholesky factors) and the random draws stay in numpy (the draws in the
-numpy code's order, so the random stream is the same).
+parameters, Cholesky factors) stays in numpy; the random draws are numpy's (the
+multinomial counts drawn by numpy, the normals by the compiled sampler from the same
+Generator with numpy's algorithm), in the numpy code's order, so the random stream is
+the same.
 
 Shapes follow the package convention: scenario axis first, components before points.
 Log-densities are natural logs (nats).
@@ -232,11 +234,14 @@ def _grouped_draw(
     r, k, d = means.shape
     probs = weights / weights.sum(axis=1, keepdims=True)
     counts = rng.multinomial(n, probs).ravel().astype(np.int64)  # (R * k,)
-    z = rng.standard_normal((r * n, d))
-    points = _jit.grouped_points(
-        np.ascontiguousarray(means.reshape(r * k, d), dtype=float),
-        np.ascontiguousarray(factors.reshape(r * k, d, d), dtype=float),
-        counts,
-        z,
-    )
+    # The normals are drawn inside the kernel, as rng.standard_normal((r * n, d)) would
+    # draw them; numpy holds the generator's lock while drawing and so do we (the core
+    # makes one generator per chunk, but callers of the public functions pass their own).
+    with rng.bit_generator.lock:
+        points = _jit.draw_grouped_points(
+            rng,
+            np.ascontiguousarray(means.reshape(r * k, d), dtype=float),
+            np.ascontiguousarray(factors.reshape(r * k, d, d), dtype=float),
+            counts,
+        )
     return points.reshape(r, n, d), counts

@@ -22,6 +22,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from ggmi_core import _jit
 from ggmi_core._kernels import cholesky_factors
 from ggmi_core.config import ScenarioConfig
 from ggmi_core.gmm import GMMBatch
@@ -225,9 +226,17 @@ def _sample_components(
 ) -> Array:
     """One draw from component ``labels[r, i]`` of scenario r for every entry, (R, n, d)."""
     factors = cholesky_factors(covs)
-    rows = np.arange(means.shape[0])[:, None]
-    z = rng.standard_normal((*labels.shape, means.shape[-1]))
-    return means[rows, labels] + np.einsum("rnij,rnj->rni", factors[rows, labels], z)
+    # Same values and generator state as means[rows, labels] + einsum("rnij,rnj->rni",
+    # factors[rows, labels], rng.standard_normal((R, n, d))); numpy holds the generator's
+    # lock while drawing and so do we (one generator per chunk here, but a caller of
+    # generate_scenarios may share its own).
+    with rng.bit_generator.lock:
+        return _jit.draw_component_points(
+            rng,
+            np.ascontiguousarray(means, dtype=float),
+            np.ascontiguousarray(factors, dtype=float),
+            np.ascontiguousarray(labels, dtype=np.int64),
+        )
 
 
 def _anchor_cluster_estimates(anchor_X: Array, K: int, n_k: int) -> tuple[Array, Array]:
