@@ -241,12 +241,11 @@ def _sample_components(
 
 def _anchor_cluster_estimates(anchor_X: Array, K: int, n_k: int) -> tuple[Array, Array]:
     """Sample means (R, K, d) and sample covariances + 1e-6 I (R, K, d, d), ddof=1."""
-    rounds, _, d = anchor_X.shape
-    clusters = anchor_X.reshape(rounds, K, n_k, d)
-    means = clusters.mean(axis=2)
-    centred = clusters - means[:, :, None, :]
-    covs = np.einsum("rkni,rknj->rkij", centred, centred) / (n_k - 1)
-    return means, covs + ANCHOR_COV_JITTER * np.eye(d)
+    # One compiled pass, numpy's arithmetic in numpy's order (bit for bit; the numpy
+    # version is tests/core/numpy_reference.py's anchor_cluster_estimates_numpy).
+    return _jit.cluster_moments(
+        np.ascontiguousarray(anchor_X, dtype=float), K, n_k, ANCHOR_COV_JITTER
+    )
 
 
 def _checked_rounds(rounds: int) -> int:

@@ -33,6 +33,7 @@ from ggmi_core.em import (
     _validated_points,
 )
 from ggmi_core.gmm import GMMBatch
+from ggmi_core.scenario import ANCHOR_COV_JITTER
 
 Array = NDArray[np.float64]
 _TINY_COUNT = 10 * np.finfo(float).eps
@@ -472,6 +473,17 @@ def sample_components_numpy(
     return means[rows, labels] + np.einsum("rnij,rnj->rni", factors[rows, labels], z)
 
 
+def anchor_cluster_estimates_numpy(anchor_X: Array, K: int, n_k: int) -> tuple[Array, Array]:
+    """``scenario._anchor_cluster_estimates`` as numpy code: sample means (R, K, d) and
+    sample covariances + 1e-6 I (R, K, d, d), ddof=1."""
+    rounds, _, d = anchor_X.shape
+    clusters = anchor_X.reshape(rounds, K, n_k, d)
+    means = clusters.mean(axis=2)
+    centred = clusters - means[:, :, None, :]
+    covs = np.einsum("rkni,rknj->rkij", centred, centred) / (n_k - 1)
+    return means, covs + ANCHOR_COV_JITTER * np.eye(d)
+
+
 def js_summands_numpy(log_own: Array, log_other: Array) -> Array:
     """log(2p / (p + q)) = log 2 - log(1 + q/p) with numpy's logaddexp (the code before
     the compiled kernels)."""
@@ -518,6 +530,7 @@ def numpy_kernels() -> Iterator[None]:
         (divergences, "js_summands"): divergences.js_summands,
         (divergences, "js_gap_moments"): divergences.js_gap_moments,
         (scenario, "_sample_components"): scenario._sample_components,
+        (scenario, "_anchor_cluster_estimates"): scenario._anchor_cluster_estimates,
     }
     replacement = {
         "fit_gmm_batch": fit_gmm_batch_numpy,
@@ -527,6 +540,7 @@ def numpy_kernels() -> Iterator[None]:
         "js_summands": js_summands_numpy,
         "js_gap_moments": js_gap_moments_numpy,
         "_sample_components": sample_components_numpy,
+        "_anchor_cluster_estimates": anchor_cluster_estimates_numpy,
     }
     try:
         for module, name in saved:

@@ -305,6 +305,23 @@ def test_component_points_are_numpys_einsum_bit_for_bit(d, rounds, n):
     assert rng_new.bit_generator.state == rng_old.bit_generator.state
 
 
+CLUSTERS = [(1, 1, 2), (1, 3, 3), (4, 1, 9), (3, 2, 50), (2, 15, 129), (1, 2, 5000)]
+
+
+@pytest.mark.parametrize("d", [*DIMS, 3])
+@pytest.mark.parametrize(("rounds", "k", "size"), CLUSTERS)
+def test_cluster_moments_are_numpys_mean_and_einsum_bit_for_bit(d, rounds, k, size):
+    """The anchor clusters' means and covariances: pairwise sums at d = 1, point order
+    otherwise, einsum's two lanes at d = 1; far from the origin and at several scales."""
+    rng = np.random.default_rng(d * size + k)
+    X = rng.uniform(0.0, 10.0, (rounds, k * size, d)) * 10.0 ** rng.integers(-3, 3)
+    X += 30.0 * rng.standard_normal((rounds, 1, d))
+    means, covs = _jit.cluster_moments(X, k, size, 1e-6)
+    want_means, want_covs = ref.anchor_cluster_estimates_numpy(X, k, size)
+    np.testing.assert_array_equal(means, want_means)
+    np.testing.assert_array_equal(covs, want_covs)
+
+
 @pytest.mark.parametrize("d", DIMS)
 @pytest.mark.parametrize("seed", [0, 5])
 def test_scenarios_are_the_numpy_codes_bit_for_bit(d, seed):
@@ -317,6 +334,7 @@ def test_scenarios_are_the_numpy_codes_bit_for_bit(d, seed):
         old = generate_scenarios(config, 7, rng_old)
     np.testing.assert_array_equal(new.anchor_X, old.anchor_X)
     np.testing.assert_array_equal(new.synth_X, old.synth_X)
+    np.testing.assert_array_equal(new.model.means, old.model.means)
     np.testing.assert_array_equal(new.model.covariances, old.model.covariances)
     assert rng_new.bit_generator.state == rng_old.bit_generator.state
 
