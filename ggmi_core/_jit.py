@@ -9,7 +9,8 @@ arithmetic per scenario and per block of points while the block is in cache:
 * ``em_fit``: the whole EM loop of one data set (E-step, M-step, convergence test) for
   each of R data sets, from given initial labels;
 * ``standardise``: each data set centred and scaled before EM, with Lloyd's tolerance;
-* ``kmeans_plusplus`` and ``lloyd``: the k-means initialisation of EM;
+* ``kmeans_plusplus`` and ``lloyd``: the k-means initialisation of EM (``point_sq_norms``:
+  the points' squared norms it starts from);
 * ``draw_grouped_points``: Monte Carlo points mean + L z, grouped by component, and
   ``draw_component_points``: one point from a given component per entry (the scenario
   data), both drawing their standard normals z from a numpy Generator;
@@ -877,7 +878,7 @@ def _sq_distances(
     coordinate first, as OpenBLAS's matrix-vector kernel does when the numpy code
     measures from one centre (the first; measured for d = 2, where the Figure-4 fits
     live: at d >= 3 that kernel uses partial sums no loop here reproduces). The squared
-    norms p2 = |point|^2 and sq_norms come from numpy (plain products), so near-ties
+    norms p2 = |point|^2 and sq_norms are numpy's (``point_sq_norms``), so near-ties
     between candidate centres resolve as there (Figure 4's L=11 has an exact one).
     Loops run over the points (feature-major Zt), so they vectorise.
     """
@@ -904,6 +905,25 @@ def _transpose_into(Z: np.ndarray, Zt: np.ndarray) -> None:
     for a in range(d):
         for i in range(n):
             Zt[a, i] = Z[i, a]
+
+
+@_jit
+def point_sq_norms(Z: np.ndarray) -> np.ndarray:
+    """Squared norms (R, n) of the points Z (R, n, d): ``(Z**2).sum(axis=2)`` bit for
+    bit (numpy sums the contiguous last axis pairwise; from 0.0, which a sum of squares
+    never needs, at d < 8)."""
+    rounds, n, d = Z.shape
+    out = np.empty((rounds, n))
+    squares = np.empty(d)
+    for r in range(rounds):
+        for i in range(n):
+            if d == 2:
+                out[r, i] = Z[r, i, 0] * Z[r, i, 0] + Z[r, i, 1] * Z[r, i, 1]
+            else:
+                for j in range(d):
+                    squares[j] = Z[r, i, j] * Z[r, i, j]
+                out[r, i] = _pairwise_sum(squares, 0, d)
+    return out
 
 
 @_jit
@@ -1356,4 +1376,5 @@ def compile_all() -> float:
         draw_grouped_points(rng, X[0], eyes[0], np.full(6, 2, dtype=np.int64))
         draw_component_points(rng, X, eyes, np.zeros((2, 3), dtype=np.int64))
         cluster_moments(X, 2, 3, 1e-6)
+        point_sq_norms(X)
     return time.perf_counter() - start

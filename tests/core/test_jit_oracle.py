@@ -230,6 +230,14 @@ def test_kmeans_labels_and_draws_match_numpy(d):
         assert (new == old).all(axis=1).mean() >= 0.95
 
 
+@pytest.mark.parametrize("d", [*DIMS, 3, 8, 9, 17])
+def test_point_sq_norms_are_numpys_sum_of_squares(d):
+    rng = np.random.default_rng(d)
+    for shape in ((1, 1), (3, 7), (20, 333)):
+        Z = rng.standard_normal((*shape, d)) * 10.0 ** rng.integers(-3, 3, (*shape, d))
+        np.testing.assert_array_equal(_jit.point_sq_norms(Z), (Z**2).sum(axis=2))
+
+
 def test_kmeans_plusplus_breaks_figure4s_exact_tie_as_numpy():
     """Figure 4's L=11 holds an exact tie of two k-means++ candidates (scenario 72 of the
     synthetic fits, 10th centre). The numpy code measures from the first centre with a
