@@ -46,6 +46,9 @@ KERNELS = (
     "lloyd",
     "draw_grouped_points",
     "draw_component_points",
+    "cluster_moments",
+    "point_sq_norms",
+    "standardise",
     "js_gap_moments",
 )
 
