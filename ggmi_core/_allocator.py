@@ -8,7 +8,8 @@ faults and ~4-5 ms of kernel CPU time a setting, a sixth of the whole (measured 
 ``getrusage``, ``bench/CORE_BENCHMARK.md``). ``keep_freed_memory`` fixes the two
 thresholds at values glibc's own adaptive rule may reach by itself (blocks up to 16 MB
 from the heap, up to 32 MB of free heap kept): the same pages then serve every setting,
-at a cost of at most those 32 MB of resident memory. Numbers are unaffected.
+at the cost of keeping up to 32 MB of freed memory resident (measured: peak RSS of
+``bench/bench_core.py``'s main process 317 -> 324 MB). Numbers are unaffected.
 
 Nothing happens on other C libraries (musl, macOS, Windows), or when the deployer set
 glibc's ``MALLOC_*_`` tuning variables (theirs win).
