@@ -910,8 +910,8 @@ def _transpose_into(Z: np.ndarray, Zt: np.ndarray) -> None:
 @_jit
 def point_sq_norms(Z: np.ndarray) -> np.ndarray:
     """Squared norms (R, n) of the points Z (R, n, d): ``(Z**2).sum(axis=2)`` bit for
-    bit (numpy sums the contiguous last axis pairwise; from 0.0, which a sum of squares
-    never needs, at d < 8)."""
+    bit (numpy sums the contiguous last axis pairwise, which below 8 terms is the plain
+    sum in order; its start from 0.0 changes nothing, a square is never -0.0)."""
     rounds, n, d = Z.shape
     out = np.empty((rounds, n))
     squares = np.empty(d)
