@@ -48,6 +48,7 @@ KERNELS = (
     "draw_component_points",
     "cluster_moments",
     "point_sq_norms",
+    "natural_parameters_2x2",
     "standardise",
     "js_gap_moments",
 )

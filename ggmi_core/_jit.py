@@ -15,6 +15,7 @@ arithmetic per scenario and per block of points while the block is in cache:
   ``draw_component_points``: one point from a given component per entry (the scenario
   data), both drawing their standard normals z from a numpy Generator;
 * ``cluster_moments``: the anchor clusters' sample means and covariances;
+* ``natural_parameters_2x2``: the log-densities' parameter algebra at d = 2;
 * ``js_summands`` and ``js_gap_moments``: the Jensen-Shannon summands, and the JS gap's
   per-scenario means and standard deviations in one pass;
 * ``histogram_kl_pairs``: the published histogram KL of many pairs of sample sets.
@@ -1269,6 +1270,76 @@ def cluster_moments(
     return means, covs
 
 
+@_jit
+def natural_parameters_2x2(
+    means: np.ndarray, covs: np.ndarray, shift: np.ndarray, bounds: np.ndarray, floor: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The d = 2 parameter algebra of ``_kernels.mixtures_logpdf`` for several mixtures
+    at once, as ``_kernels._precision_2x2`` and ``natural_parameters`` compute it.
+
+    Returns theta (R, k, 6) with its last column holding only the quadratic term
+    mu' P mu, and the (floor-repaired) determinants (R, k): the caller finishes the last
+    column with numpy's ``log`` (numpy's SIMD log, which the C library's may differ from
+    in the last bit). Per mixture (components ``bounds[m]:bounds[m + 1]``), as numpy:
+    the eigenvalue shift is added to the diagonal only if some component needs it; the
+    products P mu and mu' (P mu) are summed as numpy's einsum sums two terms
+    (``_einsum_dot``: each product + 0.0, the two added, then 0.0 + that).
+
+    Args:
+        means: (R, k, 2); covs: (R, k, 2, 2); shift: (R, 2) subtracted from the means;
+        bounds: (m + 1,) component offsets of the m mixtures; floor: smallest eigenvalue.
+    """
+    rounds, k = means.shape[0], means.shape[1]
+    theta = np.empty((rounds, k, 6))
+    det = np.empty((rounds, k))
+    for m in range(bounds.size - 1):
+        lo, hi = bounds[m], bounds[m + 1]
+        repair = False
+        for r in range(rounds):
+            for c in range(lo, hi):
+                a, cc = covs[r, c, 0, 0], covs[r, c, 1, 1]
+                b = 0.5 * (covs[r, c, 0, 1] + covs[r, c, 1, 0])
+                half_trace = 0.5 * (a + cc)
+                radius = math.hypot(0.5 * (a - cc), b)
+                lam_max = half_trace + radius
+                if lam_max > 0:
+                    lam_min = (a * cc - b * b) / lam_max
+                else:
+                    lam_min = half_trace - radius
+                if floor - lam_min > 0.0:
+                    repair = True
+        for r in range(rounds):
+            for c in range(lo, hi):
+                a, cc = covs[r, c, 0, 0], covs[r, c, 1, 1]
+                b = 0.5 * (covs[r, c, 0, 1] + covs[r, c, 1, 0])
+                if repair:  # the same numbers as above, then numpy's maximum(., 0)
+                    half_trace = 0.5 * (a + cc)
+                    radius = math.hypot(0.5 * (a - cc), b)
+                    lam_max = half_trace + radius
+                    if lam_max > 0:
+                        lam_min = (a * cc - b * b) / lam_max
+                    else:
+                        lam_min = half_trace - radius
+                    s = floor - lam_min
+                    s = s if (s >= 0.0 or s != s) else 0.0
+                    a = a + s
+                    cc = cc + s
+                dt = a * cc - b * b
+                det[r, c] = dt
+                p00, p11, p01 = cc / dt, a / dt, -b / dt
+                m0 = means[r, c, 0] - shift[r, 0]
+                m1 = means[r, c, 1] - shift[r, 1]
+                pm0 = 0.0 + ((p00 * m0 + 0.0) + (p01 * m1 + 0.0))
+                pm1 = 0.0 + ((p01 * m0 + 0.0) + (p11 * m1 + 0.0))
+                theta[r, c, 0] = -0.5 * p00
+                theta[r, c, 1] = -p01
+                theta[r, c, 2] = -0.5 * p11
+                theta[r, c, 3] = pm0
+                theta[r, c, 4] = pm1
+                theta[r, c, 5] = 0.0 + ((pm0 * m0 + 0.0) + (pm1 * m1 + 0.0))
+    return theta, det
+
+
 # ---------------------------------------------------------------- published histogram KL
 
 
@@ -1377,4 +1448,6 @@ def compile_all() -> float:
         draw_component_points(rng, X, eyes, np.zeros((2, 3), dtype=np.int64))
         cluster_moments(X, 2, 3, 1e-6)
         point_sq_norms(X)
+        if d == 2:
+            natural_parameters_2x2(X, eyes, X[:, 0].copy(), np.array([0, 2, 6]), 0.0)
     return time.perf_counter() - start
