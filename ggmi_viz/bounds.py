@@ -255,7 +255,10 @@ def lemma31_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
     _add_scenario_scatter(fig, terms)
     fig.update_layout(
         barmode="stack",
-        title={"text": lemma31_headline(terms), "subtitle": {"text": lemma31_looseness(terms, summary)}},
+        title={
+            "text": lemma31_headline(terms),
+            "subtitle": {"text": lemma31_looseness(terms, summary)},
+        },
         legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0.0},
         height=760 if lecture else 560,
     )
