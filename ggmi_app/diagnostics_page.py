@@ -197,6 +197,9 @@ def render_simulation(values: Mapping[str, Any], config: ScenarioConfig, lecture
         lambda: per_scenario.rename(columns={"value": param}),
         lecture,
         key="dg-hsic",
+        # a toolbar PNG name without the letters: a new name on every letter move would
+        # make plotly.js draw the chart anew (see show_figure's toolbar_name)
+        toolbar_name=f"diagnostics-{param}-hsic",
     )
     show_figure(
         entropy,
@@ -204,6 +207,7 @@ def render_simulation(values: Mapping[str, Any], config: ScenarioConfig, lecture
         lambda: figures.sweep_data(summary, param),
         lecture,
         key="dg-entropy",
+        toolbar_name=f"diagnostics-{param}-entropy",
     )
     st.caption(
         f"{values['scenarios']} scenarios per value, {values['permutations']} permutations "
