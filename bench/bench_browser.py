@@ -45,7 +45,8 @@ export under 0.4 s):
   at another step. Clock from the click's ``pointerdown`` to two animation frames after
   the chart shows the new step's title and visible traces; the WebSocket frames the
   page sent meanwhile are counted (a rerun would send one; none is expected).
-  ``--only flipbook`` measures this row alone.
+  ``--only flipbook`` measures this row alone; ``--only sliders`` measures the slider
+  rows (cold and cached) alone.
 * **First loads**: each page opened in a fresh browser context against the warm server
   (navigation start to every chart drawn and the app idle), and ``--fresh-starts``
   servers started afresh: the first Distributions load of a fresh browser, then at once
@@ -851,6 +852,9 @@ def run_browser(args: argparse.Namespace, base_url: str, results: Results) -> No
                 results.cold[spec.title], results.cached[spec.title] = time_sliders(
                     page, base_url, spec, results.seeds, args.timeout
                 )
+            if args.only == "sliders":
+                context.close()
+                return
             for spec in PAGES:
                 print(f"{spec.title}: PNG download ...", flush=True)
                 runs = max(MIN_PNG_RUNS, args.repeats)
@@ -1075,8 +1079,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="servers started afresh for the first-load and first-PNG rows (0: skip)",
     )  # fmt: skip
     parser.add_argument(
-        "--only", choices=("all", "flipbook"), default="all",
-        help="'flipbook': only the flip-book step row (no PNG, sliders or fresh servers)",
+        "--only", choices=("all", "flipbook", "sliders"), default="all",
+        help="'flipbook': only the flip-book step row (no PNG, sliders or fresh servers); "
+        "'sliders': only the slider rows (cold and cached)",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if args.repeats < 1:

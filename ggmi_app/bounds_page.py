@@ -14,7 +14,7 @@ the measured numbers through ``ggmi_app.prose``. Page text may use LaTeX (``st.l
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Final
 
 import numpy as np
@@ -24,7 +24,7 @@ import streamlit as st
 
 from ggmi_app import scenario_params as shared
 from ggmi_app.budget_sliders import budget_cap, budget_slider
-from ggmi_app.figures import cached_figures, show_figure
+from ggmi_app.figures import SharedFigure, cached_figures, show_figure
 from ggmi_app.job_keys import Job
 from ggmi_app.messages import WARNING_ICON, error_boundary, escape_markdown
 from ggmi_app.page_settings import (
@@ -126,13 +126,24 @@ def _fmt(mean: float, se: float) -> str:
     return f"{mean:.3f} ± {se:.3f}"
 
 
-def _breakdown_figures(terms: BoundTerms, lecture: bool) -> list[go.Figure]:
-    """The Lemma 3.1, information and gain figures, in the order they are shown."""
-    return [
-        figures.lemma31_figure(terms, lecture),
-        figures.information_figure(terms, lecture),
-        figures.gain_figure(terms, lecture),
-    ]
+#: The breakdown's figures by name, in the order they are shown.
+_BREAKDOWN_FIGURES: Final[dict[str, Callable[[BoundTerms, bool], go.Figure]]] = {
+    "lemma31": figures.lemma31_figure,
+    "information": figures.information_figure,
+    "gain": figures.gain_figure,
+}
+
+
+def _breakdown_figure(name: str, terms: BoundTerms, lecture: bool, key: Hashable) -> SharedFigure:
+    """One figure of the breakdown, built once per ``key`` (``terms_key``) for all sessions.
+
+    Each figure is built just before it is shown, not all three before the first: on a
+    new setting the browser draws the Lemma 3.1 chart while the server builds the other
+    two (~25 ms each), instead of waiting for all of them.
+    """
+    build = _BREAKDOWN_FIGURES[name]
+    (fig,) = cached_figures(f"bounds-{name}", key, lecture, lambda: [build(terms, lecture)])
+    return fig
 
 
 def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
@@ -141,9 +152,6 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
     ``key`` determines ``terms`` (``terms_key``): the figures are cached on it, so a
     rerun on cached numbers does not rebuild them.
     """
-    lemma31, information, gain = cached_figures(
-        "bounds-breakdown", key, lecture, lambda: _breakdown_figures(terms, lecture)
-    )
     table = terms.summary().set_index("term")
     holds = terms.bound_holds
     # On a projector the chart comes first, whole on the screen (slide fit), and the
@@ -153,13 +161,13 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
     with numbers:
         _headline_numbers(table, holds)
     with chart:
-        _lemma31_chart(terms, lemma31, lecture)
+        _lemma31_chart(terms, _breakdown_figure("lemma31", terms, lecture, key), lecture)
         show_cap_saturation(terms)
     st.subheader("Information gain and entropy drop")
     st.markdown(prose(PAGE_TEXT, "information_intro"))
     st.markdown(_information_reading(terms))
     show_figure(
-        information,
+        _breakdown_figure("information", terms, lecture, key),
         "bounds-information",
         lambda: figures.information_data(terms),
         lecture,
@@ -167,7 +175,12 @@ def render_breakdown(terms: BoundTerms, lecture: bool, key: Hashable) -> None:
     st.subheader("Generalization gain, measured directly")
     gap_name = escape_markdown(metric_short_name(terms.metric))
     st.markdown(prose(PAGE_TEXT, "gain_intro", {"gap_name": gap_name}))
-    show_figure(gain, "bounds-gain", lambda: figures.gain_data(terms), lecture)
+    show_figure(
+        _breakdown_figure("gain", terms, lecture, key),
+        "bounds-gain",
+        lambda: figures.gain_data(terms),
+        lecture,
+    )
     st.markdown(_gain_bridge(terms))
     with st.expander(
         "Every term: symbol, value, meaning and the paper's remark", expanded=not lecture

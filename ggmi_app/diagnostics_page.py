@@ -185,6 +185,9 @@ def render_simulation(values: Mapping[str, Any], config: ScenarioConfig, lecture
         lambda: per_scenario.rename(columns={"value": param}),
         lecture,
         key="dg-hsic",
+        # a toolbar PNG name without the letters: a new name on every letter move would
+        # make plotly.js draw the chart anew (see show_figure's toolbar_name)
+        toolbar_name=f"diagnostics-{param}-hsic",
     )
     show_figure(
         entropy,
@@ -192,6 +195,7 @@ def render_simulation(values: Mapping[str, Any], config: ScenarioConfig, lecture
         lambda: figures.sweep_data(summary, param),
         lecture,
         key="dg-entropy",
+        toolbar_name=f"diagnostics-{param}-entropy",
     )
     st.caption(sweep_caption(summary, param, values["scenarios"], values["permutations"]))
     st.subheader("The paper's numbers (real LLM data, not this simulation)")

@@ -101,6 +101,9 @@ def figure2(config: Any, values: Mapping[str, Any], lecture: bool) -> None:
         lambda: figure_data(view, projection),
         lecture,
         key="figure2",
+        # The toolbar's PNG name stays put: one that followed K, J, L and the seed made
+        # plotly.js redraw the chart from scratch on every slider move.
+        toolbar_name="figure2",
     )
     inner, outer = MASS_LEVELS
     st.caption(

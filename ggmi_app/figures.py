@@ -121,9 +121,10 @@ class _ReadySpec(go.Figure):
 FigureLike = go.Figure | SharedFigure | dict[str, Any]
 
 
-# Shared by every page and session: an entry is one page's figure set for one setting,
-# held twice once drawn (the figure and its ``spec``): Figure 2 ~0.3 MB in all, a
-# flip-book ~2 MB, the Bound-terms sets far less, so twice the LARGE bound stays under
+# Shared by every page and session: an entry is one page's figure set for one setting
+# (Bound terms: one entry per figure, each built when it is shown), held twice once drawn
+# (the figure and its ``spec``): Figure 2 ~0.3 MB in all, a flip-book ~2 MB, a
+# Bound-terms figure far less, so twice the LARGE bound stays under
 # ~64 MB even if every entry were a flip-book.
 @st.cache_resource(max_entries=2 * CACHE_MAX_ENTRIES_LARGE, ttl=CACHE_TTL_S, show_spinner=False)
 def _shared_figures(
@@ -271,6 +272,7 @@ def show_figure(
     key: str | None = None,
     fit: bool | None = None,
     downloads: Any = None,
+    toolbar_name: str | None = None,
 ) -> None:
     """Draw ``fig`` themed, then PNG and SVG downloads (built on click) and a CSV of ``data``.
 
@@ -287,6 +289,11 @@ def show_figure(
             ``ggmi_app.layout.slide_fit`` on the page (lecture mode injects it).
         downloads: a container to draw the download buttons in (e.g. an expander of a
             present view); by default they follow the chart.
+        toolbar_name: file name stem of the toolbar's own PNG; defaults to ``name``. A
+            chart whose ``name`` changes with a slider passes one that does not: the
+            toolbar's file name is part of the chart's plotly.js config, and plotly.js
+            redraws a chart whose config changed from scratch and then again (about
+            twice the drawing of a data change).
 
     On a phone (``ggmi_app.layout.viewer_is_phone``) the chart is drawn from
     ``ggmi_viz.phone.for_phone(fig)``, in lecture mode too: panels stacked, text wrapped
@@ -294,6 +301,7 @@ def show_figure(
     """
     stem = safe_filename(name)
     key = key or stem
+    toolbar = safe_filename(toolbar_name) if toolbar_name else stem
     with error_boundary(f"the figure '{name}'"):
         if isinstance(fig, SharedFigure):
             shown: go.Figure | dict[str, Any] = fig.figure
@@ -305,11 +313,13 @@ def show_figure(
         # the figure's desktop/slide layout.
         if viewer_is_phone():
             on_screen = for_phone(shown)
-            st.plotly_chart(on_screen, theme=None, config=plotly_config(stem), key=f"{key}-chart")
+            st.plotly_chart(
+                on_screen, theme=None, config=plotly_config(toolbar), key=f"{key}-chart"
+            )
         else:
             on_screen = fig.for_chart() if isinstance(fig, SharedFigure) else shown
             least = _least_height(fig) if (lecture if fit is None else fit) else 0
-            _draw_chart(on_screen, stem, key, lecture if fit is None else fit, least)
+            _draw_chart(on_screen, toolbar, key, lecture if fit is None else fit, least)
     with error_boundary(f"the downloads for '{name}'"):
         if downloads is None:
             _download_row(fig, name, stem, key, data)

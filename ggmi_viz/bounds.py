@@ -140,9 +140,14 @@ _LECTURE_DEFINITION_PX: Final[int] = 16
 _LECTURE_TICK_CHARS: Final[int] = 14
 
 
-def _term_bar(terms: BoundTerms, key: str, lecture: bool, *, error_bar: bool) -> go.Bar:
-    """One term's mean over scenarios as a bar (nats), with its standard error if asked."""
-    mean, se = _mean_se(terms, key)
+def _term_bar(
+    terms: BoundTerms, key: str, lecture: bool, *, error_bar: bool, table: pd.DataFrame
+) -> go.Bar:
+    """One term's mean over scenarios as a bar (nats), with its standard error if asked.
+
+    ``table`` is ``_summary(terms)``, made once per figure by the caller.
+    """
+    mean, se = _mean_se(table, key)
     return go.Bar(
         x=[tick_label(key, terms, lecture)],
         y=[mean],
@@ -180,8 +185,15 @@ def _hover(key: str) -> str:
     return f"{info.meaning}{direction}"
 
 
-def _mean_se(terms: BoundTerms, key: str) -> tuple[float, float]:
-    row = terms.summary().set_index("term").loc[key]
+def _summary(terms: BoundTerms) -> pd.DataFrame:
+    """``terms.summary()`` indexed by term. Building it measures every term's mean and
+    standard error (~1 ms), so a figure makes it once, not once per bar."""
+    return terms.summary().set_index("term")
+
+
+def _mean_se(table: pd.DataFrame, key: str) -> tuple[float, float]:
+    """Mean and standard error (nats) of ``key`` in a ``_summary`` table."""
+    row = table.loc[key]
     return float(row["mean"]), float(row["stderr"])
 
 
@@ -196,7 +208,7 @@ def lemma31_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
     Right: one point per scenario, the bound against the measured error with the line
     bound = error; the lemma holds for points on or above it.
     """
-    summary = terms.summary().set_index("term")
+    summary = _summary(terms)
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -243,7 +255,10 @@ def lemma31_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
     _add_scenario_scatter(fig, terms)
     fig.update_layout(
         barmode="stack",
-        title={"text": lemma31_headline(terms), "subtitle": {"text": lemma31_looseness(terms)}},
+        title={
+            "text": lemma31_headline(terms),
+            "subtitle": {"text": lemma31_looseness(terms, summary)},
+        },
         legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0.0},
         height=760 if lecture else 560,
     )
@@ -301,10 +316,12 @@ def lemma31_headline(terms: BoundTerms) -> str:
     return f"Lemma 3.1 holds in {int(holds.sum())} of {holds.size} scenarios"
 
 
-def lemma31_looseness(terms: BoundTerms) -> str:
-    """Plain text: how loose the bound is on average."""
-    bound, _ = _mean_se(terms, "bound_total")
-    err, _ = _mean_se(terms, "err_synthetic")
+def lemma31_looseness(terms: BoundTerms, table: pd.DataFrame | None = None) -> str:
+    """Plain text: how loose the bound is on average (``table``: ``_summary(terms)``, if
+    the caller has it)."""
+    table = _summary(terms) if table is None else table
+    bound, _ = _mean_se(table, "bound_total")
+    err, _ = _mean_se(table, "err_synthetic")
     ratio = f" ({bound / err:.1f}× the error)" if err > 0 else ""
     return f"bound {bound:.2f} vs measured error {err:.2f} nats{ratio}"
 
@@ -337,10 +354,11 @@ def information_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
             "Entropy per sample (Monte Carlo)",
         ),
     )
+    table = _summary(terms)
     for col, keys in ((1, ("H_eM", "I_eM_ep", "info_gain")), (2, _ENTROPY_KEYS)):
         for key in keys:
             exact = TERM_INFO[key].group == "information"
-            bar = _term_bar(terms, key, lecture, error_bar=not exact)
+            bar = _term_bar(terms, key, lecture, error_bar=not exact, table=table)
             bar.update(
                 text=[f"{bar.y[0]:.2f}"],
                 # error bars would cross a label above the bar; exact bars have none
@@ -392,8 +410,9 @@ def gain_figure(terms: BoundTerms, lecture: bool = False) -> go.Figure:
         horizontal_spacing=0.16 if lecture else 0.12,
         subplot_titles=("Error of each fit", "Gain per scenario"),
     )
+    table = _summary(terms)
     for key in ("err_anchor", "err_synthetic"):
-        fig.add_trace(_term_bar(terms, key, lecture, error_bar=True), row=1, col=1)
+        fig.add_trace(_term_bar(terms, key, lecture, error_bar=True, table=table), row=1, col=1)
     for key in ("err_gain", "metric_gap"):
         values = np.asarray(terms.term(key).value, dtype=float)
         fig.add_trace(

@@ -174,6 +174,26 @@ def _template(lecture: bool) -> go.layout.Template:
     return _TEMPLATES[lecture]
 
 
+#: Attribute marking a figure's template object as one ``_pin_template`` set (its value:
+#: the ``lecture`` flag it was built for).
+_PINNED: Final[str] = "_ggmi_pinned_theme"
+
+
+def _pin_template(fig: go.Figure, lecture: bool) -> None:
+    """Set ``fig``'s template to ours, unless this very template object is already it.
+
+    Plotly copies and validates a template on every assignment (~5-12 ms: it is most of
+    ``apply_theme``), and a figure is themed twice on its way to the screen (by its
+    builder, then by the figure cache), so the second time keeps the copy the first made.
+    The mark sits on the figure's own template object: a figure copied (``go.Figure(fig)``,
+    ``to_dict``) or given another template gets a fresh object without it, and is pinned.
+    """
+    if getattr(fig.layout.template, _PINNED, None) is lecture:
+        return
+    fig.update_layout(template=_template(lecture))
+    setattr(fig.layout.template, _PINNED, lecture)
+
+
 def _margins(lecture: bool, diagram: bool = False) -> dict[str, int]:
     if lecture:
         # A diagram draws no axis: side room for tick labels would only narrow it.
@@ -507,8 +527,8 @@ def apply_theme(fig: go.Figure, lecture: bool = False) -> go.Figure:
     for a chart of ``LECTURE_PLAN_HEIGHT``, the least a window gives it on screen. A
     diagram (every axis hidden) keeps only small side margins.
     """
+    _pin_template(fig, lecture)
     fig.update_layout(
-        template=_template(lecture),
         margin=_margins(lecture, _is_diagram(fig)),
         hovermode=fig.layout.hovermode or "closest",
     )

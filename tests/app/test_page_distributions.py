@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from page_helpers import array, figures, messages, run_page, traces
 
@@ -118,3 +120,16 @@ def test_covariance_recipe_changes_the_scenario() -> None:
     after = array(traces(figures(at)[0], "scatter")[0]["x"])
     assert not np.array_equal(before, after)
     assert at.query_params["cov_recipe"] == "aat"
+
+
+def test_chart_config_stays_put_when_a_letter_moves() -> None:
+    """Figure 2's plotly config (the toolbar PNG's name) is the same at every K and seed:
+    plotly.js redraws a chart whose config changed from scratch, twice the work of new data."""
+    at = run_page(PAGE, {"seed": "5"})
+    (chart,) = at.get("plotly_chart")
+    before = json.loads(chart.proto.config)
+    at.slider(key="w_K").set_value(4).run()
+    at.number_input(key="w_seed").set_value(6).run()
+    (chart,) = at.get("plotly_chart")
+    assert json.loads(chart.proto.config) == before
+    assert before["toImageButtonOptions"]["filename"] == "figure2"

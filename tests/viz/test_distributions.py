@@ -154,8 +154,8 @@ def test_contour_lines_are_much_smaller_than_the_grids_they_replace():
 def test_toggling_layers_adds_and_removes_traces():
     view = handmade_view()
     only_g = scenario_figure(view, layers={"target"})
-    # lines + their hover points
-    assert [(t.type, t.mode) for t in only_g.data] == [("scatter", "lines"), ("scatter", "markers")]
+    # lines + their hover points (drawn as nothing)
+    assert [(t.type, t.mode) for t in only_g.data] == [("scatter", "lines"), ("scatter", "none")]
     assert {t.legendgroup for t in only_g.data} == {"target"}
     nothing = scenario_figure(view, layers=set())
     assert len(nothing.data) == 0
@@ -298,7 +298,9 @@ def test_contours_leave_hover_to_points_on_their_lines():
     (lines,) = _contour_lines(fig)
     assert lines.hoverinfo == "skip"
     hover = next(t for t in _traces(fig, "scatter") if t.name == "target G (hover)")
-    assert hover.marker.opacity == 0.0 and not hover.showlegend
+    # nothing drawn, yet each point answers a hover, with a label in the line's colour
+    assert hover.mode == "none" and hover.hoveron == "points" and not hover.showlegend
+    assert hover.hoverlabel.bgcolor == lines.line.color
     assert hover.legendgroup == lines.legendgroup  # hidden together from the legend
     # the hover points sit on the 50% and 90% lines of the drawn mass surface
     shown = scenario_contours(view, layers, "coordinates")
