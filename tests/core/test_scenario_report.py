@@ -114,6 +114,22 @@ def test_enclosed_mass_matches_the_chi_square_law_for_a_standard_normal():
     np.testing.assert_allclose(mass, chi2(df=2).cdf(radii**2), atol=0.01)
 
 
+def test_enclosed_mass_ranks_as_the_mixtures_own_log_density_does():
+    """The compiled log-density pass gives the ranks GMM.logpdf gives (a near-tie may
+    move one rank: 1 / n_mc)."""
+    rng = np.random.default_rng(7)
+    k, n_mc = 4, 5_000
+    A = rng.normal(size=(k, 2, 2))
+    covariances = A @ A.swapaxes(1, 2) + 0.1 * np.eye(2)
+    g = GMM(rng.dirichlet(np.ones(k)), rng.uniform(0, 10, (k, 2)), covariances)
+    pts = rng.uniform(-3, 13, (2_000, 2))
+    mass = enclosed_mass(g, pts, np.random.default_rng(3), n_mc=n_mc)
+    draws = g.sample(n_mc, np.random.default_rng(3))
+    expected = 1.0 - np.searchsorted(np.sort(g.logpdf(draws)), g.logpdf(pts)) / n_mc
+    np.testing.assert_allclose(mass, expected, rtol=0, atol=1.0 / n_mc + 1e-15)
+    assert np.mean(mass == expected) > 0.99
+
+
 def test_scenario_contours_cover_the_asked_layers_and_repeat_exactly():
     view = _view(dim=3)
     layers = {"target", "fit_synthetic", "anchor_samples"}
