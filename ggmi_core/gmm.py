@@ -15,6 +15,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import logsumexp
 
+from ggmi_core import _jit
+
 Array = NDArray[np.float64]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
@@ -137,10 +139,16 @@ class GMMBatch:
         if n < 0:
             raise ValueError(f"sample size must be non-negative; got {n}")
         labels = sample_labels(self.weights, n, rng)
-        z = rng.standard_normal((self.n_scenarios, n, self.dim))
-        rows = np.arange(self.n_scenarios)[:, None]
-        chol = self.cholesky[rows, labels]  # (R, n, d, d)
-        points = self.means[rows, labels] + np.einsum("rnij,rnj->rni", chol, z)
+        # Compiled, with the values and generator state of means[rows, labels] +
+        # einsum("rnij,rnj->rni", cholesky[rows, labels], rng.standard_normal((R, n, d)))
+        # bit for bit; numpy holds the generator's lock while drawing, and so do we.
+        with rng.bit_generator.lock:
+            points = _jit.draw_component_points(
+                rng,
+                np.ascontiguousarray(self.means, dtype=float),
+                np.ascontiguousarray(self.cholesky, dtype=float),
+                np.ascontiguousarray(labels, dtype=np.int64),
+            )
         return points, labels
 
     def __getitem__(self, r: int) -> GMM:

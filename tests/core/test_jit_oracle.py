@@ -444,3 +444,30 @@ def test_a_read_only_cache_directory_is_used_through_a_writable_copy(tmp_path, m
     assert os.environ["NUMBA_CACHE_DIR"] == str(chosen)
     monkeypatch.setattr(_jit, "_writable", lambda path: False)
     assert _jit.configure_cache_dir() is None  # nothing writable: compile in memory
+
+
+@pytest.mark.parametrize("d", [1, 2, 5, 10])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_mixture_sample_equals_numpys_einsum_draws(d: int, seed: int) -> None:
+    """GMMBatch.sample (compiled) gives numpy's points, labels and generator state."""
+    from ggmi_core.gmm import GMMBatch, sample_labels
+
+    g = np.random.default_rng(seed)
+    rounds, k, n = 3, 4, 777
+    A = g.normal(size=(rounds, k, d, d))
+    batch = GMMBatch(
+        g.dirichlet(np.ones(k), size=rounds),
+        5.0 * g.normal(size=(rounds, k, d)),
+        A @ A.swapaxes(-1, -2) + 0.1 * np.eye(d),
+    )
+    numpy_rng, compiled_rng = np.random.default_rng(seed + 100), np.random.default_rng(seed + 100)
+    labels = sample_labels(batch.weights, n, numpy_rng)
+    z = numpy_rng.standard_normal((rounds, n, d))
+    rows = np.arange(rounds)[:, None]
+    expected = batch.means[rows, labels] + np.einsum(
+        "rnij,rnj->rni", batch.cholesky[rows, labels], z
+    )
+    points, got_labels = batch.sample(n, compiled_rng)
+    np.testing.assert_array_equal(got_labels, labels)
+    np.testing.assert_array_equal(points, expected)
+    assert compiled_rng.random() == numpy_rng.random()
