@@ -101,7 +101,7 @@ CACHE_DIR = configure_cache_dir()
 
 import numba  # noqa: E402  (after NUMBA_CACHE_DIR is set)
 from llvmlite import ir  # noqa: E402
-from numba.core import types  # noqa: E402
+from numba.core import cgutils, types  # noqa: E402
 from numba.extending import intrinsic  # noqa: E402
 
 if CACHE_DIR is not None:
@@ -146,6 +146,21 @@ def _bits_from_float(typingctx, x):
 
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.IntType(64))
+
+    return sig, codegen
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a * b + c with one rounding (LLVM's fma; vectorises). Used where the order of a
+    product's fused multiply-adds must be exactly the BLAS kernels' order."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        double = ir.DoubleType()
+        fnty = ir.FunctionType(double, [double, double, double])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.fma.f64")
+        return builder.call(fn, args)
 
     return sig, codegen
 
@@ -332,18 +347,83 @@ def _features(X: np.ndarray, shift: np.ndarray, F: np.ndarray) -> None:
 
 
 @_inline
-def _exp_columns(lc: np.ndarray, first: int, stop: int, E: np.ndarray, total: np.ndarray) -> None:
-    """E[j] = exp(max(lc[j], -700)) for components first..stop-1, and their column sums."""
-    b = lc.shape[1]
+def _exp_rows(
+    theta: np.ndarray,
+    Ft: np.ndarray,
+    b: int,
+    first: int,
+    stop: int,
+    lc: np.ndarray,
+    E: np.ndarray,
+    keep: bool,
+    total: np.ndarray,
+) -> bool:
+    """total[i] = sum_j exp(max(theta[j] . Ft[:, i], -700)) over components first..stop-1
+    (in that order) for the first b points; E[j, i] the terms when ``keep``.
+
+    For d = 1, 2 (p = 3, 6) each component's product, its exp and the sum are one pass
+    over the points, the product held in a register (an in-order fused multiply-add
+    chain, exactly ``_row_products``), so lc (k, >= b) is not written; returns True then
+    (``_log_totals`` fills lc's columns it needs). For larger p the products go through
+    lc first (returns False).
+    """
+    p = Ft.shape[0]
     for i in range(b):
         total[i] = 0.0
+    if p == 6:
+        f0, f1, f2, f3, f4, f5 = Ft[0], Ft[1], Ft[2], Ft[3], Ft[4], Ft[5]
+        for j in range(first, stop):
+            th = theta[j]
+            t0, t1, t2, t3, t4, t5 = th[0], th[1], th[2], th[3], th[4], th[5]
+            e_row = E[j]
+            for i in range(b):
+                v = t0 * f0[i]
+                v = _fma(t1, f1[i], v)
+                v = _fma(t2, f2[i], v)
+                v = _fma(t3, f3[i], v)
+                v = _fma(t4, f4[i], v)
+                e = _exp_clamped(_fma(t5, f5[i], v))
+                if keep:
+                    e_row[i] = e
+                total[i] += e
+        return True
+    if p == 3:
+        f0, f1, f2 = Ft[0], Ft[1], Ft[2]
+        for j in range(first, stop):
+            th = theta[j]
+            t0, t1, t2 = th[0], th[1], th[2]
+            e_row = E[j]
+            for i in range(b):
+                v = _fma(t1, f1[i], t0 * f0[i])
+                e = _exp_clamped(_fma(t2, f2[i], v))
+                if keep:
+                    e_row[i] = e
+                total[i] += e
+        return True
     for j in range(first, stop):
+        _row_products(theta[j], Ft, b, lc[j])
         row = lc[j]
         e_row = E[j]
         for i in range(b):
-            v = _exp_clamped(row[i])
-            e_row[i] = v
-            total[i] += v
+            e = _exp_clamped(row[i])
+            if keep:
+                e_row[i] = e
+            total[i] += e
+    return False
+
+
+@_inline
+def _fill_column(
+    theta: np.ndarray, Ft: np.ndarray, first: int, stop: int, i: int, lc: np.ndarray
+) -> None:
+    """lc[j, i] = theta[j] . Ft[:, i] for components first..stop-1 (``_row_products``'
+    chain for one point)."""
+    p = Ft.shape[0]
+    for j in range(first, stop):
+        v = theta[j, 0] * Ft[0, i]
+        for c in range(1, p):
+            v = _fma(theta[j, c], Ft[c, i], v)
+        lc[j, i] = v
 
 
 @_inline
@@ -371,30 +451,31 @@ def _log(x: float) -> float:
 
 
 @_inline
-def _logsumexp_columns(lc: np.ndarray, first: int, stop: int, total: np.ndarray) -> None:
-    """log sum_j exp(lc[j, i]) over components first..stop-1, into total[i] (in place)."""
-    b = lc.shape[1]
-    for i in range(b):
-        total[i] = 0.0
-    for j in range(first, stop):
-        row = lc[j]
-        for i in range(b):
-            total[i] += _exp_clamped(row[i])
-    _log_totals(lc, first, stop, total, total)
-
-
-@_inline
 def _safe(t: float) -> bool:
     return (t > SAFE_LOW) & (t < SAFE_HIGH)
 
 
 @_inline
 def _log_totals(
-    lc: np.ndarray, first: int, stop: int, total: np.ndarray, out: np.ndarray
+    theta: np.ndarray,
+    Ft: np.ndarray,
+    lc: np.ndarray,
+    fused: bool,
+    first: int,
+    stop: int,
+    total: np.ndarray,
+    out: np.ndarray,
 ) -> int:
-    """out[i] = log(total[i]) (out may be total); columns whose total is outside the safe
-    range are recomputed max-shifted from lc. Returns how many were."""
-    b = lc.shape[1]
+    """out[i] = log(total[i]) (out may be total) for the b = len(total) points; columns
+    whose total is outside the safe range are recomputed max-shifted from lc (b columns;
+    filled from theta and Ft first when ``fused``, i.e. ``_exp_rows`` did not write it).
+    Returns how many were.
+
+    When out is total (the log-density kernel) the second loop tests the logs, so in a
+    block with any unsafe column every column with total <= 1 is recomputed as well:
+    both ways are exact to round-off, and this keeps the numbers of earlier versions.
+    """
+    b = total.size
     n_bad = 0
     for i in range(b):  # vectorised: no branches
         t = total[i]
@@ -403,6 +484,8 @@ def _log_totals(
     if n_bad:
         for i in range(b):
             if not _safe(total[i]):
+                if fused:
+                    _fill_column(theta, Ft, first, stop, i, lc)
                 sub, top = _shifted_column(lc, first, stop, i)
                 out[i] = _log(sub) + top
     return n_bad
@@ -481,11 +564,11 @@ def mixtures_logsumexp(
         for start in range(0, n, block):
             b = min(block, n - start)
             _features_t(X[r, start : start + b], shift[r], Ft)
-            for j in range(k):
-                _row_products(th[j], Ft, b, lc[j])
-            lcb = lc[:, :b]
             for s in range(m):
-                _logsumexp_columns(lcb, bounds[s], bounds[s + 1], out[s, r, start : start + b])
+                first, stop = bounds[s], bounds[s + 1]
+                total = out[s, r, start : start + b]
+                fused = _exp_rows(th, Ft, b, first, stop, lc, lc, False, total)
+                _log_totals(th, Ft, lc, fused, first, stop, total, total)
     return out
 
 
@@ -695,14 +778,13 @@ def _e_step(
     total: np.ndarray,
     log_norm: np.ndarray,
 ) -> None:
-    """Component log-densities into lc (k, n) from the transposed features Ft (p, n);
-    unnormalised responsibilities into E (k, n), their sums and logs."""
+    """Unnormalised responsibilities into E (k, n) from the transposed features Ft
+    (p, n), their sums and logs; lc (k, n) is work space for the component
+    log-densities."""
     k, n = lc.shape
-    for j in range(k):
-        _row_products(theta[j], Ft, n, lc[j])
-    _exp_columns(lc, 0, k, E, total)
-    if _log_totals(lc, 0, k, total, log_norm):
-        for i in range(lc.shape[1]):
+    fused = _exp_rows(theta, Ft, n, 0, k, lc, E, True, total)
+    if _log_totals(theta, Ft, lc, fused, 0, k, total, log_norm):
+        for i in range(n):
             if not _safe(total[i]):  # far outliers: rescale so that E / total stays right
                 sub, top = _shifted_column(lc, 0, k, i)
                 for j in range(k):
