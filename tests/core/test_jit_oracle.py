@@ -325,3 +325,24 @@ def test_a_read_only_cache_directory_is_used_through_a_writable_copy(tmp_path, m
     assert os.environ["NUMBA_CACHE_DIR"] == str(chosen)
     monkeypatch.setattr(_jit, "_writable", lambda path: False)
     assert _jit.configure_cache_dir() is None  # nothing writable: compile in memory
+
+
+# ------------------------------------------------------------------ vector width
+
+
+def test_wide_vectors_are_asked_for_unless_the_deployer_chose_the_cpu(monkeypatch):
+    """The host's features with LLVM's 256-bit preference switched off go into
+    NUMBA_CPU_FEATURES (inherited by worker processes); a deployer's NUMBA_CPU_FEATURES
+    or NUMBA_CPU_NAME (a portable cache) is left alone."""
+    wide = _jit.wide_vector_features()
+    assert wide is not None and wide.endswith(",-prefer-256-bit") and "+" in wide
+    monkeypatch.delenv("NUMBA_CPU_FEATURES", raising=False)
+    monkeypatch.delenv("NUMBA_CPU_NAME", raising=False)
+    assert _jit.configure_cpu_features() == wide
+    assert os.environ["NUMBA_CPU_FEATURES"] == wide
+    monkeypatch.setenv("NUMBA_CPU_FEATURES", "+sse2")
+    assert _jit.configure_cpu_features() == "+sse2"
+    monkeypatch.delenv("NUMBA_CPU_FEATURES")
+    monkeypatch.setenv("NUMBA_CPU_NAME", "generic")
+    assert _jit.configure_cpu_features() is None
+    assert "NUMBA_CPU_FEATURES" not in os.environ
