@@ -760,12 +760,17 @@ def _precision_logdet(cov: np.ndarray, floor: float, P: np.ndarray) -> float:
 
 @_inline
 def _natural_parameters(
-    weights: np.ndarray, means: np.ndarray, covs: np.ndarray, floor: float, theta: np.ndarray
+    weights: np.ndarray,
+    means: np.ndarray,
+    covs: np.ndarray,
+    floor: float,
+    theta: np.ndarray,
+    P: np.ndarray,
+    p_mu: np.ndarray,
 ) -> None:
-    """theta (k, p) with theta . f(x) = log w + log N(x; mean, cov) (floored covariances)."""
+    """theta (k, p) with theta . f(x) = log w + log N(x; mean, cov) (floored covariances);
+    P (d, d) and p_mu (d,) are work space (no allocation per EM iteration)."""
     k, d = means.shape
-    P = np.empty((d, d))
-    p_mu = np.empty(d)
     for j in range(k):
         logdet = _precision_logdet(covs[j], floor, P)
         col = 0
@@ -790,12 +795,17 @@ def _natural_parameters(
 
 @_inline
 def _m_step(
-    stats: np.ndarray, reg: float, weights: np.ndarray, means: np.ndarray, covs: np.ndarray
+    stats: np.ndarray,
+    reg: float,
+    weights: np.ndarray,
+    means: np.ndarray,
+    covs: np.ndarray,
+    counts: np.ndarray,
 ) -> None:
-    """Weights (k,), means (k, d), covariances (k, d, d) from sufficient statistics (k, p)."""
+    """Weights (k,), means (k, d), covariances (k, d, d) from sufficient statistics (k, p);
+    counts (k,) is work space."""
     k, d = means.shape
     p = stats.shape[1]
-    counts = np.empty(k)
     for j in range(k):
         counts[j] = stats[j, p - 1] + TINY_COUNT
     norm = _pairwise_sum(counts, 0, k)
@@ -877,36 +887,43 @@ def em_fit(
     total = np.empty(n)
     log_norm = np.empty(n)
     theta = np.empty((k, p))
+    inv = np.empty(n)
+    counts = np.empty(k)
+    P = np.empty((d, d))
+    p_mu = np.empty(d)
     zero = np.zeros(d)
     for r in range(r_count):
         _features(Z[r], zero, F)
         _features_t(Z[r], zero, Ft)
         stats[:] = 0.0
-        for i in range(n):
-            stats[labels[r, i]] += F[i]
+        for i in range(n):  # element by element: no temporary array per point
+            j = labels[r, i]
+            for c in range(p):
+                stats[j, c] += F[i, c]
         w, mu, cov = weights[r], means[r], covs[r]
-        _m_step(stats, reg[r], w, mu, cov)
+        _m_step(stats, reg[r], w, mu, cov, counts)
         previous = -np.inf
         for iteration in range(1, max_iter + 1):
-            _natural_parameters(w, mu, cov, floor[r], theta)
+            _natural_parameters(w, mu, cov, floor[r], theta, P, p_mu)
             _e_step(theta, Ft, lc, E, total, log_norm)
             ll = _pairwise_sum(log_norm, 0, n) / n
+            for i in range(n):  # vectorised: the divisions apart from the scaling
+                inv[i] = 1.0 / total[i]
             for i in range(n):
-                inv = 1.0 / total[i]
                 for c in range(p):
-                    G[i, c] = F[i, c] * inv
+                    G[i, c] = F[i, c] * inv[i]
             # The M-step's sums stay one BLAS product, into the same array each time:
             # for d = 2 it equals in-order fused multiply-add chains (numpy's order) bit
             # for bit, and it is faster than any such chain written here at k >= 6.
             np.dot(E, G, stats)
-            _m_step(stats, reg[r], w, mu, cov)
+            _m_step(stats, reg[r], w, mu, cov, counts)
             met = abs(ll - previous) < tol
             previous = ll
             if met or iteration == max_iter:
                 n_iter[r] = iteration
                 converged[r] = met
                 break
-        _natural_parameters(w, mu, cov, floor[r], theta)
+        _natural_parameters(w, mu, cov, floor[r], theta, P, p_mu)
         _e_step(theta, Ft, lc, E, total, log_norm)
         mean_ll[r] = _pairwise_sum(log_norm, 0, n) / n
     return weights, means, covs, converged, n_iter, mean_ll
