@@ -847,6 +847,32 @@ def _e_step(
                 total[i] = sub
 
 
+@_inline
+def _scale_rows(F: np.ndarray, inv: np.ndarray, G: np.ndarray) -> None:
+    """G[i] = F[i] * inv[i] for the rows of F (n, p); straight-line rows for p = 3, 6
+    (so the loop over points vectorises)."""
+    n, p = F.shape
+    if p == 6:
+        for i in range(n):
+            s = inv[i]
+            G[i, 0] = F[i, 0] * s
+            G[i, 1] = F[i, 1] * s
+            G[i, 2] = F[i, 2] * s
+            G[i, 3] = F[i, 3] * s
+            G[i, 4] = F[i, 4] * s
+            G[i, 5] = F[i, 5] * s
+    elif p == 3:
+        for i in range(n):
+            s = inv[i]
+            G[i, 0] = F[i, 0] * s
+            G[i, 1] = F[i, 1] * s
+            G[i, 2] = F[i, 2] * s
+    else:
+        for i in range(n):
+            for c in range(p):
+                G[i, c] = F[i, c] * inv[i]
+
+
 @_jit
 def em_fit(
     Z: np.ndarray,
@@ -909,9 +935,7 @@ def em_fit(
             ll = _pairwise_sum(log_norm, 0, n) / n
             for i in range(n):  # vectorised: the divisions apart from the scaling
                 inv[i] = 1.0 / total[i]
-            for i in range(n):
-                for c in range(p):
-                    G[i, c] = F[i, c] * inv[i]
+            _scale_rows(F, inv, G)
             # The M-step's sums stay one BLAS product, into the same array each time:
             # for d = 2 it equals in-order fused multiply-add chains (numpy's order) bit
             # for bit, and it is faster than any such chain written here at k >= 6.
