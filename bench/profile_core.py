@@ -9,7 +9,8 @@ letter) once to warm up, then
   is shared, so wall time measures the neighbours), the top functions by own time;
 * every compiled kernel re-run on the very arguments one run passed to it (recorded
   during the warm-up run), median CPU time of 7 repetitions;
-* numpy's normal draws of one setting's Monte Carlo sample, and the exp per element of
+* numpy's normal draws of one setting's Monte Carlo sample, the same count drawn (and
+  turned into points) by the compiled sampler, and the exp per element of
   numpy, of the kernels' own ``_exp_clamped`` and of numba's ``math.exp``.
 
 Every line printed starts with the load average, since the numbers depend on it.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import copy
 import cProfile
 import io
 import math
@@ -42,7 +44,12 @@ KERNELS = (
     "em_fit",
     "kmeans_plusplus",
     "lloyd",
-    "grouped_points",
+    "draw_grouped_points",
+    "draw_component_points",
+    "cluster_moments",
+    "point_sq_norms",
+    "natural_parameters_2x2",
+    "standardise",
     "js_gap_moments",
 )
 
@@ -60,6 +67,13 @@ def _cpu_median(fn, repeats: int = 7) -> float:
     return statistics.median(times)
 
 
+def _snapshot(arg):
+    """A copy of a kernel argument (a generator copied with its state)."""
+    if isinstance(arg, (np.ndarray, np.random.Generator)):
+        return copy.deepcopy(arg)
+    return arg
+
+
 def _recorded_calls(config: ScenarioConfig) -> dict[str, list[tuple]]:
     """The arguments of every kernel call of one ``simulate`` run."""
     calls: dict[str, list[tuple]] = collections.defaultdict(list)
@@ -67,7 +81,7 @@ def _recorded_calls(config: ScenarioConfig) -> dict[str, list[tuple]]:
 
     def recorder(name):
         def call(*args):
-            calls[name].append(tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args))
+            calls[name].append(tuple(_snapshot(a) for a in args))
             return originals[name](*args)
 
         return call
@@ -140,6 +154,13 @@ def main() -> None:
     rng = np.random.default_rng(0)
     normals = _cpu_median(lambda: rng.standard_normal((300_000, config.dim)))
     print(f"[{_load()}] numpy standard_normal, 300,000 points x d: {normals * 1e3:.2f} ms CPU")
+    one_normal = np.zeros((1, 1))
+    points = _cpu_median(
+        lambda: _jit.draw_grouped_points(
+            rng, one_normal, np.ones((1, 1, 1)), np.array([300_000 * config.dim])
+        )
+    )
+    print(f"[{_load()}] the same normals drawn in a kernel:        {points * 1e3:.2f} ms CPU")
     for name, ns in _exp_timings().items():
         print(f"[{_load()}] {name:24s} {ns:.2f} ns an element (CPU)")
 

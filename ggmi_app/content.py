@@ -13,7 +13,8 @@ of ``ggmi_core.quoted``, never typed into the text); ``render`` fills them in an
 refuses, naming the file, the section and the placeholder, a placeholder without a
 value, a value that no placeholder uses (a number the text stopped quoting), or a
 malformed placeholder (``{{...}}`` that is not one). Single braces are left alone, so LaTeX such as
-``$S_{\\mathrm{gen}}$`` is written as usual.
+``$S_{\\mathrm{gen}}$`` is written as usual. Other ``<!-- ... -->`` comments are notes for
+whoever edits the file and are never shown.
 
 No Streamlit here: the pages decide how a section is shown (``ggmi_app.prose``).
 """
@@ -34,6 +35,10 @@ CONTENT_DIR: Final[Path] = assets_dir() / "content"
 _SECTION = re.compile(r"^<!--\s*section:\s*([A-Za-z0-9_-]+)\s*-->\s*$", re.MULTILINE)
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::([^{}]*?))?\s*\}\}")
 _MALFORMED = re.compile(r"\{\{[^{}]*\}\}")
+#: A note for editors inside a section: not shown. One on lines of its own goes with its
+#: lines (so it does not split a paragraph); one within a line leaves the line's words.
+_COMMENT_LINES = re.compile(r"^[ \t]*<!--.*?-->[ \t]*(?:\n|\Z)", re.DOTALL | re.MULTILINE)
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
 class ContentError(ValueError):
@@ -65,7 +70,8 @@ def _parsed(path: Path, _mtime_ns: int) -> dict[str, str]:
         if name in sections:
             raise ContentError(f"content file {_shown(path)} has section '{name}' twice")
         end = after.start() if after is not None else len(text)
-        sections[name] = text[mark.end() : end].strip()
+        body = _COMMENT_LINES.sub("", text[mark.end() : end])
+        sections[name] = _COMMENT.sub("", body).strip()
     return sections
 
 
@@ -153,8 +159,27 @@ def render(name: str, part: str, values: Mapping[str, Any] | None = None, **opti
     return fill(section(name, part), values or {}, where=where, **options)
 
 
+#: A line that opens a bulleted Markdown list item ("- ", "* " or "+ "). Numbered items
+#: are not recognised: a wrapped line may well start with a number ("300. EM ...").
+_LIST_ITEM = re.compile(r"^\s*[-*+]\s")
+
+
 def plain_text(text: str) -> str:
     """``text`` with each paragraph on one line (the files wrap their lines for editing;
-    a slide, a heading or a popover wants each paragraph whole). Paragraphs stay apart."""
+    a slide, a heading or a popover wants each paragraph whole). Paragraphs stay apart,
+    and so do the items of a list: a line opening an item starts a new line, and the
+    wrapped lines under it join it."""
     paragraphs = re.split(r"\n\s*\n", text.strip())
-    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
+    return "\n\n".join(_joined(p) for p in paragraphs if p.strip())
+
+
+def _joined(paragraph: str) -> str:
+    """One paragraph's lines joined, one line per list item (if it is a list)."""
+    lines: list[list[str]] = []
+    for line in paragraph.splitlines():
+        if not line.strip():
+            continue
+        if not lines or _LIST_ITEM.match(line):
+            lines.append([])
+        lines[-1].extend(line.split())
+    return "\n".join(" ".join(words) for words in lines)

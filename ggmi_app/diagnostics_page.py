@@ -11,6 +11,8 @@ Two tabs:
 Uploads are parsed by ``ggmi_core.uploads`` (every failure is an ``UploadError`` whose
 message is shown, escaped), capped in rows server-side with a seeded subsample, and
 analysed by ``ggmi_core.diagnostics.analyse_embeddings``. Cached calls are bounded.
+The explanations are in ``assets/content/diagnostics/page.md`` (``PAGE_TEXT``); the
+messages about a visitor's files stay here.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ggmi_app.page_settings import (
     PAGE_SETTINGS,
 )
 from ggmi_app.priced import run_priced_table
+from ggmi_app.prose import prose
 from ggmi_app.scenario_params import SCENARIO_SCHEMA, scenario_config, swept_out
 from ggmi_app.state import sidebar_controls
 from ggmi_core import diagnostics as diag
@@ -55,6 +58,8 @@ from ggmi_core.uploads import (
 from ggmi_viz import diagnostics as figures
 
 TAB_KEY: Final[str] = "diag_tab"
+#: The page's prose (``assets/content/diagnostics/page.md``).
+PAGE_TEXT: Final[str] = "diagnostics/page"
 TAB_LABELS: Final[tuple[str, str]] = ("Simulation", "Your data")
 ASSETS: Final[Path] = assets_dir()
 
@@ -117,40 +122,30 @@ def run_diagnostics_sweep(values: Mapping[str, Any], config: ScenarioConfig) -> 
     )
 
 
-def trend_sentence(summary: pd.DataFrame, param: str) -> str:
-    """How mean HSIC and synthetic cluster entropy move from the first to the last value."""
+def sweep_caption(summary: pd.DataFrame, param: str, scenarios: int, permutations: int) -> str:
+    """The sweep figures' caption: what a point is, and how mean HSIC and the synthetic
+    cluster entropy (nats) move from the first to the last swept value."""
     first, last = summary.iloc[0], summary.iloc[-1]
-    name = "b" if param == "adherence" else "N_k"
-    return (
-        f"In this simulation, from {name} = {first['value']:g} to {name} = {last['value']:g}, "
-        f"mean HSIC goes from {first['hsic_mean']:.4f} to {last['hsic_mean']:.4f} and the "
-        f"synthetic data's cluster entropy from {first['synthetic_cluster_entropy_mean']:.3f} "
-        f"to {last['synthetic_cluster_entropy_mean']:.3f} nats."
-    )
-
-
-#: The N_k sweep against the paper's in-context instances (Appendix G, Tables 2-3).
-N_ANCHOR_NOTE: Final[str] = (
-    "The simulation does not reproduce the direction of the paper's Tables 2-3, where HSIC "
-    "and semantic entropy fall as the number of in-context instances grows (Appendix G). "
-    "There, an instance is a real example shown inside the prompt, so more instances change "
-    "what one prompt carries. Here N_k is the number of anchor samples per component: it "
-    "sharpens the model's copies of the anchor components, but a prompt still names one "
-    "component whatever N_k is, so nothing makes a longer prompt loosen the dependence. "
-    "Measured on this sweep, HSIC does not fall with N_k (it stays flat or rises slightly) "
-    "and the cluster entropy stays flat; the caption under the figures gives the numbers."
-)
-#: Added at adherence 0, where the prompt has no effect at all.
-N_ANCHOR_NO_PROMPT: Final[str] = (
-    " With prompt adherence b = 0 the synthetic samples ignore their prompt, so HSIC finds "
-    "no dependence at any N_k; raising b makes the pairs dependent, still without the "
-    "paper's trend in N_k."
-)
+    values = {
+        "scenarios": scenarios,
+        "permutations": permutations,
+        "min_points": diag.MIN_POINTS_FOR_KNN,
+        "name": "b" if param == "adherence" else "N_k",
+        "first": first["value"],
+        "last": last["value"],
+        "hsic_first": first["hsic_mean"],
+        "hsic_last": last["hsic_mean"],
+        "entropy_first": first["synthetic_cluster_entropy_mean"],
+        "entropy_last": last["synthetic_cluster_entropy_mean"],
+    }
+    return prose(PAGE_TEXT, "sweep_caption", values)
 
 
 def n_anchor_note(adherence: float) -> str:
-    """Why the N_k sweep is not the paper's in-context-instances sweep."""
-    return N_ANCHOR_NOTE + (N_ANCHOR_NO_PROMPT if adherence == 0 else "")
+    """Why the N_k sweep is not the paper's in-context-instances sweep (at adherence 0,
+    also why HSIC finds nothing at all)."""
+    note = prose(PAGE_TEXT, "n_anchor_note")
+    return note + " " + prose(PAGE_TEXT, "n_anchor_no_prompt") if adherence == 0 else note
 
 
 def paper_table_for_display() -> pd.DataFrame:
@@ -165,14 +160,7 @@ def render_simulation(values: Mapping[str, Any], config: ScenarioConfig, lecture
     """Sweep figures, the paper's numbers beside them, and how to read both."""
     param = values["sweep"]
     if not lecture:
-        st.markdown(
-            "Each synthetic sample is paired with an anchor sample from the component its "
-            "prompt named, and HSIC measures how much the pairs depend on each other. "
-            "The entropy of the synthetic data is measured two ways: a k-nearest-neighbour "
-            "estimate of its differential entropy (checked against the exact value, which "
-            "the simulation knows) and the entropy of its spread over the target's "
-            "components, the analogue of the paper's semantic entropy."
-        )
+        st.markdown(prose(PAGE_TEXT, "simulation_intro"))
     if param == "n_anchor_per_component":
         st.info(n_anchor_note(config.adherence), icon=INFO_ICON)
     per_scenario = run_diagnostics_sweep(values, config)
@@ -205,35 +193,13 @@ def render_simulation(values: Mapping[str, Any], config: ScenarioConfig, lecture
         lecture,
         key="dg-entropy",
     )
-    st.caption(
-        f"{values['scenarios']} scenarios per value, {values['permutations']} permutations "
-        "per HSIC test; error bars are ± 1 standard error over scenarios. Entropies in nats; "
-        f"kNN estimates are left out below {diag.MIN_POINTS_FOR_KNN} points. "
-        + trend_sentence(summary, param)
-    )
+    st.caption(sweep_caption(summary, param, values["scenarios"], values["permutations"]))
     st.subheader("The paper's numbers (real LLM data, not this simulation)")
     left, right = st.columns([3, 2])
     with left:
         st.dataframe(paper_table_for_display(), hide_index=True)
     with right:
-        st.markdown(
-            PAPER_TABLE_NOTE
-        )
-
-
-#: Beside the paper's Appendix G numbers.
-PAPER_TABLE_NOTE: Final[str] = (
-    "Appendix G of the paper: GPT-4o wrote synthetic data from Dolly-15K prompts with 3, "
-    "10 or 20 in-context instances (Tables 2-3), and Table 4 compares generators. HSIC "
-    "there is measured between the synthetic data and the benchmark's training set from "
-    "which the anchor data are drawn (Appendix G.3.1; the paper does not say how the texts "
-    "are represented); semantic entropy is over meaning clusters. Their scales are **not "
-    "comparable** with the curves above, and the simulation has no exact counterpart of "
-    "in-context instances: on the N_k sweep it does not show the paper's falling trend "
-    "(see the note above the figures). "
-    "The paper reads lower HSIC as a larger information gain and lower semantic entropy as "
-    "more faithful data."
-)
+        st.markdown(prose(PAGE_TEXT, "paper_table_note"))
 
 
 # ------------------------------------------------------------------ your data
@@ -397,11 +363,7 @@ def selected_files(anchor_upload: Any, synthetic_upload: Any) -> tuple[Any, str]
 def render_your_data(lecture: bool) -> None:
     """Upload (or example) -> validated arrays -> diagnostics, figures and tables."""
     if not lecture:
-        st.markdown(
-            "Upload embeddings of your anchor (real) data and of your synthetic data, one "
-            "sample per row (CSV with or without a header, NPY, or Parquet). Nothing is "
-            "stored; files live only in this browser session."
-        )
+        st.markdown(prose(PAGE_TEXT, "data_intro"))
     settings = sidebar_controls(
         DATA_SCHEMA, prefix=DATA_PREFIX, container=st.expander("Analysis settings")
     )
@@ -522,13 +484,7 @@ def _show_report(report: diag.EmbeddingReport, lecture: bool) -> None:
             key="dg-null",
         )
     if not lecture:
-        st.caption(
-            f"Entropies and KL are k-nearest-neighbour estimates (k = {report.k}) in nats; "
-            "in hundreds of dimensions they are strongly biased, so compare the two sets "
-            "with each other rather than with other data. For paired files each KL direction "
-            "uses disjoint halves of the rows, so no sample is compared with its own partner. "
-            "HSIC uses Gaussian kernels with median-distance bandwidths."
-        )
+        st.caption(prose(PAGE_TEXT, "report_caption", {"k": report.k}))
 
 
 def render_tabs(values: Mapping[str, Any], lecture: bool) -> None:

@@ -13,6 +13,7 @@ from ggmi_app.flipbook import check_flipbook_budget, flip_window, flipbook_chart
 from ggmi_app.layout import viewer_is_phone
 from ggmi_app.messages import show_error
 from ggmi_app.page_settings import DIST_DISPLAY_SCHEMA, DIST_PREFIX, PAGE_SETTINGS
+from ggmi_app.prose import prose
 from ggmi_app.scenario_params import (
     PUBLISHED_SCENARIO,
     SCENARIO_SCHEMA,
@@ -23,6 +24,7 @@ from ggmi_core.budget import BudgetExceeded
 from ggmi_viz.distributions import (
     DEFAULT_LAYERS,
     LAYERS,
+    MASS_LEVELS,
     figure_data,
     projection_caption,
     scenario_figure,
@@ -35,6 +37,8 @@ PREFIX: Final[str] = DIST_PREFIX
 DISPLAY_SCHEMA: Final = DIST_DISPLAY_SCHEMA
 #: This page's own settings (URL/store key -> param).
 SETTINGS: Final = PAGE_SETTINGS["distributions"]
+#: The page's prose (``assets/content/distributions/page.md``).
+PAGE_TEXT: Final[str] = "distributions/page"
 
 PRESETS: Final[dict[str, dict[str, Any]]] = {
     # every scenario setting back to its record's default (the published recipe)
@@ -98,19 +102,22 @@ def figure2(config: Any, values: Mapping[str, Any], lecture: bool) -> None:
         lecture,
         key="figure2",
     )
+    inner, outer = MASS_LEVELS
     st.caption(
-        f"{projection_caption(view, projection)} Contour lines enclose the densest "
-        "50% and 90% of each mixture's probability. Circles: anchor samples; crosses: "
-        "synthetic samples; colour: anchor-sampled (blue), unsampled (orange), "
-        "task-irrelevant (purple) part. Click legend entries to hide layers; hover for details."
+        prose(
+            PAGE_TEXT,
+            "figure_caption",
+            {
+                "projection": projection_caption(view, projection),
+                "inner_mass": inner,
+                "outer_mass": outer,
+            },
+        )
     )
     if isinstance(fig, SharedFigure) and is_flipbook(fig.figure):
         letter = values["flip"]
         st.caption(
-            f"Flip-book: the slider inside the figure steps {letter} at once, in your "
-            f"browser, for quick comparisons. The server does not see where you leave it: "
-            f"a shared link, the downloads (PNG, SVG, CSV) and the divergence table below "
-            f"all show the sidebar's {letter} = {values[letter]}."
+            prose(PAGE_TEXT, "flipbook_caption", {"letter": letter, "value": values[letter]})
         )
 
 
@@ -140,11 +147,4 @@ def divergence_table(config: Any, lecture: bool) -> None:
         st.table(slide_divergence_table(table), hide_index=True)
     else:
         st.dataframe(table, hide_index=True, width="stretch", column_config=_DIVERGENCE_COLUMNS)
-    st.caption(
-        "Gap > 0: the learner trained on synthetic data is closer to G than the one trained "
-        "on anchor data. The paper's KL Gap (Section 4.4, Figure 4) is the last row, with its "
-        "histogram estimator; 'exact' rows use Monte Carlo with exact log-densities. "
-        "Divergences in nats; total variation is a probability. The errors are Monte Carlo "
-        "errors of this one scenario; across scenarios the gap varies far more (see the KL "
-        "Gap curves page)."
-    )
+    st.caption(prose(PAGE_TEXT, "divergence_caption"))

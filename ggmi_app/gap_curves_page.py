@@ -1,7 +1,13 @@
-"""KL Gap curves page: the paper's Figure 4 (Section 4.4), as published and live."""
+"""KL Gap curves page: the paper's Figure 4 (Section 4.4), as published and live.
+
+Its explanations (captions, the estimator note, the map's introduction, where the numbers
+came from) are in ``assets/content/gap_curves/page.md`` (``PAGE_TEXT``), filled with the
+stored and computed numbers through ``ggmi_app.prose``.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Final
 
 import pandas as pd
@@ -15,6 +21,7 @@ from ggmi_app.messages import INFO_ICON, error_boundary, show_error
 from ggmi_app.page_settings import GAP_MAP_PARAM, GAP_PREFIX, GAP_SWEEP_SCHEMA, PAGE_SETTINGS
 from ggmi_app.params import IntParam
 from ggmi_app.priced import run_priced
+from ggmi_app.prose import prose
 from ggmi_app.scenario_params import (
     METRIC_PARAM,
     N_MC_PARAM,
@@ -36,8 +43,6 @@ from ggmi_core.config import DEFAULT_N_MC, ScenarioConfig
 from ggmi_core.quoted import quoted
 from ggmi_core.simulation import gap_point
 from ggmi_viz.gap_curves import (
-    estimator_note,
-    figure4_caption,
     figure4_data,
     figure4_figure,
     gap_curve_figure,
@@ -54,6 +59,11 @@ MAP_PARAM: Final = GAP_MAP_PARAM
 #: This page's own settings (URL/store key -> param).
 SETTINGS: Final = PAGE_SETTINGS["gap-curves"]
 RANGE_NAMES: Final[tuple[str, ...]] = ("sweep_from", "sweep_to", "sweep_points")
+#: The page's prose (``assets/content/gap_curves/page.md``).
+PAGE_TEXT: Final[str] = "gap_curves/page"
+#: Scenarios a point in the paper's Figure 4 (Section 4.4): the figure caption quotes the
+#: standard error a point would have with so few.
+PUBLISHED_ROUNDS: Final[int] = 100
 _LAST_SWEEP: Final[str] = "_gap_page_last_sweep"
 
 
@@ -157,21 +167,35 @@ def show_figure4(lecture: bool) -> None:
             lecture,
             key="figure4",
         )
-        st.caption(
-            "Top row: the published estimator, reproducing the paper's curves. Bottom row: "
-            "the same sweeps with the exact Jensen-Shannon divergence (not in the paper). "
-            f"{figure4_caption(quoted('kl_published_base'))} Sources: " + " ".join(notes)
-        )
-        st.info(
-            estimator_note(quoted("kl_exact_base"), quoted("kl_published_base")),
-            icon=INFO_ICON,
-        )
+        st.caption(figure4_caption(" ".join(notes)))
+        st.info(estimator_note(), icon=INFO_ICON)
 
 
-STORED_NOTE: Final[str] = (
-    "Stored results: these exact settings (seed included) were computed ahead of time with "
-    f"this code and are read from assets/{STORED_POINTS}; nothing was computed now."
-)
+def _stats(row: dict[str, float], prefix: str, names: tuple[str, ...]) -> dict[str, float]:
+    """``names`` of a stored summary row (``gap_<name>``, or ``rounds``) as ``<prefix>_<name>``."""
+    return {f"{prefix}_{n}": float(row[n if n == "rounds" else f"gap_{n}"]) for n in names}
+
+
+def figure4_caption(sources: str) -> str:
+    """How to read a point of Figure 4, with the stored published-estimator row at
+    K = J = L = 2 (nats) and ``sources`` (where the stored tables came from)."""
+    published = quoted("kl_published_base")
+    values = _stats(published, "pub", ("std", "rounds", "sem", "mean")) | {
+        "published_rounds": PUBLISHED_ROUNDS,
+        "sem_published": published["gap_std"] / math.sqrt(PUBLISHED_ROUNDS),
+        "sources": sources,
+    }
+    return prose(PAGE_TEXT, "figure4_caption", values)
+
+
+def estimator_note() -> str:
+    """Why the estimators disagree (Figure 4, Section 4.4), with the stored exact-KL and
+    published-estimator rows at K = J = L = 2 (nats)."""
+    exact = _stats(quoted("kl_exact_base"), "exact", ("rounds", "mean", "std", "median", "q90"))
+    published = _stats(
+        quoted("kl_published_base"), "pub", ("rounds", "mean", "sem", "std", "median")
+    )
+    return prose(PAGE_TEXT, "estimator_note", exact | published)
 
 
 def _sweep_results(args: tuple) -> tuple[pd.DataFrame, pd.DataFrame, str]:
@@ -179,7 +203,7 @@ def _sweep_results(args: tuple) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     were computed ahead (the Figure-4 presets), else a live, budget-checked sweep."""
     stored = stored_sweep(*args)
     if stored is not None:
-        return (*stored, STORED_NOTE)
+        return (*stored, prose(PAGE_TEXT, "sweep_stored", {"file": STORED_POINTS}))
     settings, swept, xs, rounds, metric, n_mc = args
     per_round = sweep_cost(settings, swept, xs, 1, metric, n_mc)
     check_budget(
@@ -187,17 +211,7 @@ def _sweep_results(args: tuple) -> tuple[pd.DataFrame, pd.DataFrame, str]:
         what=f"This sweep ({len(xs)} values x {rounds} scenarios; at most "
         f"{int(work_budget() // per_round)} scenarios per value fit)",
     )
-    return (*run_gap_sweep(*args), "Computed live on this server.")
-
-
-MAP_INTRO: Final[str] = (
-    "Figure 4 varies one letter with the other two at 2. The map varies two at once: J "
-    "against L with K held, and K against J with L held, at the sidebar's values. Colour is "
-    "the mean gap of each cell; the black line is where it crosses 0, with synthetic data "
-    "helping on the blue side and hurting on the vermillion side; dashed lines mark "
-    "Figure 4's one-letter slices. The paper shows those slices only, so the boundary is "
-    "this simulation's, not a statement of the paper."
-)
+    return (*run_gap_sweep(*args), prose(PAGE_TEXT, "sweep_live"))
 
 
 def gap_map_view(values: dict[str, Any], lecture: bool) -> None:
@@ -207,7 +221,7 @@ def gap_map_view(values: dict[str, Any], lecture: bool) -> None:
     if not shown:
         return
     if not lecture:
-        st.markdown(MAP_INTRO)
+        st.markdown(prose(PAGE_TEXT, "map_intro"))
     with error_boundary("the map"):
         config = scenario_config(values)
         metric, n_mc = values["metric"], values["n_mc"]
@@ -227,11 +241,8 @@ def _map_table(config: ScenarioConfig, metric: str, n_mc: int) -> tuple[pd.DataF
     if gm.is_stored_setting(config, metric, n_mc):
         table = gm.load_stored_map(metric)
         rounds = int(table["rounds"].min())
-        return table, (
-            f"Stored results: both letters over 2..15, {rounds:,} scenarios a cell, seed "
-            f"{config.seed}, computed ahead with this code by bench/make_gap_map.py "
-            f"(assets/{gm.stored_map_path(metric).name}); nothing was computed now."
-        )
+        values = {"rounds": rounds, "seed": config.seed, "file": gm.stored_map_path(metric).name}
+        return table, prose(PAGE_TEXT, "map_stored", values)
     cells = gm.both_planes(config)
     cap = budget_cap(gm.map_cost(cells, 1, n_mc, metric))
     rounds = min(gm.LIVE_ROUNDS, cap)
@@ -256,14 +267,14 @@ def _map_table(config: ScenarioConfig, metric: str, n_mc: int) -> tuple[pd.DataF
     )
     points = dict(zip(unique, results, strict=True))
     rows = [gm.cell_row(c, *points[gm.config_key(c.config)]) for c in cells]
-    values = ", ".join(map(str, gm.COARSE_VALUES))
-    return gm.map_table(rows), (
-        f"Computed live on this server on a coarse grid ({values} for each letter), {rounds} "
-        f"scenarios a cell (the work budget allows at most {cap}), seed {config.seed}. The "
-        f"stored map at paper scale ({gm.MAP_ROUNDS} scenarios a cell, every value 2..15) is "
-        "shown for the "
-        "default settings with exact JS or TV and the default Monte Carlo samples."
-    )
+    values = {
+        "grid": ", ".join(map(str, gm.COARSE_VALUES)),
+        "rounds": rounds,
+        "cap": cap,
+        "seed": config.seed,
+        "stored_rounds": gm.MAP_ROUNDS,
+    }
+    return gm.map_table(rows), prose(PAGE_TEXT, "map_live", values)
 
 
 def your_sweep(values: dict[str, Any], lecture: bool) -> None:
@@ -308,11 +319,12 @@ def your_sweep(values: dict[str, Any], lecture: bool) -> None:
             lecture,
             key="sweep",
         )
-        st.caption(
-            f"{metric_label(values['metric'])}; {values['rounds']} scenarios per value, seed "
-            f"{config.seed}. Boxes show every scenario (middle half in the box, outliers as "
-            "dots) because single gaps are heavy-tailed: the mean and its +- 1 std band can be "
-            f"pulled far by a few scenarios, the median and 10-90% band cannot. {source}"
-        )
+        caption = {
+            "metric": metric_label(values["metric"]),
+            "rounds": values["rounds"],
+            "seed": config.seed,
+            "source": source,
+        }
+        st.caption(prose(PAGE_TEXT, "sweep_caption", caption))
         with st.expander("Numbers behind the curve"):
             st.dataframe(summary, hide_index=True, width="stretch")

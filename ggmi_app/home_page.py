@@ -1,4 +1,8 @@
-"""Home page: the paper's claim in plain words, the generation chain drawn, the letters."""
+"""Home page: the paper's claim in plain words, the generation chain drawn, the letters.
+
+Its explanations are in ``assets/content/home/page.md`` (``PAGE_TEXT``), shown through
+``ggmi_app.prose``; headings, links and the page list's descriptions stay here.
+"""
 
 from __future__ import annotations
 
@@ -8,54 +12,24 @@ import pandas as pd
 import streamlit as st
 
 from ggmi_app.figures import SharedFigure, fixed_figure, show_figure
-from ggmi_app.messages import WARNING_ICON, escape_markdown
-from ggmi_app.scenario_params import recipe_notes
+from ggmi_app.messages import WARNING_ICON
+from ggmi_app.prose import prose
+from ggmi_app.scenario_params import recipe_values
+from ggmi_core.config import ScenarioConfig
 from ggmi_viz.home import chain_figure, letters_table, stages_table
 
 #: This page has no settings of its own.
 SETTINGS: dict = {}
 
 
-#: Above the recipe notes (the notes themselves read their values from the code).
-RECIPE_INTRO: Final[str] = (
-    "The simulation follows the set-up of Appendix B and the authors' published code "
-    "(defaults K = J = L = 2, N_k = 50, n = 200, d = 2). Where it differs in detail, it "
-    "says so here; none of these is aligned with the published code, because changing "
-    "them would change every stored number."
-)
+#: The page's prose (``assets/content/home/page.md``).
+PAGE_TEXT: Final[str] = "home/page"
 
 
 def claims() -> None:
     """The paper's claim in plain words, each point with its section."""
     st.header("The claim, in plain words")
-    st.markdown(
-        """
-    - **Real data is scarce.** Post-training often starts from a handful of real examples,
-      the *anchor data*, which show only part of what the task needs (Section 3.1).
-    - **Synthetic data is made in a chain.** The anchor examples go into a prompt, a large
-      model answers it, and the answers are curated; each step sees only what the one
-      before handed over (Section 3.2, Appendix C).
-    - **The model can add, not just pass on.** The prompt squeezes the anchor data into a
-      few lines, but the model answers from everything it learned before. What it adds
-      beyond the prompt is the *information gain* (Definition 4.2). An encoder can only
-      lose information on the way through; here generation can put some back: the
-      *reverse bottleneck* (Section 4.1).
-    - **So synthetic data can generalise better than the anchor data alone.** The paper
-      bounds the error of a model trained on synthetic data (Lemma 3.1, Theorem 4.7) and
-      the gain over the anchor data, GGMI (Definition 4.9, Theorem 4.10): the bound on the
-      gain grows with the information gain, while the error bound grows with how far the
-      model's output is from the task and how far the curated data are from the model's
-      output (the task and generation divergences of Lemma 3.1).
-    - **A toy world shows it.** The paper simulates the chain with Gaussian mixtures
-      (Section 3.2, Figure 2; Section 4.4, Figure 4; set-up in Appendix B): the task is a
-      mixture, the anchor data cover some of its components, the "model" knows the missing
-      ones plus some irrelevant extras. The pages below run that simulation.
-    - **Where the simulation stops.** Mutual information with trained parameters, which
-      every bound of Section 4 contains, has no finite value for mixtures fitted by EM; the
-      pages measure stand-ins and say which. The published KL Gap curves depend on their
-      histogram estimator (see the KL Gap curves page).
-    """
-    )
+    st.markdown(prose(PAGE_TEXT, "claims"))
 
 
 def chain_figure_shared(lecture: bool) -> SharedFigure:
@@ -82,33 +56,35 @@ def chain_drawing(lecture: bool) -> None:
         lecture=lecture,
         key="home",
     )
-    st.caption(
-        "Top: how one synthetic example is made. Bottom: a sketch of the information carried "
-        "at each step. The prompt is the narrow point; the model's own knowledge widens the "
-        "band again, which an ordinary encoder/decoder bottleneck (dashed) never could. "
-        "Hover over a box for what it stands for."
-    )
+    st.caption(prose(PAGE_TEXT, "chain_caption"))
 
 
 def letters() -> None:
     """The letters K, J, L, N_k, n as this app uses them, and how Section 3.1's differ."""
     st.header("The letters used on every page")
-    st.warning(
-        "Section 3.1 of the paper uses different letters for the same simulation: there K "
-        "counts **all** target components and J the anchor-sampled ones. This app follows "
-        "Appendix B and the published code, as in the table.",
-        icon=WARNING_ICON,
-    )
+    st.warning(prose(PAGE_TEXT, "letters_warning"), icon=WARNING_ICON)
     st.table(pd.DataFrame(letters_table()).set_index("letter"))
-    st.markdown(
-        "The target G has K + J components, the model M has K + J + L. The anchor data are "
-        "N_k points from each of G's first K components; the synthetic data are n points from "
-        "M. Every divergence and entropy in the app is in **nats** (natural logarithms)."
-    )
+    st.markdown(prose(PAGE_TEXT, "letters"))
 
 
 def recipe_notes_section() -> None:
     """Where the simulation follows the published code rather than the paper's text."""
     st.subheader("Notes on the recipe")
-    st.markdown(RECIPE_INTRO)
-    st.markdown("\n".join(f"- {escape_markdown(note)}" for note in recipe_notes()))
+    st.markdown(prose(PAGE_TEXT, "recipe_intro", default_letters(ScenarioConfig())))
+    st.markdown(prose(PAGE_TEXT, "recipe_notes", recipe_values()))
+
+
+def default_letters(config: ScenarioConfig) -> dict[str, str | int]:
+    """The settings ``recipe_intro`` quotes: ``letters`` reads "K = J = L = 2" when the
+    three are equal (else "K = 2, J = 3, L = 2"), and N_k, n and d."""
+    counts = {"K": config.K, "J": config.J, "L": config.L}
+    if len(set(counts.values())) == 1:
+        letters = f"K = J = L = {config.K}"
+    else:
+        letters = ", ".join(f"{name} = {value}" for name, value in counts.items())
+    return {
+        "letters": letters,
+        "N_k": config.n_anchor_per_component,
+        "n": config.n_synthetic,
+        "d": config.dim,
+    }

@@ -184,27 +184,22 @@ def swept_out(param: Param, swept: str) -> Param:
 # ----------------------------------------------------------------- recipe notes
 
 
-def recipe_notes() -> list[str]:
-    """Where this simulation's recipe differs in detail from the published code, each
-    with its value read from the code that applies it (shown on Home).
+def recipe_values() -> dict[str, float]:
+    """The numbers Home's notes on the recipe quote (``assets/content/home/page.md``,
+    section ``recipe_notes``), each read from the code that applies it: where this
+    simulation's recipe differs in detail from the published code.
 
     None of these is aligned with the published code: changing them would change every
     stored number. They are shown instead.
     """
     fit = inspect.signature(em.fit_gmm_batch).parameters
-    return [
-        f"k-means, which starts every EM fit, stops after at most {em._KMEANS_MAX_ITER} "
-        f"iterations here; scikit-learn's default, which the published code inherits, is "
-        f"{KMeans().max_iter}. EM itself uses the published settings: at most "
-        f"{fit['max_iter'].default} iterations, tolerance {fit['tol'].default:g}, "
-        f"regularisation {fit['reg'].default:g}.",
-        f"Every drawn covariance has its eigenvalues raised to at least "
-        f"{scenario.MIN_TARGET_EIGENVALUE:g} (times the covariance scale): a guard against "
-        "near-singular draws, which would have infinite density. The published code has no "
-        "such floor.",
-        "The mean offset (mean_gap, a setting of the command line and the core, 0 by "
-        "default, so no figure of the app is affected) shifts the task-irrelevant "
-        "components' means too; the published code shifts only the target's components.",
-        f"The anchor clusters' sample covariances get {scenario.ANCHOR_COV_JITTER:g} I added "
-        "before they become the model's first K components, as in the published code.",
-    ]
+    return {
+        "kmeans_max_iter": em._KMEANS_MAX_ITER,
+        "sklearn_kmeans_max_iter": KMeans().max_iter,
+        "em_max_iter": fit["max_iter"].default,
+        "em_tol": fit["tol"].default,
+        "em_reg": fit["reg"].default,
+        "min_eigenvalue": scenario.MIN_TARGET_EIGENVALUE,
+        "mean_gap": ScenarioConfig().mean_gap,
+        "anchor_jitter": scenario.ANCHOR_COV_JITTER,
+    }

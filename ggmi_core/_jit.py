@@ -9,8 +9,13 @@ arithmetic per scenario and per block of points while the block is in cache:
 * ``em_fit``: the whole EM loop of one data set (E-step, M-step, convergence test) for
   each of R data sets, from given initial labels;
 * ``standardise``: each data set centred and scaled before EM, with Lloyd's tolerance;
-* ``kmeans_plusplus`` and ``lloyd``: the k-means initialisation of EM;
-* ``grouped_points``: Monte Carlo points mean + L z, grouped by component;
+* ``kmeans_plusplus`` and ``lloyd``: the k-means initialisation of EM (``point_sq_norms``:
+  the points' squared norms it starts from);
+* ``draw_grouped_points``: Monte Carlo points mean + L z, grouped by component, and
+  ``draw_component_points``: one point from a given component per entry (the scenario
+  data), both drawing their standard normals z from a numpy Generator;
+* ``cluster_moments``: the anchor clusters' sample means and covariances;
+* ``natural_parameters_2x2``: the log-densities' parameter algebra at d = 2;
 * ``js_summands`` and ``js_gap_moments``: the Jensen-Shannon summands, and the JS gap's
   per-scenario means and standard deviations in one pass;
 * ``histogram_kl_pairs``: the published histogram KL of many pairs of sample sets.
@@ -24,7 +29,14 @@ points vectorise; they agree with numpy's products bit for bit at d = 2 (Figure 
 The formulas are those of the numpy code, term by term (the same quadratic-feature form,
 the same floors and fall-backs, numpy's pairwise summation where numpy sums a
 contiguous axis), so results agree to round-off; see ``tests/core/test_jit_oracle.py``.
-Random draws are made by the callers with numpy, in the numpy code's order, and passed in.
+Random draws: the sampling kernels take the caller's ``numpy.random.Generator`` and
+draw their standard normals inside the loop (numba implements the Generator methods with
+numpy's own algorithms on the same bit generator, so values and the generator's state
+afterwards equal numpy's, and the draw costs ~3 ns instead of numpy's ~10 ns per
+element); the other draws (multinomial counts, k-means++ candidates, ...) are made by
+the callers with numpy, in the numpy code's order, and passed in. numpy holds the bit
+generator's lock while it draws and numba does not, so the callers hold it
+(``rng.bit_generator.lock``) around these kernels.
 
 ``exp`` is the one function here not taken from the C library: numpy's exp uses SIMD
 (AVX-512) code, the C library's scalar exp is several times slower per element, and
@@ -1035,7 +1047,7 @@ def _sq_distances(
     coordinate first, as OpenBLAS's matrix-vector kernel does when the numpy code
     measures from one centre (the first; measured for d = 2, where the Figure-4 fits
     live: at d >= 3 that kernel uses partial sums no loop here reproduces). The squared
-    norms p2 = |point|^2 and sq_norms come from numpy (plain products), so near-ties
+    norms p2 = |point|^2 and sq_norms are numpy's (``point_sq_norms``), so near-ties
     between candidate centres resolve as there (Figure 4's L=11 has an exact one).
     Loops run over the points (feature-major Zt), so they vectorise.
     """
@@ -1062,6 +1074,25 @@ def _transpose_into(Z: np.ndarray, Zt: np.ndarray) -> None:
     for a in range(d):
         for i in range(n):
             Zt[a, i] = Z[i, a]
+
+
+@_jit
+def point_sq_norms(Z: np.ndarray) -> np.ndarray:
+    """Squared norms (R, n) of the points Z (R, n, d): ``(Z**2).sum(axis=2)`` bit for
+    bit (numpy sums the contiguous last axis pairwise, which below 8 terms is the plain
+    sum in order; its start from 0.0 changes nothing, a square is never -0.0)."""
+    rounds, n, d = Z.shape
+    out = np.empty((rounds, n))
+    squares = np.empty(d)
+    for r in range(rounds):
+        for i in range(n):
+            if d == 2:
+                out[r, i] = Z[r, i, 0] * Z[r, i, 0] + Z[r, i, 1] * Z[r, i, 1]
+            else:
+                for j in range(d):
+                    squares[j] = Z[r, i, j] * Z[r, i, j]
+                out[r, i] = _pairwise_sum(squares, 0, d)
+    return out
 
 
 @_jit
@@ -1252,42 +1283,229 @@ def lloyd(Z: np.ndarray, centers: np.ndarray, tol: np.ndarray, max_iter: int) ->
 
 
 @_jit
-def grouped_points(
-    means: np.ndarray, factors: np.ndarray, counts: np.ndarray, z: np.ndarray
+def draw_grouped_points(
+    rng: np.random.Generator, means: np.ndarray, factors: np.ndarray, counts: np.ndarray
 ) -> np.ndarray:
-    """Points (N, d): counts[c] consecutive draws mean_c + L_c z for each component c.
+    """Points (N, d): counts[c] consecutive draws mean_c + L_c z for each component c,
+    with the standard normal z drawn here, d per point, in the order of numpy's
+    ``rng.standard_normal((N, d))`` (numba's generator methods are numpy's own
+    algorithms on the same bit generator: the same values, the same state after).
 
     Args:
+        rng: the generator to draw from (the caller holds its lock).
         means: (C, d); factors: (C, d, d) lower Cholesky factors; counts: (C,) draws per
-            component, summing to N; z: (N, d) standard normal draws, used in order.
+            component, summing to N.
     """
-    n_total, d = z.shape
-    points = np.empty((n_total, d))
+    d = means.shape[1]
+    points = np.empty((counts.sum(), d))
     q = 0
     if d <= 2:  # straight-line code per point (the loops below run 1-3 times each)
         for c in range(counts.size):
             m0, l00 = means[c, 0], factors[c, 0, 0]
             if d == 1:
                 for i in range(q, q + counts[c]):
-                    points[i, 0] = m0 + l00 * z[i, 0]
+                    points[i, 0] = m0 + l00 * rng.standard_normal()
             else:
                 m1, l10, l11 = means[c, 1], factors[c, 1, 0], factors[c, 1, 1]
                 for i in range(q, q + counts[c]):
-                    z0, z1 = z[i, 0], z[i, 1]
+                    z0 = rng.standard_normal()
+                    z1 = rng.standard_normal()
                     points[i, 0] = m0 + l00 * z0
                     points[i, 1] = (m1 + l10 * z0) + l11 * z1
             q += counts[c]
         return points
+    z = np.empty(d)
     for c in range(counts.size):
         L = factors[c]
         for _ in range(counts[c]):
+            for j in range(d):
+                z[j] = rng.standard_normal()
             for i in range(d):
                 acc = means[c, i]
                 for j in range(i + 1):
-                    acc += L[i, j] * z[q, j]
+                    acc += L[i, j] * z[j]
                 points[q, i] = acc
             q += 1
     return points
+
+
+@_inline
+def _einsum_dot(a: np.ndarray, b: np.ndarray) -> float:
+    """sum_j a[j] b[j] rounded as numpy's ``einsum`` sums one output of a contraction
+    over a contiguous axis (``sum_of_products_contig_contig_outstride0_two``, built for
+    x86-64's baseline SIMD: two lanes, products rounded then added, no fused
+    multiply-add). Lane l takes j = l, l + 2, ...; per block of eight its four products
+    are added last-first onto the lane; past the blocks one product per lane and step;
+    then lane 0 + lane 1, added to the zeroed output. Measured bit for bit against
+    ``np.einsum`` (``tests/core/test_jit_oracle.py``)."""
+    d = a.size
+    v0 = 0.0
+    v1 = 0.0
+    j = 0
+    while d - j >= 8:
+        v0 = a[j] * b[j] + (a[j + 2] * b[j + 2] + (a[j + 4] * b[j + 4] + (a[j + 6] * b[j + 6] + v0)))  # noqa: E501
+        v1 = a[j + 1] * b[j + 1] + (a[j + 3] * b[j + 3] + (a[j + 5] * b[j + 5] + (a[j + 7] * b[j + 7] + v1)))  # noqa: E501
+        j += 8
+    while j < d:
+        v0 = a[j] * b[j] + v0
+        if j + 1 < d:
+            v1 = a[j + 1] * b[j + 1] + v1
+        j += 2
+    return 0.0 + (v0 + v1)
+
+
+@_jit
+def draw_component_points(
+    rng: np.random.Generator, means: np.ndarray, factors: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
+    """Points (R, n, d): one draw mean + L z from component ``labels[r, i]`` of scenario
+    r for every entry, z drawn here in the order of numpy's
+    ``rng.standard_normal((R, n, d))``; ``L z`` is summed as numpy's
+    ``einsum("rnij,rnj->rni")`` sums it (``_einsum_dot``), so the points equal
+    ``means[rows, labels] + np.einsum(..., factors[rows, labels], z)`` bit for bit.
+
+    Args:
+        rng: the generator to draw from (the caller holds its lock).
+        means: (R, k, d); factors: (R, k, d, d) lower Cholesky factors (upper triangle
+            zero: it enters the sum as numpy's does); labels: (R, n) in 0..k-1.
+    """
+    rounds, n = labels.shape
+    d = means.shape[2]
+    points = np.empty((rounds, n, d))
+    if d == 2:  # _einsum_dot in straight-line code: one product per lane, then the lanes
+        for r in range(rounds):
+            for i in range(n):
+                z0 = rng.standard_normal()
+                z1 = rng.standard_normal()
+                c = labels[r, i]
+                for a in range(2):
+                    lane0 = factors[r, c, a, 0] * z0 + 0.0
+                    lane1 = factors[r, c, a, 1] * z1 + 0.0
+                    points[r, i, a] = means[r, c, a] + (0.0 + (lane0 + lane1))
+        return points
+    z = np.empty(d)
+    for r in range(rounds):
+        for i in range(n):
+            for j in range(d):
+                z[j] = rng.standard_normal()
+            c = labels[r, i]
+            for a in range(d):
+                points[r, i, a] = means[r, c, a] + _einsum_dot(factors[r, c, a], z)
+    return points
+
+
+@_jit
+def cluster_moments(
+    X: np.ndarray, k: int, size: int, jitter: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sample means (R, k, d) and covariances (ddof=1) + jitter I (R, k, d, d) of the k
+    consecutive clusters of ``size`` points in each data set of X (R, k * size, d).
+
+    The numpy code's arithmetic in its order: ``mean`` over the point axis adds pairwise
+    when that axis is contiguous (d = 1) and point by point otherwise; the
+    ``einsum("rkni,rknj->rkij")`` of the centred points sums two lanes (``_einsum_dot``)
+    at d = 1 and point by point from 0.0 otherwise; then ``/ (size - 1)`` and the jitter
+    added to the diagonal (``+ 0.0`` off it). Measured bit for bit against numpy
+    (``tests/core/test_jit_oracle.py``).
+    """
+    rounds, _, d = X.shape
+    means = np.empty((rounds, k, d))
+    covs = np.empty((rounds, k, d, d))
+    centred = np.empty((size, d))
+    for r in range(rounds):
+        for c in range(k):
+            first = c * size
+            for i in range(d):
+                if d == 1:
+                    total = _pairwise_sum(X[r, :, 0], first, size)
+                else:
+                    total = X[r, first, i]
+                    for q in range(first + 1, first + size):
+                        total += X[r, q, i]
+                mean = total / size
+                means[r, c, i] = mean
+                for q in range(size):
+                    centred[q, i] = X[r, first + q, i] - mean
+            for i in range(d):
+                for j in range(d):
+                    if d == 1:
+                        acc = _einsum_dot(centred[:, 0], centred[:, 0])
+                    else:
+                        acc = 0.0
+                        for q in range(size):
+                            acc += centred[q, i] * centred[q, j]
+                    covs[r, c, i, j] = acc / (size - 1) + (jitter if i == j else 0.0)
+    return means, covs
+
+
+@_jit
+def natural_parameters_2x2(
+    means: np.ndarray, covs: np.ndarray, shift: np.ndarray, bounds: np.ndarray, floor: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The d = 2 parameter algebra of ``_kernels.mixtures_logpdf`` for several mixtures
+    at once, as ``_kernels._precision_2x2`` and ``natural_parameters`` compute it.
+
+    Returns theta (R, k, 6) with its last column holding only the quadratic term
+    mu' P mu, and the (floor-repaired) determinants (R, k): the caller finishes the last
+    column with numpy's ``log`` (numpy's SIMD log, which the C library's may differ from
+    in the last bit). Per mixture (components ``bounds[m]:bounds[m + 1]``), as numpy:
+    the eigenvalue shift is added to the diagonal only if some component needs it; the
+    products P mu and mu' (P mu) are summed as numpy's einsum sums two terms
+    (``_einsum_dot``: each product + 0.0, the two added, then 0.0 + that).
+
+    Args:
+        means: (R, k, 2); covs: (R, k, 2, 2); shift: (R, 2) subtracted from the means;
+        bounds: (m + 1,) component offsets of the m mixtures; floor: smallest eigenvalue.
+    """
+    rounds, k = means.shape[0], means.shape[1]
+    theta = np.empty((rounds, k, 6))
+    det = np.empty((rounds, k))
+    for m in range(bounds.size - 1):
+        lo, hi = bounds[m], bounds[m + 1]
+        repair = False
+        for r in range(rounds):
+            for c in range(lo, hi):
+                a, cc = covs[r, c, 0, 0], covs[r, c, 1, 1]
+                b = 0.5 * (covs[r, c, 0, 1] + covs[r, c, 1, 0])
+                half_trace = 0.5 * (a + cc)
+                radius = math.hypot(0.5 * (a - cc), b)
+                lam_max = half_trace + radius
+                if lam_max > 0:
+                    lam_min = (a * cc - b * b) / lam_max
+                else:
+                    lam_min = half_trace - radius
+                if floor - lam_min > 0.0:
+                    repair = True
+        for r in range(rounds):
+            for c in range(lo, hi):
+                a, cc = covs[r, c, 0, 0], covs[r, c, 1, 1]
+                b = 0.5 * (covs[r, c, 0, 1] + covs[r, c, 1, 0])
+                if repair:  # the same numbers as above, then numpy's maximum(., 0)
+                    half_trace = 0.5 * (a + cc)
+                    radius = math.hypot(0.5 * (a - cc), b)
+                    lam_max = half_trace + radius
+                    if lam_max > 0:
+                        lam_min = (a * cc - b * b) / lam_max
+                    else:
+                        lam_min = half_trace - radius
+                    s = floor - lam_min
+                    s = s if (s >= 0.0 or s != s) else 0.0
+                    a = a + s
+                    cc = cc + s
+                dt = a * cc - b * b
+                det[r, c] = dt
+                p00, p11, p01 = cc / dt, a / dt, -b / dt
+                m0 = means[r, c, 0] - shift[r, 0]
+                m1 = means[r, c, 1] - shift[r, 1]
+                pm0 = 0.0 + ((p00 * m0 + 0.0) + (p01 * m1 + 0.0))
+                pm1 = 0.0 + ((p01 * m0 + 0.0) + (p11 * m1 + 0.0))
+                theta[r, c, 0] = -0.5 * p00
+                theta[r, c, 1] = -p01
+                theta[r, c, 2] = -0.5 * p11
+                theta[r, c, 3] = pm0
+                theta[r, c, 4] = pm1
+                theta[r, c, 5] = 0.0 + ((pm0 * m0 + 0.0) + (pm1 * m1 + 0.0))
+    return theta, det
 
 
 # ---------------------------------------------------------------- published histogram KL
@@ -1393,6 +1611,11 @@ def compile_all() -> float:
         lloyd(X, centers, np.full(2, 1e-4), 5)
         table = np.concatenate([[-np.inf], np.log(np.arange(1.0, 13.0))])
         histogram_kl_pairs(X, X, 3, table, math.log(1e-10))
-        grouped_points(X[0], np.broadcast_to(np.eye(d), (6, d, d)).copy(),
-                       np.full(6, 2, dtype=np.int64), rng.standard_normal((12, d)))
+        eyes = np.broadcast_to(np.eye(d), (2, 6, d, d)).copy()
+        draw_grouped_points(rng, X[0], eyes[0], np.full(6, 2, dtype=np.int64))
+        draw_component_points(rng, X, eyes, np.zeros((2, 3), dtype=np.int64))
+        cluster_moments(X, 2, 3, 1e-6)
+        point_sq_norms(X)
+        if d == 2:
+            natural_parameters_2x2(X, eyes, X[:, 0].copy(), np.array([0, 2, 6]), 0.0)
     return time.perf_counter() - start

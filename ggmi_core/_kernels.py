@@ -14,8 +14,10 @@ for a per-component "natural parameter" vector theta_j. Hence
 
 The products and the log-sum-exp over components run compiled, per scenario and per
 block of points (``ggmi_core._jit``); the parameter algebra (precisions, natural
-parameters, Cholesky factors) and the random draws stay in numpy (the draws in the
-numpy code's order, so the random stream is the same).
+parameters, Cholesky factors) stays in numpy; the random draws are numpy's (the
+multinomial counts drawn by numpy, the normals by the compiled sampler from the same
+Generator with numpy's algorithm), in the numpy code's order, so the random stream is
+the same.
 
 Shapes follow the package convention: scenario axis first, components before points.
 Log-densities are natural logs (nats).
@@ -154,20 +156,50 @@ def mixtures_logpdf(
     """
     X = np.ascontiguousarray(X, dtype=float)
     shift = np.ascontiguousarray(mixtures[0][1].mean(axis=1))
-    thetas, bounds = [], [0]
-    for weights, means, covariances in mixtures:
-        precisions, logdets = precision_and_logdet(covariances, floor)
-        with np.errstate(divide="ignore"):
-            log_w = np.log(weights)
-        thetas.append(natural_parameters(log_w, means - shift[:, None, :], precisions, logdets))
-        bounds.append(bounds[-1] + weights.shape[1])
-    theta = thetas[0] if len(thetas) == 1 else np.concatenate(thetas, axis=1)
-    k, n = bounds[-1], X.shape[1]
+    bounds = np.cumsum([0] + [weights.shape[1] for weights, _, _ in mixtures])
+    if X.shape[2] == 2:
+        theta = _thetas_2x2(mixtures, shift, bounds, floor)
+    else:
+        thetas = []
+        for weights, means, covariances in mixtures:
+            precisions, logdets = precision_and_logdet(covariances, floor)
+            with np.errstate(divide="ignore"):
+                log_w = np.log(weights)
+            thetas.append(
+                natural_parameters(log_w, means - shift[:, None, :], precisions, logdets)
+            )
+        theta = thetas[0] if len(thetas) == 1 else np.concatenate(thetas, axis=1)
+    k, n = int(bounds[-1]), X.shape[1]
     block = max(1, min(n, POINT_BLOCK, MAX_BLOCK_ELEMENTS // max(1, k)))
     out = _jit.mixtures_logsumexp(
-        np.ascontiguousarray(theta), X, shift, np.asarray(bounds, dtype=np.int64), block
+        np.ascontiguousarray(theta), X, shift, bounds.astype(np.int64), block
     )
     return list(out)
+
+
+def _thetas_2x2(
+    mixtures: list[tuple[Array, Array, Array]], shift: Array, bounds: Array, floor: float
+) -> Array:
+    """theta (R, k, 6) of all the mixtures at d = 2, with the numbers ``natural_parameters``
+    gives from ``precision_and_logdet`` (bit for bit): the algebra in one compiled pass
+    (``_jit.natural_parameters_2x2``), the logs by numpy."""
+
+    def joined(index: int) -> Array:
+        parts = [np.asarray(mixture[index], dtype=float) for mixture in mixtures]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+    weights = joined(0)
+    theta, det = _jit.natural_parameters_2x2(
+        np.ascontiguousarray(joined(1)),
+        np.ascontiguousarray(joined(2)),
+        shift,
+        bounds.astype(np.int64),
+        float(floor),
+    )
+    with np.errstate(divide="ignore"):
+        log_w = np.log(weights)
+    theta[:, :, -1] = log_w - 0.5 * (2 * LOG_2PI + np.log(det) + theta[:, :, -1])
+    return theta
 
 
 def cholesky_factors(covariances: Array) -> Array:
@@ -232,11 +264,14 @@ def _grouped_draw(
     r, k, d = means.shape
     probs = weights / weights.sum(axis=1, keepdims=True)
     counts = rng.multinomial(n, probs).ravel().astype(np.int64)  # (R * k,)
-    z = rng.standard_normal((r * n, d))
-    points = _jit.grouped_points(
-        np.ascontiguousarray(means.reshape(r * k, d), dtype=float),
-        np.ascontiguousarray(factors.reshape(r * k, d, d), dtype=float),
-        counts,
-        z,
-    )
+    # The normals are drawn inside the kernel, as rng.standard_normal((r * n, d)) would
+    # draw them; numpy holds the generator's lock while drawing and so do we (the core
+    # makes one generator per chunk, but callers of the public functions pass their own).
+    with rng.bit_generator.lock:
+        points = _jit.draw_grouped_points(
+            rng,
+            np.ascontiguousarray(means.reshape(r * k, d), dtype=float),
+            np.ascontiguousarray(factors.reshape(r * k, d, d), dtype=float),
+            counts,
+        )
     return points.reshape(r, n, d), counts

@@ -178,7 +178,7 @@ def kmeans_plusplus(Z: Array, k: int, rng: np.random.Generator) -> Array:
     Z = np.ascontiguousarray(Z, dtype=float)
     r, n, _ = Z.shape
     n_trials = 2 + int(np.log(k))
-    sq_norms = (Z**2).sum(axis=2)  # (R, n)
+    sq_norms = _jit.point_sq_norms(Z)  # (R, n), (Z**2).sum(axis=2) bit for bit
     first = rng.integers(n, size=r)
     uniforms = rng.random((k - 1, r, n_trials))
     return _jit.kmeans_plusplus(Z, sq_norms, k, first.astype(np.int64), uniforms)

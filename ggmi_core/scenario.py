@@ -22,6 +22,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from ggmi_core import _jit
 from ggmi_core._kernels import cholesky_factors
 from ggmi_core.config import ScenarioConfig
 from ggmi_core.gmm import GMMBatch
@@ -225,19 +226,26 @@ def _sample_components(
 ) -> Array:
     """One draw from component ``labels[r, i]`` of scenario r for every entry, (R, n, d)."""
     factors = cholesky_factors(covs)
-    rows = np.arange(means.shape[0])[:, None]
-    z = rng.standard_normal((*labels.shape, means.shape[-1]))
-    return means[rows, labels] + np.einsum("rnij,rnj->rni", factors[rows, labels], z)
+    # Same values and generator state as means[rows, labels] + einsum("rnij,rnj->rni",
+    # factors[rows, labels], rng.standard_normal((R, n, d))); numpy holds the generator's
+    # lock while drawing and so do we (one generator per chunk here, but a caller of
+    # generate_scenarios may share its own).
+    with rng.bit_generator.lock:
+        return _jit.draw_component_points(
+            rng,
+            np.ascontiguousarray(means, dtype=float),
+            np.ascontiguousarray(factors, dtype=float),
+            np.ascontiguousarray(labels, dtype=np.int64),
+        )
 
 
 def _anchor_cluster_estimates(anchor_X: Array, K: int, n_k: int) -> tuple[Array, Array]:
     """Sample means (R, K, d) and sample covariances + 1e-6 I (R, K, d, d), ddof=1."""
-    rounds, _, d = anchor_X.shape
-    clusters = anchor_X.reshape(rounds, K, n_k, d)
-    means = clusters.mean(axis=2)
-    centred = clusters - means[:, :, None, :]
-    covs = np.einsum("rkni,rknj->rkij", centred, centred) / (n_k - 1)
-    return means, covs + ANCHOR_COV_JITTER * np.eye(d)
+    # One compiled pass, numpy's arithmetic in numpy's order (bit for bit; the numpy
+    # version is tests/core/numpy_reference.py's anchor_cluster_estimates_numpy).
+    return _jit.cluster_moments(
+        np.ascontiguousarray(anchor_X, dtype=float), K, n_k, ANCHOR_COV_JITTER
+    )
 
 
 def _checked_rounds(rounds: int) -> int:

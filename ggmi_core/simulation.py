@@ -27,6 +27,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ggmi_core import divergences as dv
+from ggmi_core._allocator import keep_freed_memory
 from ggmi_core.config import DEFAULT_N_MC, N_MC_RANGE, SWEEPABLE_PARAMS, ScenarioConfig
 from ggmi_core.em import EMResult, fit_gmm_batch
 from ggmi_core.estimate import Estimate
@@ -107,6 +108,7 @@ def simulate(
             raising from it cancels the run.
     """
     rounds, metric, n_mc = _checked_run(config, rounds, metric, n_mc)
+    keep_freed_memory()  # reuse the pages of freed arrays (see ggmi_core._allocator)
     chunks = chunk_sizes(config, rounds)
     seeds = np.random.SeedSequence([_SEED_TAG, config.seed]).spawn(len(chunks))
     parts = []

@@ -786,7 +786,10 @@ def sample_size_figure(table: pd.DataFrame, lecture: bool = False) -> go.Figure:
         rows=1,
         cols=2,
         horizontal_spacing=0.12,
-        subplot_titles=("Measured error (capped log-loss)", "Bound shape sqrt(I / size), stand-in"),
+        subplot_titles=(
+            "Measured error (capped log-loss)",
+            "Bound shape sqrt(I / size), stand-in",
+        ),
     )
     n = table["n"].to_numpy(dtype=float)
     for col, (gen_col, anchor_col, unit) in enumerate(
@@ -842,11 +845,13 @@ def sample_size_figure(table: pd.DataFrame, lecture: bool = False) -> go.Figure:
             col=col,
         )
     fig.update_yaxes(title_text="Err, nats", row=1, col=1)
-    fig.update_yaxes(title_text="sqrt(nats), prefactor taken as 1", row=1, col=2)
+    fig.update_yaxes(title_text="sqrt(nats)", row=1, col=2)
     fig.update_layout(
         title={
             "text": "Lemma 4.8 vs Lemma 4.6: m anchor samples against n synthetic samples",
-            "subtitle": {"text": "right panel: stand-in I = (p/2) log(size), not from the paper"},
+            "subtitle": {
+                "text": "right: stand-in I = (p/2) log(size), prefactor 1; not from the paper"
+            },
         },
         legend={"orientation": "h", "yanchor": "top", "y": -0.25 if lecture else -0.2, "x": 0.0},
         height=680 if lecture else 500,

@@ -19,7 +19,6 @@ No Streamlit; no LaTeX in any text.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, Literal
 
@@ -293,6 +292,7 @@ def figure4_figure(
     bands: Sequence[Band] | None = ("std", "sem"),
     lecture: bool = False,
     title: str | None = None,
+    row_titles: Mapping[str, str] | None = None,
 ) -> go.Figure:
     """The paper's Figure 4 as a grid: one row per metric, one column per swept letter.
 
@@ -305,6 +305,9 @@ def figure4_figure(
             it, +- 1 standard error of the mean); their centre line is drawn once.
         lecture: large type and thick lines.
         title: figure title; the default names the letters and what line and band show.
+        row_titles: y-axis title per metric (default: the metric's gap title and unit);
+            shorter ones keep a multi-row figure's titles large where the title already
+            says which row is which.
     """
     metrics = list(tables)
     if not metrics:
@@ -349,11 +352,11 @@ def figure4_figure(
                 y=0.0, line={"color": _ZERO_COLOR, "width": 1, "dash": "dot"}, row=row, col=col
             )
             fig.update_xaxes(title_text=param, row=row, col=col)
+        default_title = (
+            f"{FIGURE4_ROW_TITLES.get(metric, metric)}<br>({METRIC_UNITS.get(metric, 'nats')})"
+        )
         fig.update_yaxes(
-            title_text=f"{FIGURE4_ROW_TITLES.get(metric, metric)}<br>"
-            f"({METRIC_UNITS.get(metric, 'nats')})",
-            row=row,
-            col=1,
+            title_text=(row_titles or {}).get(metric, default_title), row=row, col=1
         )
     what = "; ".join(_BAND_WORDS[b] for b in chosen)
     fig.update_layout(
@@ -420,67 +423,3 @@ def per_scenario_table(values: Sequence[float], gaps: Sequence[np.ndarray]) -> p
         if frames
         else pd.DataFrame(columns=["value", "scenario", "gap"])
     )
-
-
-#: Why the estimators disagree (Section 4.4, Figure 4), in plain words for the page. The numbers
-#: were measured with this code at the defaults (K=J=L=2, seed 0), 300 scenarios:
-#:   simulate(ScenarioConfig(), rounds=300, metric="kl")            -> exact KL(fit || G) gap
-#:   simulate(ScenarioConfig(), rounds=300, metric="kl_published")  -> histogram estimator
-#: summarised by mean, standard deviation (ddof=1), median, 10% and 90% quantiles and the
-#: share of negative gaps.
-#: Why the curves differ between estimators (Figure 4, Section 4.4). Fields are filled by
-#: ``estimator_note`` from the stored tables (``ggmi_core.quoted``), never typed by hand.
-ESTIMATOR_NOTE_TEXT: Final[str] = (
-    "Why the curves differ between estimators (Figure 4, Section 4.4). The KL estimator of "
-    "the paper's published code (the paper does not describe it) bins 1,000 "
-    "samples of each mixture into separate 50 x 50 histograms and floors empty bins at "
-    "1e-10, so it reports several nats even for two identical mixtures. Exact KL in the "
-    "published direction, KL(fit || G), tells a different story: at K = J = L = 2 "
-    "({exact_rounds:,.0f} scenarios) its gap averages {exact_mean:.1f} nats (sd "
-    "{exact_std:.1f}), median {exact_median:.1f}, with 90% of scenarios below "
-    "{exact_q90:.2f}. The sign is reversed in most scenarios; the histogram estimator's "
-    "stored table at the same setting ({pub_rounds:,.0f} scenarios) reports "
-    "{pub_mean:+.2f} +- {pub_sem:.2f} (sd {pub_std:.2f}), median {pub_median:+.2f}. So "
-    "with the published estimator the simulation reproduces the published positive KL Gap; "
-    "only exact KL reverses its sign: the positive sign is a product of the histogram "
-    "estimator and its floor, not of the divergence it names. Exact KL blows up "
-    "wherever one mixture has mass and the other almost none (the L task-irrelevant "
-    "components for KL(fit || G), the J components the anchor fit never saw for "
-    "KL(G || fit)). Jensen-Shannon and total variation are bounded (JS at most log 2 nats, "
-    "TV at most 1); their curves are steady and show the paper's trends."
-)
-
-#: Caption for Figure 4: how noisy a point is. Fields filled by ``figure4_caption``.
-FIGURE4_CAPTION_TEXT: Final[str] = (
-    "How to read a point: single scenarios are far noisier than the trends. With the "
-    "published estimator one scenario's gap has a standard deviation of {pub_std:.2f} nats "
-    "at K = J = L = 2 in this app's stored table ({pub_rounds:,.0f} scenarios; the authors' "
-    "own run of their code gives about 4.6). The light band (+- 1 std, as published) shows "
-    "that spread; the dark band (+- 1 standard error) shows how well the mean is known: "
-    "with the published 100 scenarios a point the standard error would be about "
-    "{sem_100:.2f} nats, so the stored curves use {pub_rounds:,.0f} a point (standard error "
-    "{pub_sem:.2f}). At K = J = L = 2 they give {pub_mean:.2f} +- {pub_sem:.2f}; the "
-    "authors' code as released gives 1.61 +- 0.13 (their 1,260 scenarios). "
-    "With exact KL the gap is negative in most scenarios (see the estimator note)."
-)
-
-
-def _prefixed(values: Mapping[str, float], prefix: str) -> dict[str, float]:
-    return {f"{prefix}_{k.removeprefix('gap_')}": float(v) for k, v in values.items()}
-
-
-def estimator_note(exact: Mapping[str, float], published: Mapping[str, float]) -> str:
-    """``ESTIMATOR_NOTE_TEXT`` filled from the stored rows at K = J = L = 2.
-
-    Args:
-        exact: the exact-KL row (``gap_mean``, ``gap_std``, ``gap_median``, ``gap_q90``,
-            ``rounds``), as ``ggmi_core.quoted.quoted("kl_exact_base")`` gives it.
-        published: the published-estimator row (also ``gap_sem``).
-    """
-    return ESTIMATOR_NOTE_TEXT.format(**_prefixed(exact, "exact"), **_prefixed(published, "pub"))
-
-
-def figure4_caption(published: Mapping[str, float]) -> str:
-    """``FIGURE4_CAPTION_TEXT`` filled from the stored published-estimator row."""
-    values = _prefixed(published, "pub")
-    return FIGURE4_CAPTION_TEXT.format(**values, sem_100=values["pub_std"] / math.sqrt(100))

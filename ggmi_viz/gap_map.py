@@ -94,7 +94,7 @@ def gap_map_figure(
         _add_plane(fig, table, plane, metric, col, show_legend=col == 1, lecture=lecture)
     fig.update_layout(
         title={
-            "text": f"Where synthetic data help: the {_short(metric)} gap over two letters "
+            "text": f"The {_short(metric)} gap over two letters "
             f"({int(table['rounds'].min()):,} scenarios a cell)"
         },
         coloraxis={

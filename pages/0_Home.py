@@ -11,15 +11,12 @@ import streamlit as st
 from ggmi_app import home_page as page
 from ggmi_app.frame import page_frame
 from ggmi_app.page_list import PAGES, PAGES_BY_KEY, link_to
+from ggmi_app.prose import prose
 
 with page_frame("home") as lecture:
     st.title("GGMI Explorer")
     if not lecture:
-        st.markdown(
-            "An interactive companion to Gan & Liu, *Towards a Theoretical Understanding of "
-            "Synthetic Data in LLM Post-Training: A Reverse-Bottleneck Perspective* (ICLR "
-            "2025)."
-        )
+        st.markdown(prose(page.PAGE_TEXT, "intro"))
     # A first visit (and a projector) should meet the way in and the picture, not a wall
     # of text: the claims follow them.
     link_to(PAGES_BY_KEY["tour"], "Start the guided tour: the paper's argument in eleven steps")

@@ -11,19 +11,13 @@ import streamlit as st
 from ggmi_app import distributions_page as page
 from ggmi_app.frame import page_frame
 from ggmi_app.messages import error_boundary, show_error
+from ggmi_app.prose import prose
 from ggmi_app.scenario_params import scenario_config
 
 with page_frame("distributions") as lecture:
     st.title("Distributions: one scenario, live (the paper's Figure 2)")
     if not lecture:
-        st.markdown(
-            "The target G (the task), the model M (G's components plus task-irrelevant "
-            "ones), and the two learners: a mixture fitted on the scarce anchor data and one "
-            "fitted on the plentiful synthetic data: the simulation behind the paper's "
-            "Figure 2 (Section 3.2), set up as in its Appendix B. Points are coloured by the "
-            "part of the mixture they came from. Change the letters in the sidebar and watch "
-            "which parts of G each learner covers."
-        )
+        st.markdown(prose(page.PAGE_TEXT, "intro"))
     values = page.draw_controls()
     try:
         config = scenario_config(values)

@@ -10,17 +10,12 @@ import streamlit as st
 
 from ggmi_app import gap_curves_page as page
 from ggmi_app.frame import page_frame
+from ggmi_app.prose import prose
 
 with page_frame("gap-curves") as lecture:
     st.title("KL Gap curves (the paper's Figure 4)")
     if not lecture:
-        st.markdown(
-            "The gap is how much closer to the target G the learner trained on synthetic "
-            "data gets than the one trained on anchor data: divergence(fit on anchor, G) "
-            "minus divergence(fit on synthetic, G), the paper's empirical stand-in for GGMI "
-            "(Section 4.4). Positive means the synthetic data helped. Each point summarises "
-            "many independent scenarios."
-        )
+        st.markdown(prose(page.PAGE_TEXT, "intro"))
     values = page.draw_controls()
     page.show_figure4(lecture)
     page.gap_map_view(values, lecture)

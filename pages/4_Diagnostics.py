@@ -10,16 +10,10 @@ import streamlit as st
 
 from ggmi_app import diagnostics_page as page
 from ggmi_app.frame import page_frame
+from ggmi_app.prose import prose
 
 with page_frame("diagnostics") as lecture:
     st.title("Diagnostics: how much do synthetic data depend on the anchor data?")
     if not lecture:
-        st.markdown(
-            "The paper checks real synthetic data with two statistics (its Appendix G.3): "
-            "HSIC, the dependence of each synthetic sample on the anchor data behind its "
-            "prompt (low dependence: the generator added information of its own), and "
-            "semantic entropy, how widely the synthetic data spread over meanings. The first "
-            "tab runs both on the Gaussian-mixture simulation, where the true values are "
-            "known; the second runs them on embeddings you upload."
-        )
+        st.markdown(prose(page.PAGE_TEXT, "intro"))
     page.render_tabs(page.draw_controls(), lecture)

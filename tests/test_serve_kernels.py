@@ -71,7 +71,8 @@ def test_the_app_workers_fork_server_preloads_the_compiled_kernels() -> None:
     code = (
         "import ggmi_core._jit_loaded, ggmi_core._jit as j; "
         "print(min(len(f.signatures) for f in (j.em_fit, j.mixtures_logsumexp, j.lloyd, "
-        "j.kmeans_plusplus, j.grouped_points)))"
+        "j.kmeans_plusplus, j.draw_grouped_points, j.draw_component_points, j.cluster_moments, "
+        "j.point_sq_norms, j.natural_parameters_2x2)))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300

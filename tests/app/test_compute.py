@@ -108,14 +108,15 @@ def test_a_stopped_run_withdraws_its_queued_jobs(one_worker: ComputeService) -> 
     def stop(done: int, total: int) -> None:
         raise StopRun
 
-    started = time.perf_counter()
     with pytest.raises(StopRun):
         one_worker.run(jobs, stop)
-    assert time.perf_counter() - started < 1.0  # not 8 x 0.2 s
     stats = one_worker.stats()
     # One result arrived, one job was running (it finishes); the other six never start.
     assert stats.withdrawn == 6
-    time.sleep(0.6)
+    deadline = time.monotonic() + 10.0  # generous: a loaded CI machine may be slow
+    while one_worker.stats().computed < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # room for a withdrawn job to start, were it still queued
     assert one_worker.stats().computed == 2
 
 

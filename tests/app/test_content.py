@@ -58,6 +58,13 @@ def test_sections_are_split_on_their_marker_lines(tmp_path: Path, monkeypatch) -
         content.section("absent", "one")
 
 
+def test_comments_inside_a_section_are_not_shown(tmp_path: Path, monkeypatch) -> None:
+    _write(tmp_path, "<!-- section: one -->\n<!-- a note\n  on two lines -->\nFirst line\n"
+                     "<!-- between -->\nsecond <!-- inline --> line\n")  # fmt: skip
+    monkeypatch.setattr(content, "CONTENT_DIR", tmp_path)
+    assert content.plain_text(content.section("sample", "one")) == "First line second line"
+
+
 def test_an_edited_file_is_read_again(tmp_path: Path, monkeypatch) -> None:
     path = _write(tmp_path, "<!-- section: one -->\nBefore\n")
     monkeypatch.setattr(content, "CONTENT_DIR", tmp_path)
@@ -69,6 +76,13 @@ def test_an_edited_file_is_read_again(tmp_path: Path, monkeypatch) -> None:
 
 def test_plain_text_joins_wrapped_lines_and_keeps_paragraphs() -> None:
     assert content.plain_text("one\ntwo\n\nthree  four\n") == "one two\n\nthree four"
+
+
+def test_plain_text_keeps_each_list_item_on_its_own_line() -> None:
+    text = "Intro\n- first item\n  wrapped\n* second\n+ third is\n300. not a new item\n\nAfter"
+    assert content.plain_text(text) == (
+        "Intro\n- first item wrapped\n* second\n+ third is 300. not a new item\n\nAfter"
+    )
 
 
 def test_every_content_file_parses_into_sections() -> None:

@@ -232,12 +232,12 @@ def test_stored_points_equal_a_live_sweep() -> None:
 
 def _map(at):
     return next(
-        f for f in figures(at) if f["layout"]["title"]["text"].startswith("Where synthetic")
+        f for f in figures(at) if "gap over two letters" in f["layout"]["title"]["text"]
     )
 
 
 def test_the_map_is_off_by_default_and_stored_at_the_defaults() -> None:
-    assert not [f for f in figures(run_page(PAGE, SMALL)) if "Where synthetic" in str(f)]
+    assert not [f for f in figures(run_page(PAGE, SMALL)) if "gap over two letters" in str(f)]
     at = run_page(PAGE, {**SMALL, "gap_map": "1"})
     fig = _map(at)
     heat = traces(fig, "heatmap")

@@ -159,3 +159,32 @@ def test_no_chart_title_repeats_its_step_heading(index: int) -> None:
     title = (figure.layout.title.text or "").lower()
     heading = step.title.lower()
     assert heading not in title, (heading, title)
+    # Nor half of it: step 11 once read "Where synthetic data help: the map" over
+    # "Where synthetic data help: the JS gap ...". Naming a lemma ("Lemma 3.1") is fine.
+    shared = _longest_shared_word_run(heading, title)
+    assert len(shared) < 4, (heading, title, shared)
+
+
+def _longest_shared_word_run(a: str, b: str) -> list[str]:
+    """The longest run of consecutive words (tags dropped) that both texts contain."""
+    first, second = (re.findall(r"[\w=]+", re.sub(r"<[^>]+>", " ", t)) for t in (a, b))
+    best: list[str] = []
+    for i in range(len(first)):
+        for j in range(len(second)):
+            k = 0
+            while i + k < len(first) and j + k < len(second) and first[i + k] == second[j + k]:
+                k += 1
+            if k > len(best):
+                best = first[i : i + k]
+    return best
+
+
+def test_labels_that_count_the_steps_count_them_right() -> None:
+    """The Home link and the page list say how many steps the tour has, in words."""
+    words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+             "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen"]  # fmt: skip
+    root = Path(__file__).resolve().parents[2]
+    for path in (root / "pages" / "0_Home.py", root / "ggmi_app" / "page_list.py"):
+        said = re.findall(r"argument in (\w+) steps", path.read_text(encoding="utf-8"))
+        assert said, path
+        assert set(said) == {words[N_STEPS]}, (path, said, N_STEPS)

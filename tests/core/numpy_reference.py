@@ -2,8 +2,10 @@
 
 This is the code ``ggmi_core`` ran before its loops were compiled (``ggmi_core._jit``):
 batched numpy passes over quadratic point features for mixture log-densities, EM with a
-k-means++ start. It is not imported by anything at run time; ``test_jit_oracle.py``
-checks the compiled kernels against it (and both against a long-double reference).
+k-means++ start; its normal draws are numpy's own (``Generator.standard_normal``), not
+the compiled samplers', so it checks their random stream too. It is not imported by
+anything at run time; ``test_jit_oracle.py`` checks the compiled kernels against it (and
+both against a long-double reference).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ggmi_core._kernels import (
     MAX_BLOCK_ELEMENTS,
+    cholesky_factors,
     n_features,
     natural_parameters,
     precision_and_logdet,
@@ -30,6 +33,7 @@ from ggmi_core.em import (
     _validated_points,
 )
 from ggmi_core.gmm import GMMBatch
+from ggmi_core.scenario import ANCHOR_COV_JITTER
 
 Array = NDArray[np.float64]
 _TINY_COUNT = 10 * np.finfo(float).eps
@@ -458,6 +462,28 @@ def sample_mixture_numpy(
     return points.reshape(r, n, d), labels
 
 
+def sample_components_numpy(
+    rng: np.random.Generator, means: Array, covs: Array, labels: NDArray[np.int64]
+) -> Array:
+    """``scenario._sample_components`` as numpy code: one draw from component
+    ``labels[r, i]`` of scenario r for every entry, (R, n, d), numpy's own normals."""
+    factors = cholesky_factors(covs)
+    rows = np.arange(means.shape[0])[:, None]
+    z = rng.standard_normal((*labels.shape, means.shape[-1]))
+    return means[rows, labels] + np.einsum("rnij,rnj->rni", factors[rows, labels], z)
+
+
+def anchor_cluster_estimates_numpy(anchor_X: Array, K: int, n_k: int) -> tuple[Array, Array]:
+    """``scenario._anchor_cluster_estimates`` as numpy code: sample means (R, K, d) and
+    sample covariances + 1e-6 I (R, K, d, d), ddof=1."""
+    rounds, _, d = anchor_X.shape
+    clusters = anchor_X.reshape(rounds, K, n_k, d)
+    means = clusters.mean(axis=2)
+    centred = clusters - means[:, :, None, :]
+    covs = np.einsum("rkni,rknj->rkij", centred, centred) / (n_k - 1)
+    return means, covs + ANCHOR_COV_JITTER * np.eye(d)
+
+
 def js_summands_numpy(log_own: Array, log_other: Array) -> Array:
     """log(2p / (p + q)) = log 2 - log(1 + q/p) with numpy's logaddexp (the code before
     the compiled kernels)."""
@@ -488,7 +514,7 @@ def js_gap_moments_numpy(
 def numpy_kernels() -> Iterator[None]:
     """Inside the block, ``simulate`` and the divergences run this numpy code (the
     implementation before the compiled kernels), for side-by-side comparisons."""
-    from ggmi_core import divergences, simulation
+    from ggmi_core import divergences, scenario, simulation
 
     def one_logpdf(weights, means, covariances, X, floor=0.0):
         return mixtures_logpdf_numpy([(weights, means, covariances)], X, floor)[0]
@@ -503,6 +529,8 @@ def numpy_kernels() -> Iterator[None]:
         (divergences, "sample_points"): divergences.sample_points,
         (divergences, "js_summands"): divergences.js_summands,
         (divergences, "js_gap_moments"): divergences.js_gap_moments,
+        (scenario, "_sample_components"): scenario._sample_components,
+        (scenario, "_anchor_cluster_estimates"): scenario._anchor_cluster_estimates,
     }
     replacement = {
         "fit_gmm_batch": fit_gmm_batch_numpy,
@@ -511,6 +539,8 @@ def numpy_kernels() -> Iterator[None]:
         "sample_points": points,
         "js_summands": js_summands_numpy,
         "js_gap_moments": js_gap_moments_numpy,
+        "_sample_components": sample_components_numpy,
+        "_anchor_cluster_estimates": anchor_cluster_estimates_numpy,
     }
     try:
         for module, name in saved:

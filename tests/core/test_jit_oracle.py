@@ -17,7 +17,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from ggmi_core import _jit, simulation
+from ggmi_core import _jit, _kernels, simulation
 from ggmi_core import em as em_module
 from ggmi_core._kernels import cholesky_factors, mixtures_logpdf, sample_mixture
 from ggmi_core.config import ScenarioConfig
@@ -146,6 +146,38 @@ def test_log_densities_are_as_close_to_long_double_as_numpys(d, seed):
         np.testing.assert_allclose(a, b, rtol=0, atol=2 * err_numpy * scale.max() + 1e-13)
 
 
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("floor", [0.0, 1e-6, 1e-3])
+def test_2x2_natural_parameters_are_the_numpy_algebras_bit_for_bit(seed, floor):
+    """theta of several mixtures at d = 2 from one compiled pass equals numpy's
+    precision_and_logdet + natural_parameters per mixture: near-singular, singular and
+    slightly asymmetric covariances, eigenvalue repairs, zero weights, several scales."""
+    rng = np.random.default_rng(seed)
+    mixtures = []
+    for k in rng.integers(1, 16, size=3):
+        weights = rng.dirichlet(np.ones(k), size=9)
+        weights[0, 0] = 0.0
+        means = rng.uniform(-50.0, 50.0, (9, k, 2)) * 10.0 ** rng.integers(-2, 3)
+        A = rng.standard_normal((9, k, 2, 2)) * 10.0 ** rng.integers(-4, 3, (9, k, 1, 1))
+        covs = A @ np.swapaxes(A, -1, -2)
+        covs[..., 0, 1] += 1e-9 * rng.standard_normal((9, k))
+        covs[1, 0] = [[1.0, 1.0], [1.0, 1.0]]
+        mixtures.append((weights, means, covs))
+    shift = np.ascontiguousarray(mixtures[0][1].mean(axis=1))
+    bounds = np.cumsum([0] + [w.shape[1] for w, _, _ in mixtures])
+    want = []
+    with np.errstate(all="ignore"):
+        got = _kernels._thetas_2x2(mixtures, shift, bounds, floor)
+        for weights, means, covs in mixtures:
+            precisions, logdets = _kernels.precision_and_logdet(covs, floor)
+            want.append(
+                _kernels.natural_parameters(
+                    np.log(weights), means - shift[:, None, :], precisions, logdets
+                )
+            )
+    np.testing.assert_array_equal(got, np.concatenate(want, axis=1))
+
+
 @pytest.mark.parametrize("d", [1, 2])
 @pytest.mark.parametrize(("k", "n"), [(2, 7), (12, 512), (19, 300), (15, 750)])
 def test_component_products_are_numpys_matmul_bit_for_bit(d, k, n):
@@ -230,6 +262,14 @@ def test_kmeans_labels_and_draws_match_numpy(d):
         assert (new == old).all(axis=1).mean() >= 0.95
 
 
+@pytest.mark.parametrize("d", [*DIMS, 3, 8, 9, 17])
+def test_point_sq_norms_are_numpys_sum_of_squares(d):
+    rng = np.random.default_rng(d)
+    for shape in ((1, 1), (3, 7), (20, 333)):
+        Z = rng.standard_normal((*shape, d)) * 10.0 ** rng.integers(-3, 3, (*shape, d))
+        np.testing.assert_array_equal(_jit.point_sq_norms(Z), (Z**2).sum(axis=2))
+
+
 def test_kmeans_plusplus_breaks_figure4s_exact_tie_as_numpy():
     """Figure 4's L=11 holds an exact tie of two k-means++ candidates (scenario 72 of the
     synthetic fits, 10th centre). The numpy code measures from the first centre with a
@@ -250,14 +290,93 @@ def test_kmeans_plusplus_breaks_figure4s_exact_tie_as_numpy():
 
 
 @pytest.mark.parametrize("d", DIMS)
-def test_grouped_sampling_is_bit_identical(d):
-    scen = generate_scenarios(ScenarioConfig().replace(dim=d), 5, np.random.default_rng(0))
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_grouped_sampling_is_bit_identical_and_leaves_numpys_generator_state(d, seed):
+    """The compiled sampler draws its normals from the Generator itself: the same points
+    as numpy's standard_normal((R * n, d)) turned into points, and the generator ends in
+    the same state (the next draws agree)."""
+    scen = generate_scenarios(
+        ScenarioConfig().replace(dim=d, J=3), 5, np.random.default_rng(seed)
+    )
     G = scen.target
     factors = cholesky_factors(G.covariances)
-    new = sample_mixture(G.weights, G.means, factors, 300, np.random.default_rng(1))
-    old = ref.sample_mixture_numpy(G.weights, G.means, factors, 300, np.random.default_rng(1))
+    rng_new, rng_old = np.random.default_rng(seed + 10), np.random.default_rng(seed + 10)
+    new = sample_mixture(G.weights, G.means, factors, 301, rng_new)
+    old = ref.sample_mixture_numpy(G.weights, G.means, factors, 301, rng_old)
     np.testing.assert_array_equal(new[0], old[0])
     np.testing.assert_array_equal(new[1], old[1])
+    assert rng_new.bit_generator.state == rng_old.bit_generator.state
+    np.testing.assert_array_equal(rng_new.standard_normal(3), rng_old.standard_normal(3))
+
+
+def test_sampling_works_with_any_bit_generator():
+    """Callers of the public divergences may pass a Generator on another bit generator."""
+    weights, means = np.array([[0.3, 0.7]]), np.array([[[0.0, 1.0], [4.0, -2.0]]])
+    factors = cholesky_factors(np.array([[[[2.0, 0.5], [0.5, 1.0]], np.eye(2)]]))
+    for bits in (np.random.MT19937, np.random.Philox, np.random.SFC64):
+        rng_new, rng_old = np.random.Generator(bits(7)), np.random.Generator(bits(7))
+        new = sample_mixture(weights, means, factors, 50, rng_new)[0]
+        old = ref.sample_mixture_numpy(weights, means, factors, 50, rng_old)[0]
+        np.testing.assert_array_equal(new, old)
+        assert rng_new.random() == rng_old.random()
+
+
+@pytest.mark.parametrize("d", [*DIMS, 3, 8, 9, 17])
+@pytest.mark.parametrize(("rounds", "n"), [(1, 1), (1, 9), (4, 1), (6, 250)])
+def test_component_points_are_numpys_einsum_bit_for_bit(d, rounds, n):
+    """Scenario data: mean + L z for the labelled component of every entry, with z drawn
+    in the kernel and L z summed in the order of numpy's einsum (two lanes; blocks of
+    eight from d = 8 on), equal to the numpy code bit for bit, with the same generator
+    state after. Full (not only lower-triangular) factors make every product count."""
+    seed = 100 * d + 10 * rounds + n
+    data = np.random.default_rng(seed)
+    k = 4
+    means = data.uniform(-20.0, 20.0, (rounds, k, d))
+    shape = (rounds, k, d, d)
+    factors = data.standard_normal(shape) * 10.0 ** data.integers(-3, 3, shape)
+    labels = data.integers(k, size=(rounds, n))
+    rng_new, rng_old = np.random.default_rng(seed), np.random.default_rng(seed)
+    with rng_new.bit_generator.lock:
+        new = _jit.draw_component_points(rng_new, means, factors, labels)
+    rows = np.arange(rounds)[:, None]
+    z = rng_old.standard_normal((rounds, n, d))
+    old = means[rows, labels] + np.einsum("rnij,rnj->rni", factors[rows, labels], z)
+    np.testing.assert_array_equal(new, old)
+    assert rng_new.bit_generator.state == rng_old.bit_generator.state
+
+
+CLUSTERS = [(1, 1, 2), (1, 3, 3), (4, 1, 9), (3, 2, 50), (2, 15, 129), (1, 2, 5000)]
+
+
+@pytest.mark.parametrize("d", [*DIMS, 3])
+@pytest.mark.parametrize(("rounds", "k", "size"), CLUSTERS)
+def test_cluster_moments_are_numpys_mean_and_einsum_bit_for_bit(d, rounds, k, size):
+    """The anchor clusters' means and covariances: pairwise sums at d = 1, point order
+    otherwise, einsum's two lanes at d = 1; far from the origin and at several scales."""
+    rng = np.random.default_rng(d * size + k)
+    X = rng.uniform(0.0, 10.0, (rounds, k * size, d)) * 10.0 ** rng.integers(-3, 3)
+    X += 30.0 * rng.standard_normal((rounds, 1, d))
+    means, covs = _jit.cluster_moments(X, k, size, 1e-6)
+    want_means, want_covs = ref.anchor_cluster_estimates_numpy(X, k, size)
+    np.testing.assert_array_equal(means, want_means)
+    np.testing.assert_array_equal(covs, want_covs)
+
+
+@pytest.mark.parametrize("d", DIMS)
+@pytest.mark.parametrize("seed", [0, 5])
+def test_scenarios_are_the_numpy_codes_bit_for_bit(d, seed):
+    """Every drawn number of generate_scenarios (anchor and synthetic data, noise on)
+    equals the numpy code's, and the generator ends in the same state."""
+    config = ScenarioConfig().replace(dim=d, seed=seed, K=3, L=4, noise_std=0.2, adherence=0.3)
+    rng_new, rng_old = np.random.default_rng(seed), np.random.default_rng(seed)
+    new = generate_scenarios(config, 7, rng_new)
+    with ref.numpy_kernels():
+        old = generate_scenarios(config, 7, rng_old)
+    np.testing.assert_array_equal(new.anchor_X, old.anchor_X)
+    np.testing.assert_array_equal(new.synth_X, old.synth_X)
+    np.testing.assert_array_equal(new.model.means, old.model.means)
+    np.testing.assert_array_equal(new.model.covariances, old.model.covariances)
+    assert rng_new.bit_generator.state == rng_old.bit_generator.state
 
 
 # ------------------------------------------------------------------ whole simulations

@@ -8,8 +8,6 @@ import pytest
 from summary_helpers import summary_of_gaps
 
 from ggmi_viz.gap_curves import (
-    ESTIMATOR_NOTE_TEXT,
-    FIGURE4_CAPTION_TEXT,
     figure4_data,
     figure4_figure,
     gap_curve_figure,
@@ -135,7 +133,9 @@ def test_figure4_tables_split_a_stored_csv_by_letter():
         tables_by_letter(s.drop(columns="param"))
 
 
-def test_texts_have_no_latex():
+def test_figure_text_has_no_latex():
+    # The page's caption and estimator note (assets/content/gap_curves/page.md) are
+    # checked for "$" in tests/app/test_page_prose.py.
     gaps = _gaps()
     fig = gap_curve_figure(
         summary_of_gaps(VALUES, gaps),
@@ -144,8 +144,7 @@ def test_texts_have_no_latex():
         per_scenario=per_scenario_table(VALUES, gaps),
         lecture=True,
     )
-    assert "$" not in fig.to_json() and "$" not in ESTIMATOR_NOTE_TEXT
-    assert "$" not in FIGURE4_CAPTION_TEXT
+    assert "$" not in fig.to_json()
 
 
 def test_figure4_default_draws_std_and_standard_error_bands_around_one_mean_line():

@@ -19,7 +19,7 @@ from ggmi_core.bounds import (
 )
 from ggmi_viz import tour
 from ggmi_viz.export import png_export_available, png_size
-from ggmi_viz.theme import TEMPLATE_TRACE_TYPES
+from ggmi_viz.theme import LECTURE_FONT_SIZE, TEMPLATE_TRACE_TYPES
 
 
 def test_bound_terms_survive_the_json_round_trip() -> None:
@@ -101,3 +101,23 @@ def test_figure_ids_and_their_inputs_agree() -> None:
         assert tour_data.step_inputs(figure_id)
     with pytest.raises(ValueError, match="unknown tour figure"):
         tour_data.step_inputs("made_up")
+
+
+@pytest.mark.parametrize("figure_id", sorted(tour.FIGURES))
+def test_lecture_axis_titles_stay_short_and_full_size(figure_id: str) -> None:
+    """A projected tour chart's axis titles keep the lecture body size and at most three
+    lines: step 6's "KL Gap, exact KL(fit || G) (nats)" once wrapped to four lines and was
+    shrunk to the least size; step 9's right title took three lines beside its ticks."""
+    figure = tour.step_figure(figure_id, tour_data.step_inputs(figure_id), lecture=True)
+    layout = figure.layout.to_plotly_json()
+    for name, axis in layout.items():
+        if not name.startswith(("xaxis", "yaxis")) or not isinstance(axis, dict):
+            continue
+        title = axis.get("title") or {}
+        text = title.get("text") or ""
+        lines = text.count("<br>") + 1 if text else 0
+        limit = 2 if figure_id == "sample_size" else 3
+        assert lines <= limit, (figure_id, name, text)
+        # the theme shrinks a title too long for its panel, down to 14 px
+        size = (title.get("font") or {}).get("size", LECTURE_FONT_SIZE)
+        assert size >= LECTURE_FONT_SIZE, (figure_id, name, text, size)
