@@ -191,7 +191,14 @@ def test_component_products_are_numpys_matmul_bit_for_bit(d, k, n):
     got = np.empty((k, n))
     for j in range(k):
         _jit._row_products(theta[j], Ft, n, got[j])
-    np.testing.assert_array_equal(got, (theta[None] @ Ft[None])[0])
+    want = (theta[None] @ Ft[None])[0]
+    np.testing.assert_array_equal(got, want)
+    # The chain the fused E-step and log-density loops use (explicit fma, one point at a
+    # time here; the same instructions vectorised there).
+    one_by_one = np.empty((k, n))
+    for i in range(n):
+        _jit._fill_column(theta, Ft, 0, k, i, one_by_one)
+    np.testing.assert_array_equal(one_by_one, want)
 
 
 def test_far_outliers_take_the_shifted_path_like_numpy():
