@@ -1233,6 +1233,21 @@ def _nearest(
     k, d = C.shape
     n = Zt.shape[1]
     c2 = _row_sq_norms(C)
+    if d == 2:  # one pass per centre: the product stays in a register (same chain)
+        z0, z1 = Zt[0], Zt[1]
+        for j in range(k):
+            coef0, coef1, cj = -2.0 * C[j, 0], -2.0 * C[j, 1], c2[j]
+            if j == 0:
+                for i in range(n):
+                    best[i] = _fma(coef1, z1[i], coef0 * z0[i]) + cj
+                    labels[i] = 0
+            else:
+                for i in range(n):
+                    v = _fma(coef1, z1[i], coef0 * z0[i]) + cj
+                    closer = v < best[i]
+                    best[i] = v if closer else best[i]
+                    labels[i] = j if closer else labels[i]
+        return
     for j in range(k):
         coef = -2.0 * C[j, 0]
         z0 = Zt[0]
