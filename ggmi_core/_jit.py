@@ -1106,6 +1106,14 @@ def _sq_distances(
     Loops run over the points (feature-major Zt), so they vectorise.
     """
     d, n = Zt.shape
+    if d == 2:  # one pass: the product stays in a register (the same chain)
+        first = 1 if reverse else 0
+        p_first, p_second = point[first], point[1 - first]
+        z_first, z_second = Zt[first], Zt[1 - first]
+        for i in range(n):
+            v = _fma(p_second, z_second[i], p_first * z_first[i]) * -2.0 + p2 + sq_norms[i]
+            out[i] = v if v > 0.0 else 0.0
+        return
     for step in range(d):
         a = d - 1 - step if reverse else step
         pa = point[a]
