@@ -25,6 +25,9 @@ distances) are written as fused multiply-add chains in the order OpenBLAS's kern
 use (measured: one accumulator per output, inner dimension in order; the
 matrix-vector kernel last coordinate first), on feature-major blocks so the loops over
 points vectorise; they agree with numpy's products bit for bit at d = 2 (Figure 4).
+At d = 1, 2 the E-step, the log-densities and k-means keep each such product in a
+register and use it in the same pass over the points (``_exp_rows``: product, exp and
+column sum; no stored rows), the chain written with an explicit ``_fma``.
 
 The formulas are those of the numpy code, term by term (the same quadratic-feature form,
 the same floors and fall-backs, numpy's pairwise summation where numpy sums a
