@@ -25,6 +25,9 @@ distances) are written as fused multiply-add chains in the order OpenBLAS's kern
 use (measured: one accumulator per output, inner dimension in order; the
 matrix-vector kernel last coordinate first), on feature-major blocks so the loops over
 points vectorise; they agree with numpy's products bit for bit at d = 2 (Figure 4).
+At d = 1, 2 the E-step, the log-densities and k-means keep each such product in a
+register and use it in the same pass over the points (``_exp_rows``: product, exp and
+column sum; no stored rows), the chain written with an explicit ``_fma``.
 
 The formulas are those of the numpy code, term by term (the same quadratic-feature form,
 the same floors and fall-backs, numpy's pairwise summation where numpy sums a
@@ -51,6 +54,12 @@ image sets it to a directory filled at build time), else the user's cache direct
 directory that cannot be written (a read-only container) is copied to a temporary one,
 because numba only uses cache directories it can write to. ``compile_all`` compiles (or
 loads) every kernel; ``python -m ggmi_core.jit`` and the server launcher call it.
+
+Vector width: LLVM vectorises for 256-bit registers on AVX-512 processors unless told
+otherwise; ``configure_cpu_features`` (before numba is imported, like the cache
+directory) passes the host's features with that preference off, so the exp-bound loops
+use 512-bit registers (same results bit for bit, ~1.3x faster there). A deployer's
+``NUMBA_CPU_FEATURES`` or ``NUMBA_CPU_NAME`` wins.
 
 Threads: none. Parallelism comes from the worker processes of ``ggmi_core.workers``.
 """
@@ -111,13 +120,52 @@ def configure_cache_dir() -> Path | None:
 
 CACHE_DIR = configure_cache_dir()
 
-import numba  # noqa: E402  (after NUMBA_CACHE_DIR is set)
+_FEATURES_ENV = "NUMBA_CPU_FEATURES"
+
+
+def wide_vector_features() -> str | None:
+    """The host CPU's features for LLVM with its "prefer 256-bit vectors" tuning off, or
+    None when the host's features cannot be read.
+
+    LLVM tunes AVX-512 processors to vectorise loops with 256-bit registers only. The
+    exp-bound loops here (E-step, log-densities, JS summands) run ~1.3x faster with
+    512-bit ones on the machine measured (bench/CORE_BENCHMARK.md, third pass), and the
+    results are the same bit for bit: the loops are elementwise, and no flag here lets
+    LLVM reorder a sum. Without AVX-512 the setting changes nothing.
+    """
+    try:
+        import llvmlite.binding as llvm
+
+        features = llvm.get_host_cpu_features().flatten()
+    except Exception:  # any failure: keep numba's own choice
+        return None
+    return f"{features},-prefer-256-bit" if features else None
+
+
+def configure_cpu_features() -> str | None:
+    """Set ``NUMBA_CPU_FEATURES`` to ``wide_vector_features()`` unless the deployer set it
+    or ``NUMBA_CPU_NAME`` (a portable cache: then numba's choice stands); returns the
+    features numba will use when it is imported next (None: its default)."""
+    if os.environ.get(_FEATURES_ENV) or os.environ.get("NUMBA_CPU_NAME"):
+        return os.environ.get(_FEATURES_ENV)
+    features = wide_vector_features()
+    if features is not None:
+        os.environ[_FEATURES_ENV] = features  # worker processes inherit it
+    return features
+
+
+CPU_FEATURES = configure_cpu_features()
+
+import numba  # noqa: E402  (after NUMBA_CACHE_DIR and NUMBA_CPU_FEATURES are set)
 from llvmlite import ir  # noqa: E402
-from numba.core import types  # noqa: E402
+from numba.core import cgutils, types  # noqa: E402
 from numba.extending import intrinsic  # noqa: E402
 
 if CACHE_DIR is not None:
     numba.config.CACHE_DIR = str(CACHE_DIR)  # in case numba was imported before
+if CPU_FEATURES is not None and numba.config.CPU_FEATURES is None:
+    # numba was imported before: still in time unless something was compiled already.
+    numba.config.CPU_FEATURES = CPU_FEATURES
 
 # error_model="numpy": division by zero gives inf/nan as in numpy, and no checks in loops.
 _jit = numba.njit(cache=CACHE_DIR is not None, nogil=True, error_model="numpy")
@@ -158,6 +206,21 @@ def _bits_from_float(typingctx, x):
 
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.IntType(64))
+
+    return sig, codegen
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a * b + c with one rounding (LLVM's fma; vectorises). Used where the order of a
+    product's fused multiply-adds must be exactly the BLAS kernels' order."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        double = ir.DoubleType()
+        fnty = ir.FunctionType(double, [double, double, double])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.fma.f64")
+        return builder.call(fn, args)
 
     return sig, codegen
 
@@ -273,12 +336,13 @@ def _leaf_sum(a: np.ndarray, start: int, n: int) -> float:
 
 
 @_jit
-def _pairwise_sum(a: np.ndarray, start: int, n: int) -> float:
-    """numpy's pairwise summation of a[start:start+n] (same order, same result).
+def _pairwise_sum_stack(a: np.ndarray, start: int, n: int) -> float:
+    """numpy's pairwise summation of a[start:start+n] (same order, same result), any n.
 
     numpy recurses (halves rounded to multiples of 8 down to blocks of <= 128); this is
     the same tree walked with an explicit stack, since numba's disk cache cannot hold
-    recursive functions.
+    recursive functions. The stack's four small arrays cost more than the sum itself at
+    a few hundred elements, so ``_pairwise_sum`` only comes here for n > ~4,000.
     """
     if n <= 128:
         return _leaf_sum(a, start, n)
@@ -310,6 +374,59 @@ def _pairwise_sum(a: np.ndarray, start: int, n: int) -> float:
             n_values -= 1
             top -= 1
     return values[0]
+
+
+# numpy's pairwise tree, one level per function: halve (rounded down to a multiple of 8)
+# and sum the halves one level down; blocks of <= 128 are leaves. A chain of distinct
+# functions (numba's disk cache holds no recursion) reaches the leaves for n up to
+# ~4,000 without allocating anything; deeper trees finish with the explicit stack.
+# Same tree, same order, same bits as ``a.sum()``.
+
+
+@_jit
+def _pairwise_4(a: np.ndarray, start: int, n: int) -> float:
+    if n <= 128:
+        return _leaf_sum(a, start, n)
+    half = n // 2
+    half -= half % 8
+    return _pairwise_sum_stack(a, start, half) + _pairwise_sum_stack(a, start + half, n - half)
+
+
+@_jit
+def _pairwise_3(a: np.ndarray, start: int, n: int) -> float:
+    if n <= 128:
+        return _leaf_sum(a, start, n)
+    half = n // 2
+    half -= half % 8
+    return _pairwise_4(a, start, half) + _pairwise_4(a, start + half, n - half)
+
+
+@_jit
+def _pairwise_2(a: np.ndarray, start: int, n: int) -> float:
+    if n <= 128:
+        return _leaf_sum(a, start, n)
+    half = n // 2
+    half -= half % 8
+    return _pairwise_3(a, start, half) + _pairwise_3(a, start + half, n - half)
+
+
+@_jit
+def _pairwise_1(a: np.ndarray, start: int, n: int) -> float:
+    if n <= 128:
+        return _leaf_sum(a, start, n)
+    half = n // 2
+    half -= half % 8
+    return _pairwise_2(a, start, half) + _pairwise_2(a, start + half, n - half)
+
+
+@_jit
+def _pairwise_sum(a: np.ndarray, start: int, n: int) -> float:
+    """numpy's pairwise summation of a[start:start+n] (``a.sum()`` bit for bit)."""
+    if n <= 128:
+        return _leaf_sum(a, start, n)
+    half = n // 2
+    half -= half % 8
+    return _pairwise_1(a, start, half) + _pairwise_1(a, start + half, n - half)
 
 
 @_jit
@@ -344,18 +461,83 @@ def _features(X: np.ndarray, shift: np.ndarray, F: np.ndarray) -> None:
 
 
 @_inline
-def _exp_columns(lc: np.ndarray, first: int, stop: int, E: np.ndarray, total: np.ndarray) -> None:
-    """E[j] = exp(max(lc[j], -700)) for components first..stop-1, and their column sums."""
-    b = lc.shape[1]
+def _exp_rows(
+    theta: np.ndarray,
+    Ft: np.ndarray,
+    b: int,
+    first: int,
+    stop: int,
+    lc: np.ndarray,
+    E: np.ndarray,
+    keep: bool,
+    total: np.ndarray,
+) -> bool:
+    """total[i] = sum_j exp(max(theta[j] . Ft[:, i], -700)) over components first..stop-1
+    (in that order) for the first b points; E[j, i] the terms when ``keep``.
+
+    For d = 1, 2 (p = 3, 6) each component's product, its exp and the sum are one pass
+    over the points, the product held in a register (an in-order fused multiply-add
+    chain, exactly ``_row_products``), so lc (k, >= b) is not written; returns True then
+    (``_log_totals`` fills lc's columns it needs). For larger p the products go through
+    lc first (returns False).
+    """
+    p = Ft.shape[0]
     for i in range(b):
         total[i] = 0.0
+    if p == 6:
+        f0, f1, f2, f3, f4, f5 = Ft[0], Ft[1], Ft[2], Ft[3], Ft[4], Ft[5]
+        for j in range(first, stop):
+            th = theta[j]
+            t0, t1, t2, t3, t4, t5 = th[0], th[1], th[2], th[3], th[4], th[5]
+            e_row = E[j]
+            for i in range(b):
+                v = t0 * f0[i]
+                v = _fma(t1, f1[i], v)
+                v = _fma(t2, f2[i], v)
+                v = _fma(t3, f3[i], v)
+                v = _fma(t4, f4[i], v)
+                e = _exp_clamped(_fma(t5, f5[i], v))
+                if keep:
+                    e_row[i] = e
+                total[i] += e
+        return True
+    if p == 3:
+        f0, f1, f2 = Ft[0], Ft[1], Ft[2]
+        for j in range(first, stop):
+            th = theta[j]
+            t0, t1, t2 = th[0], th[1], th[2]
+            e_row = E[j]
+            for i in range(b):
+                v = _fma(t1, f1[i], t0 * f0[i])
+                e = _exp_clamped(_fma(t2, f2[i], v))
+                if keep:
+                    e_row[i] = e
+                total[i] += e
+        return True
     for j in range(first, stop):
+        _row_products(theta[j], Ft, b, lc[j])
         row = lc[j]
         e_row = E[j]
         for i in range(b):
-            v = _exp_clamped(row[i])
-            e_row[i] = v
-            total[i] += v
+            e = _exp_clamped(row[i])
+            if keep:
+                e_row[i] = e
+            total[i] += e
+    return False
+
+
+@_inline
+def _fill_column(
+    theta: np.ndarray, Ft: np.ndarray, first: int, stop: int, i: int, lc: np.ndarray
+) -> None:
+    """lc[j, i] = theta[j] . Ft[:, i] for components first..stop-1 (``_row_products``'
+    chain for one point)."""
+    p = Ft.shape[0]
+    for j in range(first, stop):
+        v = theta[j, 0] * Ft[0, i]
+        for c in range(1, p):
+            v = _fma(theta[j, c], Ft[c, i], v)
+        lc[j, i] = v
 
 
 @_inline
@@ -383,30 +565,31 @@ def _log(x: float) -> float:
 
 
 @_inline
-def _logsumexp_columns(lc: np.ndarray, first: int, stop: int, total: np.ndarray) -> None:
-    """log sum_j exp(lc[j, i]) over components first..stop-1, into total[i] (in place)."""
-    b = lc.shape[1]
-    for i in range(b):
-        total[i] = 0.0
-    for j in range(first, stop):
-        row = lc[j]
-        for i in range(b):
-            total[i] += _exp_clamped(row[i])
-    _log_totals(lc, first, stop, total, total)
-
-
-@_inline
 def _safe(t: float) -> bool:
     return (t > SAFE_LOW) & (t < SAFE_HIGH)
 
 
 @_inline
 def _log_totals(
-    lc: np.ndarray, first: int, stop: int, total: np.ndarray, out: np.ndarray
+    theta: np.ndarray,
+    Ft: np.ndarray,
+    lc: np.ndarray,
+    fused: bool,
+    first: int,
+    stop: int,
+    total: np.ndarray,
+    out: np.ndarray,
 ) -> int:
-    """out[i] = log(total[i]) (out may be total); columns whose total is outside the safe
-    range are recomputed max-shifted from lc. Returns how many were."""
-    b = lc.shape[1]
+    """out[i] = log(total[i]) (out may be total) for the b = len(total) points; columns
+    whose total is outside the safe range are recomputed max-shifted from lc (b columns;
+    filled from theta and Ft first when ``fused``, i.e. ``_exp_rows`` did not write it).
+    Returns how many were.
+
+    When out is total (the log-density kernel) the second loop tests the logs, so in a
+    block with any unsafe column every column with total <= 1 is recomputed as well:
+    both ways are exact to round-off, and this keeps the numbers of earlier versions.
+    """
+    b = total.size
     n_bad = 0
     for i in range(b):  # vectorised: no branches
         t = total[i]
@@ -415,6 +598,8 @@ def _log_totals(
     if n_bad:
         for i in range(b):
             if not _safe(total[i]):
+                if fused:
+                    _fill_column(theta, Ft, first, stop, i, lc)
                 sub, top = _shifted_column(lc, first, stop, i)
                 out[i] = _log(sub) + top
     return n_bad
@@ -493,11 +678,11 @@ def mixtures_logsumexp(
         for start in range(0, n, block):
             b = min(block, n - start)
             _features_t(X[r, start : start + b], shift[r], Ft)
-            for j in range(k):
-                _row_products(th[j], Ft, b, lc[j])
-            lcb = lc[:, :b]
             for s in range(m):
-                _logsumexp_columns(lcb, bounds[s], bounds[s + 1], out[s, r, start : start + b])
+                first, stop = bounds[s], bounds[s + 1]
+                total = out[s, r, start : start + b]
+                fused = _exp_rows(th, Ft, b, first, stop, lc, lc, False, total)
+                _log_totals(th, Ft, lc, fused, first, stop, total, total)
     return out
 
 
@@ -644,12 +829,17 @@ def _precision_logdet(cov: np.ndarray, floor: float, P: np.ndarray) -> float:
 
 @_inline
 def _natural_parameters(
-    weights: np.ndarray, means: np.ndarray, covs: np.ndarray, floor: float, theta: np.ndarray
+    weights: np.ndarray,
+    means: np.ndarray,
+    covs: np.ndarray,
+    floor: float,
+    theta: np.ndarray,
+    P: np.ndarray,
+    p_mu: np.ndarray,
 ) -> None:
-    """theta (k, p) with theta . f(x) = log w + log N(x; mean, cov) (floored covariances)."""
+    """theta (k, p) with theta . f(x) = log w + log N(x; mean, cov) (floored covariances);
+    P (d, d) and p_mu (d,) are work space (no allocation per EM iteration)."""
     k, d = means.shape
-    P = np.empty((d, d))
-    p_mu = np.empty(d)
     for j in range(k):
         logdet = _precision_logdet(covs[j], floor, P)
         col = 0
@@ -674,12 +864,17 @@ def _natural_parameters(
 
 @_inline
 def _m_step(
-    stats: np.ndarray, reg: float, weights: np.ndarray, means: np.ndarray, covs: np.ndarray
+    stats: np.ndarray,
+    reg: float,
+    weights: np.ndarray,
+    means: np.ndarray,
+    covs: np.ndarray,
+    counts: np.ndarray,
 ) -> None:
-    """Weights (k,), means (k, d), covariances (k, d, d) from sufficient statistics (k, p)."""
+    """Weights (k,), means (k, d), covariances (k, d, d) from sufficient statistics (k, p);
+    counts (k,) is work space."""
     k, d = means.shape
     p = stats.shape[1]
-    counts = np.empty(k)
     for j in range(k):
         counts[j] = stats[j, p - 1] + TINY_COUNT
     norm = _pairwise_sum(counts, 0, k)
@@ -707,19 +902,44 @@ def _e_step(
     total: np.ndarray,
     log_norm: np.ndarray,
 ) -> None:
-    """Component log-densities into lc (k, n) from the transposed features Ft (p, n);
-    unnormalised responsibilities into E (k, n), their sums and logs."""
+    """Unnormalised responsibilities into E (k, n) from the transposed features Ft
+    (p, n), their sums and logs; lc (k, n) is work space for the component
+    log-densities."""
     k, n = lc.shape
-    for j in range(k):
-        _row_products(theta[j], Ft, n, lc[j])
-    _exp_columns(lc, 0, k, E, total)
-    if _log_totals(lc, 0, k, total, log_norm):
-        for i in range(lc.shape[1]):
+    fused = _exp_rows(theta, Ft, n, 0, k, lc, E, True, total)
+    if _log_totals(theta, Ft, lc, fused, 0, k, total, log_norm):
+        for i in range(n):
             if not _safe(total[i]):  # far outliers: rescale so that E / total stays right
                 sub, top = _shifted_column(lc, 0, k, i)
                 for j in range(k):
                     E[j, i] = math.exp(lc[j, i] - top)
                 total[i] = sub
+
+
+@_inline
+def _scale_rows(F: np.ndarray, inv: np.ndarray, G: np.ndarray) -> None:
+    """G[i] = F[i] * inv[i] for the rows of F (n, p); straight-line rows for p = 3, 6
+    (so the loop over points vectorises)."""
+    n, p = F.shape
+    if p == 6:
+        for i in range(n):
+            s = inv[i]
+            G[i, 0] = F[i, 0] * s
+            G[i, 1] = F[i, 1] * s
+            G[i, 2] = F[i, 2] * s
+            G[i, 3] = F[i, 3] * s
+            G[i, 4] = F[i, 4] * s
+            G[i, 5] = F[i, 5] * s
+    elif p == 3:
+        for i in range(n):
+            s = inv[i]
+            G[i, 0] = F[i, 0] * s
+            G[i, 1] = F[i, 1] * s
+            G[i, 2] = F[i, 2] * s
+    else:
+        for i in range(n):
+            for c in range(p):
+                G[i, c] = F[i, c] * inv[i]
 
 
 @_jit
@@ -762,36 +982,41 @@ def em_fit(
     total = np.empty(n)
     log_norm = np.empty(n)
     theta = np.empty((k, p))
+    inv = np.empty(n)
+    counts = np.empty(k)
+    P = np.empty((d, d))
+    p_mu = np.empty(d)
     zero = np.zeros(d)
     for r in range(r_count):
         _features(Z[r], zero, F)
         _features_t(Z[r], zero, Ft)
         stats[:] = 0.0
-        for i in range(n):
-            stats[labels[r, i]] += F[i]
+        for i in range(n):  # element by element: no temporary array per point
+            j = labels[r, i]
+            for c in range(p):
+                stats[j, c] += F[i, c]
         w, mu, cov = weights[r], means[r], covs[r]
-        _m_step(stats, reg[r], w, mu, cov)
+        _m_step(stats, reg[r], w, mu, cov, counts)
         previous = -np.inf
         for iteration in range(1, max_iter + 1):
-            _natural_parameters(w, mu, cov, floor[r], theta)
+            _natural_parameters(w, mu, cov, floor[r], theta, P, p_mu)
             _e_step(theta, Ft, lc, E, total, log_norm)
             ll = _pairwise_sum(log_norm, 0, n) / n
-            for i in range(n):
-                inv = 1.0 / total[i]
-                for c in range(p):
-                    G[i, c] = F[i, c] * inv
+            for i in range(n):  # vectorised: the divisions apart from the scaling
+                inv[i] = 1.0 / total[i]
+            _scale_rows(F, inv, G)
             # The M-step's sums stay one BLAS product, into the same array each time:
             # for d = 2 it equals in-order fused multiply-add chains (numpy's order) bit
             # for bit, and it is faster than any such chain written here at k >= 6.
             np.dot(E, G, stats)
-            _m_step(stats, reg[r], w, mu, cov)
+            _m_step(stats, reg[r], w, mu, cov, counts)
             met = abs(ll - previous) < tol
             previous = ll
             if met or iteration == max_iter:
                 n_iter[r] = iteration
                 converged[r] = met
                 break
-        _natural_parameters(w, mu, cov, floor[r], theta)
+        _natural_parameters(w, mu, cov, floor[r], theta, P, p_mu)
         _e_step(theta, Ft, lc, E, total, log_norm)
         mean_ll[r] = _pairwise_sum(log_norm, 0, n) / n
     return weights, means, covs, converged, n_iter, mean_ll
@@ -884,6 +1109,14 @@ def _sq_distances(
     Loops run over the points (feature-major Zt), so they vectorise.
     """
     d, n = Zt.shape
+    if d == 2:  # one pass: the product stays in a register (the same chain)
+        first = 1 if reverse else 0
+        p_first, p_second = point[first], point[1 - first]
+        z_first, z_second = Zt[first], Zt[1 - first]
+        for i in range(n):
+            v = _fma(p_second, z_second[i], p_first * z_first[i]) * -2.0 + p2 + sq_norms[i]
+            out[i] = v if v > 0.0 else 0.0
+        return
     for step in range(d):
         a = d - 1 - step if reverse else step
         pa = point[a]
@@ -1011,6 +1244,21 @@ def _nearest(
     k, d = C.shape
     n = Zt.shape[1]
     c2 = _row_sq_norms(C)
+    if d == 2:  # one pass per centre: the product stays in a register (same chain)
+        z0, z1 = Zt[0], Zt[1]
+        for j in range(k):
+            coef0, coef1, cj = -2.0 * C[j, 0], -2.0 * C[j, 1], c2[j]
+            if j == 0:
+                for i in range(n):
+                    best[i] = _fma(coef1, z1[i], coef0 * z0[i]) + cj
+                    labels[i] = 0
+            else:
+                for i in range(n):
+                    v = _fma(coef1, z1[i], coef0 * z0[i]) + cj
+                    closer = v < best[i]
+                    best[i] = v if closer else best[i]
+                    labels[i] = j if closer else labels[i]
+        return
     for j in range(k):
         coef = -2.0 * C[j, 0]
         z0 = Zt[0]

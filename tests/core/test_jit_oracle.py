@@ -191,7 +191,14 @@ def test_component_products_are_numpys_matmul_bit_for_bit(d, k, n):
     got = np.empty((k, n))
     for j in range(k):
         _jit._row_products(theta[j], Ft, n, got[j])
-    np.testing.assert_array_equal(got, (theta[None] @ Ft[None])[0])
+    want = (theta[None] @ Ft[None])[0]
+    np.testing.assert_array_equal(got, want)
+    # The chain the fused E-step and log-density loops use (explicit fma, one point at a
+    # time here; the same instructions vectorised there).
+    one_by_one = np.empty((k, n))
+    for i in range(n):
+        _jit._fill_column(theta, Ft, 0, k, i, one_by_one)
+    np.testing.assert_array_equal(one_by_one, want)
 
 
 def test_far_outliers_take_the_shifted_path_like_numpy():
@@ -471,3 +478,24 @@ def test_mixture_sample_equals_numpys_einsum_draws(d: int, seed: int) -> None:
     np.testing.assert_array_equal(got_labels, labels)
     np.testing.assert_array_equal(points, expected)
     assert compiled_rng.random() == numpy_rng.random()
+
+
+# ------------------------------------------------------------------ vector width
+
+
+def test_wide_vectors_are_asked_for_unless_the_deployer_chose_the_cpu(monkeypatch):
+    """The host's features with LLVM's 256-bit preference switched off go into
+    NUMBA_CPU_FEATURES (inherited by worker processes); a deployer's NUMBA_CPU_FEATURES
+    or NUMBA_CPU_NAME (a portable cache) is left alone."""
+    wide = _jit.wide_vector_features()
+    assert wide is not None and wide.endswith(",-prefer-256-bit") and "+" in wide
+    monkeypatch.delenv("NUMBA_CPU_FEATURES", raising=False)
+    monkeypatch.delenv("NUMBA_CPU_NAME", raising=False)
+    assert _jit.configure_cpu_features() == wide
+    assert os.environ["NUMBA_CPU_FEATURES"] == wide
+    monkeypatch.setenv("NUMBA_CPU_FEATURES", "+sse2")
+    assert _jit.configure_cpu_features() == "+sse2"
+    monkeypatch.delenv("NUMBA_CPU_FEATURES")
+    monkeypatch.setenv("NUMBA_CPU_NAME", "generic")
+    assert _jit.configure_cpu_features() is None
+    assert "NUMBA_CPU_FEATURES" not in os.environ
