@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,13 @@ from ggmi_core.estimate import Estimate
 from ggmi_core.gmm import GMMBatch
 from ggmi_core.metrics import METRICS, check_metric
 from ggmi_core.scenario import ScenarioBatch, generate_scenarios
-from ggmi_core.workers import init_worker, main_hidden, pool_context
+from ggmi_core.workers import (
+    init_forked_worker,
+    init_worker,
+    main_hidden,
+    one_thread_while_forking,
+    pool_context,
+)
 
 Array = NDArray[np.float64]
 Progress = Callable[[int, int], Any]
@@ -403,9 +410,16 @@ def run_in_pool(
     the gap map."""
     order = sorted(range(len(jobs)), key=lambda i: -_job_cost(jobs[i][0]))
     rows: list[Any] = [None] * len(jobs)
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(jobs)), mp_context=pool_context(), initializer=init_worker
-    ) as pool:
+    context = pool_context()
+    forked = context.get_start_method() == "fork"
+    with (
+        one_thread_while_forking() if forked else nullcontext(),
+        ProcessPoolExecutor(
+            max_workers=min(workers, len(jobs)),
+            mp_context=context,
+            initializer=init_forked_worker if forked else init_worker,
+        ) as pool,
+    ):
         with main_hidden():  # the workers start here
             futures = {pool.submit(fn, *jobs[i]): i for i in order}
         pending = set(futures)

@@ -2,7 +2,8 @@
 
 Two hazards, one place:
 
-* **BLAS threads**: each worker is kept to one BLAS thread (``init_worker``); the
+* **BLAS threads**: each worker is kept to one BLAS thread (``init_worker``; a forked
+  sweep pool inherits the limit from its parent, ``one_thread_while_forking``); the
   parallelism comes from processes, and oversubscribed BLAS threads slow everything.
 * **The parent's ``__main__``**: a worker started by ``spawn`` or ``forkserver`` first
   imports the parent's main module from its file. Under Streamlit that module is
@@ -14,6 +15,7 @@ Two hazards, one place:
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -23,7 +25,7 @@ from contextlib import contextmanager
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 _BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _MAIN_LOCK = threading.Lock()
@@ -38,7 +40,39 @@ def init_worker() -> None:
     """
     for name in _BLAS_THREAD_VARIABLES:
         os.environ[name] = "1"
-    threadpool_limits(1)
+    thread_pools().limit(limits=1)
+
+
+def init_forked_worker() -> None:
+    """``init_worker`` for a worker forked inside ``one_thread_while_forking``: its thread
+    pools were forked at one thread already, so only the variables are set (for libraries
+    loaded later). Setting OpenBLAS's limit in each new fork cost ~50 ms a two-worker pool
+    (measured, ``bench/CORE_BENCHMARK.md``)."""
+    for name in _BLAS_THREAD_VARIABLES:
+        os.environ[name] = "1"
+
+
+@contextmanager
+def one_thread_while_forking() -> Iterator[None]:
+    """This process's BLAS and OpenMP pools at one thread for the duration, so workers
+    forked meanwhile inherit the limit; the parent's own limits come back afterwards.
+
+    Only for ``fork`` pools, from a single-threaded parent (``pool_context`` picks fork
+    only then), which waits on its workers meanwhile.
+    """
+    with thread_pools().limit(limits=1):
+        yield
+
+
+@functools.cache
+def thread_pools() -> ThreadpoolController:
+    """The process's BLAS and OpenMP thread pools, found once.
+
+    Finding them walks every loaded library (~20 ms a worker when two start at once, a
+    fortieth of a Figure-4 sweep); a forked worker inherits the parent's controller
+    (``pool_context`` finds them before forking), so it only sets the limits.
+    """
+    return ThreadpoolController()
 
 
 #: Niceness of background workers (the jobs of visitors who used the workers most lately).
@@ -85,6 +119,7 @@ def pool_context(preload: Sequence[str] = ()) -> BaseContext:
     starts clean and, with ``preload``, imports those modules once for all workers.
     """
     if threading.active_count() == 1 and "fork" in get_all_start_methods():
+        thread_pools()  # found here once, inherited by every forked worker
         return get_context("fork")
     return forkserver_context(preload)
 
