@@ -336,13 +336,12 @@ def _leaf_sum(a: np.ndarray, start: int, n: int) -> float:
 
 
 @_jit
-def _pairwise_sum_stack(a: np.ndarray, start: int, n: int) -> float:
-    """numpy's pairwise summation of a[start:start+n] (same order, same result), any n.
+def _pairwise_sum(a: np.ndarray, start: int, n: int) -> float:
+    """numpy's pairwise summation of a[start:start+n] (same order, same result).
 
     numpy recurses (halves rounded to multiples of 8 down to blocks of <= 128); this is
     the same tree walked with an explicit stack, since numba's disk cache cannot hold
-    recursive functions. The stack's four small arrays cost more than the sum itself at
-    a few hundred elements, so ``_pairwise_sum`` only comes here for n > ~4,000.
+    recursive functions.
     """
     if n <= 128:
         return _leaf_sum(a, start, n)
@@ -374,59 +373,6 @@ def _pairwise_sum_stack(a: np.ndarray, start: int, n: int) -> float:
             n_values -= 1
             top -= 1
     return values[0]
-
-
-# numpy's pairwise tree, one level per function: halve (rounded down to a multiple of 8)
-# and sum the halves one level down; blocks of <= 128 are leaves. A chain of distinct
-# functions (numba's disk cache holds no recursion) reaches the leaves for n up to
-# ~4,000 without allocating anything; deeper trees finish with the explicit stack.
-# Same tree, same order, same bits as ``a.sum()``.
-
-
-@_jit
-def _pairwise_4(a: np.ndarray, start: int, n: int) -> float:
-    if n <= 128:
-        return _leaf_sum(a, start, n)
-    half = n // 2
-    half -= half % 8
-    return _pairwise_sum_stack(a, start, half) + _pairwise_sum_stack(a, start + half, n - half)
-
-
-@_jit
-def _pairwise_3(a: np.ndarray, start: int, n: int) -> float:
-    if n <= 128:
-        return _leaf_sum(a, start, n)
-    half = n // 2
-    half -= half % 8
-    return _pairwise_4(a, start, half) + _pairwise_4(a, start + half, n - half)
-
-
-@_jit
-def _pairwise_2(a: np.ndarray, start: int, n: int) -> float:
-    if n <= 128:
-        return _leaf_sum(a, start, n)
-    half = n // 2
-    half -= half % 8
-    return _pairwise_3(a, start, half) + _pairwise_3(a, start + half, n - half)
-
-
-@_jit
-def _pairwise_1(a: np.ndarray, start: int, n: int) -> float:
-    if n <= 128:
-        return _leaf_sum(a, start, n)
-    half = n // 2
-    half -= half % 8
-    return _pairwise_2(a, start, half) + _pairwise_2(a, start + half, n - half)
-
-
-@_jit
-def _pairwise_sum(a: np.ndarray, start: int, n: int) -> float:
-    """numpy's pairwise summation of a[start:start+n] (``a.sum()`` bit for bit)."""
-    if n <= 128:
-        return _leaf_sum(a, start, n)
-    half = n // 2
-    half -= half % 8
-    return _pairwise_1(a, start, half) + _pairwise_1(a, start + half, n - half)
 
 
 @_jit
