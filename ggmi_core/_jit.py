@@ -1464,6 +1464,18 @@ def cluster_moments(
     return means, covs
 
 
+
+@_inline
+def _least_eigenvalue_2x2(a: float, b: float, c: float) -> float:
+    """Smaller eigenvalue of the symmetric [[a, b], [b, c]], as ``_precision_2x2`` computes
+    it: det / largest when the largest is positive (no cancellation), else the difference."""
+    half_trace = 0.5 * (a + c)
+    radius = math.hypot(0.5 * (a - c), b)
+    lam_max = half_trace + radius
+    if lam_max > 0:
+        return (a * c - b * b) / lam_max
+    return half_trace - radius
+
 @_jit
 def natural_parameters_2x2(
     means: np.ndarray, covs: np.ndarray, shift: np.ndarray, bounds: np.ndarray, floor: float
@@ -1493,28 +1505,14 @@ def natural_parameters_2x2(
             for c in range(lo, hi):
                 a, cc = covs[r, c, 0, 0], covs[r, c, 1, 1]
                 b = 0.5 * (covs[r, c, 0, 1] + covs[r, c, 1, 0])
-                half_trace = 0.5 * (a + cc)
-                radius = math.hypot(0.5 * (a - cc), b)
-                lam_max = half_trace + radius
-                if lam_max > 0:
-                    lam_min = (a * cc - b * b) / lam_max
-                else:
-                    lam_min = half_trace - radius
-                if floor - lam_min > 0.0:
+                if floor - _least_eigenvalue_2x2(a, b, cc) > 0.0:
                     repair = True
         for r in range(rounds):
             for c in range(lo, hi):
                 a, cc = covs[r, c, 0, 0], covs[r, c, 1, 1]
                 b = 0.5 * (covs[r, c, 0, 1] + covs[r, c, 1, 0])
                 if repair:  # the same numbers as above, then numpy's maximum(., 0)
-                    half_trace = 0.5 * (a + cc)
-                    radius = math.hypot(0.5 * (a - cc), b)
-                    lam_max = half_trace + radius
-                    if lam_max > 0:
-                        lam_min = (a * cc - b * b) / lam_max
-                    else:
-                        lam_min = half_trace - radius
-                    s = floor - lam_min
+                    s = floor - _least_eigenvalue_2x2(a, b, cc)
                     s = s if (s >= 0.0 or s != s) else 0.0
                     a = a + s
                     cc = cc + s
