@@ -296,19 +296,49 @@ _CHARTS_FIT_JS = """
 """
 
 
+# The sidebar's place on screen: Streamlit slides it in and out over ~0.3 s, so between
+# "open" and "collapsed" it is part-way off the left edge.
+_SIDEBAR_STATE_JS = """
+() => {
+  const bar = document.querySelector('[data-testid="stSidebar"]');
+  if (!bar) return 'collapsed';
+  const r = bar.getBoundingClientRect();
+  if (r.right <= 1) return 'collapsed';
+  return r.left >= -1 && r.width > 100 ? 'open' : 'moving';
+}
+"""
+
+
+def sidebar_state(page: Any) -> str:
+    """``'open'``, ``'collapsed'`` or ``'moving'`` (part-way through sliding)."""
+    return str(page.evaluate(_SIDEBAR_STATE_JS))
+
+
+def wait_for_sidebar(page: Any, state: str) -> None:
+    """Wait until the sidebar has slid fully ``'open'`` or ``'collapsed'``."""
+    page.wait_for_function(f"() => ({_SIDEBAR_STATE_JS})() === {state!r}", polling=50)
+
+
+def wait_for_sidebar_collapsed_by_lecture_mode(page: Any) -> None:
+    """Turning lecture mode on collapses the sidebar, so the chart gets the screen width.
+
+    Streamlit starts sliding it out a moment (up to ~0.5 s) after the rerun has finished,
+    so a test that goes on to click in the sidebar must wait for this first: a link it
+    finds while the sidebar is still open may be off screen by the time it is clicked.
+    """
+    wait_for_sidebar(page, "collapsed")
+
+
 def open_sidebar(page: Any) -> None:
     """Open the sidebar if it is collapsed; wait until the charts are redrawn to the
     narrower main column. (Streamlit remembers an opened sidebar for the next page.)"""
-    expand = page.locator('[data-testid="stExpandSidebarButton"]')
-    if expand.is_visible():
-        expand.click()
+    page.wait_for_function(f"() => ({_SIDEBAR_STATE_JS})() !== 'moving'", polling=50)
+    if sidebar_state(page) == "collapsed":
+        page.locator('[data-testid="stExpandSidebarButton"]').click()
     page.locator('[data-testid="stSidebar"] [data-testid="stSidebarContent"]').wait_for(
         state="visible"
     )
-    page.wait_for_function(
-        "() => { const r = document.querySelector('[data-testid=\"stSidebar\"]')"
-        ".getBoundingClientRect(); return r.left >= -1 && r.width > 100; }"
-    )
+    wait_for_sidebar(page, "open")
     page.wait_for_function(_CHARTS_FIT_JS)
     wait_for_app_idle(page)
 

@@ -14,7 +14,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browser_helpers import move_slider, slider_value, wait_for_app_idle
+from browser_helpers import (
+    move_slider,
+    sidebar_state,
+    slider_value,
+    wait_for_app_idle,
+    wait_for_sidebar,
+    wait_for_sidebar_collapsed_by_lecture_mode,
+)
 
 from ggmi_app.page_list import PAGES
 
@@ -36,10 +43,10 @@ LIGHT = (
 
 def _open_sidebar(page: Any) -> None:
     """Lecture mode starts with the sidebar collapsed: its own button must open it."""
-    box = page.locator('[data-testid="stSidebar"]').bounding_box()
-    if box is None or box["width"] < 50:
+    if sidebar_state(page) == "collapsed":
         page.locator('[data-testid="stExpandSidebarButton"]').click()  # fails if hidden
-        page.locator(".st-key-ggmi_page_links").wait_for(state="visible")
+    wait_for_sidebar(page, "open")
+    page.locator(".st-key-ggmi_page_links").wait_for(state="visible")
 
 
 def _seed(page: Any) -> str:
@@ -135,6 +142,7 @@ def test_settings_moved_by_hand_survive_the_sidebar_links(page: Any, app_url: st
     move_slider(page, SLIDERS["L"], 1)
     page.locator('[data-testid="stSidebar"] label').filter(has_text="Lecture mode").click()
     wait_for_app_idle(page, expect_rerun=True)
+    wait_for_sidebar_collapsed_by_lecture_mode(page)
     moved = {"K": 4.0, "L": 3.0}
     for title in ("Bound terms", "Guided tour", "KL Gap curves", "Distributions"):
         _click_sidebar_link(page, title)
