@@ -319,16 +319,6 @@ def wait_for_sidebar(page: Any, state: str) -> None:
     page.wait_for_function(f"() => ({_SIDEBAR_STATE_JS})() === {state!r}", polling=50)
 
 
-def wait_for_sidebar_collapsed_by_lecture_mode(page: Any) -> None:
-    """Turning lecture mode on collapses the sidebar, so the chart gets the screen width.
-
-    Streamlit starts sliding it out a moment (up to ~0.5 s) after the rerun has finished,
-    so a test that goes on to click in the sidebar must wait for this first: a link it
-    finds while the sidebar is still open may be off screen by the time it is clicked.
-    """
-    wait_for_sidebar(page, "collapsed")
-
-
 def open_sidebar(page: Any) -> None:
     """Open the sidebar if it is collapsed; wait until the charts are redrawn to the
     narrower main column. (Streamlit remembers an opened sidebar for the next page.)"""
